@@ -1,0 +1,44 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Registry as MetricsRegistry } from 'prom-client'
+import type { Registry } from '../ingest/registry.js'
+import type { Store } from '../ingest/store.js'
+import { adminGuard } from './admin-token.js'
+import { HttpError } from './errors.js'
+import { healthRoutes, type HealthReport } from './routes/health.js'
+import { metricsRoutes } from './routes/metrics.js'
+import { readingsRoutes } from './routes/readings.js'
+
+export interface AppDeps {
+  readonly store: Store
+  readonly registry: Registry
+  readonly timeZoneOf: (mineId: string) => string
+  readonly metrics: MetricsRegistry
+  readonly adminToken: string
+  readonly health: () => Promise<HealthReport>
+  readonly now: () => number
+  readonly logger: FastifyBaseLogger
+}
+
+/** Builds the HTTP app without listening, so tests drive it with `inject()` (fastify's testing guide). */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // health probes and scrapes come every few seconds; logging each would drown the log
+    logController: new LogController({ disableRequestLogging: (r) => r.url.startsWith('/api/health') || r.url.startsWith('/metrics') }),
+  })
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof HttpError) {
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message } })
+    }
+    request.log.error({ err }, 'request failed')
+    return reply.code(500).send({ error: { code: 'MW_INTERNAL', message: 'internal error; see the server log' } })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'MW_NOT_FOUND', message: `no route ${request.method} ${request.url}` } })
+  })
+  const requireAdmin = adminGuard(deps.adminToken)
+  app.register(healthRoutes, { health: deps.health })
+  app.register(metricsRoutes, { metrics: deps.metrics, requireAdmin })
+  app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, requireAdmin })
+  return app
+}

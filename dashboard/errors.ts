@@ -1,0 +1,22 @@
+/**
+ * The HTTP error catalog: stable codes, an HTTP status, and a message that says what to do.
+ * Every error response is `{ "error": { "code", "message" } }`.
+ */
+export const HTTP_ERRORS = {
+  MW_UNAUTHORIZED: 401,
+  MW_BAD_QUERY: 400,
+  MW_UNKNOWN_DEVICE: 404,
+  MW_UNKNOWN_METRIC: 400,
+  MW_NOT_FOUND: 404,
+  MW_INTERNAL: 500,
+} as const
+
+export type HttpErrorCode = keyof typeof HTTP_ERRORS
+
+export class HttpError extends Error {
+  readonly status: number
+  constructor(readonly code: HttpErrorCode, message: string) {
+    super(message)
+    this.status = HTTP_ERRORS[code]
+  }
+}

@@ -1,0 +1,49 @@
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+
+/**
+ * Environment variables, all documented in README §Configuration. Parsed once here; no other
+ * part of the platform reads process.env (DESIGN §7).
+ */
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
+export const DEMO_SITE = resolve(repoRoot, 'infra/sites/demo.yaml')
+
+const port = (fallback: number) =>
+  z.coerce.number({ error: 'expected a port number' }).int({ error: 'expected a port number' }).min(0).max(65535, { error: 'expected a port 0–65535' }).default(fallback)
+const positive = (fallback: number) => z.coerce.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }).default(fallback)
+const optionalText = z.string().trim().min(1).optional().catch(undefined)
+
+export const envSchema = z.object({
+  MINEWATCH_SITE: z.string().min(1).default(DEMO_SITE),
+  MINEWATCH_BIND: z.string().min(1).default('0.0.0.0'),
+  MINEWATCH_MQTT_PORT: port(1883),
+  MINEWATCH_MQTT_WS_PORT: port(8083),
+  MINEWATCH_HTTP_PORT: port(3000),
+  MINEWATCH_DATA_DIR: z.string().min(1).default('data'),
+  MINEWATCH_ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters; e.g. `openssl rand -hex 24`' }).optional(),
+  MINEWATCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  MINEWATCH_MAX_PAYLOAD_BYTES: positive(256 * 1024),
+  MINEWATCH_MAX_BACKLOG_DAYS: positive(30),
+  MINEWATCH_QUARANTINE_MAX_MB_PER_DAY: positive(256),
+  MINEWATCH_STORE_BATCH: positive(5000),
+  MINEWATCH_STORE_FLUSH_MS: positive(200),
+  MINEWATCH_INFLUX_URL: optionalText,
+  MINEWATCH_INFLUX_TOKEN: optionalText,
+  MINEWATCH_INFLUX_ORG: optionalText,
+  MINEWATCH_INFLUX_BUCKET: optionalText,
+  MINEWATCH_INFLUX_USERNAME: optionalText,
+  MINEWATCH_INFLUX_PASSWORD: optionalText,
+})
+
+export type Env = z.infer<typeof envSchema>
+
+export type EnvResult = { ok: true; env: Env } | { ok: false; errors: string[] }
+
+export function parseEnv(source: NodeJS.ProcessEnv): EnvResult {
+  // an empty variable means "unset", as in most twelve-factor tools
+  const present = Object.fromEntries(Object.entries(source).filter(([k, v]) => k.startsWith('MINEWATCH_') && v !== ''))
+  const parsed = envSchema.safeParse(present)
+  if (parsed.success) return { ok: true, env: parsed.data }
+  return { ok: false, errors: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }
+}

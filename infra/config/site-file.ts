@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
+import { z } from 'zod'
+import { checkIngestSite, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
+
+/**
+ * The site file (YAML or JSON): regions, mines with their devices, service accounts.
+ * Each floor exports the schema of its slice; this is the one place that reads the file.
+ * Every problem is reported with its path, e.g. `mines[1].devices[3].interval: expected a positive number`.
+ */
+export const siteSchema = z
+  .strictObject({
+    regions: z.array(regionSchema).min(1, { error: 'expected at least one region' }),
+    mines: z.array(mineSchema).min(1, { error: 'expected at least one mine' }),
+    serviceAccounts: z.array(serviceAccountSchema).default([]),
+  })
+  .superRefine(checkIngestSite)
+
+export type Site = z.infer<typeof siteSchema>
+
+export type SiteResult = { ok: true; site: Site } | { ok: false; errors: string[] }
+
+export function parseSite(input: unknown): SiteResult {
+  const parsed = siteSchema.safeParse(input)
+  if (parsed.success) return { ok: true, site: parsed.data }
+  return { ok: false, errors: parsed.error.issues.map((i) => `${formatPath(i.path) || '(top level)'}: ${i.message}`) }
+}
+
+export function loadSiteFile(file: string): SiteResult {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    return { ok: false, errors: [`cannot read site file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`] }
+  }
+  try {
+    // YAML 1.2 is a superset of JSON, so one parser reads both
+    return parseSite(parseYaml(text, { prettyErrors: true }))
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : ''
+    return { ok: false, errors: [`${file}${where}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`] }
+  }
+}

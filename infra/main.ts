@@ -1,0 +1,92 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { pino } from 'pino'
+import { adminTokenFromFile } from './admin-token-file.js'
+import { parseEnv } from './config/env.js'
+import { loadSiteFile } from './config/site-file.js'
+import { startPlatform } from './platform.js'
+
+/** Process entry: read the environment and the site file, start the platform, stop it on a signal. */
+function fail(title: string, errors: string[]): never {
+  process.stderr.write(`minewatch: ${title}\n${errors.map((e) => `  - ${e}`).join('\n')}\n`)
+  process.exit(2)
+}
+
+const envResult = parseEnv(process.env)
+if (!envResult.ok) fail('bad environment variables (see README, Configuration):', envResult.errors)
+const env = envResult.env
+
+if (env.MINEWATCH_INFLUX_URL) {
+  fail('MINEWATCH_INFLUX_URL is set, but this build stores only in the embedded SQLite store:', [
+    'unset MINEWATCH_INFLUX_URL to use the embedded store; the InfluxDB store arrives with the durable-ingest work',
+  ])
+}
+
+const siteFile = resolve(env.MINEWATCH_SITE)
+const siteResult = loadSiteFile(siteFile)
+if (!siteResult.ok) fail(`the site file ${siteFile} has ${siteResult.errors.length} problem(s):`, siteResult.errors)
+
+const logger = pino({
+  level: env.MINEWATCH_LOG_LEVEL,
+  // belt and braces: no credential reaches the log even if a field slips through
+  redact: ['password', 'secret', 'token', 'authorization', '*.password', '*.authorization', 'req.headers.authorization'],
+})
+
+const dataDir = resolve(env.MINEWATCH_DATA_DIR)
+mkdirSync(dataDir, { recursive: true })
+let adminToken = env.MINEWATCH_ADMIN_TOKEN
+if (!adminToken) {
+  const fromFile = adminTokenFromFile(dataDir)
+  adminToken = fromFile.token
+  logger.warn({ file: fromFile.file }, `MINEWATCH_ADMIN_TOKEN is not set; ${fromFile.created ? 'generated' : 'using'} the token in ${fromFile.file} (owner-readable only)`)
+}
+
+const site = siteResult.site
+const platform = await startPlatform({
+  site,
+  bind: env.MINEWATCH_BIND,
+  mqttPort: env.MINEWATCH_MQTT_PORT,
+  wsPort: env.MINEWATCH_MQTT_WS_PORT,
+  httpPort: env.MINEWATCH_HTTP_PORT,
+  dataDir,
+  adminToken,
+  limits: {
+    maxPayloadBytes: env.MINEWATCH_MAX_PAYLOAD_BYTES,
+    maxFutureMs: 5 * 60_000,
+    maxAgeMs: env.MINEWATCH_MAX_BACKLOG_DAYS * 86_400_000,
+  },
+  quarantineMaxBytesPerDay: env.MINEWATCH_QUARANTINE_MAX_MB_PER_DAY * 1024 * 1024,
+  writer: { batchSize: env.MINEWATCH_STORE_BATCH, flushMs: env.MINEWATCH_STORE_FLUSH_MS },
+  logger,
+}).catch((err: NodeJS.ErrnoException) => {
+  const hint = err.code === 'EADDRINUSE' ? ' (another program uses the port; set MINEWATCH_*_PORT)' : ''
+  fail(`could not start${hint}:`, [err.message])
+})
+
+const devices = site.mines.reduce((n, m) => n + m.devices.length, 0)
+logger.info(
+  { site: siteFile, mines: site.mines.length, devices, dataDir, ports: platform.ports },
+  `minewatch 已启动 started: MQTT mqtt://${env.MINEWATCH_BIND}:${platform.ports.mqtt}, ` +
+    `MQTT/WebSocket ws://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTP http://localhost:${platform.ports.http}/api/health`,
+)
+
+let signals = 0
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (++signals > 1) {
+      logger.warn('second signal: exiting without a clean shutdown')
+      process.exit(130)
+    }
+    logger.info({ signal }, 'stopping: closing MQTT intake, flushing readings to the store')
+    platform.stop().then(
+      () => {
+        logger.info('stopped cleanly')
+        process.exit(0)
+      },
+      (err: Error) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  })
+}

@@ -1,0 +1,156 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Aedes } from 'aedes'
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client'
+import { buildApp } from '../dashboard/app.js'
+import { brokerTeller, createBroker } from '../ingest/broker/broker.js'
+import type { BrokerContext } from '../ingest/broker/context.js'
+import { listenTcp, listenWebSocket } from '../ingest/broker/listeners.js'
+import type { DecodeLimits } from '../ingest/decode.js'
+import { Intake } from '../ingest/intake.js'
+import { createIngestMetrics } from '../ingest/metrics.js'
+import { Presence } from '../ingest/presence.js'
+import { Quarantine } from '../ingest/quarantine.js'
+import { Registry } from '../ingest/registry.js'
+import { SecretVerifier } from '../ingest/secrets.js'
+import type { Store } from '../ingest/store.js'
+import { StoreWriter, type WriterOptions } from '../ingest/writer.js'
+import type { Site } from './config/site-file.js'
+import { SqliteStore } from './sqlite-store.js'
+
+/**
+ * The composition root (DESIGN §7): the one place that builds and wires every part, starts them
+ * in order (store → writer → broker → listeners → HTTP) and stops them in reverse, so that intake
+ * stops before the buffers are flushed and the store closes last.
+ */
+export interface PlatformConfig {
+  readonly site: Site
+  readonly bind: string
+  readonly mqttPort: number
+  readonly wsPort: number
+  readonly httpPort: number
+  readonly dataDir: string
+  readonly adminToken: string
+  readonly limits: DecodeLimits
+  readonly quarantineMaxBytesPerDay: number
+  readonly writer: Omit<WriterOptions, 'maxBackoffMs'> & Partial<Pick<WriterOptions, 'maxBackoffMs'>>
+  readonly logger: Logger
+  readonly now?: () => number
+}
+
+export interface Platform {
+  readonly ports: { readonly mqtt: number; readonly ws: number; readonly http: number }
+  readonly store: Store
+  readonly writer: StoreWriter
+  readonly intake: Intake
+  readonly presence: Presence
+  readonly broker: Aedes
+  readonly app: FastifyInstance
+  readonly quarantineDir: string
+  stop(): Promise<void>
+}
+
+export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
+  const log = cfg.logger
+  const now = cfg.now ?? Date.now
+  mkdirSync(cfg.dataDir, { recursive: true })
+  const metricsRegistry = new MetricsRegistry()
+  collectDefaultMetrics({ register: metricsRegistry, prefix: 'minewatch_process_' })
+  const metrics = createIngestMetrics(metricsRegistry)
+
+  const store: Store = new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
+  const writer = new StoreWriter(store, { maxBackoffMs: 30_000, ...cfg.writer }, metrics, {
+    onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
+    onRecovered: (attempts) => log.info({ attempts, pending: writer.pending }, 'store writes recovered'),
+  })
+
+  const quarantineDir = join(cfg.dataDir, 'quarantine')
+  const quarantine = new Quarantine(quarantineDir, { maxPayloadBytes: cfg.limits.maxPayloadBytes, maxBytesPerDay: cfg.quarantineMaxBytesPerDay }, (err) =>
+    log.error({ err: err.message }, 'quarantine write failed'),
+  )
+  const registry = new Registry(cfg.site)
+  const presence = new Presence()
+  let tell: (topic: string, body: object) => void = () => undefined
+  const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log })
+  intake.onReadings((readings) => writer.add(readings))
+
+  const ctx: BrokerContext = {
+    registry,
+    verifier: new SecretVerifier(),
+    intake,
+    presence,
+    metrics,
+    log,
+    now,
+    principals: new WeakMap(),
+    emptyIdPersistent: new WeakSet(),
+  }
+  const broker = await createBroker(ctx)
+  tell = brokerTeller(broker, log)
+  const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort)
+  const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort)
+
+  const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
+  const app = buildApp({
+    store,
+    registry,
+    timeZoneOf: (mineId) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai',
+    metrics: metricsRegistry,
+    adminToken: cfg.adminToken,
+    now,
+    logger: log,
+    health: async () => {
+      const storeHealth = await store.health()
+      const ok = storeHealth.ok && writer.lastError === undefined
+      return {
+        status: ok ? 'ok' : 'degraded',
+        time: new Date(now()).toISOString(),
+        broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: presence.connectedCount, devicesKnown: registry.devices().length },
+        store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, lastError: writer.lastError ?? null },
+        counts: await counts(metricsRegistry),
+      }
+    },
+  })
+  await app.listen({ host: cfg.bind, port: cfg.httpPort })
+  const httpPort = (app.server.address() as { port: number }).port
+
+  let stopping: Promise<void> | undefined
+  return {
+    ports: { mqtt: tcp.port, ws: ws.port, http: httpPort },
+    store,
+    writer,
+    intake,
+    presence,
+    broker,
+    app,
+    quarantineDir,
+    stop: () =>
+      (stopping ??= (async () => {
+        // 1. stop MQTT intake: no new connections, then close the broker and its clients
+        const listenersClosed = Promise.all([tcp.close(), ws.close()] as Promise<void>[])
+        await new Promise<void>((resolve) => broker.close(() => resolve()))
+        await listenersClosed
+        // 2. drain and flush what was accepted
+        await writer.stop()
+        if (writer.pending > 0) log.error({ pending: writer.pending }, 'store refused the last readings at shutdown')
+        await quarantine.close()
+        // 3. close HTTP, then the store
+        await app.close()
+        await store.close()
+      })()),
+  }
+}
+
+async function counts(registry: MetricsRegistry): Promise<Record<string, unknown>> {
+  const value = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? []
+  const sum = (values: { value: number }[]) => values.reduce((s, v) => s + v.value, 0)
+  const refused = Object.fromEntries((await value('minewatch_readings_refused_total')).map((v) => [String(v.labels.code), v.value]))
+  return {
+    readingsAccepted: sum(await value('minewatch_readings_accepted_total')),
+    readingsRefused: refused,
+    quarantined: sum(await value('minewatch_quarantine_messages_total')),
+    connectionsRefused: sum(await value('minewatch_connections_refused_total')),
+  }
+}

@@ -1,0 +1,116 @@
+import Database from 'better-sqlite3'
+import type { Reading } from '../ingest/reading.js'
+import type { Bucket, Point, RangeQuery, Store, StoreHealth, StoredReading } from '../ingest/store.js'
+
+/**
+ * The embedded store (DESIGN §5): one SQLite file through better-sqlite3, used when no InfluxDB is
+ * configured. One row per (device, metric, ts), the narrow shape that makes a range query per
+ * metric an index walk. WAL mode: readers never block the writer; synchronous=NORMAL survives a
+ * process crash (kill -9), which is what this store is asked to survive; power loss is the
+ * journal's job.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS readings (
+  device  TEXT    NOT NULL,
+  metric  TEXT    NOT NULL,
+  ts      INTEGER NOT NULL,
+  value   REAL    NOT NULL,
+  is_bool INTEGER NOT NULL DEFAULT 0,
+  seq     INTEGER,
+  mine    TEXT    NOT NULL,
+  kind    TEXT    NOT NULL,
+  PRIMARY KEY (device, metric, ts)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS readings_device_ts ON readings (device, ts);
+`
+
+interface Row {
+  ts: number
+  metric: string
+  value: number
+  is_bool: number
+  seq: number | null
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite'
+  private readonly db: Database.Database
+  private readonly insert: Database.Statement
+  private readonly writeMany: (readings: readonly Reading[]) => void
+
+  constructor(readonly file: string) {
+    this.db = new Database(file)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = NORMAL')
+    this.db.exec(SCHEMA)
+    // idempotent on (device, ts): a resent reading replaces itself metric by metric, as InfluxDB does
+    this.insert = this.db.prepare(`
+      INSERT INTO readings (device, metric, ts, value, is_bool, seq, mine, kind)
+      VALUES (@device, @metric, @ts, @value, @isBool, @seq, @mine, @kind)
+      ON CONFLICT (device, metric, ts) DO UPDATE SET
+        value = excluded.value, is_bool = excluded.is_bool, seq = excluded.seq`)
+    this.writeMany = this.db.transaction((readings: readonly Reading[]) => {
+      for (const r of readings) {
+        for (const [metric, v] of Object.entries(r.values)) {
+          this.insert.run({
+            device: r.deviceId,
+            metric,
+            ts: r.ts,
+            value: typeof v === 'boolean' ? Number(v) : v,
+            isBool: typeof v === 'boolean' ? 1 : 0,
+            seq: r.seq ?? null,
+            mine: r.mineId,
+            kind: r.kind,
+          })
+        }
+      }
+    })
+  }
+
+  async write(readings: readonly Reading[]): Promise<void> {
+    this.writeMany(readings)
+  }
+
+  async range(q: RangeQuery): Promise<Point[]> {
+    const rows = this.db
+      .prepare('SELECT ts, value, is_bool FROM readings WHERE device = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?')
+      .all(q.deviceId, q.metric, q.from, q.to, q.limit) as Row[]
+    return rows.map((r) => ({ ts: r.ts, value: r.is_bool ? r.value !== 0 : r.value }))
+  }
+
+  async downsample(q: RangeQuery & { readonly every: number }): Promise<Bucket[]> {
+    return this.db
+      .prepare(
+        `SELECT (ts / @every) * @every AS ts, avg(value) AS mean, min(value) AS min, max(value) AS max, count(*) AS count
+         FROM readings WHERE device = @device AND metric = @metric AND ts >= @from AND ts < @to
+         GROUP BY 1 ORDER BY 1 LIMIT @limit`,
+      )
+      .all({ every: Math.trunc(q.every), device: q.deviceId, metric: q.metric, from: q.from, to: q.to, limit: q.limit }) as Bucket[]
+  }
+
+  async latest(deviceId: string): Promise<StoredReading | undefined> {
+    const rows = this.db
+      .prepare(
+        `SELECT ts, metric, value, is_bool, seq FROM readings
+         WHERE device = ?1 AND ts = (SELECT max(ts) FROM readings WHERE device = ?1)`,
+      )
+      .all(deviceId) as Row[]
+    const first = rows[0]
+    if (!first) return undefined
+    const values = Object.fromEntries(rows.map((r) => [r.metric, r.is_bool ? r.value !== 0 : r.value]))
+    return first.seq === null ? { ts: first.ts, values } : { ts: first.ts, values, seq: first.seq }
+  }
+
+  async health(): Promise<StoreHealth> {
+    try {
+      this.db.prepare('SELECT 1').get()
+      return { ok: true, detail: this.file }
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close()
+  }
+}

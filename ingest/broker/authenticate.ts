@@ -1,0 +1,47 @@
+import type { AedesOptions, AuthenticateError } from 'aedes'
+import { willAllowed } from './acl.js'
+import { remoteAddress, type BrokerContext } from './context.js'
+
+// CONNACK return codes, MQTT 3.1.1 §3.2.2.3
+const IDENTIFIER_REJECTED = 2
+const BAD_USERNAME_OR_PASSWORD = 4
+const NOT_AUTHORIZED = 5
+
+/** Per-device authentication: MQTT username = device (or service account) id, password = its secret. */
+export function authenticate(ctx: BrokerContext): NonNullable<AedesOptions['authenticate']> {
+  return function authenticate(client, username, password, done) {
+    const refuse = (returnCode: number, reason: string, message: string) => {
+      ctx.metrics.connectionsRefused.inc({ reason })
+      // the password is never logged, not even its length
+      ctx.log.warn({ reason, username, clientId: client.id, remote: remoteAddress(client) }, `MQTT connection refused: ${message}`)
+      const err = new Error(message) as AuthenticateError
+      err.returnCode = returnCode
+      done(err, false)
+    }
+    if (ctx.emptyIdPersistent.has(client)) {
+      return refuse(IDENTIFIER_REJECTED, 'CLIENT_ID_REJECTED', 'an empty client id needs clean session on [MQTT-3.1.3-8]')
+    }
+    if (!username) return refuse(BAD_USERNAME_OR_PASSWORD, 'NO_USERNAME', 'no username; use the device id')
+    const principal = ctx.registry.principal(username)
+    if (!principal || !password) {
+      return refuse(BAD_USERNAME_OR_PASSWORD, principal ? 'NO_PASSWORD' : 'UNKNOWN_PRINCIPAL', 'bad username or password')
+    }
+    ctx.verifier.verify(principal.id, password.toString('utf8'), principal.secretHash).then(
+      (ok) => {
+        if (!ok) return refuse(BAD_USERNAME_OR_PASSWORD, 'BAD_SECRET', 'bad username or password')
+        // aedes publishes the will through authorizePublish only at disconnect; a will on a foreign
+        // topic is refused now, while the device can still be told
+        const will = (client as unknown as { _will?: { topic: string } })._will
+        if (will && !willAllowed(principal, will.topic)) {
+          return refuse(NOT_AUTHORIZED, 'WILL_FORBIDDEN', `will topic "${will.topic}" is not this device's status topic`)
+        }
+        ctx.principals.set(client, principal)
+        done(null, true)
+      },
+      (err: Error) => {
+        ctx.log.error({ err, username }, 'secret verification failed')
+        refuse(NOT_AUTHORIZED, 'VERIFY_ERROR', 'could not verify the secret')
+      },
+    )
+  }
+}

@@ -1,0 +1,37 @@
+import type { AedesOptions } from 'aedes'
+import type { BrokerContext } from './context.js'
+
+/**
+ * Every device PUBLISH (and every will) passes here before aedes writes the PUBACK.
+ *
+ * A refused message is still acknowledged, as mosquitto and EMQX do by default: [MQTT-3.3.5-2]
+ * lets the server either acknowledge or close, and closing makes a device with a bad reading
+ * resend it forever. It is then routed nowhere: its topic is moved under `$minewatch/` (no client
+ * may subscribe to `$` topics) and its retain flag cleared, so it reaches no subscriber and no
+ * retained store.
+ */
+export const DROPPED_TOPIC = '$minewatch/dropped'
+
+export function authorizePublish(ctx: BrokerContext): NonNullable<AedesOptions['authorizePublish']> {
+  return function authorizePublish(client, packet, callback) {
+    const principal = client ? ctx.principals.get(client) : undefined
+    if (!client || !principal) {
+      // a will left by a session that is gone: we cannot say whose it is
+      drop(packet)
+      return callback(null)
+    }
+    const result = ctx.intake.publish(principal, client.id, packet.topic, toBuffer(packet.payload))
+    if (!result.route) drop(packet)
+    else if (packet.topic.endsWith('/telemetry')) packet.retain = false // telemetry is a stream, not state
+    callback(null)
+  }
+}
+
+function drop(packet: { topic: string; retain: boolean }): void {
+  packet.topic = DROPPED_TOPIC
+  packet.retain = false
+}
+
+function toBuffer(payload: Buffer | string): Buffer {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload
+}

@@ -1,0 +1,56 @@
+import { Aedes } from 'aedes'
+import { authenticate } from './authenticate.js'
+import { authorizePublish } from './authorize-publish.js'
+import { authorizeForward, authorizeSubscribe } from './authorize-subscribe.js'
+import type { BrokerContext } from './context.js'
+import { preConnect } from './pre-connect.js'
+
+/**
+ * The embedded broker with minewatch's hooks. aedes 1.x speaks MQTT 3.1.1 (DESIGN §2).
+ * Connection bookkeeping (presence) follows the broker's own events, so a takeover or a dropped
+ * socket is seen the same way as a clean DISCONNECT.
+ */
+export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
+  const broker = await Aedes.createBroker({
+    preConnect: preConnect(ctx),
+    authenticate: authenticate(ctx),
+    authorizePublish: authorizePublish(ctx),
+    authorizeSubscribe: authorizeSubscribe(ctx),
+    authorizeForward: authorizeForward(ctx),
+    // one slow subscriber must not hold every other delivery (aedes docs, drainTimeout)
+    drainTimeout: 30_000,
+  })
+  broker.on('clientReady', function trackConnect(client) {
+    const p = ctx.principals.get(client)
+    if (p?.type === 'device') {
+      ctx.presence.connected(p.id, ctx.now())
+      ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
+    }
+  })
+  broker.on('clientDisconnect', function trackDisconnect(client) {
+    const p = ctx.principals.get(client)
+    if (p?.type === 'device') {
+      ctx.presence.disconnected(p.id, ctx.now())
+      ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
+    }
+  })
+  broker.on('clientError', function reportClientError(client, err) {
+    ctx.log.debug({ clientId: client.id, err: err.message }, 'MQTT client error; connection closed')
+  })
+  broker.on('connectionError', function reportConnectionError(client, err) {
+    ctx.log.debug({ clientId: client?.id, err: err.message }, 'MQTT connection error')
+  })
+  return broker
+}
+
+/** Publishes a platform message (QoS 1, not retained) from inside the broker. */
+export function brokerTeller(broker: Aedes, log: BrokerContext['log']) {
+  return function tell(topic: string, body: object): void {
+    broker.publish(
+      { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false },
+      (err) => {
+        if (err) log.warn({ topic, err: err.message }, 'could not publish platform message')
+      },
+    )
+  }
+}

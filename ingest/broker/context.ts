@@ -1,0 +1,26 @@
+import type { Client } from 'aedes'
+import type { Intake } from '../intake.js'
+import type { Log } from '../log.js'
+import type { IngestMetrics } from '../metrics.js'
+import type { Presence } from '../presence.js'
+import type { Principal, Registry } from '../registry.js'
+import type { SecretVerifier } from '../secrets.js'
+
+/** What the broker hooks share. Principals hang off the aedes Client for the life of the connection. */
+export interface BrokerContext {
+  readonly registry: Registry
+  readonly verifier: SecretVerifier
+  readonly intake: Intake
+  readonly presence: Presence
+  readonly metrics: IngestMetrics
+  readonly log: Log
+  readonly now: () => number
+  readonly principals: WeakMap<Client, Principal>
+  /** Clients that sent an empty client id with clean session off ([MQTT-3.1.3-8]). */
+  readonly emptyIdPersistent: WeakSet<Client>
+}
+
+export function remoteAddress(client: Client): string | undefined {
+  const conn = client.conn as { remoteAddress?: string } | undefined
+  return client.req?.socket?.remoteAddress ?? conn?.remoteAddress
+}

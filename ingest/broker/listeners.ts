@@ -1,0 +1,57 @@
+import { createServer as createHttpServer } from 'node:http'
+import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net'
+import type { Aedes } from 'aedes'
+import { WebSocketServer, createWebSocketStream } from 'ws'
+
+export interface Listener {
+  readonly port: number
+  close(): Promise<void>
+}
+
+/**
+ * MQTT over TCP. `noDelay`: with Nagle on, a QoS 1 round trip through aedes measured 44 ms here,
+ * with it off under 1 ms (DESIGN §2).
+ */
+export async function listenTcp(broker: Aedes, host: string, port: number): Promise<Listener> {
+  const server = createTcpServer({ noDelay: true }, (socket) => broker.handle(socket))
+  return listening(server, host, port)
+}
+
+/** MQTT over WebSocket (subprotocol "mqtt"), for browsers and gateways behind HTTP proxies. */
+export async function listenWebSocket(broker: Aedes, host: string, port: number): Promise<Listener> {
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8' }).end('MQTT over WebSocket: connect with a WebSocket client\n')
+  })
+  const wss = new WebSocketServer({ server: http })
+  wss.on('connection', (ws, req) => {
+    ws.on('error', () => ws.terminate())
+    broker.handle(createWebSocketStream(ws), req)
+  })
+  const listener = await listening(http, host, port)
+  return {
+    port: listener.port,
+    async close() {
+      for (const ws of wss.clients) ws.terminate()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+      await listener.close()
+    },
+  }
+}
+
+function listening(server: Server | ReturnType<typeof createHttpServer>, host: string, port: number): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done())
+            // established connections are closed by broker.close(); don't wait on idle keep-alives
+            ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
+          }),
+      })
+    })
+  })
+}

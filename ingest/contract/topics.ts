@@ -1,0 +1,41 @@
+import { isId } from './ids.js'
+
+/**
+ * Topics of the device contract (DESIGN §3):
+ *   mines/{mineId}/devices/{deviceId}/telemetry | status | rejects
+ *   mines/{mineId}/alerts
+ */
+export type DeviceChannel = 'telemetry' | 'status' | 'rejects'
+
+export type ParsedTopic =
+  | { readonly type: 'device'; readonly mineId: string; readonly deviceId: string; readonly channel: DeviceChannel }
+  | { readonly type: 'alerts'; readonly mineId: string }
+
+const CHANNELS: ReadonlySet<string> = new Set<DeviceChannel>(['telemetry', 'status', 'rejects'])
+
+/** Parses a concrete topic name (no wildcards); anything outside the contract is `null`. */
+export function parseTopic(topic: string): ParsedTopic | null {
+  const parts = topic.split('/')
+  if (parts[0] !== 'mines') return null
+  const mineId = parts[1]
+  if (mineId === undefined || !isId(mineId)) return null
+  if (parts.length === 3 && parts[2] === 'alerts') return { type: 'alerts', mineId }
+  if (parts.length !== 5 || parts[2] !== 'devices') return null
+  const deviceId = parts[3]
+  const channel = parts[4]
+  if (deviceId === undefined || !isId(deviceId) || channel === undefined || !CHANNELS.has(channel)) return null
+  return { type: 'device', mineId, deviceId, channel: channel as DeviceChannel }
+}
+
+export function deviceTopic(mineId: string, deviceId: string, channel: DeviceChannel): string {
+  return `mines/${mineId}/devices/${deviceId}/${channel}`
+}
+
+export function alertsTopic(mineId: string): string {
+  return `mines/${mineId}/alerts`
+}
+
+/** True when an MQTT topic filter holds a wildcard ([MQTT-4.7.1]). */
+export function hasWildcard(filter: string): boolean {
+  return filter.includes('#') || filter.includes('+')
+}

@@ -1,0 +1,167 @@
+import { z } from 'zod'
+import { KINDS, DEVICE_KINDS, metricNames, metricSpec, type DeviceKind, type MetricSpec } from './contract/kinds.js'
+import type { MetricValue, Reading } from './reading.js'
+import { problem, type Problem } from './refusals.js'
+import { parseTimestamp } from './timestamp.js'
+
+/**
+ * Decode and validate a telemetry payload: pure, no clock of its own (`now` is a parameter).
+ * A backlog array is judged reading by reading: one bad reading does not cost the good ones
+ * their place in the record (断电续传 uploads can hold days of data).
+ */
+export interface DecodeLimits {
+  /** Largest payload accepted, bytes (default 256 KiB). */
+  readonly maxPayloadBytes: number
+  /** Readings further than this into the future are clock skew (5 minutes). */
+  readonly maxFutureMs: number
+  /** Backlog older than this is refused. */
+  readonly maxAgeMs: number
+}
+
+export interface DeviceRef {
+  readonly mineId: string
+  readonly deviceId: string
+  readonly kind: DeviceKind
+}
+
+export interface Decoded {
+  readonly readings: Reading[]
+  readonly problems: Problem[]
+}
+
+const envelopeSchema = z.strictObject({
+  ts: z.unknown(),
+  values: z.record(z.string(), z.unknown()),
+  seq: z.int().nonnegative().optional(),
+})
+
+function metricSchema(spec: MetricSpec) {
+  if (spec.type === 'boolean') return z.boolean().optional()
+  const base = spec.type === 'integer' ? z.int() : z.number()
+  return (spec.min === undefined ? base : base.min(spec.min)).optional()
+}
+
+const valuesSchemas = Object.fromEntries(
+  DEVICE_KINDS.map((kind) => {
+    const metrics: Readonly<Record<string, MetricSpec>> = KINDS[kind].metrics
+    const shape = Object.fromEntries(Object.entries(metrics).map(([name, spec]) => [name, metricSchema(spec)]))
+    return [kind, z.strictObject(shape)]
+  }),
+) as unknown as Record<DeviceKind, z.ZodType<Record<string, MetricValue | undefined>>>
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** JSON has no NaN or Infinity; firmware that prints them deserves a precise answer. */
+const NON_FINITE_TOKEN = /(?<![A-Za-z"])(-?(?:NaN|nan|Infinity|inf))(?![A-Za-z"])/
+
+export function decodeTelemetry(payload: Buffer, device: DeviceRef, now: number, limits: DecodeLimits): Decoded {
+  if (payload.length > limits.maxPayloadBytes) {
+    return refuse(problem('PAYLOAD_TOO_LARGE', `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`))
+  }
+  const parsed = parseJson(payload)
+  if (!parsed.ok) return refuse(parsed.problem)
+  const body = parsed.value
+  if (Array.isArray(body)) {
+    if (body.length === 0) return refuse(problem('EMPTY_BATCH', 'backlog array is empty'))
+    const readings: Reading[] = []
+    const problems: Problem[] = []
+    body.forEach((item, index) => {
+      const r = decodeReading(item, device, now, limits, index)
+      if ('problem' in r) problems.push(r.problem)
+      else readings.push(r.reading)
+    })
+    return { readings, problems }
+  }
+  const r = decodeReading(body, device, now, limits, undefined)
+  return 'problem' in r ? refuse(r.problem) : { readings: [r.reading], problems: [] }
+}
+
+function refuse(p: Problem): Decoded {
+  return { readings: [], problems: [p] }
+}
+
+export function parseJson(payload: Buffer): { ok: true; value: unknown } | { ok: false; problem: Problem } {
+  let text: string
+  try {
+    text = utf8.decode(payload)
+  } catch {
+    return { ok: false, problem: problem('BAD_JSON', 'payload is not valid UTF-8') }
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) }
+  } catch (err) {
+    const token = NON_FINITE_TOKEN.exec(text)
+    if (token) {
+      return { ok: false, problem: problem('NOT_FINITE', `${token[1]} is not a number JSON can carry; omit the metric instead`) }
+    }
+    return { ok: false, problem: problem('BAD_JSON', `payload is not valid JSON: ${(err as Error).message}`) }
+  }
+}
+
+function decodeReading(
+  item: unknown,
+  device: DeviceRef,
+  now: number,
+  limits: DecodeLimits,
+  index: number | undefined,
+): { reading: Reading } | { problem: Problem } {
+  const at = index === undefined ? '' : `[${index}] `
+  const envelope = envelopeSchema.safeParse(item)
+  if (!envelope.success) {
+    const issue = envelope.error.issues[0]!
+    const path = issue.path.join('.')
+    return { problem: problem('BAD_READING', `${at}${path ? path + ': ' : ''}${issue.message}; a reading is {"ts", "values", "seq"?}`, index) }
+  }
+  const { ts: rawTs, values, seq } = envelope.data
+  const ts = parseTimestamp(rawTs)
+  if (!ts.ok) return { problem: problem('BAD_TIMESTAMP', at + ts.message, index) }
+  if (ts.ms > now + limits.maxFutureMs) {
+    const ahead = Math.round((ts.ms - now) / 1000)
+    return { problem: problem('CLOCK_SKEW', `${at}ts is ${ahead} s in the future; check the device clock (NTP)`, index) }
+  }
+  if (ts.ms < now - limits.maxAgeMs) {
+    const days = (limits.maxAgeMs / 86_400_000).toFixed(1)
+    return { problem: problem('TOO_OLD', `${at}ts ${new Date(ts.ms).toISOString()} is older than the ${days}-day backlog limit`, index) }
+  }
+  const names = Object.keys(values)
+  if (names.length === 0) return { problem: problem('EMPTY_VALUES', `${at}values is empty`, index) }
+  for (const name of names) {
+    const v = values[name]
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      return { problem: problem('NOT_FINITE', `${at}values.${name} is ${v}`, index) }
+    }
+  }
+  const checked = valuesSchemas[device.kind].safeParse(values)
+  if (!checked.success) return { problem: valuesProblem(checked.error.issues[0]!, device.kind, values, at, index) }
+  const clean = Object.fromEntries(Object.entries(checked.data).filter(([, v]) => v !== undefined)) as Record<string, MetricValue>
+  const reading: Reading = {
+    mineId: device.mineId,
+    deviceId: device.deviceId,
+    kind: device.kind,
+    ts: ts.ms,
+    values: clean,
+    ...(seq === undefined ? {} : { seq }),
+  }
+  return { reading }
+}
+
+function valuesProblem(
+  issue: z.core.$ZodIssue,
+  kind: DeviceKind,
+  values: Record<string, unknown>,
+  at: string,
+  index: number | undefined,
+): Problem {
+  if (issue.code === 'unrecognized_keys') {
+    const known = metricNames(kind).join(', ')
+    return problem('UNKNOWN_METRIC', `${at}unknown metric ${issue.keys.map((k) => `"${k}"`).join(', ')} for kind ${kind} (known: ${known})`, index)
+  }
+  const name = String(issue.path[0])
+  const spec = metricSpec(kind, name)
+  const unit = spec?.unit ? ` ${spec.unit}` : ''
+  if (issue.code === 'too_small') {
+    return problem('OUT_OF_RANGE', `${at}values.${name} = ${String(values[name])} is below ${spec?.min}${unit}`, index)
+  }
+  const expected = spec?.type === 'integer' ? 'a whole number' : spec?.type === 'boolean' ? 'true or false' : 'a number'
+  return problem('WRONG_TYPE', `${at}values.${name} must be ${expected}${unit}, got ${JSON.stringify(values[name])}`, index)
+}

@@ -1,0 +1,140 @@
+import { deviceTopic } from './contract/topics.js'
+import { decodeTelemetry, type DecodeLimits } from './decode.js'
+import { LogThrottle, type Log } from './log.js'
+import type { IngestMetrics } from './metrics.js'
+import type { Presence } from './presence.js'
+import type { Quarantine } from './quarantine.js'
+import type { Reading } from './reading.js'
+import type { Problem } from './refusals.js'
+import type { Principal } from './registry.js'
+import { publishVerdict } from './broker/acl.js'
+import { decodeStatus } from './status.js'
+
+/**
+ * What happens to one PUBLISH from a device: authorize the topic, decode and validate, hand the
+ * good readings on, quarantine and explain the bad. Called from the broker's authorizePublish hook
+ * (before the PUBACK is written, which is where the durable journal will append).
+ * It never throws for anything a device can send.
+ */
+export interface IntakeDeps {
+  readonly limits: DecodeLimits
+  readonly now: () => number
+  readonly quarantine: Quarantine
+  readonly metrics: IngestMetrics
+  readonly presence: Presence
+  /** Publishes a platform message to a device topic (the rejects channel). */
+  readonly tell: (topic: string, body: object) => void
+  readonly log: Log
+}
+
+export type ReadingsListener = (readings: readonly Reading[]) => void
+
+export interface IntakeResult {
+  /** Route the message on (true), or acknowledge and drop it (false). */
+  readonly route: boolean
+  readonly accepted: number
+  readonly problems: readonly Problem[]
+}
+
+export interface RejectNotice {
+  readonly code: string
+  readonly message: string
+  readonly receivedAt: string
+  readonly topic: string
+  /** Readings of the same message that were accepted (a backlog array is judged per reading). */
+  readonly accepted: number
+  readonly problems: readonly Problem[]
+}
+
+export class Intake {
+  private readonly listeners: ReadingsListener[] = []
+  private readonly throttle = new LogThrottle(60_000)
+
+  constructor(private readonly deps: IntakeDeps) {}
+
+  /** Consumers of accepted readings (the store writer, later the rule engine and live push). */
+  onReadings(listener: ReadingsListener): void {
+    this.listeners.push(listener)
+  }
+
+  publish(principal: Principal, clientId: string, topic: string, payload: Buffer): IntakeResult {
+    const receivedAt = this.deps.now()
+    const verdict = publishVerdict(principal, topic)
+    if (!verdict.ok) return this.refuse(principal, clientId, topic, payload, receivedAt, [verdict.problem], 0)
+    // publishVerdict only passes devices
+    const device = principal as Extract<Principal, { type: 'device' }>
+    if (verdict.channel === 'status') {
+      const status = decodeStatus(payload, this.deps.limits.maxPayloadBytes)
+      if ('problem' in status) return this.refuse(principal, clientId, topic, payload, receivedAt, [status.problem], 0)
+      this.deps.presence.status(device.id, status.online, receivedAt)
+      return { route: true, accepted: 0, problems: [] }
+    }
+    const decoded = decodeTelemetry(payload, { mineId: device.mineId, deviceId: device.id, kind: device.kind }, receivedAt, this.deps.limits)
+    if (decoded.readings.length > 0) {
+      this.deps.metrics.accepted.inc({ kind: device.kind }, decoded.readings.length)
+      this.emit(decoded.readings)
+    }
+    if (decoded.problems.length > 0) {
+      return this.refuse(principal, clientId, topic, payload, receivedAt, decoded.problems, decoded.readings.length)
+    }
+    return { route: true, accepted: decoded.readings.length, problems: [] }
+  }
+
+  private emit(readings: readonly Reading[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(readings)
+      } catch (err) {
+        // one consumer's bug must not stop the others or the broker
+        this.deps.log.error({ err }, 'a readings consumer failed')
+      }
+    }
+  }
+
+  private refuse(
+    principal: Principal,
+    clientId: string,
+    topic: string,
+    payload: Buffer,
+    receivedAt: number,
+    problems: readonly Problem[],
+    accepted: number,
+  ): IntakeResult {
+    const { metrics, quarantine, log } = this.deps
+    for (const p of problems) metrics.refused.inc({ code: p.code })
+    const device = principal.type === 'device' ? principal : undefined
+    const kept = quarantine.keep({
+      receivedAt,
+      topic,
+      clientId,
+      principal: principal.id,
+      mineId: device?.mineId ?? null,
+      deviceId: device?.id ?? null,
+      problems,
+      payload,
+    })
+    if (kept) metrics.quarantined.inc()
+    else metrics.quarantineDropped.inc()
+    const first = problems[0]!
+    const suppressed = this.throttle.admit(`${principal.id}/${first.code}`, receivedAt)
+    if (suppressed >= 0) {
+      log.warn(
+        { principal: principal.id, clientId, topic, code: first.code, problems: problems.length, accepted, suppressed, quarantined: kept },
+        `refused: ${first.message}`,
+      )
+    }
+    if (device) {
+      const notice: RejectNotice = {
+        code: first.code,
+        message: first.message,
+        receivedAt: new Date(receivedAt).toISOString(),
+        topic,
+        accepted,
+        problems,
+      }
+      this.deps.tell(deviceTopic(device.mineId, device.id, 'rejects'), notice)
+    }
+    // a message with any good reading still went where it was sent; the rest is dropped
+    return { route: accepted > 0, accepted, problems }
+  }
+}

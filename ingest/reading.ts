@@ -1,0 +1,14 @@
+import type { DeviceKind } from './contract/kinds.js'
+
+export type MetricValue = number | boolean
+
+/** A validated reading, as the rest of the platform sees it (DESIGN §7 lesson 2). */
+export interface Reading {
+  readonly mineId: string
+  readonly deviceId: string
+  readonly kind: DeviceKind
+  /** Epoch milliseconds, from the device. */
+  readonly ts: number
+  readonly values: Readonly<Record<string, MetricValue>>
+  readonly seq?: number
+}

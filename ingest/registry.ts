@@ -1,0 +1,52 @@
+import type { DeviceKind } from './contract/kinds.js'
+import type { IngestSite } from './site.js'
+
+/** Who may connect: every device and service account of the site, by MQTT username. */
+export interface DevicePrincipal {
+  readonly type: 'device'
+  readonly id: string
+  readonly mineId: string
+  readonly kind: DeviceKind
+  readonly name: string
+  /** Expected reporting interval, ms. */
+  readonly intervalMs: number
+  readonly secretHash: string
+}
+
+export interface AccountPrincipal {
+  readonly type: 'account'
+  readonly id: string
+  readonly name: string
+  readonly mines: ReadonlySet<string>
+  readonly secretHash: string
+}
+
+export type Principal = DevicePrincipal | AccountPrincipal
+
+export class Registry {
+  private readonly byId = new Map<string, Principal>()
+
+  constructor(site: IngestSite) {
+    for (const mine of site.mines) {
+      for (const d of mine.devices) {
+        this.byId.set(d.id, { type: 'device', id: d.id, mineId: mine.id, kind: d.kind, name: d.name, intervalMs: d.interval * 1000, secretHash: d.secretHash })
+      }
+    }
+    for (const a of site.serviceAccounts) {
+      this.byId.set(a.id, { type: 'account', id: a.id, name: a.name, mines: new Set(a.mines), secretHash: a.secretHash })
+    }
+  }
+
+  principal(id: string): Principal | undefined {
+    return this.byId.get(id)
+  }
+
+  device(id: string): DevicePrincipal | undefined {
+    const p = this.byId.get(id)
+    return p?.type === 'device' ? p : undefined
+  }
+
+  devices(): DevicePrincipal[] {
+    return [...this.byId.values()].filter((p): p is DevicePrincipal => p.type === 'device')
+  }
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod'
+import { idSchema } from './contract/ids.js'
+import { DEVICE_KINDS } from './contract/kinds.js'
+import { SECRET_HASH_PATTERN } from './secrets.js'
+
+/**
+ * The parts of the site file that ingest owns: regions, mines, devices and service accounts.
+ * infra/ parses the file; every floor exports the schema of its own slice (DESIGN §7).
+ */
+const secretHashSchema = z
+  .string({ error: 'expected an scrypt hash (text)' })
+  .regex(SECRET_HASH_PATTERN, { error: 'expected an scrypt hash "scrypt$N$r$p$salt$hash"; make one with `npm run hash-secret`' })
+
+const finite = (what: string) => z.number({ error: `expected ${what} (a number)` })
+
+export const positionSchema = z.strictObject({
+  lat: finite('latitude').min(-90, { error: 'latitude must be within ±90°' }).max(90, { error: 'latitude must be within ±90°' }),
+  lon: finite('longitude').min(-180, { error: 'longitude must be within ±180°' }).max(180, { error: 'longitude must be within ±180°' }),
+  /** Elevation above sea level, m. */
+  elevation: finite('an elevation in m').optional(),
+})
+
+export const deviceSchema = z.strictObject({
+  id: idSchema,
+  kind: z.enum(DEVICE_KINDS, { error: `expected one of ${DEVICE_KINDS.join(', ')}` }),
+  name: z.string({ error: 'expected a name' }).min(1, { error: 'expected a name' }),
+  position: positionSchema,
+  /** Expected reporting interval, seconds; silence rules count in multiples of it. */
+  interval: z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }),
+  secretHash: secretHashSchema,
+})
+
+const timeZoneSchema = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz })
+      return true
+    } catch {
+      return false
+    }
+  },
+  { error: 'expected an IANA time zone such as Asia/Shanghai' },
+)
+
+export const mineSchema = z.strictObject({
+  id: idSchema,
+  name: z.string({ error: 'expected the mine name' }).min(1, { error: 'expected the mine name' }),
+  region: idSchema,
+  location: positionSchema,
+  timezone: timeZoneSchema.default('Asia/Shanghai'),
+  status: z.enum(['producing', 'suspended'], { error: 'expected producing or suspended' }),
+  devices: z.array(deviceSchema).default([]),
+})
+
+export const regionSchema = z.strictObject({
+  id: idSchema,
+  name: z.string({ error: 'expected the region name' }).min(1),
+  /** Parent region (city → province), if any. */
+  parent: idSchema.optional(),
+})
+
+export const serviceAccountSchema = z.strictObject({
+  id: idSchema,
+  name: z.string().min(1),
+  secretHash: secretHashSchema,
+  /** Mines whose `mines/{mineId}/alerts` the account may read. */
+  mines: z.array(idSchema).min(1, { error: 'expected at least one mine' }),
+})
+
+export type DeviceConfig = z.infer<typeof deviceSchema>
+export type MineConfig = z.infer<typeof mineSchema>
+export type RegionConfig = z.infer<typeof regionSchema>
+export type ServiceAccountConfig = z.infer<typeof serviceAccountSchema>
+
+export interface IngestSite {
+  readonly regions: readonly RegionConfig[]
+  readonly mines: readonly MineConfig[]
+  readonly serviceAccounts: readonly ServiceAccountConfig[]
+}
+
+/** Cross-references that a per-field schema cannot see; reported with paths like the rest. */
+export function checkIngestSite(site: IngestSite, ctx: z.RefinementCtx): void {
+  const regionIds = new Set(site.regions.map((r) => r.id))
+  const mineIds = new Set<string>()
+  const principalIds = new Map<string, string>()
+  const claim = (id: string, path: (string | number)[]) => {
+    const earlier = principalIds.get(id)
+    if (earlier) ctx.addIssue({ code: 'custom', path, message: `id "${id}" is already used at ${earlier}; MQTT usernames must be unique` })
+    else principalIds.set(id, formatPath(path))
+  }
+  site.regions.forEach((r, i) => {
+    if (r.parent && !regionIds.has(r.parent)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'parent'], message: `unknown region "${r.parent}"` })
+  })
+  site.mines.forEach((m, i) => {
+    if (mineIds.has(m.id)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'id'], message: `duplicate mine id "${m.id}"` })
+    mineIds.add(m.id)
+    if (!regionIds.has(m.region)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'region'], message: `unknown region "${m.region}"` })
+    m.devices.forEach((d, j) => claim(d.id, ['mines', i, 'devices', j, 'id']))
+  })
+  site.serviceAccounts.forEach((a, i) => {
+    claim(a.id, ['serviceAccounts', i, 'id'])
+    a.mines.forEach((mine, j) => {
+      if (!mineIds.has(mine)) ctx.addIssue({ code: 'custom', path: ['serviceAccounts', i, 'mines', j], message: `unknown mine "${mine}"` })
+    })
+  })
+}
+
+/** `mines[1].devices[3].interval` */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('')
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // integration tests start real brokers and stores; give them room on a 2-core machine
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+})
