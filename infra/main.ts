@@ -26,8 +26,11 @@ const siteFile = resolve(env.MINEWATCH_SITE)
 const siteResult = loadSiteFile(siteFile)
 if (!siteResult.ok) fail(`the site file ${siteFile} has ${siteResult.errors.length} problem(s):`, siteResult.errors)
 
+// people at a terminal get readable lines in local time; services and log shippers get JSON
+const pretty = env.MINEWATCH_LOG_FORMAT === 'pretty' || (env.MINEWATCH_LOG_FORMAT === 'auto' && process.stdout.isTTY)
 const logger = pino({
   level: env.MINEWATCH_LOG_LEVEL,
+  ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
   // belt and braces: no credential reaches the log even if a field slips through
   redact: ['password', 'secret', 'token', 'authorization', '*.password', '*.authorization', 'req.headers.authorization'],
 })

@@ -37,6 +37,9 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database
   private readonly insert: Database.Statement
   private readonly writeMany: (readings: readonly Reading[]) => void
+  private readonly selectRange: Database.Statement
+  private readonly selectBuckets: Database.Statement
+  private readonly selectLatest: Database.Statement
 
   constructor(readonly file: string) {
     this.db = new Database(file)
@@ -65,6 +68,20 @@ export class SqliteStore implements Store {
         }
       }
     })
+    this.selectRange = this.db.prepare(
+      'SELECT ts, value, is_bool FROM readings WHERE device = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?',
+    )
+    this.selectBuckets = this.db.prepare(
+      // JS numbers bind as REAL; integer division is what makes the buckets
+      `SELECT (ts / CAST(@every AS INTEGER)) * CAST(@every AS INTEGER) AS ts,
+              avg(value) AS mean, min(value) AS min, max(value) AS max, count(*) AS count
+       FROM readings WHERE device = @device AND metric = @metric AND ts >= @from AND ts < @to
+       GROUP BY 1 ORDER BY 1 LIMIT @limit`,
+    )
+    this.selectLatest = this.db.prepare(
+      `SELECT ts, metric, value, is_bool, seq FROM readings
+       WHERE device = @device AND ts = (SELECT max(ts) FROM readings WHERE device = @device)`,
+    )
   }
 
   async write(readings: readonly Reading[]): Promise<void> {
@@ -72,29 +89,17 @@ export class SqliteStore implements Store {
   }
 
   async range(q: RangeQuery): Promise<Point[]> {
-    const rows = this.db
-      .prepare('SELECT ts, value, is_bool FROM readings WHERE device = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?')
-      .all(q.deviceId, q.metric, q.from, q.to, q.limit) as Row[]
+    const rows = this.selectRange.all(q.deviceId, q.metric, q.from, q.to, q.limit) as Row[]
     return rows.map((r) => ({ ts: r.ts, value: r.is_bool ? r.value !== 0 : r.value }))
   }
 
   async downsample(q: RangeQuery & { readonly every: number }): Promise<Bucket[]> {
-    return this.db
-      .prepare(
-        `SELECT (ts / @every) * @every AS ts, avg(value) AS mean, min(value) AS min, max(value) AS max, count(*) AS count
-         FROM readings WHERE device = @device AND metric = @metric AND ts >= @from AND ts < @to
-         GROUP BY 1 ORDER BY 1 LIMIT @limit`,
-      )
-      .all({ every: Math.trunc(q.every), device: q.deviceId, metric: q.metric, from: q.from, to: q.to, limit: q.limit }) as Bucket[]
+    const { deviceId: device, metric, from, to, limit } = q
+    return this.selectBuckets.all({ every: Math.trunc(q.every), device, metric, from, to, limit }) as Bucket[]
   }
 
   async latest(deviceId: string): Promise<StoredReading | undefined> {
-    const rows = this.db
-      .prepare(
-        `SELECT ts, metric, value, is_bool, seq FROM readings
-         WHERE device = ?1 AND ts = (SELECT max(ts) FROM readings WHERE device = ?1)`,
-      )
-      .all(deviceId) as Row[]
+    const rows = this.selectLatest.all({ device: deviceId }) as Row[]
     const first = rows[0]
     if (!first) return undefined
     const values = Object.fromEntries(rows.map((r) => [r.metric, r.is_bool ? r.value !== 0 : r.value]))

@@ -20,9 +20,10 @@ export function parseDuration(text: string): number | undefined {
   return ms >= 1 ? Math.round(ms) : undefined
 }
 
+/** Epoch ms (any whole number, 0 included) or ISO 8601 with offset. */
 function instant(text: string, name: string): number {
-  const asNumber = Number(text)
-  const parsed = parseTimestamp(/^\d+$/.test(text) ? asNumber : text)
+  if (/^\d{1,15}$/.test(text)) return Number(text)
+  const parsed = parseTimestamp(text)
   if (!parsed.ok) throw new HttpError('MW_BAD_QUERY', `${name}: ${parsed.message}`)
   return parsed.ms
 }

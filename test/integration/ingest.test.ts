@@ -1,0 +1,369 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { connect as tcpConnect } from 'node:net'
+import { join } from 'node:path'
+import mqtt from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { DeviceKind } from '../../ingest/contract/kinds.js'
+import { eventually } from '../helpers/eventually.js'
+import { nextMessage, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { TEST_DEVICES, secretOf } from '../helpers/site.js'
+
+let t: TestPlatform
+beforeAll(async () => {
+  t = await startTestPlatform()
+})
+afterAll(async () => {
+  await t?.stop()
+})
+
+const telemetry = (mine: string, device: string) => `mines/${mine}/devices/${device}/telemetry`
+const rejects = (mine: string, device: string) => `mines/${mine}/devices/${device}/rejects`
+
+const SAMPLE: Record<DeviceKind, Record<string, number | boolean>> = {
+  prism: { dN: 1.25, dE: -0.5, dH: 0.75 },
+  gnss: { dN: 0.8, dE: 0.1, dU: -2.5, fix: 4, sats: 17 },
+  piezometer: { depth: 6.42 },
+  reservoir: { level: 312.75 },
+  beach: { length: 86.5, freeboard: 1.8 },
+  rain: { rainfall: 0.5 },
+  pump: { running: true, flow: 120.4, current: 35.2 },
+  power: { voltage: 398.2, current: 120.5, power: 72.1, energy: 183420.7 },
+  video: { online: true, recording: false, fps: 25 },
+}
+
+async function readBack(device: string, metric: string, extra = '') {
+  const from = extra.includes('from=') ? '' : '&from=0'
+  const res = await t.admin(`/api/readings?device=${device}&metric=${metric}${from}${extra}`)
+  expect(res.status).toBe(200)
+  return res.body
+}
+
+describe('readings of every kind are stored and read back over HTTP', () => {
+  it.each(TEST_DEVICES.filter((d) => d.mine === 'mine-a'))('$kind ($id)', async ({ id, mine, kind }) => {
+    const client = await t.connect(id)
+    const ts = Date.now() - 1000
+    await client.publishAsync(telemetry(mine, id), JSON.stringify({ ts, values: SAMPLE[kind], seq: 1 }), { qos: 1 })
+    for (const [metric, value] of Object.entries(SAMPLE[kind])) {
+      const body = await eventually(async () => {
+        const b = await readBack(id, metric)
+        return b.points.length > 0 && b
+      })
+      expect(body.points).toEqual([{ ts, value, time: expect.stringMatching(/\+08:00$/) }])
+      expect(body.kind).toBe(kind)
+      expect(typeof body.unit).toBe('string')
+    }
+    expect(await t.platform.store.latest(id)).toEqual({ ts, values: SAMPLE[kind], seq: 1 })
+    await client.endAsync()
+  })
+})
+
+describe('backlog uploads and duplicates', () => {
+  it('stores a backlog array once, however often it is resent (断电续传)', async () => {
+    const client = await t.connect('a-piezo')
+    const start = Date.now() - 48 * 3_600_000
+    const backlog = Array.from({ length: 48 }, (_, i) => ({ ts: start + i * 3_600_000, values: { depth: 6 + i / 100 } }))
+    for (let i = 0; i < 3; i++) {
+      await client.publishAsync(telemetry('mine-a', 'a-piezo'), JSON.stringify(backlog), { qos: 1 })
+    }
+    await t.platform.writer.flush()
+    const end = start + 47 * 3_600_000 + 1
+    const body = await readBack('a-piezo', 'depth', `&from=${start}&to=${end}`)
+    expect(body.points.map((p: { ts: number }) => p.ts)).toEqual(backlog.map((r) => r.ts))
+    expect(body.points[47].value).toBeCloseTo(6.47)
+
+    const daily = await readBack('a-piezo', 'depth', `&from=${start}&to=${end}&every=1d`)
+    expect(daily.buckets.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(48)
+    for (const b of daily.buckets) expect(b.min).toBeLessThanOrEqual(b.mean)
+    await client.endAsync()
+  })
+})
+
+describe('refused messages are quarantined, counted and explained on the rejects topic', () => {
+  const NOW = Date.now()
+  const cases: [code: string, topicDevice: string, payload: string | Buffer][] = [
+    ['BAD_JSON', 'a-prism', '{"ts": 1,'],
+    ['BAD_JSON', 'a-prism', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])],
+    ['NOT_FINITE', 'a-prism', `{"ts": ${NOW}, "values": {"dN": NaN}}`],
+    ['BAD_READING', 'a-prism', '"hello"'],
+    ['EMPTY_BATCH', 'a-prism', '[]'],
+    ['EMPTY_VALUES', 'a-prism', JSON.stringify({ ts: NOW, values: {} })],
+    ['UNKNOWN_METRIC', 'a-prism', JSON.stringify({ ts: NOW, values: { depth: 1 } })],
+    ['WRONG_TYPE', 'a-prism', JSON.stringify({ ts: NOW, values: { dN: 'x' } })],
+    ['OUT_OF_RANGE', 'a-prism', JSON.stringify({ ts: NOW, values: { dN: 1 } }).replace('dN', 'dN')],
+    ['BAD_TIMESTAMP', 'a-prism', JSON.stringify({ ts: '2026-11-23 10:00', values: { dN: 1 } })],
+    ['CLOCK_SKEW', 'a-prism', JSON.stringify({ ts: NOW + 3_600_000, values: { dN: 1 } })],
+    ['TOO_OLD', 'a-prism', JSON.stringify({ ts: NOW - 90 * 86_400_000, values: { dN: 1 } })],
+    ['PAYLOAD_TOO_LARGE', 'a-prism', JSON.stringify({ ts: NOW, values: { dN: 1 }, pad: 'x'.repeat(300 * 1024) })],
+    ['TOPIC_FORBIDDEN', 'a-gnss', JSON.stringify({ ts: NOW, values: { dN: 1 } })],
+  ]
+  // OUT_OF_RANGE needs a kind with a floor: publish as the rain gauge
+  cases[8] = ['OUT_OF_RANGE', 'a-rain', JSON.stringify({ ts: NOW, values: { rainfall: -2 } })]
+
+  it.each(cases)('%s', async (code, topicDevice, payload) => {
+    const sender = code === 'OUT_OF_RANGE' ? 'a-rain' : 'a-prism'
+    const client = await t.connect(sender)
+    await client.subscribeAsync(rejects('mine-a', sender), { qos: 1 })
+    const told = nextMessage(client, rejects('mine-a', sender))
+    await client.publishAsync(telemetry('mine-a', topicDevice), payload, { qos: 1 })
+    const notice = await told
+    expect(notice).toMatchObject({ code, topic: telemetry('mine-a', topicDevice), accepted: 0 })
+    expect(notice.message).toEqual(expect.any(String))
+    expect(Date.parse(notice.receivedAt)).toBeGreaterThan(0)
+
+    const sent = Buffer.isBuffer(payload) ? payload : Buffer.from(payload)
+    const kept = sent.subarray(0, 256 * 1024).toString('base64')
+    const record = await eventually(() =>
+      readQuarantine().find((r) => r.code === code && r.principal === sender && r.payload === kept && r.receivedAt === notice.receivedAt),
+    )
+    expect(record).toMatchObject({ deviceId: sender, mineId: 'mine-a', bytes: sent.length, truncated: sent.length > 256 * 1024 })
+    expect(record.message).toBe(notice.message)
+    const metrics = await t.admin('/metrics')
+    expect(metrics.text).toMatch(new RegExp(`minewatch_readings_refused_total\\{code="${code}"\\} [1-9]`))
+    await client.endAsync()
+  })
+
+  it('a bad status message is refused with BAD_STATUS', async () => {
+    const client = await t.connect('a-video')
+    await client.subscribeAsync(rejects('mine-a', 'a-video'), { qos: 1 })
+    const told = nextMessage(client, rejects('mine-a', 'a-video'))
+    await client.publishAsync('mines/mine-a/devices/a-video/status', '{"online":"maybe"}', { qos: 1, retain: true })
+    expect((await told).code).toBe('BAD_STATUS')
+    await client.endAsync()
+  })
+
+  it('an unknown topic under the device is refused with UNKNOWN_TOPIC', async () => {
+    const client = await t.connect('a-video')
+    await client.subscribeAsync(rejects('mine-a', 'a-video'), { qos: 1 })
+    const told = nextMessage(client, rejects('mine-a', 'a-video'))
+    await client.publishAsync('mines/mine-a/devices/a-video/commands', '{}', { qos: 1 })
+    expect((await told).code).toBe('UNKNOWN_TOPIC')
+    await client.endAsync()
+  })
+
+  it('a backlog with some bad readings keeps the good ones and names the bad by index', async () => {
+    const client = await t.connect('a-reservoir')
+    await client.subscribeAsync(rejects('mine-a', 'a-reservoir'), { qos: 1 })
+    const told = nextMessage(client, rejects('mine-a', 'a-reservoir'))
+    const base = Date.now() - 10 * 60_000
+    await client.publishAsync(
+      telemetry('mine-a', 'a-reservoir'),
+      JSON.stringify([
+        { ts: base, values: { level: 300.5 } },
+        { ts: base + 60_000, values: { level: 'high' } },
+        { ts: base + 120_000, values: { level: 300.7 } },
+      ]),
+      { qos: 1 },
+    )
+    const notice = await told
+    expect(notice).toMatchObject({ code: 'WRONG_TYPE', accepted: 2, problems: [{ index: 1, code: 'WRONG_TYPE' }] })
+    await t.platform.writer.flush()
+    const body = await readBack('a-reservoir', 'level', `&from=${base}&to=${base + 120_001}`)
+    expect(body.points.map((p: { value: number }) => p.value)).toEqual([300.5, 300.7])
+    await client.endAsync()
+  })
+
+  it('the pipeline keeps going after a storm of garbage', async () => {
+    const client = await t.connect('a-power')
+    const sends = Array.from({ length: 200 }, (_, i) => client.publishAsync(telemetry('mine-a', 'a-power'), i % 2 ? '{{{' : 'NaN', { qos: 1 }))
+    await Promise.all(sends)
+    const ts = Date.now()
+    await client.publishAsync(telemetry('mine-a', 'a-power'), JSON.stringify({ ts, values: { power: 55.5 } }), { qos: 1 })
+    await t.platform.writer.flush()
+    expect(await t.platform.store.latest('a-power')).toMatchObject({ ts, values: { power: 55.5 } })
+    await client.endAsync()
+  })
+
+  function readQuarantine(): any[] {
+    const dir = t.platform.quarantineDir
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+  }
+})
+
+describe('authentication and the topic ACL', () => {
+  it('refuses a wrong password with CONNACK 4 and counts it', async () => {
+    await expect(t.connect('a-prism', { password: 'wrong' })).rejects.toMatchObject({ code: 4 })
+    await expect(t.connect('no-such-device')).rejects.toMatchObject({ code: 4 })
+    await expect(t.connect('a-prism', { password: undefined })).rejects.toMatchObject({ code: 4 })
+    const metrics = await t.admin('/metrics')
+    expect(metrics.text).toMatch(/minewatch_connections_refused_total\{reason="BAD_SECRET"\} [1-9]/)
+    expect(metrics.text).toMatch(/minewatch_connections_refused_total\{reason="UNKNOWN_PRINCIPAL"\} [1-9]/)
+  })
+
+  it('refuses an empty client id with clean session off (CONNACK 2, MQTT-3.1.3-8)', async () => {
+    // MQTT.js will not send this CONNECT, so it goes over a raw socket
+    const connack = await rawConnect({ clientId: '', clean: false, username: 'a-prism', password: Buffer.from(secretOf('a-prism')) })
+    expect(connack.returnCode).toBe(2)
+    const ok = await t.connect('a-prism', { clientId: '', clean: true })
+    expect(ok.connected).toBe(true)
+    await ok.endAsync()
+  })
+
+  it('refuses a will on another topic than the device status (CONNACK 5)', async () => {
+    const will = { topic: 'mines/mine-a/alerts', payload: Buffer.from('{"fake":true}'), qos: 1 as const, retain: false }
+    await expect(t.connect('a-prism', { will })).rejects.toMatchObject({ code: 5 })
+  })
+
+  it('does not store or deliver what a device publishes to another device or mine', async () => {
+    const svc = await t.connect('svc-a')
+    await svc.subscribeAsync('mines/+/alerts', { qos: 1 })
+    let spoofed = 0
+    svc.on('message', () => spoofed++)
+    const intruder = await t.connect('b-prism')
+    const ts = Date.now() - 5000
+    const body = JSON.stringify({ ts, values: { dN: 999 } })
+    await intruder.publishAsync(telemetry('mine-a', 'a-prism'), body, { qos: 1 })
+    await intruder.publishAsync(telemetry('mine-b', 'a-prism'), body, { qos: 1 })
+    await intruder.publishAsync('mines/mine-a/alerts', '{"level":"red"}', { qos: 1, retain: true })
+    await t.platform.writer.flush()
+    const stored = await readBack('a-prism', 'dN', `&from=${ts}&to=${ts + 1}`)
+    expect(stored.points).toEqual([])
+    // a late subscriber sees no retained spoof either
+    const late = await t.connect('svc-a')
+    late.on('message', () => spoofed++)
+    await late.subscribeAsync('mines/mine-a/alerts', { qos: 1 })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(spoofed).toBe(0)
+    await Promise.all([svc.endAsync(), intruder.endAsync(), late.endAsync()])
+  })
+
+  it.each(['#', '$SYS/#', 'mines/mine-a/devices/a-prism/#', 'mines/mine-a/devices/a-gnss/rejects', 'mines/mine-a/alerts'])(
+    'refuses a device subscribing to %s (SUBACK 0x80)',
+    async (filter) => {
+      const client = await t.connect('a-prism')
+      expect(await grantedQos(client, filter)).toBe(128)
+      expect(client.connected).toBe(true)
+      await client.endAsync()
+    },
+  )
+
+  it('delivers to a service account only the alerts of its own mines', async () => {
+    const svc = await t.connect('svc-a')
+    expect(await grantedQos(svc, 'mines/+/alerts')).toBe(1)
+    expect(await grantedQos(svc, 'mines/mine-b/alerts')).toBe(128)
+    const got: string[] = []
+    svc.on('message', (topic) => got.push(topic))
+    const publish = (topic: string) =>
+      new Promise<void>((resolve) =>
+        t.platform.broker.publish({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 1, retain: false, dup: false }, () => resolve()),
+      )
+    await publish('mines/mine-b/alerts')
+    await publish('mines/mine-a/alerts')
+    await eventually(() => got.length === 1)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(got).toEqual(['mines/mine-a/alerts'])
+    await svc.endAsync()
+  })
+})
+
+describe('connection state, status and will', () => {
+  it('tracks connect, status and the will of a dropped connection', async () => {
+    const will = { topic: 'mines/mine-a/devices/a-pump/status', payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: true }
+    const client = await t.connect('a-pump', { will, keepalive: 5 })
+    await client.publishAsync('mines/mine-a/devices/a-pump/status', '{"online":true}', { qos: 1, retain: true })
+    await eventually(() => t.platform.presence.get('a-pump')?.online === true)
+    expect(t.platform.presence.get('a-pump')?.connected).toBe(true)
+    const health = await t.admin('/api/health')
+    expect(health.body.broker.devicesConnected).toBeGreaterThanOrEqual(1)
+    client.stream.destroy() // an unclean drop: the broker publishes the will
+    await eventually(() => t.platform.presence.get('a-pump')?.connected === false && t.platform.presence.get('a-pump')?.online === false)
+    client.end(true)
+  })
+})
+
+describe('MQTT over WebSocket', () => {
+  it('accepts a device over ws:// and stores its reading', async () => {
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${t.platform.ports.ws}/mqtt`, {
+      username: 'a-beach',
+      password: secretOf('a-beach'),
+      reconnectPeriod: 0,
+    })
+    const ts = Date.now()
+    await client.publishAsync(telemetry('mine-a', 'a-beach'), JSON.stringify({ ts, values: { length: 91.5 } }), { qos: 1 })
+    await t.platform.writer.flush()
+    expect(await t.platform.store.latest('a-beach')).toMatchObject({ ts, values: { length: 91.5 } })
+    await client.endAsync()
+  })
+})
+
+describe('HTTP', () => {
+  it('keeps /metrics and /api/readings behind the admin token', async () => {
+    for (const url of ['/metrics', '/api/readings?device=a-prism&metric=dN']) {
+      const none = await t.platform.app.inject({ method: 'GET', url })
+      expect(none.statusCode).toBe(401)
+      expect(none.json().error.code).toBe('MW_UNAUTHORIZED')
+      const wrong = await t.platform.app.inject({ method: 'GET', url, headers: { authorization: 'Bearer not-the-token' } })
+      expect(wrong.statusCode).toBe(401)
+    }
+  })
+
+  it('reports health without a token', async () => {
+    const res = await t.platform.app.inject({ method: 'GET', url: '/api/health' })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ status: 'ok', store: { kind: 'sqlite', ok: true }, broker: { devicesKnown: TEST_DEVICES.length } })
+  })
+
+  it('exposes Prometheus metrics for accepted readings, connections and store latency', async () => {
+    const res = await t.admin('/metrics')
+    expect(res.text).toMatch(/minewatch_readings_accepted_total\{kind="prism"\} [1-9]/)
+    expect(res.text).toMatch(/minewatch_devices_connected \d+/)
+    expect(res.text).toMatch(/minewatch_store_write_seconds_count [1-9]/)
+  })
+
+  it.each([
+    ['/api/readings?metric=dN', 400, 'MW_BAD_QUERY'],
+    ['/api/readings?device=a-prism', 400, 'MW_BAD_QUERY'],
+    ['/api/readings?device=nope&metric=dN', 404, 'MW_UNKNOWN_DEVICE'],
+    ['/api/readings?device=a-prism&metric=depth', 400, 'MW_UNKNOWN_METRIC'],
+    ['/api/readings?device=a-prism&metric=dN&every=soon', 400, 'MW_BAD_QUERY'],
+    ['/api/readings?device=a-prism&metric=dN&from=2026-11-23', 400, 'MW_BAD_QUERY'],
+    ['/api/readings?device=a-prism&metric=dN&from=2000&to=1000', 400, 'MW_BAD_QUERY'],
+    ["/api/readings?device=a-prism'%20OR%201=1&metric=dN", 400, 'MW_BAD_QUERY'],
+  ])('%s → %d %s', async (url, status, code) => {
+    const res = await t.admin(url)
+    expect(res.status).toBe(status)
+    expect(res.body.error.code).toBe(code)
+  })
+})
+
+/** The QoS the broker granted, 128 for a refusal (MQTT.js reports that as an error). */
+function grantedQos(client: mqtt.MqttClient, filter: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    client.subscribe(filter, { qos: 1 }, (err, granted) => {
+      // on a refusal MQTT.js 5 fails with the SUBACK packet attached
+      resolve(err ? (err as Error & { packet?: { granted?: number[] } }).packet?.granted?.[0] : granted?.[0]?.qos)
+    })
+  })
+}
+
+/**
+ * A CONNECT built byte by byte (MQTT 3.1.1 §3.1): MQTT.js and mqtt-packet both refuse to send an
+ * empty client id with clean session off, which is exactly what the broker must answer.
+ */
+function rawConnect(opts: { clientId: string; clean: boolean; username: string; password: Buffer }): Promise<{ returnCode: number }> {
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
+  const flags = 0x80 | 0x40 | (opts.clean ? 0x02 : 0)
+  const body = Buffer.concat([
+    str(Buffer.from('MQTT')),
+    Buffer.from([4, flags, 0, 30]),
+    str(Buffer.from(opts.clientId)),
+    str(Buffer.from(opts.username)),
+    str(opts.password),
+  ])
+  const packet = Buffer.concat([Buffer.from([0x10, body.length]), body]) // body < 128 bytes: one length byte
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(t.platform.ports.mqtt, '127.0.0.1')
+    let received = Buffer.alloc(0)
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk])
+      // CONNACK: 0x20, length 2, session present, return code
+      if (received.length >= 4 && received[0] === 0x20) {
+        socket.destroy()
+        resolve({ returnCode: received[3]! })
+      }
+    })
+    socket.on('error', reject)
+    socket.write(packet)
+  })
+}

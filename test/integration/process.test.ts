@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt from 'mqtt'
+import { afterAll, describe, expect, it } from 'vitest'
+import { SqliteStore } from '../../infra/sqlite-store.js'
+
+/** The real entry point, as `npm start` runs it, in a child process. */
+const dirs: string[] = []
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+function tempDir() {
+  const d = mkdtempSync(join(tmpdir(), 'minewatch-proc-'))
+  dirs.push(d)
+  return d
+}
+
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout.on('data', (c) => (out += c))
+  child.stderr.on('data', (c) => (out += c))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, exited, output: () => out }
+}
+
+async function waitFor(check: () => boolean, ms: number) {
+  const end = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('the platform process', () => {
+  it('exits non-zero and names each problem of a bad site file', async () => {
+    const dir = tempDir()
+    const site = join(dir, 'site.yaml')
+    writeFileSync(
+      site,
+      `regions: [{ id: r1, name: 一市 }]
+mines:
+  - id: m1
+    name: 一矿
+    region: r1
+    location: { lat: 37, lon: 120 }
+    status: producing
+    devices:
+      - { id: d1, kind: prism, name: P1, position: { lat: 37, lon: 120 }, interval: -1, secretHash: plain }
+`,
+    )
+    const p = run({ MINEWATCH_SITE: site, MINEWATCH_DATA_DIR: dir })
+    expect(await p.exited).toBe(2)
+    expect(p.output()).toContain('mines[0].devices[0].interval: expected a positive number')
+    expect(p.output()).toContain('mines[0].devices[0].secretHash: expected an scrypt hash')
+  })
+
+  it('exits non-zero on a bad environment variable', async () => {
+    const p = run({ MINEWATCH_MQTT_PORT: 'eighteen', MINEWATCH_DATA_DIR: tempDir() })
+    expect(await p.exited).toBe(2)
+    expect(p.output()).toContain('MINEWATCH_MQTT_PORT')
+  })
+
+  it('starts on the demo site, accepts a reading, and flushes it on SIGTERM', async () => {
+    const dir = tempDir()
+    const p = run({
+      MINEWATCH_DATA_DIR: dir,
+      MINEWATCH_BIND: '127.0.0.1',
+      MINEWATCH_MQTT_PORT: '0',
+      MINEWATCH_MQTT_WS_PORT: '0',
+      MINEWATCH_HTTP_PORT: '0',
+      // a long flush interval: the reading is still in memory when SIGTERM arrives
+      MINEWATCH_STORE_FLUSH_MS: '60000',
+    })
+    await waitFor(() => p.output().includes('minewatch 已启动'), 20_000)
+    // ephemeral ports: the start-up line says which were taken
+    const started = JSON.parse(p.output().split('\n').find((l) => l.includes('minewatch 已启动'))!)
+    const mqttPort: number = started.ports.mqtt
+    expect(readFileSync(join(dir, 'admin-token'), 'utf8').trim()).toMatch(/^[0-9a-f]{48}$/)
+    expect(p.output()).not.toContain(readFileSync(join(dir, 'admin-token'), 'utf8').trim())
+
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+      username: 'yt-rain-01',
+      password: 'yt-rain-01-demo',
+      reconnectPeriod: 0,
+    })
+    const ts = Date.now()
+    await client.publishAsync('mines/yt-jinshan/devices/yt-rain-01/telemetry', JSON.stringify({ ts, values: { rainfall: 3.5 } }), { qos: 1 })
+    await client.endAsync()
+    expect(p.output()).not.toContain('yt-rain-01-demo')
+
+    p.child.kill('SIGTERM')
+    expect(await p.exited).toBe(0)
+    expect(p.output()).toContain('stopped cleanly')
+    const store = new SqliteStore(join(dir, 'minewatch.db'))
+    expect(await store.latest('yt-rain-01')).toEqual({ ts, values: { rainfall: 3.5 } })
+    await store.close()
+  })
+})

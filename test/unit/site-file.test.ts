@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest'
+import { DEVICE_KINDS } from '../../ingest/contract/kinds.js'
+import { verifySecret } from '../../ingest/secrets.js'
+import { DEMO_SITE, parseEnv } from '../../infra/config/env.js'
+import { loadSiteFile, parseSite } from '../../infra/config/site-file.js'
+
+const HASH = 'scrypt$1024$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g='
+const device = (id: string, extra: object = {}) => ({
+  id,
+  kind: 'prism',
+  name: id,
+  position: { lat: 37, lon: 120 },
+  interval: 600,
+  secretHash: HASH,
+  ...extra,
+})
+const site = (mines: object[], extra: object = {}) => ({ regions: [{ id: 'r1', name: '一市' }], mines, ...extra })
+const mine = (id: string, devices: object[], extra: object = {}) => ({
+  id,
+  name: id,
+  region: 'r1',
+  location: { lat: 37, lon: 120 },
+  status: 'producing',
+  devices,
+  ...extra,
+})
+
+describe('the demo site', () => {
+  const loaded = loadSiteFile(DEMO_SITE)
+
+  it('is valid', () => {
+    expect(loaded.ok ? [] : loaded.errors).toEqual([])
+  })
+
+  it('has two mines in different regions and every device kind', () => {
+    if (!loaded.ok) throw new Error('invalid')
+    const { mines } = loaded.site
+    expect(mines).toHaveLength(2)
+    expect(new Set(mines.map((m) => m.region)).size).toBe(2)
+    expect(new Set(mines.flatMap((m) => m.devices.map((d) => d.kind)))).toEqual(new Set(DEVICE_KINDS))
+    expect(mines.every((m) => m.timezone === 'Asia/Shanghai')).toBe(true)
+  })
+
+  it('holds hashes of the documented demo secrets, not the secrets', async () => {
+    if (!loaded.ok) throw new Error('invalid')
+    const d = loaded.site.mines[0]!.devices[0]!
+    expect(d.secretHash).toMatch(/^scrypt\$/)
+    expect(d.secretHash).not.toContain(`${d.id}-demo`)
+    expect(await verifySecret(`${d.id}-demo`, d.secretHash)).toBe(true)
+    expect(await verifySecret('wrong', d.secretHash)).toBe(false)
+  })
+})
+
+describe('site validation reports every problem with its path', () => {
+  it.each([
+    [site([mine('m1', [device('d1', { interval: -5 })])]), 'mines[0].devices[0].interval: expected a positive number'],
+    [site([mine('m1', [device('d1', { interval: 'often' })])]), 'mines[0].devices[0].interval: expected a positive number'],
+    [site([mine('m1', [device('d1', { kind: 'laser' })])]), 'mines[0].devices[0].kind: expected one of prism, gnss'],
+    [site([mine('m1', [device('d 1')])]), 'mines[0].devices[0].id: expected an id'],
+    [site([mine('m1', [device('d1', { secretHash: 'hunter2' })])]), 'mines[0].devices[0].secretHash: expected an scrypt hash'],
+    [site([mine('m1', [device('d1', { position: { lat: 95, lon: 120 } })])]), 'mines[0].devices[0].position.lat: latitude must be within ±90°'],
+    [site([mine('m1', [device('d1', { colour: 'red' })])]), 'mines[0].devices[0]: Unrecognized key: "colour"'],
+    [site([mine('m1', [], { region: 'r9' })]), 'mines[0].region: unknown region "r9"'],
+    [site([mine('m1', [], { status: 'closed' })]), 'mines[0].status: expected producing or suspended'],
+    [site([mine('m1', [], { timezone: 'Mars/Olympus' })]), 'mines[0].timezone: expected an IANA time zone'],
+    [site([mine('m1', [device('d1')]), mine('m2', [device('d1')])]), 'mines[1].devices[0].id: id "d1" is already used at mines[0].devices[0].id'],
+    [site([mine('m1', []), mine('m1', [])]), 'mines[1].id: duplicate mine id "m1"'],
+    [site([mine('m1', [])], { serviceAccounts: [{ id: 's', name: 'S', secretHash: HASH, mines: ['m7'] }] }), 'serviceAccounts[0].mines[0]: unknown mine "m7"'],
+    [{ regions: [], mines: [] }, 'regions: expected at least one region'],
+  ])('%#: %s', (input, message) => {
+    const result = parseSite(input)
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.errors.join('\n')).toContain(message)
+  })
+
+  it('reports all problems at once, not the first only', () => {
+    const result = parseSite(site([mine('m1', [device('d1', { interval: 0 }), device('d2', { kind: 'x' })], { region: 'nope' })]))
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.errors.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('reports a missing file and bad YAML clearly', () => {
+    const missing = loadSiteFile('/nonexistent/site.yaml')
+    expect(!missing.ok && missing.errors[0]).toMatch(/cannot read site file .*ENOENT/)
+  })
+})
+
+describe('environment', () => {
+  it('has the documented defaults', () => {
+    const r = parseEnv({})
+    expect(r.ok && r.env).toMatchObject({
+      MINEWATCH_SITE: DEMO_SITE,
+      MINEWATCH_MQTT_PORT: 1883,
+      MINEWATCH_MQTT_WS_PORT: 8083,
+      MINEWATCH_HTTP_PORT: 3000,
+      MINEWATCH_DATA_DIR: 'data',
+      MINEWATCH_MAX_PAYLOAD_BYTES: 262144,
+    })
+  })
+
+  it('reports every bad variable by name', () => {
+    const r = parseEnv({ MINEWATCH_MQTT_PORT: 'abc', MINEWATCH_HTTP_PORT: '70000', MINEWATCH_ADMIN_TOKEN: 'short' })
+    expect(r.ok).toBe(false)
+    if (!r.ok) {
+      expect(r.errors.join('\n')).toMatch(/MINEWATCH_MQTT_PORT/)
+      expect(r.errors.join('\n')).toMatch(/MINEWATCH_HTTP_PORT/)
+      expect(r.errors.join('\n')).toMatch(/MINEWATCH_ADMIN_TOKEN: must be at least 16/)
+    }
+  })
+
+  it('treats an empty variable as unset', () => {
+    const r = parseEnv({ MINEWATCH_HTTP_PORT: '' })
+    expect(r.ok && r.env.MINEWATCH_HTTP_PORT).toBe(3000)
+  })
+})
