@@ -89,8 +89,16 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   }
   const broker = await createBroker(ctx)
   tell = brokerTeller(broker, log)
-  const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort)
-  const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort)
+  const frameLimit = {
+    // room for a payload just over the limit to arrive and be quarantined with its first bytes
+    maxFrameBytes: Math.max(4 * cfg.limits.maxPayloadBytes, 1024 * 1024),
+    onTooLarge: (err: Error, remote: string | undefined) => {
+      metrics.connectionsRefused.inc({ reason: 'FRAME_TOO_LARGE' })
+      log.warn({ reason: 'FRAME_TOO_LARGE', remote }, err.message)
+    },
+  }
+  const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort, frameLimit)
+  const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort, frameLimit)
 
   const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
   const app = buildApp({

@@ -1,0 +1,75 @@
+import { Duplex, Transform, type TransformCallback } from 'node:stream'
+import type { Socket } from 'node:net'
+
+/**
+ * MQTT packets may be up to 256 MB (MQTT 3.1.1 §2.2.3) and aedes buffers a whole packet before it
+ * hands it to a hook, so one device (or anyone, before CONNECT) could make the broker hold 256 MB.
+ * The guard reads only the fixed headers of the byte stream and closes the connection when a
+ * packet announces more than `maxFrameBytes`. Packets above the payload limit but below this cap
+ * still arrive, and are quarantined as PAYLOAD_TOO_LARGE with their first bytes kept.
+ */
+export class FrameScanner {
+  private state: 'type' | 'length' | 'body' = 'type'
+  private length = 0
+  private multiplier = 1
+  private remaining = 0
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Returns the announced length of the first packet over the cap, or -1 when all is within it. */
+  feed(chunk: Buffer): number {
+    let i = 0
+    while (i < chunk.length) {
+      if (this.state === 'body') {
+        const take = Math.min(this.remaining, chunk.length - i)
+        this.remaining -= take
+        i += take
+        if (this.remaining === 0) this.state = 'type'
+        continue
+      }
+      const byte = chunk[i++]!
+      if (this.state === 'type') {
+        this.state = 'length'
+        this.length = 0
+        this.multiplier = 1
+        continue
+      }
+      // remaining length: 7 bits per byte, least significant first (§2.2.3)
+      this.length += (byte & 0x7f) * this.multiplier
+      this.multiplier *= 128
+      if (byte & 0x80) {
+        if (this.multiplier >= 128 ** 4) return Number.POSITIVE_INFINITY // malformed: more than 4 bytes
+        continue
+      }
+      if (this.length > this.maxFrameBytes) return this.length
+      this.remaining = this.length
+      this.state = this.remaining === 0 ? 'type' : 'body'
+    }
+    return -1
+  }
+}
+
+export class FrameTooLargeError extends Error {
+  constructor(readonly announced: number, readonly limit: number) {
+    super(`MQTT packet of ${announced} bytes is over the ${limit}-byte frame limit; connection closed`)
+  }
+}
+
+/** The socket as aedes sees it: reads pass through the scanner, writes go straight to the socket. */
+export function guardedConnection(socket: Socket | Duplex, maxFrameBytes: number, onTooLarge: (err: FrameTooLargeError) => void): Duplex {
+  const scanner = new FrameScanner(maxFrameBytes)
+  const guard = new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback) {
+      const over = scanner.feed(chunk)
+      if (over < 0) return callback(null, chunk)
+      const err = new FrameTooLargeError(over, maxFrameBytes)
+      onTooLarge(err)
+      socket.destroy()
+      callback(err)
+    },
+  })
+  const conn = Duplex.from({ readable: socket.pipe(guard), writable: socket })
+  socket.on('error', (err) => conn.destroy(err))
+  socket.on('close', () => conn.destroy())
+  return conn
+}
