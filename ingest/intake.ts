@@ -32,6 +32,8 @@ export type ReadingsListener = (readings: readonly Reading[]) => void
 export interface IntakeResult {
   /** Route the message on (true), or acknowledge and drop it (false). */
   readonly route: boolean
+  /** Telemetry is a stream, not state: the broker never retains it. */
+  readonly retainable: boolean
   readonly accepted: number
   readonly problems: readonly Problem[]
 }
@@ -67,7 +69,7 @@ export class Intake {
       const status = decodeStatus(payload, this.deps.limits.maxPayloadBytes)
       if ('problem' in status) return this.refuse(principal, clientId, topic, payload, receivedAt, [status.problem], 0)
       this.deps.presence.status(device.id, status.online, receivedAt)
-      return { route: true, accepted: 0, problems: [] }
+      return { route: true, retainable: true, accepted: 0, problems: [] }
     }
     const decoded = decodeTelemetry(payload, { mineId: device.mineId, deviceId: device.id, kind: device.kind }, receivedAt, this.deps.limits)
     if (decoded.readings.length > 0) {
@@ -77,7 +79,7 @@ export class Intake {
     if (decoded.problems.length > 0) {
       return this.refuse(principal, clientId, topic, payload, receivedAt, decoded.problems, decoded.readings.length)
     }
-    return { route: true, accepted: decoded.readings.length, problems: [] }
+    return { route: true, retainable: false, accepted: decoded.readings.length, problems: [] }
   }
 
   private emit(readings: readonly Reading[]): void {
@@ -135,6 +137,6 @@ export class Intake {
       this.deps.tell(deviceTopic(device.mineId, device.id, 'rejects'), notice)
     }
     // a message with any good reading still went where it was sent; the rest is dropped
-    return { route: accepted > 0, accepted, problems }
+    return { route: accepted > 0, retainable: false, accepted, problems }
   }
 }

@@ -22,7 +22,7 @@ export function authorizePublish(ctx: BrokerContext): NonNullable<AedesOptions['
     }
     const result = ctx.intake.publish(principal, client.id, packet.topic, toBuffer(packet.payload))
     if (!result.route) drop(packet)
-    else if (packet.topic.endsWith('/telemetry')) packet.retain = false // telemetry is a stream, not state
+    else if (!result.retainable) packet.retain = false
     callback(null)
   }
 }

@@ -3,10 +3,10 @@ import { connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DeviceKind } from '../../ingest/contract/kinds.js'
 import { eventually } from '../helpers/eventually.js'
 import { nextMessage, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { TEST_DEVICES, secretOf } from '../helpers/site.js'
+import { SAMPLE_VALUES } from '../helpers/samples.js'
 
 let t: TestPlatform
 beforeAll(async () => {
@@ -19,17 +19,6 @@ afterAll(async () => {
 const telemetry = (mine: string, device: string) => `mines/${mine}/devices/${device}/telemetry`
 const rejects = (mine: string, device: string) => `mines/${mine}/devices/${device}/rejects`
 
-const SAMPLE: Record<DeviceKind, Record<string, number | boolean>> = {
-  prism: { dN: 1.25, dE: -0.5, dH: 0.75 },
-  gnss: { dN: 0.8, dE: 0.1, dU: -2.5, fix: 4, sats: 17 },
-  piezometer: { depth: 6.42 },
-  reservoir: { level: 312.75 },
-  beach: { length: 86.5, freeboard: 1.8 },
-  rain: { rainfall: 0.5 },
-  pump: { running: true, flow: 120.4, current: 35.2 },
-  power: { voltage: 398.2, current: 120.5, power: 72.1, energy: 183420.7 },
-  video: { online: true, recording: false, fps: 25 },
-}
 
 async function readBack(device: string, metric: string, extra = '') {
   const from = extra.includes('from=') ? '' : '&from=0'
@@ -42,8 +31,8 @@ describe('readings of every kind are stored and read back over HTTP', () => {
   it.each(TEST_DEVICES.filter((d) => d.mine === 'mine-a'))('$kind ($id)', async ({ id, mine, kind }) => {
     const client = await t.connect(id)
     const ts = Date.now() - 1000
-    await client.publishAsync(telemetry(mine, id), JSON.stringify({ ts, values: SAMPLE[kind], seq: 1 }), { qos: 1 })
-    for (const [metric, value] of Object.entries(SAMPLE[kind])) {
+    await client.publishAsync(telemetry(mine, id), JSON.stringify({ ts, values: SAMPLE_VALUES[kind], seq: 1 }), { qos: 1 })
+    for (const [metric, value] of Object.entries(SAMPLE_VALUES[kind])) {
       const body = await eventually(async () => {
         const b = await readBack(id, metric)
         return b.points.length > 0 && b
@@ -52,7 +41,7 @@ describe('readings of every kind are stored and read back over HTTP', () => {
       expect(body.kind).toBe(kind)
       expect(typeof body.unit).toBe('string')
     }
-    expect(await t.platform.store.latest(id)).toEqual({ ts, values: SAMPLE[kind], seq: 1 })
+    expect(await t.platform.store.latest(id)).toEqual({ ts, values: SAMPLE_VALUES[kind], seq: 1 })
     await client.endAsync()
   })
 })

@@ -3,6 +3,7 @@ import { DEVICE_KINDS, type DeviceKind } from '../../ingest/contract/kinds.js'
 import { decodeTelemetry, type DecodeLimits } from '../../ingest/decode.js'
 import { decodeStatus } from '../../ingest/status.js'
 import { parseTimestamp } from '../../ingest/timestamp.js'
+import { SAMPLE_VALUES } from '../helpers/samples.js'
 
 const NOW = Date.parse('2026-11-23T02:00:00Z')
 const LIMITS: DecodeLimits = { maxPayloadBytes: 1024, maxFutureMs: 5 * 60_000, maxAgeMs: 7 * 86_400_000 }
@@ -11,23 +12,12 @@ const decode = (kind: DeviceKind, body: unknown) =>
   decodeTelemetry(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), dev(kind), NOW, LIMITS)
 
 // one complete, valid reading per kind of DESIGN §3
-const VALID: Record<DeviceKind, Record<string, number | boolean>> = {
-  prism: { dN: 1.2, dE: -0.4, dH: 0.05 },
-  gnss: { dN: 0.8, dE: 0.1, dU: -2.5, fix: 4, sats: 17 },
-  piezometer: { depth: 6.42 },
-  reservoir: { level: 312.75 },
-  beach: { length: 86.5, freeboard: 1.8 },
-  rain: { rainfall: 0.5 },
-  pump: { running: true, flow: 120.4, current: 35.2 },
-  power: { voltage: 398.2, current: 120.5, power: 72.1, energy: 183420.7 },
-  video: { online: true, recording: true, fps: 25 },
-}
 
 describe('decodeTelemetry: valid readings of every kind', () => {
   it.each(DEVICE_KINDS)('%s', (kind) => {
-    const out = decode(kind, { ts: NOW - 1000, values: VALID[kind], seq: 7 })
+    const out = decode(kind, { ts: NOW - 1000, values: SAMPLE_VALUES[kind], seq: 7 })
     expect(out.problems).toEqual([])
-    expect(out.readings).toEqual([{ mineId: 'm1', deviceId: 'd1', kind, ts: NOW - 1000, values: VALID[kind], seq: 7 }])
+    expect(out.readings).toEqual([{ mineId: 'm1', deviceId: 'd1', kind, ts: NOW - 1000, values: SAMPLE_VALUES[kind], seq: 7 }])
   })
 
   it('accepts a subset of metrics and no seq', () => {
