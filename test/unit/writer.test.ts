@@ -4,6 +4,7 @@ import { createIngestMetrics } from '../../ingest/metrics.js'
 import type { Reading } from '../../ingest/reading.js'
 import type { Store } from '../../ingest/store.js'
 import { StoreWriter } from '../../ingest/writer.js'
+import { eventually } from '../helpers/eventually.js'
 
 /** A store that fails while `down` is set: the writer's retry logic is pure bookkeeping around it. */
 class FlakyStore implements Store {
@@ -49,13 +50,12 @@ describe('StoreWriter', () => {
     const { w, errors } = writer(store)
     store.down = true
     w.add([reading(1), reading(2)])
-    await new Promise((r) => setTimeout(r, 120))
-    expect(errors.length).toBeGreaterThanOrEqual(2)
+    await eventually(() => errors.length >= 2) // it keeps retrying
     expect(w.pending).toBe(2)
     expect(w.lastError).toBe('store unavailable')
     w.add([reading(3)])
     store.down = false
-    await new Promise((r) => setTimeout(r, 60))
+    await eventually(() => w.pending === 0) // the retry timer alone brings it back
     expect(await w.flush()).toBe(true)
     expect(store.written.map((r) => r.values.rainfall)).toEqual([1, 2, 3])
     expect(w.lastError).toBeUndefined()
