@@ -55,10 +55,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 const NON_FINITE_TOKEN = /(?<![A-Za-z"])(-?(?:NaN|nan|Infinity|inf))(?![A-Za-z"])/
 
 export function decodeTelemetry(payload: Buffer, device: DeviceRef, now: number, limits: DecodeLimits): Decoded {
-  if (payload.length > limits.maxPayloadBytes) {
-    return refuse(problem('PAYLOAD_TOO_LARGE', `payload is ${payload.length} bytes; the limit is ${limits.maxPayloadBytes}`))
-  }
-  const parsed = parseJson(payload)
+  const parsed = parseJson(payload, limits.maxPayloadBytes)
   if (!parsed.ok) return refuse(parsed.problem)
   const body = parsed.value
   if (Array.isArray(body)) {
@@ -80,7 +77,11 @@ function refuse(p: Problem): Decoded {
   return { readings: [], problems: [p] }
 }
 
-export function parseJson(payload: Buffer): { ok: true; value: unknown } | { ok: false; problem: Problem } {
+/** Size check, UTF-8 and JSON: the first steps of every device payload. */
+export function parseJson(payload: Buffer, maxPayloadBytes: number): { ok: true; value: unknown } | { ok: false; problem: Problem } {
+  if (payload.length > maxPayloadBytes) {
+    return { ok: false, problem: problem('PAYLOAD_TOO_LARGE', `payload is ${payload.length} bytes; the limit is ${maxPayloadBytes}`) }
+  }
   let text: string
   try {
     text = utf8.decode(payload)

@@ -6,10 +6,7 @@ import { problem, type Problem } from './refusals.js'
 const statusSchema = z.looseObject({ online: z.boolean() })
 
 export function decodeStatus(payload: Buffer, maxPayloadBytes: number): { online: boolean } | { problem: Problem } {
-  if (payload.length > maxPayloadBytes) {
-    return { problem: problem('PAYLOAD_TOO_LARGE', `payload is ${payload.length} bytes; the limit is ${maxPayloadBytes}`) }
-  }
-  const parsed = parseJson(payload)
+  const parsed = parseJson(payload, maxPayloadBytes)
   if (!parsed.ok) return { problem: parsed.problem }
   const status = statusSchema.safeParse(parsed.value)
   if (!status.success) return { problem: problem('BAD_STATUS', 'status must be {"online": true|false}') }

@@ -69,6 +69,8 @@ export function guardedConnection(socket: Socket | Duplex, maxFrameBytes: number
     },
   })
   const conn = Duplex.from({ readable: socket.pipe(guard), writable: socket })
+  // aedes and our logs read the peer's address off the connection
+  Object.defineProperty(conn, 'remoteAddress', { value: (socket as Socket).remoteAddress, enumerable: true })
   socket.on('error', (err) => conn.destroy(err))
   socket.on('close', () => conn.destroy())
   return conn
