@@ -17,13 +17,15 @@ import { Registry } from '../ingest/registry.js'
 import { SecretVerifier } from '../ingest/secrets.js'
 import type { Store } from '../ingest/store.js'
 import { StoreWriter, type WriterOptions } from '../ingest/writer.js'
+import { DEFAULT_JOURNAL_OPTIONS, Journal, type JournalOptions } from '../ingest/journal/journal.js'
+import { LogThrottle } from '../ingest/log.js'
 import type { Site } from './config/site-file.js'
 import { SqliteStore } from './sqlite-store.js'
 
 /**
  * The composition root (DESIGN §7): the one place that builds and wires every part, starts them
- * in order (store → writer → broker → listeners → HTTP) and stops them in reverse, so that intake
- * stops before the buffers are flushed and the store closes last.
+ * in order (store → journal → writer → broker → listeners → HTTP) and stops them in reverse, so
+ * that intake stops before the writer drains the journal and the store closes last.
  */
 export interface PlatformConfig {
   readonly site: Site
@@ -36,6 +38,7 @@ export interface PlatformConfig {
   readonly limits: DecodeLimits
   readonly quarantineMaxBytesPerDay: number
   readonly writer: Omit<WriterOptions, 'maxBackoffMs'> & Partial<Pick<WriterOptions, 'maxBackoffMs'>>
+  readonly journal?: Partial<Omit<JournalOptions, 'dir'>>
   readonly logger: Logger
   readonly now?: () => number
 }
@@ -44,6 +47,7 @@ export interface Platform {
   readonly ports: { readonly mqtt: number; readonly ws: number; readonly http: number }
   readonly store: Store
   readonly writer: StoreWriter
+  readonly journal: Journal
   readonly intake: Intake
   readonly presence: Presence
   readonly broker: Aedes
@@ -61,7 +65,15 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const metrics = createIngestMetrics(metricsRegistry)
 
   const store: Store = new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
-  const writer = new StoreWriter(store, { maxBackoffMs: 30_000, ...cfg.writer }, metrics, {
+  const journal = await Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') }, log, {
+    onGroup: (readings, _bytes, seconds) => {
+      metrics.journalGroupSeconds.observe(seconds)
+      metrics.journalGroupReadings.observe(readings)
+    },
+    onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
+  })
+  if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
+  const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, ...cfg.writer }, metrics, {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
     onRecovered: (attempts) => log.info({ attempts, pending: writer.pending }, 'store writes recovered'),
   })
@@ -73,8 +85,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const registry = new Registry(cfg.site)
   const presence = new Presence()
   let tell: (topic: string, body: object) => void = () => undefined
-  const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log })
-  intake.onReadings((readings) => writer.add(readings))
+  const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log, journal })
 
   const ctx: BrokerContext = {
     registry,
@@ -84,6 +95,8 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     metrics,
     log,
     now,
+    unavailable: () => journal.status().refusing ?? undefined,
+    refusalLog: new LogThrottle(60_000),
     principals: new WeakMap(),
     emptyIdPersistent: new WeakSet(),
   }
@@ -111,12 +124,14 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     logger: log,
     health: async () => {
       const storeHealth = await store.health()
-      const ok = storeHealth.ok && writer.lastError === undefined
+      const journalStatus = journal.status()
+      const ok = storeHealth.ok && writer.lastError === undefined && journalStatus.ok
       return {
         status: ok ? 'ok' : 'degraded',
         time: new Date(now()).toISOString(),
         broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: presence.connectedCount, devicesKnown: registry.devices().length },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, lastError: writer.lastError ?? null },
+        journal: journalStatus,
         counts: await counts(metricsRegistry),
       }
     },
@@ -129,6 +144,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     ports: { mqtt: tcp.port, ws: ws.port, http: httpPort },
     store,
     writer,
+    journal,
     intake,
     presence,
     broker,
@@ -140,9 +156,10 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
         const listenersClosed = Promise.all([tcp.close(), ws.close()] as Promise<void>[])
         await new Promise<void>((resolve) => broker.close(() => resolve()))
         await listenersClosed
-        // 2. drain and flush what was accepted
+        // 2. write what the journal holds; what the store refuses now stays in the journal for the next start
         await writer.stop()
-        if (writer.pending > 0) log.error({ pending: writer.pending }, 'store refused the last readings at shutdown')
+        if (writer.pending > 0) log.warn({ pending: writer.pending }, 'store did not take the last readings; they stay in the journal and are written at the next start')
+        await journal.close()
         await quarantine.close()
         // 3. close HTTP, then the store
         await app.close()

@@ -11,10 +11,12 @@ import { publishVerdict } from './broker/acl.js'
 import { decodeStatus } from './status.js'
 
 /**
- * What happens to one PUBLISH from a device: authorize the topic, decode and validate, hand the
- * good readings on, quarantine and explain the bad. Called from the broker's authorizePublish hook
- * (before the PUBACK is written, which is where the durable journal will append).
- * It never throws for anything a device can send.
+ * What happens to one PUBLISH from a device: authorize the topic, decode and validate, append the
+ * good readings to the journal, hand them to live consumers once they are on disk, quarantine and
+ * explain the bad. Called from the broker's authorizePublish hook, whose callback aedes answers
+ * with the PUBACK, so a reading is acknowledged only after its journal fsync.
+ * It never rejects for anything a device can send; it rejects with a JournalRefusal when the
+ * journal cannot take the readings, and then the message must not be acknowledged.
  */
 export interface IntakeDeps {
   readonly limits: DecodeLimits
@@ -25,6 +27,7 @@ export interface IntakeDeps {
   /** Publishes a platform message to a device topic (the rejects channel). */
   readonly tell: (topic: string, body: object) => void
   readonly log: Log
+  readonly journal: { append(readings: readonly Reading[]): Promise<number> }
 }
 
 export type ReadingsListener = (readings: readonly Reading[]) => void
@@ -54,12 +57,12 @@ export class Intake {
 
   constructor(private readonly deps: IntakeDeps) {}
 
-  /** Consumers of accepted readings (the store writer, later the rule engine and live push). */
+  /** Live consumers of readings (the rule engine, live push): called once the readings are on disk. */
   onReadings(listener: ReadingsListener): void {
     this.listeners.push(listener)
   }
 
-  publish(principal: Principal, clientId: string, topic: string, payload: Buffer): IntakeResult {
+  async publish(principal: Principal, clientId: string, topic: string, payload: Buffer): Promise<IntakeResult> {
     const receivedAt = this.deps.now()
     const verdict = publishVerdict(principal, topic)
     if (!verdict.ok) return this.refuse(principal, clientId, topic, payload, receivedAt, [verdict.problem], 0)
@@ -73,6 +76,8 @@ export class Intake {
     }
     const decoded = decodeTelemetry(payload, { mineId: device.mineId, deviceId: device.id, kind: device.kind }, receivedAt, this.deps.limits)
     if (decoded.readings.length > 0) {
+      // before anything else is said about the message: if the journal refuses, none of it is acknowledged
+      await this.deps.journal.append(decoded.readings)
       this.deps.metrics.accepted.inc({ kind: device.kind }, decoded.readings.length)
       this.emit(decoded.readings)
     }

@@ -18,7 +18,17 @@ export function createIngestMetrics(registry: Registry) {
       registers,
     }),
     storeWriteErrors: new Counter({ name: 'minewatch_store_write_errors_total', help: 'Failed batch writes (retried)', registers }),
-    storePending: new Gauge({ name: 'minewatch_store_pending_readings', help: 'Accepted readings not yet confirmed by the store', registers }),
+    storePending: new Gauge({ name: 'minewatch_store_pending_readings', help: 'Readings in the journal not yet confirmed by the store', registers }),
+    storeWritten: new Counter({ name: 'minewatch_store_written_total', help: 'Readings the store confirmed', registers }),
+    journalGroupSeconds: new Histogram({
+      name: 'minewatch_journal_commit_seconds',
+      help: 'Time to write and fsync one group of journal records (every PUBACK of the group waits for it)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    journalGroupReadings: new Histogram({ name: 'minewatch_journal_commit_readings', help: 'Readings per journal group commit', buckets: [1, 10, 100, 1000, 10000], registers }),
+    journalRefusing: new Gauge({ name: 'minewatch_journal_refusing', help: '1 while the journal refuses readings (disk nearly full or a write failure)', registers }),
+    journalRefused: new Counter({ name: 'minewatch_journal_refused_total', help: 'Messages not acknowledged because the journal refused them, by code', labelNames: ['code'], registers }),
   }
 }
 

@@ -1,16 +1,18 @@
-import type { Reading } from './reading.js'
-import type { Store } from './store.js'
+import type { Journal } from './journal/journal.js'
 import type { IngestMetrics } from './metrics.js'
+import type { Store } from './store.js'
 
 /**
- * Drains accepted readings into the store in batches, retrying with backoff while the store is
- * down. Live consumers never wait for it (DESIGN §2). The journal of the durable-ingest issue goes
- * in front of this; until then the buffer is memory and a crash loses what is not yet written.
+ * Drains the journal into the store in batches (DESIGN §2). It reads what the journal committed,
+ * writes it, and advances the journal's checkpoint only when the store confirmed the write; while
+ * the store is down it retries the same batch with backoff, and intake goes on filling the
+ * journal meanwhile. After an outage it catches up batch after batch with no pause between them.
+ * Live consumers never wait for it: they get readings at the journal's commit.
  */
 export interface WriterOptions {
   /** Readings per batch (InfluxDB's sweet spot is about 5,000 lines). */
   readonly batchSize: number
-  /** Longest a reading waits before its batch is written, ms. */
+  /** Longest a reading waits for its batch to fill before it is written, ms. */
   readonly flushMs: number
   readonly maxBackoffMs: number
 }
@@ -20,88 +22,117 @@ export interface WriterEvents {
   onRecovered(afterAttempts: number): void
 }
 
+type JournalSource = Pick<Journal, 'head' | 'checkpoint' | 'unconfirmedReadings' | 'read' | 'confirm' | 'onCommit'>
+
 export class StoreWriter {
-  private buffer: Reading[] = []
+  private cursor: number
   private timer: NodeJS.Timeout | undefined
-  private flushing: Promise<void> | undefined
+  private running: Promise<void> | undefined
   private failures = 0
   private stopped = false
   lastError: string | undefined
 
   constructor(
+    private readonly journal: JournalSource,
     private readonly store: Store,
     private readonly opts: WriterOptions,
     private readonly metrics: IngestMetrics,
     private readonly events: WriterEvents,
-  ) {}
+  ) {
+    this.cursor = journal.checkpoint
+    journal.onCommit(() => this.wake())
+    this.metrics.storePending.set(this.pending)
+    // what a previous run left unconfirmed is written at once
+    if (journal.head > this.cursor) this.kick(0)
+  }
 
+  /** Readings committed to the journal and not yet confirmed by the store. */
   get pending(): number {
-    return this.buffer.length
+    return this.journal.unconfirmedReadings
   }
 
-  add(readings: readonly Reading[]): void {
-    for (const r of readings) this.buffer.push(r)
-    this.metrics.storePending.set(this.buffer.length)
-    if (this.buffer.length >= this.opts.batchSize) this.kick(0)
-    else this.kick(this.opts.flushMs)
-  }
-
-  /** Writes everything buffered; stops early (and returns false) when the store refuses a batch. */
+  /** Writes everything committed so far; stops early (and returns false) when the store refuses a batch. */
   async flush(): Promise<boolean> {
-    while (this.buffer.length > 0 || this.flushing) {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    while (this.journal.head > this.cursor || this.running) {
       const before = this.failures
-      await (this.flushing ?? this.writeOnce())
+      await (this.running ?? this.run())
       if (this.failures > before) return false
     }
     return true
   }
 
-  /** Stops the timer and writes what is left, once; what the store refuses is reported, not retried. */
+  /** Stops the timer and tries once to write what is left; the rest stays in the journal for the next start. */
   async stop(): Promise<void> {
+    await this.flush()
     this.stopped = true
     clearTimeout(this.timer)
     this.timer = undefined
-    await this.flush()
+  }
+
+  private wake(): void {
+    this.metrics.storePending.set(this.pending)
+    if (this.failures > 0) return // the backoff timer is already set
+    this.kick(this.pending >= this.opts.batchSize ? 0 : this.opts.flushMs)
   }
 
   private kick(delay: number): void {
-    if (this.timer || this.flushing || this.stopped) return
+    if (this.timer || this.running || this.stopped) return
     this.timer = setTimeout(() => {
       this.timer = undefined
-      void this.writeOnce()
+      void this.run()
     }, delay)
   }
 
-  private writeOnce(): Promise<void> {
-    if (this.flushing) return this.flushing
-    const batch = this.buffer.slice(0, this.opts.batchSize)
-    if (batch.length === 0) return Promise.resolve()
+  private run(): Promise<void> {
+    this.running ??= this.writeBatch().finally(() => {
+      this.running = undefined
+      if (this.stopped || this.journal.head <= this.cursor) return
+      if (this.failures > 0) this.kick(Math.min(this.opts.maxBackoffMs, 250 * 2 ** Math.min(this.failures - 1, 10)))
+      else this.kick(this.pending >= this.opts.batchSize ? 0 : this.opts.flushMs)
+    })
+    return this.running
+  }
+
+  private async writeBatch(): Promise<void> {
+    let batch: Awaited<ReturnType<JournalSource['read']>>
+    try {
+      batch = await this.journal.read(this.cursor, this.opts.batchSize)
+    } catch (err) {
+      this.fail(err as Error)
+      return
+    }
+    if (batch.readings.length === 0) {
+      // a damaged stretch of the journal was skipped; nothing to write for it
+      if (batch.end > this.cursor) this.advance(batch.end, 0)
+      return
+    }
     const started = performance.now()
-    this.flushing = this.store
-      .write(batch)
-      .then(
-        () => {
-          this.metrics.storeWriteSeconds.observe((performance.now() - started) / 1000)
-          this.buffer.splice(0, batch.length)
-          this.metrics.storePending.set(this.buffer.length)
-          if (this.failures > 0) this.events.onRecovered(this.failures)
-          this.failures = 0
-          this.lastError = undefined
-        },
-        (err: Error) => {
-          this.failures++
-          this.lastError = err.message
-          this.metrics.storeWriteErrors.inc()
-          this.events.onError(err, this.failures)
-        },
-      )
-      .finally(() => {
-        this.flushing = undefined
-        if (this.buffer.length > 0 && !this.stopped) {
-          const backoff = this.failures === 0 ? 0 : Math.min(this.opts.maxBackoffMs, 250 * 2 ** Math.min(this.failures, 10))
-          this.kick(this.buffer.length >= this.opts.batchSize ? backoff : Math.max(backoff, this.opts.flushMs))
-        }
-      })
-    return this.flushing
+    try {
+      await this.store.write(batch.readings)
+    } catch (err) {
+      this.fail(err as Error)
+      return
+    }
+    this.metrics.storeWriteSeconds.observe((performance.now() - started) / 1000)
+    this.metrics.storeWritten.inc(batch.readings.length)
+    this.advance(batch.end, batch.readings.length)
+    if (this.failures > 0) this.events.onRecovered(this.failures)
+    this.failures = 0
+    this.lastError = undefined
+  }
+
+  private advance(end: number, count: number): void {
+    this.cursor = end
+    this.journal.confirm(end, count)
+    this.metrics.storePending.set(this.pending)
+  }
+
+  private fail(err: Error): void {
+    this.failures++
+    this.lastError = err.message
+    this.metrics.storeWriteErrors.inc()
+    this.events.onError(err, this.failures)
   }
 }

@@ -4,6 +4,7 @@ import { remoteAddress, type BrokerContext } from './context.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3
 const IDENTIFIER_REJECTED = 2
+const SERVER_UNAVAILABLE = 3
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 
@@ -34,6 +35,11 @@ export function authenticate(ctx: BrokerContext): NonNullable<AedesOptions['auth
         const will = (client as unknown as { _will?: { topic: string } })._will
         if (will && !willAllowed(principal, will.topic)) {
           return refuse(NOT_AUTHORIZED, 'WILL_FORBIDDEN', `will topic "${will.topic}" is not this device's status topic`)
+        }
+        const unavailable = principal.type === 'device' ? ctx.unavailable() : undefined
+        if (unavailable) {
+          // the journal cannot keep readings now: say so at the door instead of closing after each publish
+          return refuse(SERVER_UNAVAILABLE, 'SERVER_UNAVAILABLE', `server unavailable: ${unavailable}`)
         }
         ctx.principals.set(client, principal)
         done(null, true)

@@ -1,8 +1,10 @@
 import type { AedesOptions } from 'aedes'
+import { JournalRefusal } from '../journal/journal.js'
 import type { BrokerContext } from './context.js'
 
 /**
- * Every device PUBLISH (and every will) passes here before aedes writes the PUBACK.
+ * Every device PUBLISH (and every will) passes here before aedes writes the PUBACK; readings are
+ * on disk in the journal before this calls back (see intake.ts).
  *
  * A refused message is still acknowledged, as mosquitto and EMQX do by default: [MQTT-3.3.5-2]
  * lets the server either acknowledge or close, and closing makes a device with a bad reading
@@ -20,10 +22,23 @@ export function authorizePublish(ctx: BrokerContext): NonNullable<AedesOptions['
       drop(packet)
       return callback(null)
     }
-    const result = ctx.intake.publish(principal, client.id, packet.topic, toBuffer(packet.payload))
-    if (!result.route) drop(packet)
-    else if (!result.retainable) packet.retain = false
-    callback(null)
+    ctx.intake.publish(principal, client.id, packet.topic, toBuffer(packet.payload)).then(
+      (result) => {
+        if (!result.route) drop(packet)
+        else if (!result.retainable) packet.retain = false
+        callback(null)
+      },
+      (err: Error) => {
+        // the journal cannot keep it: no PUBACK. aedes closes the connection on this error, and
+        // the device keeps the message and sends it again after reconnecting ([MQTT-4.4.0-1])
+        const code = err instanceof JournalRefusal ? err.code : 'JOURNAL_FAILED'
+        ctx.metrics.journalRefused.inc({ code })
+        if (ctx.refusalLog.admit(code, ctx.now()) >= 0) {
+          ctx.log.warn({ code, principal: principal.id, clientId: client.id }, `message not acknowledged, connection closed: ${err.message}`)
+        }
+        callback(err)
+      },
+    )
   }
 }
 

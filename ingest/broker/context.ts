@@ -1,6 +1,6 @@
 import type { Client } from 'aedes'
 import type { Intake } from '../intake.js'
-import type { Log } from '../log.js'
+import type { Log, LogThrottle } from '../log.js'
 import type { IngestMetrics } from '../metrics.js'
 import type { Presence } from '../presence.js'
 import type { Principal, Registry } from '../registry.js'
@@ -16,6 +16,10 @@ export interface BrokerContext {
   readonly log: Log
   readonly now: () => number
   readonly principals: WeakMap<Client, Principal>
+  /** Why devices cannot be taken on now (the journal refuses), or undefined. */
+  readonly unavailable: () => string | undefined
+  /** One log line a minute per journal refusal code. */
+  readonly refusalLog: LogThrottle
   /** Clients that sent an empty client id with clean session off ([MQTT-3.1.3-8]). */
   readonly emptyIdPersistent: WeakSet<Client>
 }

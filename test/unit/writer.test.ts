@@ -1,12 +1,14 @@
 import { Registry } from 'prom-client'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Journal } from '../../ingest/journal/journal.js'
 import { createIngestMetrics } from '../../ingest/metrics.js'
 import type { Reading } from '../../ingest/reading.js'
 import type { Store } from '../../ingest/store.js'
 import { StoreWriter } from '../../ingest/writer.js'
 import { eventually } from '../helpers/eventually.js'
+import { openJournal, reading, tempDir } from '../helpers/journal.js'
 
-/** A store that fails while `down` is set: the writer's retry logic is pure bookkeeping around it. */
+/** A store that fails while `down` is set: the writer's retry logic is bookkeeping around it. */
 class FlakyStore implements Store {
   readonly kind = 'flaky'
   down = false
@@ -24,56 +26,69 @@ class FlakyStore implements Store {
   close = async () => undefined
 }
 
-const reading = (i: number): Reading => ({ mineId: 'm', deviceId: 'd', kind: 'rain', ts: 1_800_000_000_000 + i, values: { rainfall: i } })
+const cleanups: (() => Promise<void> | void)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
 
-function writer(store: Store, batchSize = 100) {
+async function setup(store: Store, batchSize = 100, dir = tempDir()) {
+  const journal = await openJournal(dir.dir)
   const errors: number[] = []
-  const w = new StoreWriter(store, { batchSize, flushMs: 5, maxBackoffMs: 20 }, createIngestMetrics(new Registry()), {
+  const w = new StoreWriter(journal, store, { batchSize, flushMs: 5, maxBackoffMs: 20 }, createIngestMetrics(new Registry()), {
     onError: (_e, attempt) => errors.push(attempt),
     onRecovered: () => undefined,
   })
-  return { w, errors }
+  cleanups.push(dir.remove, () => journal.close())
+  return { w, errors, journal, dir }
 }
 
+const append = (journal: Journal, from: number, to: number) => Promise.all(Array.from({ length: to - from }, (_, i) => journal.append([reading(from + i)])))
+
 describe('StoreWriter', () => {
-  it('writes in batches of at most batchSize, in order', async () => {
+  it('writes what the journal committed, in batches of at most batchSize, in order', async () => {
     const store = new FlakyStore()
-    const { w } = writer(store, 100)
-    w.add(Array.from({ length: 250 }, (_, i) => reading(i)))
+    const { w, journal } = await setup(store, 100)
+    await journal.append(Array.from({ length: 250 }, (_, i) => reading(i)))
+    await append(journal, 250, 260)
     expect(await w.flush()).toBe(true)
-    expect(store.batches).toEqual([100, 100, 50])
-    expect(store.written.map((r) => r.values.rainfall)).toEqual(Array.from({ length: 250 }, (_, i) => i))
+    expect(store.written.map((r) => r.values.rainfall)).toEqual(Array.from({ length: 260 }, (_, i) => i))
+    // a record is never split: the 250-reading one is a batch of its own
+    expect(store.batches[0]).toBe(250)
+    expect(Math.max(...store.batches.slice(1))).toBeLessThanOrEqual(100)
+    expect(journal.checkpoint).toBe(journal.head)
+    expect(w.pending).toBe(0)
   })
 
   it('keeps readings while the store is down and writes them when it is back', async () => {
     const store = new FlakyStore()
-    const { w, errors } = writer(store)
+    const { w, errors, journal } = await setup(store)
     store.down = true
-    w.add([reading(1), reading(2)])
+    await append(journal, 1, 3)
     await eventually(() => errors.length >= 2) // it keeps retrying
     expect(w.pending).toBe(2)
+    expect(journal.checkpoint).toBeLessThan(journal.head)
     expect(w.lastError).toBe('store unavailable')
-    w.add([reading(3)])
+    await journal.append([reading(3)])
     store.down = false
     await eventually(() => w.pending === 0) // the retry timer alone brings it back
-    expect(await w.flush()).toBe(true)
     expect(store.written.map((r) => r.values.rainfall)).toEqual([1, 2, 3])
     expect(w.lastError).toBeUndefined()
     await w.stop()
   })
 
-  it('flushes what is buffered on stop, and reports what the store refused', async () => {
-    const store = new FlakyStore()
-    const { w } = writer(store, 1000)
-    w.add([reading(1)])
-    await w.stop()
-    expect(store.written).toHaveLength(1)
-
+  it('leaves what the store refused at stop in the journal, and a new writer writes it', async () => {
     const dead = new FlakyStore()
     dead.down = true
-    const { w: w2 } = writer(dead)
-    w2.add([reading(1)])
-    await w2.stop()
-    expect(w2.pending).toBe(1)
+    const dir = tempDir()
+    const first = await setup(dead, 100, dir)
+    await first.journal.append([reading(1)])
+    await first.w.stop()
+    expect(first.w.pending).toBe(1)
+    await first.journal.close()
+
+    const store = new FlakyStore()
+    const second = await setup(store, 100, dir)
+    await eventually(() => store.written.length === 1)
+    expect(second.w.pending).toBe(0)
   })
 })

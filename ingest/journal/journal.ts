@@ -1,0 +1,415 @@
+import { mkdir, open, statfs, unlink, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Log } from '../log.js'
+import type { Reading } from '../reading.js'
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js'
+import { encodeRecord } from './record.js'
+import { listSegments, readSegment, scanSegment, segmentName, type Segment } from './segments.js'
+
+/**
+ * The durable journal (DESIGN §2): every accepted reading is appended and fsynced here before the
+ * broker acknowledges it, and the store writer drains it into the store. Appends that arrive
+ * together share one write and one fdatasync (group commit), so the cost of durability is paid
+ * per group, not per reading.
+ *
+ * Layout in `dir`: segment files (see segments.ts) and checkpoint.json, the position up to which
+ * the store has confirmed everything. At open, the unconfirmed tail is checked and handed to the
+ * writer again; a record torn by a crash at the very end is cut off (it was never acknowledged,
+ * because its fsync had not returned). Segments wholly below the checkpoint are deleted.
+ *
+ * When the disk is nearly full the journal refuses appends (and says so) rather than fail halfway
+ * through a write; a refused append means the broker does not acknowledge, so the device keeps
+ * the reading and sends it again later.
+ */
+export interface JournalOptions {
+  readonly dir: string
+  /** A new segment starts once the active one reaches this size. */
+  readonly segmentBytes: number
+  /** Appends are refused while the file system has less than this free. */
+  readonly minFreeBytes: number
+  /** Committed readings kept in memory for the writer, so it rarely reads back from disk. */
+  readonly memoryReadings: number
+  readonly spaceCheckMs: number
+  /** Free bytes of the file system holding `dir` (statfs by default; a seam for tests). */
+  readonly freeBytes?: (dir: string) => Promise<number>
+}
+
+export const DEFAULT_JOURNAL_OPTIONS: Omit<JournalOptions, 'dir'> = {
+  segmentBytes: 64 * 1024 * 1024,
+  minFreeBytes: 512 * 1024 * 1024,
+  memoryReadings: 200_000,
+  spaceCheckMs: 2_000,
+}
+
+export type JournalRefusalCode = 'JOURNAL_FULL' | 'JOURNAL_FAILED' | 'JOURNAL_CLOSED'
+
+export class JournalRefusal extends Error {
+  constructor(
+    readonly code: JournalRefusalCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'JournalRefusal'
+  }
+}
+
+export interface JournalHooks {
+  /** One group written and fsynced: its size and how long it took. */
+  onGroup?(readings: number, bytes: number, seconds: number): void
+  /** Refusing started (with the reason) or ended (undefined). */
+  onRefusing?(refusal: JournalRefusal | undefined): void
+}
+
+export interface JournalStatus {
+  readonly ok: boolean
+  readonly refusing: string | null
+  readonly freeBytes: number | null
+  readonly segments: number
+  readonly bytes: number
+  readonly unconfirmedReadings: number
+}
+
+interface Pending {
+  readonly buf: Buffer
+  readonly readings: readonly Reading[]
+  readonly resolve: (end: number) => void
+  readonly reject: (err: Error) => void
+}
+
+interface Remembered {
+  readonly start: number
+  readonly end: number
+  readonly readings: readonly Reading[]
+}
+
+export class Journal {
+  private queue: Pending[] = []
+  private writing: Promise<void> | undefined
+  private tail: Remembered[] = []
+  private tailFirst = 0
+  private tailReadings = 0
+  private commitListeners: (() => void)[] = []
+  private refusal: JournalRefusal | undefined
+  private failure: JournalRefusal | undefined
+  private freeBytes: number | undefined
+  private spaceTimer: NodeJS.Timeout | undefined
+  private saving: Promise<void> | undefined
+  private savedCheckpoint: number
+  private closed = false
+
+  private constructor(
+    private readonly opts: JournalOptions,
+    private readonly log: Log,
+    private readonly hooks: JournalHooks,
+    private readonly segments: Segment[],
+    private active: FileHandle,
+    private confirmed: number,
+    private unconfirmed: number,
+  ) {
+    this.savedCheckpoint = confirmed
+  }
+
+  static async open(opts: JournalOptions, log: Log, hooks: JournalHooks = {}): Promise<Journal> {
+    await mkdir(opts.dir, { recursive: true })
+    const loaded = await loadCheckpoint(opts.dir)
+    if (loaded.position === undefined && 'problem' in loaded && loaded.problem) log.warn({ dir: opts.dir }, loaded.problem)
+    const all = await listSegments(opts.dir)
+    let checkpoint = loaded.position ?? all[0]?.base ?? 0
+    if (all.length > 0 && checkpoint < all[0]!.base) {
+      log.warn({ checkpoint, firstSegment: all[0]!.base }, 'journal checkpoint is older than the oldest segment; replaying from the oldest')
+      checkpoint = all[0]!.base
+    }
+    // segments that end at or before the checkpoint hold nothing unconfirmed
+    const live: Segment[] = []
+    for (let i = 0; i < all.length; i++) {
+      const seg = all[i]!
+      const next = all[i + 1]
+      if (next && next.base <= checkpoint) {
+        await unlink(seg.file)
+        continue
+      }
+      live.push(seg)
+    }
+    let unconfirmed = 0
+    for (let i = 0; i < live.length; i++) {
+      const seg = live[i]!
+      const scan = await scanSegment(seg.file, Math.max(0, checkpoint - seg.base))
+      seg.size = scan.validEnd
+      unconfirmed += scan.readings
+      if (scan.problem) {
+        const last = i === live.length - 1
+        const lost = scan.fileSize - scan.validEnd
+        if (last) log.warn({ segment: seg.file, bytes: lost }, `journal: cut a torn tail (${scan.problem}); it was never acknowledged`)
+        else log.error({ segment: seg.file, bytes: lost }, `journal: segment damaged (${scan.problem}); ${lost} bytes after it cannot be read`)
+      }
+    }
+    if (checkpoint > 0 && live.length > 0 && checkpoint > live.at(-1)!.base + live.at(-1)!.size) {
+      log.warn({ checkpoint }, 'journal checkpoint is past the end of the journal; starting at the end')
+      checkpoint = live.at(-1)!.base + live.at(-1)!.size
+    }
+    if (live.length === 0) live.push({ base: checkpoint, file: join(opts.dir, segmentName(checkpoint)), size: 0 })
+    const last = live.at(-1)!
+    const handle = await open(last.file, last.size === 0 ? 'w+' : 'r+')
+    // cut a torn tail so the next append starts on a record boundary
+    await handle.truncate(last.size)
+    await handle.datasync()
+    const journal = new Journal(opts, log, hooks, live, handle, checkpoint, unconfirmed)
+    await journal.checkSpace()
+    journal.spaceTimer = setInterval(() => void journal.checkSpace(), opts.spaceCheckMs)
+    journal.spaceTimer.unref()
+    return journal
+  }
+
+  /** Journal position just past the last committed record. */
+  get head(): number {
+    const last = this.segments.at(-1)!
+    return last.base + last.size
+  }
+
+  /** Position up to which the store has confirmed everything (where a restart resumes). */
+  get checkpoint(): number {
+    return this.confirmed
+  }
+
+  get unconfirmedReadings(): number {
+    return this.unconfirmed
+  }
+
+  /** Called after every group commit (the writer uses it to wake up). */
+  onCommit(listener: () => void): void {
+    this.commitListeners.push(listener)
+  }
+
+  status(): JournalStatus {
+    const refusal = this.failure ?? this.refusal
+    const bytes = this.segments.reduce((n, s) => n + s.size, 0)
+    return {
+      ok: refusal === undefined,
+      refusing: refusal ? `${refusal.code}: ${refusal.message}` : null,
+      freeBytes: this.freeBytes ?? null,
+      segments: this.segments.length,
+      bytes,
+      unconfirmedReadings: this.unconfirmed,
+    }
+  }
+
+  /** Resolves with the record's end position once it is on disk; rejects with a JournalRefusal. */
+  append(readings: readonly Reading[]): Promise<number> {
+    const refusal = this.closed ? new JournalRefusal('JOURNAL_CLOSED', 'the platform is shutting down') : (this.failure ?? this.refusal)
+    if (refusal) return Promise.reject(refusal)
+    return new Promise((resolve, reject) => {
+      this.queue.push({ buf: encodeRecord(readings), readings, resolve, reject })
+      // setImmediate lets every socket read of this turn of the event loop join the group
+      if (!this.writing) this.writing = new Promise((done) => setImmediate(() => void this.writeGroups().then(done)))
+    })
+  }
+
+  /** Committed readings from `from`: about `maxReadings` (at least one record), and where they end. */
+  async read(from: number, maxReadings: number): Promise<{ readings: Reading[]; end: number }> {
+    const readings: Reading[] = []
+    let end = from
+    const first = this.tail[this.tailFirst]
+    if (first && first.start <= from) {
+      let i = this.findInTail(from)
+      while (i < this.tail.length && (readings.length === 0 || readings.length + this.tail[i]!.readings.length <= maxReadings)) {
+        const r = this.tail[i++]!
+        for (const reading of r.readings) readings.push(reading)
+        end = r.end
+      }
+      return { readings, end }
+    }
+    // older than what memory holds (after a restart or a long store outage): read the segment back
+    for (let i = 0; i < this.segments.length; i++) {
+      const seg = this.segments[i]!
+      if (from >= seg.base + seg.size) continue
+      const chunk = await readSegment(seg, Math.max(0, from - seg.base), seg.size, maxReadings)
+      if (chunk.records.length > 0) {
+        for (const r of chunk.records) for (const reading of r.readings) readings.push(reading)
+        return { readings, end: chunk.records.at(-1)!.end }
+      }
+      // nothing readable left in a damaged segment: the caller moves past it to the next one
+      const next = this.segments[i + 1]
+      if (next) return { readings, end: next.base }
+    }
+    return { readings, end }
+  }
+
+  /** The store confirmed everything before `end` (`count` readings): advance the checkpoint. */
+  confirm(end: number, count: number): void {
+    if (end <= this.confirmed) return
+    this.confirmed = end
+    this.unconfirmed = Math.max(0, this.unconfirmed - count)
+    while (this.tailFirst < this.tail.length && this.tail[this.tailFirst]!.end <= end) this.dropOldest()
+    void this.persistCheckpoint()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.spaceTimer)
+    await this.writing
+    await this.persistCheckpoint()
+    await this.active.close()
+  }
+
+  private async writeGroups(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue
+      this.queue = []
+      const buffers = group.map((p) => p.buf)
+      const bytes = buffers.reduce((n, b) => n + b.length, 0)
+      const started = performance.now()
+      let seg = this.segments.at(-1)!
+      const at = seg.size
+      try {
+        if (at > 0 && at + bytes > this.opts.segmentBytes) seg = await this.roll()
+        const offset = seg.size
+        const { bytesWritten } = await this.active.writev(buffers, offset)
+        if (bytesWritten !== bytes) throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes} bytes`), { code: 'ENOSPC' })
+        await this.active.datasync()
+        seg.size = offset + bytes
+        let pos = seg.base + offset
+        let count = 0
+        const ends: number[] = []
+        for (const p of group) {
+          const start = pos
+          pos += p.buf.length
+          count += p.readings.length
+          ends.push(pos)
+          this.remember({ start, end: pos, readings: p.readings })
+        }
+        this.unconfirmed += count
+        this.hooks.onGroup?.(count, bytes, (performance.now() - started) / 1000)
+        group.forEach((p, i) => p.resolve(ends[i]!))
+        for (const listener of this.commitListeners) listener()
+      } catch (err) {
+        await this.undo(seg, err as NodeJS.ErrnoException)
+        const refusal = this.failure ?? this.refusal ?? new JournalRefusal('JOURNAL_FAILED', `journal write failed: ${(err as Error).message}`)
+        for (const p of group) p.reject(refusal)
+      }
+    }
+    this.writing = undefined
+  }
+
+  /** A failed write may have left part of the group on disk: cut the file back to the last record. */
+  private async undo(seg: Segment, err: NodeJS.ErrnoException): Promise<void> {
+    this.log.error({ err: err.message, code: err.code, segment: seg.file }, 'journal write failed; the readings were not acknowledged')
+    try {
+      await this.active.truncate(seg.size)
+      await this.active.datasync()
+      if (err.code === 'ENOSPC' || err.code === 'EDQUOT') this.setRefusal(new JournalRefusal('JOURNAL_FULL', `no space left for the journal in ${this.opts.dir}`))
+    } catch (undoErr) {
+      // the file's end is unknown now: accepting more could interleave with a torn record
+      this.failure = new JournalRefusal('JOURNAL_FAILED', `journal unusable after a failed write (${(undoErr as Error).message}); restart the platform once the disk is fixed`)
+      this.log.error({ err: (undoErr as Error).message }, this.failure.message)
+      this.hooks.onRefusing?.(this.failure)
+    }
+  }
+
+  private async roll(): Promise<Segment> {
+    const old = this.segments.at(-1)!
+    const base = old.base + old.size
+    const seg: Segment = { base, file: join(this.opts.dir, segmentName(base)), size: 0 }
+    const handle = await open(seg.file, 'wx')
+    await this.active.close()
+    this.active = handle
+    this.segments.push(seg)
+    // make the new file's directory entry durable before anything in it is acknowledged
+    const dir = await open(this.opts.dir, 'r')
+    try {
+      await dir.sync()
+    } finally {
+      await dir.close()
+    }
+    void this.checkSpace()
+    return seg
+  }
+
+  private remember(r: Remembered): void {
+    this.tail.push(r)
+    this.tailReadings += r.readings.length
+    while (this.tailReadings > this.opts.memoryReadings && this.tailFirst < this.tail.length - 1) this.dropOldest()
+  }
+
+  private dropOldest(): void {
+    this.tailReadings -= this.tail[this.tailFirst]!.readings.length
+    this.tailFirst++
+    if (this.tailFirst > 1024 && this.tailFirst * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailFirst)
+      this.tailFirst = 0
+    }
+  }
+
+  private findInTail(from: number): number {
+    let lo = this.tailFirst
+    let hi = this.tail.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.tail[mid]!.end <= from) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  private async persistCheckpoint(): Promise<void> {
+    // one save at a time; the last confirmed value always gets saved
+    while (this.saving) await this.saving
+    if (this.confirmed === this.savedCheckpoint) return
+    const position = this.confirmed
+    this.saving = saveCheckpoint(this.opts.dir, position)
+      .then(async () => {
+        this.savedCheckpoint = position
+        await this.deleteConfirmedSegments()
+      })
+      .catch((err: Error) => this.log.error({ err: err.message }, 'journal checkpoint could not be saved; a restart will replay more'))
+      .finally(() => {
+        this.saving = undefined
+      })
+    await this.saving
+  }
+
+  private async deleteConfirmedSegments(): Promise<void> {
+    while (this.segments.length > 1 && this.segments[1]!.base <= this.savedCheckpoint) {
+      const seg = this.segments.shift()!
+      await unlink(seg.file).catch((err: Error) => this.log.warn({ err: err.message, segment: seg.file }, 'could not delete a confirmed journal segment'))
+    }
+  }
+
+  private async checkSpace(): Promise<void> {
+    try {
+      this.freeBytes = await (this.opts.freeBytes ?? statfsFree)(this.opts.dir)
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not read free disk space')
+      return
+    }
+    const mib = (n: number) => Math.floor(n / 1024 / 1024)
+    if (this.freeBytes < this.opts.minFreeBytes) {
+      if (!this.refusal)
+        this.setRefusal(
+          new JournalRefusal(
+            'JOURNAL_FULL',
+            `only ${mib(this.freeBytes)} MiB free for the journal in ${this.opts.dir} (minimum ${mib(this.opts.minFreeBytes)} MiB); free disk space or bring the store back so confirmed segments can be deleted`,
+          ),
+        )
+    } else if (this.refusal && this.freeBytes >= this.opts.minFreeBytes * 1.1) {
+      // a margin above the limit, so that acceptance does not flap around it
+      this.refusal = undefined
+      this.log.info({ freeMiB: mib(this.freeBytes) }, 'journal has disk space again; accepting readings')
+      this.hooks.onRefusing?.(this.failure)
+    }
+  }
+
+  private setRefusal(refusal: JournalRefusal): void {
+    const first = !this.refusal
+    this.refusal = refusal
+    if (first) {
+      this.log.error({ dir: this.opts.dir, freeBytes: this.freeBytes }, `journal refusing readings: ${refusal.message}`)
+      this.hooks.onRefusing?.(refusal)
+    }
+  }
+}
+
+async function statfsFree(dir: string): Promise<number> {
+  const s = await statfs(dir)
+  return s.bavail * s.bsize
+}
