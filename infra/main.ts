@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import { adminTokenFromFile } from './admin-token-file.js'
-import { parseEnv } from './config/env.js'
+import { influxConfig, parseEnv } from './config/env.js'
 import { loadSiteFile } from './config/site-file.js'
 import { startPlatform } from './platform.js'
 
@@ -16,11 +16,8 @@ const envResult = parseEnv(process.env)
 if (!envResult.ok) fail('bad environment variables (see README, Configuration):', envResult.errors)
 const env = envResult.env
 
-if (env.MINEWATCH_INFLUX_URL) {
-  fail('MINEWATCH_INFLUX_URL is set, but this build stores only in the embedded SQLite store:', [
-    'unset MINEWATCH_INFLUX_URL to use the embedded store; the InfluxDB store arrives with the durable-ingest work',
-  ])
-}
+const influx = influxConfig(env)
+if (influx && 'errors' in influx) fail('incomplete InfluxDB settings (see README, Configuration):', influx.errors)
 
 const siteFile = resolve(env.MINEWATCH_SITE)
 const siteResult = loadSiteFile(siteFile)
@@ -60,6 +57,8 @@ const platform = await startPlatform({
   },
   quarantineMaxBytesPerDay: env.MINEWATCH_QUARANTINE_MAX_MB_PER_DAY * 1024 * 1024,
   writer: { batchSize: env.MINEWATCH_STORE_BATCH, flushMs: env.MINEWATCH_STORE_FLUSH_MS },
+  journal: { minFreeBytes: env.MINEWATCH_JOURNAL_MIN_FREE_MB * 1024 * 1024 },
+  ...(influx ? { influx } : {}),
   logger,
 }).catch((err: NodeJS.ErrnoException) => {
   const hint = err.code === 'EADDRINUSE' ? ' (another program uses the port; set MINEWATCH_*_PORT)' : ''
@@ -68,7 +67,7 @@ const platform = await startPlatform({
 
 const devices = site.mines.reduce((n, m) => n + m.devices.length, 0)
 logger.info(
-  { site: siteFile, mines: site.mines.length, devices, dataDir, ports: platform.ports },
+  { site: siteFile, mines: site.mines.length, devices, dataDir, store: platform.store.kind, ports: platform.ports },
   `minewatch 已启动 started: MQTT mqtt://${env.MINEWATCH_BIND}:${platform.ports.mqtt}, ` +
     `MQTT/WebSocket ws://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTP http://localhost:${platform.ports.http}/api/health`,
 )

@@ -21,6 +21,8 @@ import { DEFAULT_JOURNAL_OPTIONS, Journal, type JournalOptions } from '../ingest
 import { LogThrottle } from '../ingest/log.js'
 import type { Site } from './config/site-file.js'
 import { SqliteStore } from './sqlite-store.js'
+import { InfluxStore } from './influx-store.js'
+import type { InfluxConfig } from './influx/server.js'
 
 /**
  * The composition root (DESIGN §7): the one place that builds and wires every part, starts them
@@ -39,6 +41,8 @@ export interface PlatformConfig {
   readonly quarantineMaxBytesPerDay: number
   readonly writer: Omit<WriterOptions, 'maxBackoffMs'> & Partial<Pick<WriterOptions, 'maxBackoffMs'>>
   readonly journal?: Partial<Omit<JournalOptions, 'dir'>>
+  /** Store readings in InfluxDB; without it, in the embedded SQLite file in dataDir. */
+  readonly influx?: InfluxConfig
   readonly logger: Logger
   readonly now?: () => number
 }
@@ -64,7 +68,10 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   collectDefaultMetrics({ register: metricsRegistry, prefix: 'minewatch_process_' })
   const metrics = createIngestMetrics(metricsRegistry)
 
-  const store: Store = new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
+  const registry = new Registry(cfg.site)
+  const store: Store = cfg.influx
+    ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log)
+    : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
   const journal = await Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') }, log, {
     onGroup: (readings, _bytes, seconds) => {
       metrics.journalGroupSeconds.observe(seconds)
@@ -82,7 +89,6 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const quarantine = new Quarantine(quarantineDir, { maxPayloadBytes: cfg.limits.maxPayloadBytes, maxBytesPerDay: cfg.quarantineMaxBytesPerDay }, (err) =>
     log.error({ err: err.message }, 'quarantine write failed'),
   )
-  const registry = new Registry(cfg.site)
   const presence = new Presence()
   let tell: (topic: string, body: object) => void = () => undefined
   const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log, journal })

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import type { InfluxConfig } from '../influx/server.js'
 
 /**
  * Environment variables, all documented in README §Configuration. Parsed once here; no other
@@ -29,7 +30,8 @@ export const envSchema = z.object({
   MINEWATCH_QUARANTINE_MAX_MB_PER_DAY: positive(256),
   MINEWATCH_STORE_BATCH: positive(5000),
   MINEWATCH_STORE_FLUSH_MS: positive(200),
-  MINEWATCH_INFLUX_URL: optionalText,
+  MINEWATCH_JOURNAL_MIN_FREE_MB: positive(512),
+  MINEWATCH_INFLUX_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8086' }).optional(),
   MINEWATCH_INFLUX_TOKEN: optionalText,
   MINEWATCH_INFLUX_ORG: optionalText,
   MINEWATCH_INFLUX_BUCKET: optionalText,
@@ -47,4 +49,24 @@ export function parseEnv(source: NodeJS.ProcessEnv): EnvResult {
   const parsed = envSchema.safeParse(present)
   if (parsed.success) return { ok: true, env: parsed.data }
   return { ok: false, errors: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }
+}
+
+/**
+ * The InfluxDB store's settings, when MINEWATCH_INFLUX_URL is set: a bucket (the database on
+ * 1.x) is required; a token (2.x/3.x) or a username and password (1.x with auth) are optional.
+ */
+export function influxConfig(env: Env): InfluxConfig | { errors: string[] } | undefined {
+  if (!env.MINEWATCH_INFLUX_URL) return undefined
+  const errors: string[] = []
+  if (!env.MINEWATCH_INFLUX_BUCKET) errors.push('MINEWATCH_INFLUX_BUCKET: required with MINEWATCH_INFLUX_URL (the bucket; the database on InfluxDB 1.x)')
+  if (env.MINEWATCH_INFLUX_PASSWORD && !env.MINEWATCH_INFLUX_USERNAME) errors.push('MINEWATCH_INFLUX_USERNAME: required with MINEWATCH_INFLUX_PASSWORD')
+  if (errors.length > 0) return { errors }
+  return {
+    url: env.MINEWATCH_INFLUX_URL.replace(/\/+$/, ''),
+    bucket: env.MINEWATCH_INFLUX_BUCKET!,
+    token: env.MINEWATCH_INFLUX_TOKEN,
+    org: env.MINEWATCH_INFLUX_ORG,
+    username: env.MINEWATCH_INFLUX_USERNAME,
+    password: env.MINEWATCH_INFLUX_PASSWORD,
+  }
 }

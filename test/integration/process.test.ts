@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../infra/sqlite-store.js'
+import { runPlatform as run, testEnv } from '../helpers/process.js'
 
 /** The real entry point, as `npm start` runs it, in a child process. */
 const dirs: string[] = []
@@ -14,26 +14,6 @@ function tempDir() {
   const d = mkdtempSync(join(tmpdir(), 'minewatch-proc-'))
   dirs.push(d)
   return d
-}
-
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  child.stdout.on('data', (c) => (out += c))
-  child.stderr.on('data', (c) => (out += c))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, exited, output: () => out }
-}
-
-async function waitFor(check: () => boolean, ms: number) {
-  const end = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 describe('the platform process', () => {
@@ -65,21 +45,11 @@ mines:
     expect(p.output()).toContain('MINEWATCH_MQTT_PORT')
   })
 
-  it('starts on the demo site, accepts a reading, and flushes it on SIGTERM', async () => {
+  it('starts on the demo site, accepts a reading, and writes it to the store on SIGTERM', async () => {
     const dir = tempDir()
-    const p = run({
-      MINEWATCH_DATA_DIR: dir,
-      MINEWATCH_BIND: '127.0.0.1',
-      MINEWATCH_MQTT_PORT: '0',
-      MINEWATCH_MQTT_WS_PORT: '0',
-      MINEWATCH_HTTP_PORT: '0',
-      // a long flush interval: the reading is still in memory when SIGTERM arrives
-      MINEWATCH_STORE_FLUSH_MS: '60000',
-    })
-    await waitFor(() => p.output().includes('minewatch 已启动'), 20_000)
-    // ephemeral ports: the start-up line says which were taken
-    const started = JSON.parse(p.output().split('\n').find((l) => l.includes('minewatch 已启动'))!)
-    const mqttPort: number = started.ports.mqtt
+    // a long flush interval: the reading is still waiting for its batch when SIGTERM arrives
+    const p = run(testEnv(dir, { MINEWATCH_STORE_FLUSH_MS: '60000' }))
+    const mqttPort = (await p.started()).mqtt
     expect(readFileSync(join(dir, 'admin-token'), 'utf8').trim()).toMatch(/^[0-9a-f]{48}$/)
     expect(p.output()).not.toContain(readFileSync(join(dir, 'admin-token'), 'utf8').trim())
 
