@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pino } from 'pino'
+import type { Reading } from '../../ingest/reading.js'
+import { startPublisher } from '../../simulators/load.js'
+import { eventually } from '../helpers/eventually.js'
+import { INFLUX_ADMIN, startInflux, type TestInflux } from '../helpers/influxdb.js'
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+
+/**
+ * The store failing under the platform (DESIGN §2): InfluxDB stopped under load, refusing the
+ * credentials, missing its database. Readings keep being acknowledged into the journal, live
+ * consumers keep receiving them, health and the log say what is wrong, and once it is fixed the
+ * backlog drains with nothing lost and nothing doubled.
+ */
+let influx: TestInflux
+beforeAll(async () => {
+  influx = await startInflux({ auth: true })
+})
+afterAll(async () => {
+  await influx?.dispose()
+})
+
+function captureLog() {
+  const lines: { level: number; msg: string; [k: string]: unknown }[] = []
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) })
+  return { logger, lines }
+}
+
+async function platformOn(db: string, credentials = INFLUX_ADMIN) {
+  const log = captureLog()
+  const t = await startTestPlatform({
+    influx: { url: influx.url, bucket: db, ...credentials, timeoutMs: 2000 },
+    writer: { batchSize: 500, flushMs: 20, maxBackoffMs: 200 },
+    logger: log.logger,
+  })
+  const live: Reading[] = []
+  t.platform.intake.onReadings((readings) => live.push(...readings))
+  return { t, log, live }
+}
+
+async function health(t: TestPlatform) {
+  return (await t.admin('/api/health')).body
+}
+
+/** Distinct timestamps stored for a device, and how many points in all. */
+async function stored(t: TestPlatform, device: string, from: number) {
+  const points = await t.platform.store.range({ deviceId: device, metric: 'rainfall', from, to: from + 10_000_000, limit: 1_000_000 })
+  return { distinct: new Set(points.map((p) => p.ts)).size, total: points.length, ts: new Set(points.map((p) => p.ts)) }
+}
+
+function steadyRain(t: TestPlatform, client: Awaited<ReturnType<TestPlatform['connect']>>, t0: number, acked: Set<number>) {
+  return startPublisher(client, {
+    topic: 'mines/mine-a/devices/a-rain/telemetry',
+    window: 16,
+    ratePerSec: 400,
+    message: (i) => ({ ts: t0 + i, body: JSON.stringify({ ts: t0 + i, values: { rainfall: 0.5 } }) }),
+    onAck: (ts) => acked.add(ts),
+  })
+}
+
+describe('InfluxDB stopped under load', () => {
+  it('keeps acknowledging and feeding live consumers, then drains the backlog with nothing lost or doubled', async () => {
+    await influx.query('CREATE DATABASE "outage"')
+    const { t, log, live } = await platformOn('outage')
+    const t0 = Date.now() - 3_600_000
+    const acked = new Set<number>()
+    const pub = steadyRain(t, await t.connect('a-rain'), t0, acked)
+    await eventually(() => acked.size >= 200)
+
+    await influx.stop()
+    const ackedBefore = acked.size
+    const liveBefore = live.length
+    await eventually(async () => (await health(t)).status === 'degraded', 10_000)
+    // two seconds of outage at 400 readings/s
+    await new Promise((r) => setTimeout(r, 2000))
+    expect(acked.size - ackedBefore).toBeGreaterThan(300)
+    expect(live.length - liveBefore).toBeGreaterThan(300)
+    const down = await health(t)
+    expect(down.store.ok).toBe(false)
+    expect(down.store.pending).toBeGreaterThan(0)
+    expect(down.store.lastError).toMatch(/refuses connections|InfluxDB/)
+    expect(log.lines.some((l) => l.msg.includes('store write failed; readings kept, retrying'))).toBe(true)
+
+    await influx.start()
+    pub.stop()
+    await pub.done
+    await eventually(async () => (await health(t)).store.pending === 0, 20_000)
+    expect((await health(t)).status).toBe('ok')
+    expect(log.lines.some((l) => l.msg.includes('store writes recovered'))).toBe(true)
+    const s = await stored(t, 'a-rain', t0)
+    expect(s.total).toBe(s.distinct)
+    expect([...acked].filter((ts) => !s.ts.has(ts))).toEqual([])
+    await t.stop()
+  })
+})
+
+describe('InfluxDB answering errors', () => {
+  it('refused credentials: says so in health and the log, keeps the data, recovers when the user exists', async () => {
+    await influx.query('CREATE DATABASE "creds"')
+    const { t, log } = await platformOn('creds', { username: 'minewatch', password: 'not-yet-a-user' })
+    const client = await t.connect('a-rain')
+    const t0 = Date.now() - 3_600_000
+    for (let i = 0; i < 20; i++) await client.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts: t0 + i, values: { rainfall: 1 } }), { qos: 1 })
+    await eventually(async () => /refused the credentials/.test((await health(t)).store.lastError ?? ''), 10_000)
+    const h = await health(t)
+    expect(h.status).toBe('degraded')
+    expect(h.store.pending).toBe(20)
+    expect(h.store.lastError).not.toContain('not-yet-a-user')
+    expect(log.lines.some((l) => l.msg.includes('store write failed') && String(l.err).includes('refused the credentials'))).toBe(true)
+    expect(JSON.stringify(log.lines)).not.toContain('not-yet-a-user')
+
+    await influx.query(`CREATE USER "minewatch" WITH PASSWORD 'not-yet-a-user'`)
+    await influx.query(`GRANT ALL ON "creds" TO "minewatch"`)
+    await eventually(async () => (await health(t)).store.pending === 0, 10_000)
+    expect((await stored(t, 'a-rain', t0)).distinct).toBe(20)
+    await t.stop()
+  })
+
+  it('missing database: says which and how to create it, keeps the data, recovers once it exists', async () => {
+    const { t } = await platformOn('not_created_yet')
+    const client = await t.connect('a-rain')
+    const t0 = Date.now() - 3_600_000
+    for (let i = 0; i < 10; i++) await client.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts: t0 + i, values: { rainfall: 1 } }), { qos: 1 })
+    await eventually(async () => /no database or bucket "not_created_yet"/.test((await health(t)).store.lastError ?? ''), 10_000)
+    expect((await health(t)).store.lastError).toContain('CREATE DATABASE')
+
+    await influx.query('CREATE DATABASE "not_created_yet"')
+    await eventually(async () => (await health(t)).store.pending === 0, 10_000)
+    expect((await stored(t, 'a-rain', t0)).distinct).toBe(10)
+    await t.stop()
+  })
+})
