@@ -15,6 +15,7 @@ import type { BrokerContext } from './context.js'
 export const DROPPED_TOPIC = '$minewatch/dropped'
 
 export function authorizePublish(ctx: BrokerContext): NonNullable<AedesOptions['authorizePublish']> {
+  const corkUntilNextTurn = corker()
   return function authorizePublish(client, packet, callback) {
     const principal = client ? ctx.principals.get(client) : undefined
     if (!client || !principal) {
@@ -26,6 +27,7 @@ export function authorizePublish(ctx: BrokerContext): NonNullable<AedesOptions['
       (result) => {
         if (!result.route) drop(packet)
         else if (!result.retainable) packet.retain = false
+        corkUntilNextTurn(client.conn)
         callback(null)
       },
       (err: Error) => {
@@ -49,4 +51,25 @@ function drop(packet: { topic: string; retain: boolean }): void {
 
 function toBuffer(payload: Buffer | string): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload) : payload
+}
+
+/**
+ * A journal group commit releases the PUBACKs of many messages at once, often several for one
+ * connection. Corking each connection until the next turn of the event loop sends them in one
+ * write instead of one system call per PUBACK.
+ */
+type Corkable = { cork(): void; uncork(): void }
+function corker(): (conn: Partial<Corkable>) => void {
+  const corked = new Set<Corkable>()
+  return (conn) => {
+    if (!conn.cork || !conn.uncork || corked.has(conn as Corkable)) return
+    conn.cork()
+    corked.add(conn as Corkable)
+    if (corked.size === 1) {
+      setImmediate(() => {
+        for (const c of corked) c.uncork()
+        corked.clear()
+      })
+    }
+  }
 }

@@ -37,7 +37,7 @@ export interface JournalOptions {
 export const DEFAULT_JOURNAL_OPTIONS: Omit<JournalOptions, 'dir'> = {
   segmentBytes: 64 * 1024 * 1024,
   minFreeBytes: 512 * 1024 * 1024,
-  memoryReadings: 200_000,
+  memoryReadings: 50_000,
   spaceCheckMs: 2_000,
 }
 

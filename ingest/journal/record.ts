@@ -11,12 +11,15 @@ export const HEADER_BYTES = 12
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 export function encodeRecord(readings: readonly Reading[]): Buffer {
-  const json = Buffer.from(JSON.stringify(readings), 'utf8')
-  const header = Buffer.allocUnsafe(HEADER_BYTES)
-  header.writeUInt32LE(json.length, 0)
-  header.writeUInt32LE(crc32(json), 4)
-  header.writeUInt32LE(readings.length, 8)
-  return Buffer.concat([header, json], HEADER_BYTES + json.length)
+  // one allocation per record: this runs once per accepted message
+  const json = JSON.stringify(readings)
+  const length = Buffer.byteLength(json)
+  const record = Buffer.allocUnsafe(HEADER_BYTES + length)
+  record.write(json, HEADER_BYTES, 'utf8')
+  record.writeUInt32LE(length, 0)
+  record.writeUInt32LE(crc32(record.subarray(HEADER_BYTES)), 4)
+  record.writeUInt32LE(readings.length, 8)
+  return record
 }
 
 export type Scanned =

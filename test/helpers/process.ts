@@ -9,8 +9,8 @@ export interface PlatformProcess {
   started(timeoutMs?: number): Promise<{ mqtt: number; ws: number; http: number }>
 }
 
-export function runPlatform(env: Record<string, string>): PlatformProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'infra/main.ts'], {
+export function runPlatform(env: Record<string, string>, nodeArgs: string[] = []): PlatformProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'infra/main.ts'], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

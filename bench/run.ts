@@ -1,0 +1,296 @@
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import mqtt from 'mqtt'
+import { startInflux, type TestInflux } from '../test/helpers/influxdb.js'
+import { runPlatform, testEnv, type PlatformProcess } from '../test/helpers/process.js'
+import { closeFleet, connectFleet, runLoad, type LoadResult } from './fleet.js'
+import { startProbe } from './probe.js'
+import { writeBenchSite, type BenchDevice } from './site.js'
+import { fmt, mib, percentile, progress, rssOf } from './stats.js'
+
+/**
+ * `npm run bench` — the ingest benchmark of the durable-ingest issue (not a test: it prints
+ * figures, never asserts a time). Modes:
+ *   throughput (default)  N devices flat out against a bare aedes broker (the baseline) and
+ *                         against the platform storing in InfluxDB; then half that rate for
+ *                         PUBACK latency; publish-to-stored latency by a probe.
+ *   idle                  10,000 idle device connections; the platform's RSS.
+ *   outage                a steady rate, InfluxDB stopped for a while, then the drain time.
+ * Everything runs on this machine: the load generator, the broker or platform, and influxd
+ * share its cores, so ratios against the baseline of the same run mean more than raw figures.
+ */
+const { values: args, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    devices: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '15' },
+    window: { type: 'string', default: '8' },
+    'idle-devices': { type: 'string', default: '10000' },
+    'outage-seconds': { type: 'string', default: '60' },
+    'outage-rate': { type: 'string', default: '5000' },
+    json: { type: 'string' },
+    profile: { type: 'string' },
+  },
+})
+const mode = positionals[0] ?? 'throughput'
+const num = (v: string | undefined) => Number(v)
+const work = mkdtempSync(join(tmpdir(), 'minewatch-bench-'))
+const report: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${mib(totalmem())} RAM, Node ${process.version}`,
+  mode,
+}
+
+const say = (line = '') => process.stdout.write(`${line}\n`)
+
+async function startBare(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-broker.ts'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()).port))
+    child.once('exit', (code) => reject(new Error(`bare broker exited with ${code}`)))
+  })
+  return {
+    port,
+    pid: child.pid!,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+interface RunningPlatform {
+  readonly proc: PlatformProcess
+  readonly ports: { mqtt: number; http: number }
+  health(): Promise<any>
+  stop(): Promise<void>
+}
+
+async function startPlatformProcess(influx: TestInflux, siteFile: string, db: string): Promise<RunningPlatform> {
+  await influx.query(`CREATE DATABASE "${db}"`)
+  const dataDir = join(work, `data-${db}`)
+  mkdirSync(dataDir)
+  const proc = runPlatform(
+    testEnv(dataDir, {
+      MINEWATCH_SITE: siteFile,
+      MINEWATCH_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      MINEWATCH_INFLUX_URL: influx.url,
+      MINEWATCH_INFLUX_BUCKET: db,
+    }),
+    // --profile <dir>: a V8 CPU profile of the platform process, to see where the time goes
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [])],
+  )
+  const ports = await proc.started(120_000)
+  return {
+    proc,
+    ports,
+    health: async () => (await fetch(`http://127.0.0.1:${ports.http}/api/health`)).json(),
+    async stop() {
+      proc.child.kill('SIGTERM')
+      await proc.exited
+    },
+  }
+}
+
+async function countStored(influx: TestInflux, db: string, from: number, to: number): Promise<number> {
+  const answer = await influx.query(`SELECT count("dN") FROM "prism" WHERE time >= ${from}ms AND time < ${to}ms`, db)
+  return (answer.results?.[0]?.series?.[0]?.values?.[0]?.[1] as number | undefined) ?? 0
+}
+
+async function waitDrained(p: RunningPlatform, label: string): Promise<number> {
+  let pending = NaN
+  const stop = progress(`${label}: draining to InfluxDB`, () => `${fmt(pending)} readings pending`)
+  try {
+    for (;;) {
+      pending = (await p.health()).store.pending
+      if (pending === 0) return performance.now()
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  } finally {
+    stop()
+  }
+}
+
+function latencyLine(r: LoadResult) {
+  const s = r.ackLatency.sorted()
+  return { p50: percentile(s, 50), p99: percentile(s, 99) }
+}
+
+async function throughput(influx: TestInflux) {
+  const n = num(args.devices)
+  const seconds = num(args.seconds)
+  const window = num(args.window)
+  const { file, devices: all } = await writeBenchSite(work, n + 1)
+  const devices = all.slice(0, n)
+  const probeDevice = all[n]!
+  // each phase and each probe get their own hour of timestamps, all in the past (the platform
+  // refuses readings from the future), so the store can be counted per phase
+  const HOUR = 3_600_000
+  const t0 = Date.now() - 8 * HOUR
+
+  say(`== platform: journal + InfluxDB ${await influxVersion(influx)}, ${fmt(n)} devices, ${seconds} s flat out, ${window} in flight each`)
+  const p = await startPlatformProcess(influx, file, 'bench')
+  const fleet = await connectFleet('platform', p.ports.mqtt, devices)
+  const probeClient = await mqtt.connectAsync(`mqtt://127.0.0.1:${p.ports.mqtt}`, { username: probeDevice.id, password: probeDevice.password, clientId: probeDevice.id, reconnectPeriod: 0 })
+  const probeAt = (from: number) =>
+    startProbe(probeClient, `mines/${probeDevice.mineId}/devices/${probeDevice.id}/telemetry`, probeDevice.id, async (q) => (await influx.query(q, 'bench')).results?.[0]?.series?.[0]?.values ?? [], {
+      everyMs: 50,
+      pollMs: 20,
+      t0: from,
+    })
+  const flatProbe = probeAt(t0 + 6 * HOUR)
+  const loadStart = performance.now()
+  const load = await runLoad('platform flat out', fleet.clients, devices, { seconds, window, t0 })
+  const drained = await waitDrained(p, 'platform')
+  await flatProbe.stop()
+  const stored = await countStored(influx, 'bench', t0, t0 + HOUR)
+  const storedRate = stored / ((drained - loadStart) / 1000)
+  const acceptedRate = load.acked / load.seconds
+
+  const halfRate = storedRate / 2
+  say(`== platform at half the stored rate: ${fmt(halfRate)} readings/s for ${seconds} s`)
+  const halfProbe = probeAt(t0 + 7 * HOUR)
+  const half = await runLoad('platform half rate', fleet.clients, devices, { seconds, window, ratePerDevice: halfRate / n, t0: t0 + HOUR })
+  await waitDrained(p, 'half rate')
+  await halfProbe.stop()
+  const rss = await rssOf(p.proc.child.pid!)
+  const halfStored = await countStored(influx, 'bench', t0 + HOUR, t0 + 2 * HOUR)
+  const refused = (await p.health()).counts.readingsRefused as Record<string, number>
+  await closeFleet(fleet.clients)
+  await probeClient.endAsync(true)
+  await p.stop()
+
+  say(`== baseline: bare aedes (no hooks, no store), the same devices and load`)
+  const bare = await startBare()
+  const bareFleet = await connectFleet('baseline', bare.port, devices, { auth: false })
+  const bareLoad = await runLoad('baseline flat out', bareFleet.clients, devices, { seconds, window, t0 })
+  const bareHalf = await runLoad('baseline half rate', bareFleet.clients, devices, { seconds, window, ratePerDevice: halfRate / n, t0 })
+  const bareRss = await rssOf(bare.pid)
+  await closeFleet(bareFleet.clients)
+  await bare.stop()
+  const bareRate = bareLoad.acked / bareLoad.seconds
+
+  const [flat, halfLat, bareFlat, bareHalfLat] = [load, half, bareLoad, bareHalf].map(latencyLine) as [ReturnType<typeof latencyLine>, ReturnType<typeof latencyLine>, ReturnType<typeof latencyLine>, ReturnType<typeof latencyLine>]
+  const [flatStored, halfStoredLat] = [flatProbe.latency.sorted(), halfProbe.latency.sorted()]
+  report.throughput = {
+    devices: n,
+    seconds,
+    window,
+    baseline: { acceptedPerSec: bareRate, flat: bareFlat, half: bareHalfLat, peakRssBytes: bareRss.peak },
+    platform: { acceptedPerSec: acceptedRate, storedPerSec: storedRate, flat, half: halfLat, peakRssBytes: rss.peak, connectSeconds: fleet.seconds },
+    publishToStoredMs: { flat: { p50: percentile(flatStored, 50), p99: percentile(flatStored, 99) }, half: { p50: percentile(halfStoredLat, 50), p99: percentile(halfStoredLat, 99) } },
+    halfRate,
+    acked: load.acked + half.acked,
+    stored: stored + halfStored,
+    ratios: { acceptedVsBaseline: acceptedRate / bareRate, storedVsBaseline: storedRate / bareRate },
+  }
+  const ms = (l: { p50: number; p99: number }) => `${fmt(l.p50, 1)} / ${fmt(l.p99, 1)} ms`
+  say()
+  say('| figure | bare aedes | minewatch (journal + InfluxDB) | ratio |')
+  say('|---|---:|---:|---:|')
+  say(`| accepted readings/s (PUBACKs), flat out | ${fmt(bareRate)} | ${fmt(acceptedRate)} | ${fmt(acceptedRate / bareRate, 2)} |`)
+  say(`| stored readings/s (read back from InfluxDB) | — | ${fmt(storedRate)} | ${fmt(storedRate / bareRate, 2)} |`)
+  say(`| PUBACK latency p50 / p99, flat out | ${ms(bareFlat)} | ${ms(flat)} | |`)
+  say(`| PUBACK latency p50 / p99 at ${fmt(halfRate)} readings/s (half the stored rate) | ${ms(bareHalfLat)} | ${ms(halfLat)} | |`)
+  say(`| publish-to-stored p50 / p99, flat out (probe, ±20 ms) | — | ${fmt(percentile(flatStored, 50))} / ${fmt(percentile(flatStored, 99))} ms | |`)
+  say(`| publish-to-stored p50 / p99 at half rate (probe, ±20 ms) | — | ${fmt(percentile(halfStoredLat, 50))} / ${fmt(percentile(halfStoredLat, 99))} ms | |`)
+  say(`| peak RSS | ${mib(bareRss.peak)} | ${mib(rss.peak)} | |`)
+  say(`| acknowledged / stored, both runs | | ${fmt(load.acked + half.acked)} / ${fmt(stored + halfStored)} | |`)
+  say()
+  check('stored ≥ 50,000 readings/s', storedRate >= 50_000, `${fmt(storedRate)}/s`)
+  check('stored ≥ 60% of bare aedes', storedRate / bareRate >= 0.6, `${fmt((100 * storedRate) / bareRate)}%`)
+  check('PUBACK p99 < 20 ms at half rate', halfLat.p99 < 20, `${fmt(halfLat.p99, 1)} ms (bare aedes at the same rate: ${fmt(bareHalfLat.p99, 1)} ms)`)
+  check('no reading refused', Object.keys(refused).length === 0, JSON.stringify(refused))
+  check('every acknowledged reading stored', stored >= load.acked && halfStored >= half.acked, `${fmt(stored + halfStored)} of ${fmt(load.acked + half.acked)}`)
+}
+
+async function idle(influx: TestInflux) {
+  const n = num(args['idle-devices'])
+  say(`== idle: ${fmt(n)} device connections held open`)
+  const { file, devices } = await writeBenchSite(work, n)
+  const p = await startPlatformProcess(influx, file, 'idle')
+  const before = await rssOf(p.proc.child.pid!)
+  const fleet = await connectFleet('idle', p.ports.mqtt, devices, { concurrency: 200 })
+  await new Promise((r) => setTimeout(r, 5000))
+  const after = await rssOf(p.proc.child.pid!)
+  const h = await p.health()
+  await closeFleet(fleet.clients)
+  await p.stop()
+  report.idle = { devices: n, connected: h.broker.devicesConnected, rssBeforeBytes: before.now, rssBytes: after.now, peakRssBytes: after.peak, connectSeconds: fleet.seconds }
+  say()
+  say('| figure | value |')
+  say('|---|---:|')
+  say(`| devices connected (platform's count) | ${fmt(h.broker.devicesConnected)} |`)
+  say(`| time to connect them all (scrypt N=2^10 hashes, 200 at a time) | ${fmt(fleet.seconds, 1)} s (${fmt(n / fleet.seconds)}/s) |`)
+  say(`| platform RSS before / with the connections | ${mib(before.now)} / ${mib(after.now)} |`)
+  say(`| per connection | ${fmt((after.now - before.now) / n / 1024, 1)} KiB |`)
+  say(`| peak RSS | ${mib(after.peak)} |`)
+  say()
+  check('10,000 devices in under 1 GiB RSS', after.peak < 1024 ** 3 && h.broker.devicesConnected >= n, mib(after.peak))
+}
+
+async function outage(influx: TestInflux) {
+  const n = num(args.devices)
+  const rate = num(args['outage-rate'])
+  const outageSeconds = num(args['outage-seconds'])
+  say(`== outage: ${fmt(rate)} readings/s from ${fmt(n)} devices, InfluxDB stopped for ${outageSeconds} s`)
+  const { file, devices } = await writeBenchSite(work, n)
+  const p = await startPlatformProcess(influx, file, 'outage')
+  const fleet = await connectFleet('outage', p.ports.mqtt, devices)
+  const t0 = Date.now() - 6 * 3_600_000
+  const loading = runLoad('outage load', fleet.clients, devices, { seconds: outageSeconds + 10 + 90, window: 8, ratePerDevice: rate / n, t0 })
+  await new Promise((r) => setTimeout(r, 5000))
+  await influx.stop()
+  const stopped = performance.now()
+  await new Promise((r) => setTimeout(r, outageSeconds * 1000))
+  const backlog = (await p.health()).store.pending
+  await influx.start()
+  const restarted = performance.now()
+  const drained = await waitDrained(p, 'outage')
+  const load = await loading
+  await waitDrained(p, 'outage end')
+  const stored = await countStored(influx, 'outage', t0, t0 + 100_000_000)
+  await closeFleet(fleet.clients)
+  await p.stop()
+  const drainSeconds = (drained - restarted) / 1000
+  report.outage = { rate, outageSeconds: (restarted - stopped) / 1000, backlog, drainSeconds, acked: load.acked, stored, ackedPerSec: load.acked / load.seconds }
+  say()
+  say('| figure | value |')
+  say('|---|---:|')
+  say(`| steady rate offered / acknowledged | ${fmt(rate)} / ${fmt(load.acked / load.seconds)} readings/s |`)
+  say(`| InfluxDB down for | ${fmt((restarted - stopped) / 1000, 1)} s |`)
+  say(`| backlog in the journal when it came back | ${fmt(backlog)} readings |`)
+  say(`| time to drain the backlog (while new readings keep arriving) | ${fmt(drainSeconds, 1)} s (${fmt(backlog / drainSeconds)} readings/s) |`)
+  say(`| acknowledged / stored | ${fmt(load.acked)} / ${fmt(stored)} |`)
+  say()
+  check(`backlog of a ${outageSeconds} s outage drained in under ${fmt((60 * outageSeconds) / 600, 1)} s (the 10 min → 1 min target, scaled)`, drainSeconds < (60 * outageSeconds) / 600, `${fmt(drainSeconds, 1)} s`)
+  check('every acknowledged reading stored', stored >= load.acked, `${fmt(stored)} of ${fmt(load.acked)}`)
+}
+
+const checks: { name: string; ok: boolean; value: string }[] = []
+function check(name: string, ok: boolean, value: string) {
+  checks.push({ name, ok, value })
+  say(`${ok ? '✓' : '✗'} target: ${name} — ${value}`)
+}
+
+async function influxVersion(influx: TestInflux): Promise<string> {
+  return (await fetch(`${influx.url}/ping`)).headers.get('x-influxdb-version') ?? '?'
+}
+
+say(`minewatch ingest benchmark · ${report.date} · ${report.machine}`)
+const influx = await startInflux()
+try {
+  if (mode === 'throughput') await throughput(influx)
+  else if (mode === 'idle') await idle(influx)
+  else if (mode === 'outage') await outage(influx)
+  else throw new Error(`unknown mode "${mode}": use throughput, idle or outage`)
+  report.checks = checks
+  if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2))
+} finally {
+  await influx.dispose()
+  rmSync(work, { recursive: true, force: true })
+}
