@@ -29,6 +29,8 @@ const { values: args, positionals } = parseArgs({
     seconds: { type: 'string', default: '15' },
     window: { type: 'string', default: '8' },
     'idle-devices': { type: 'string', default: '10000' },
+    /** scrypt N of the bench devices' secret hashes (production: 32768); admission costs one scrypt per device */
+    'scrypt-n': { type: 'string', default: '1024' },
     'outage-seconds': { type: 'string', default: '60' },
     'outage-rate': { type: 'string', default: '5000' },
     json: { type: 'string' },
@@ -211,7 +213,8 @@ async function throughput(influx: TestInflux) {
 async function idle(influx: TestInflux) {
   const n = num(args['idle-devices'])
   say(`== idle: ${fmt(n)} device connections held open`)
-  const { file, devices } = await writeBenchSite(work, n)
+  const N = num(args['scrypt-n'])
+  const { file, devices } = await writeBenchSite(work, n, { N, r: 8, p: 1 })
   const p = await startPlatformProcess(influx, file, 'idle')
   const before = await rssOf(p.proc.child.pid!)
   const fleet = await connectFleet('idle', p.ports.mqtt, devices, { concurrency: 200 })
@@ -220,12 +223,12 @@ async function idle(influx: TestInflux) {
   const h = await p.health()
   await closeFleet(fleet.clients)
   await p.stop()
-  report.idle = { devices: n, connected: h.broker.devicesConnected, rssBeforeBytes: before.now, rssBytes: after.now, peakRssBytes: after.peak, connectSeconds: fleet.seconds }
+  report.idle = { devices: n, scryptN: N, connected: h.broker.devicesConnected, rssBeforeBytes: before.now, rssBytes: after.now, peakRssBytes: after.peak, connectSeconds: fleet.seconds }
   say()
   say('| figure | value |')
   say('|---|---:|')
   say(`| devices connected (platform's count) | ${fmt(h.broker.devicesConnected)} |`)
-  say(`| time to connect them all (scrypt N=2^10 hashes, 200 at a time) | ${fmt(fleet.seconds, 1)} s (${fmt(n / fleet.seconds)}/s) |`)
+  say(`| time to connect them all (scrypt N=2^${Math.log2(N)} hashes, 200 at a time) | ${fmt(fleet.seconds, 1)} s (${fmt(n / fleet.seconds)}/s) |`)
   say(`| platform RSS before / with the connections | ${mib(before.now)} / ${mib(after.now)} |`)
   say(`| per connection | ${fmt((after.now - before.now) / n / 1024, 1)} KiB |`)
   say(`| peak RSS | ${mib(after.peak)} |`)
