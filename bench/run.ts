@@ -47,6 +47,24 @@ const report: Record<string, unknown> = {
 }
 
 const say = (line = '') => process.stdout.write(`${line}\n`)
+const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789'
+
+/** Where latency comes from inside the platform during a phase: event-loop delay, GC, journal commits. */
+function inside(before: Map<string, number>, after: Map<string, number>) {
+  const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0)
+  const gc = (kind: string) => delta(`minewatch_process_nodejs_gc_duration_seconds_sum{kind="${kind}"}`)
+  const commits = delta('minewatch_journal_commit_seconds_count')
+  return {
+    eventLoopDelayP99Ms: (after.get('minewatch_process_nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+    eventLoopDelayMaxMs: (after.get('minewatch_process_nodejs_eventloop_lag_max_seconds') ?? NaN) * 1000,
+    gcSeconds: { minor: gc('minor'), major: gc('major'), incremental: gc('incremental') },
+    journalCommits: commits,
+    readingsPerCommit: delta('minewatch_journal_commit_readings_sum') / commits,
+    commitMeanMs: (delta('minewatch_journal_commit_seconds_sum') / commits) * 1000,
+    storeWrites: delta('minewatch_store_write_seconds_count'),
+    storeWriteMeanMs: (delta('minewatch_store_write_seconds_sum') / delta('minewatch_store_write_seconds_count')) * 1000,
+  }
+}
 
 async function startBare(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-broker.ts'], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -69,6 +87,8 @@ interface RunningPlatform {
   readonly proc: PlatformProcess
   readonly ports: { mqtt: number; http: number }
   health(): Promise<any>
+  /** The platform's Prometheus text, parsed to name{labels} → value. */
+  metrics(): Promise<Map<string, number>>
   stop(): Promise<void>
 }
 
@@ -79,7 +99,7 @@ async function startPlatformProcess(influx: TestInflux, siteFile: string, db: st
   const proc = runPlatform(
     testEnv(dataDir, {
       MINEWATCH_SITE: siteFile,
-      MINEWATCH_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      MINEWATCH_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       MINEWATCH_INFLUX_URL: influx.url,
       MINEWATCH_INFLUX_BUCKET: db,
     }),
@@ -91,6 +111,10 @@ async function startPlatformProcess(influx: TestInflux, siteFile: string, db: st
     proc,
     ports,
     health: async () => (await fetch(`http://127.0.0.1:${ports.http}/api/health`)).json(),
+    metrics: async () => {
+      const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text()
+      return new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]))
+    },
     async stop() {
       proc.child.kill('SIGTERM')
       await proc.exited
@@ -156,7 +180,9 @@ async function throughput(influx: TestInflux) {
   const halfRate = storedRate / 2
   say(`== platform at half the stored rate: ${fmt(halfRate)} readings/s for ${seconds} s`)
   const halfProbe = probeAt(t0 + 7 * HOUR)
+  const beforeHalf = await p.metrics()
   const half = await runLoad('platform half rate', fleet.clients, devices, { seconds, window, ratePerDevice: halfRate / n, t0: t0 + HOUR })
+  const halfInside = inside(beforeHalf, await p.metrics())
   await waitDrained(p, 'half rate')
   await halfProbe.stop()
   const rss = await rssOf(p.proc.child.pid!)
@@ -186,6 +212,7 @@ async function throughput(influx: TestInflux) {
     platform: { acceptedPerSec: acceptedRate, storedPerSec: storedRate, flat, half: halfLat, peakRssBytes: rss.peak, connectSeconds: fleet.seconds },
     publishToStoredMs: { flat: { p50: percentile(flatStored, 50), p99: percentile(flatStored, 99) }, half: { p50: percentile(halfStoredLat, 50), p99: percentile(halfStoredLat, 99) } },
     halfRate,
+    halfRateInside: halfInside,
     acked: load.acked + half.acked,
     stored: stored + halfStored,
     ratios: { acceptedVsBaseline: acceptedRate / bareRate, storedVsBaseline: storedRate / bareRate },
@@ -201,6 +228,12 @@ async function throughput(influx: TestInflux) {
   say(`| publish-to-stored p50 / p99, flat out (probe, ±20 ms) | — | ${fmt(percentile(flatStored, 50))} / ${fmt(percentile(flatStored, 99))} ms | |`)
   say(`| publish-to-stored p50 / p99 at half rate (probe, ±20 ms) | — | ${fmt(percentile(halfStoredLat, 50))} / ${fmt(percentile(halfStoredLat, 99))} ms | |`)
   say(`| peak RSS | ${mib(bareRss.peak)} | ${mib(rss.peak)} | |`)
+  say(
+    `| inside the platform at half rate | | event-loop delay p99 ${fmt(halfInside.eventLoopDelayP99Ms, 1)} ms (max ${fmt(halfInside.eventLoopDelayMaxMs)}), ` +
+      `GC ${fmt(halfInside.gcSeconds.minor, 2)} s minor + ${fmt(halfInside.gcSeconds.major, 2)} s major in ${seconds} s, ` +
+      `${fmt(halfInside.journalCommits)} journal commits of ${fmt(halfInside.readingsPerCommit, 1)} readings in ${fmt(halfInside.commitMeanMs, 2)} ms, ` +
+      `${fmt(halfInside.storeWrites)} store writes of ${fmt(halfInside.storeWriteMeanMs)} ms | |`,
+  )
   say(`| acknowledged / stored, both runs | | ${fmt(load.acked + half.acked)} / ${fmt(stored + halfStored)} | |`)
   say()
   check('stored ≥ 50,000 readings/s', storedRate >= 50_000, `${fmt(storedRate)}/s`)

@@ -106,6 +106,8 @@ export class StoreWriter {
     if (batch.readings.length === 0) {
       // a damaged stretch of the journal was skipped; nothing to write for it
       if (batch.end > this.cursor) this.advance(batch.end, 0)
+      // never spin on a read that cannot move: back off and say so
+      else this.fail(new Error(`the journal has nothing readable at position ${this.cursor} before ${this.journal.head}`))
       return
     }
     const started = performance.now()
