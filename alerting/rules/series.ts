@@ -1,0 +1,75 @@
+import { z } from 'zod'
+import { KINDS } from '../../ingest/contract/kinds.js'
+import type { Reading } from '../../ingest/reading.js'
+import { NO_LEVEL, stepLevel, thresholdOf, type LevelSpec, type LevelState } from './levels.js'
+import type { LevelEvent } from './types.js'
+
+/**
+ * What a rule reads from a reading: one metric, or a displacement derived from the components
+ * of a prism or GNSS reading (horizontal = √(dN² + dE²); total, the 3-D one = √(dN² + dE² + dH²),
+ * with dU for GNSS).
+ */
+export const sourceSchema = z.union([
+  z.object({ metric: z.string().min(1) }).strict(),
+  z.object({ derived: z.enum(['horizontal', 'total']) }).strict(),
+])
+export type Source = z.infer<typeof sourceSchema>
+
+export function valueOf(reading: Reading, source: Source): number | undefined {
+  const v = reading.values
+  if ('metric' in source) {
+    const x = v[source.metric]
+    return typeof x === 'number' ? x : undefined
+  }
+  const n = v.dN
+  const e = v.dE
+  if (typeof n !== 'number' || typeof e !== 'number') return undefined
+  if (source.derived === 'horizontal') return Math.hypot(n, e)
+  const up = v.dH ?? v.dU
+  return typeof up === 'number' ? Math.hypot(n, e, up) : undefined
+}
+
+export function unitOf(reading: Reading, source: Source): string {
+  if ('derived' in source) return 'mm'
+  return (KINDS[reading.kind].metrics as Record<string, { unit: string }>)[source.metric]?.unit ?? ''
+}
+
+export const sourceName = (source: Source): string => ('metric' in source ? source.metric : source.derived)
+
+/** [ts, value] pairs: the window of a trend rule, kept as plain numbers so state stays serializable. */
+export type Sample = readonly [ts: number, value: number]
+
+/** Appends a sample and drops those older than the window (and beyond `max`, the oldest first). */
+export function pushWindow(samples: readonly Sample[], sample: Sample, windowMs: number, max = 1000): Sample[] {
+  const from = sample[0] - windowMs
+  const kept = samples.filter(([ts]) => ts > from)
+  kept.push(sample)
+  return kept.length > max ? kept.slice(kept.length - max) : kept
+}
+
+/** A rule whose value turns into a level: the level state plus the time of the last reading used. */
+export interface LevelRuleState {
+  readonly level: LevelState
+  /** Readings at or before this time are late: they are stored, but do not rewrite the present. */
+  readonly lastTs: number
+}
+
+export const INITIAL_LEVEL_RULE: LevelRuleState = { level: NO_LEVEL, lastTs: -Infinity }
+
+/** Steps the level and says when it changed. */
+export function judge(
+  level: LevelState,
+  value: number,
+  ts: number,
+  spec: LevelSpec,
+  rule: string,
+  unit: string,
+  evidence?: Record<string, unknown>,
+): { level: LevelState; events: LevelEvent[] } {
+  const next = stepLevel(level, value, ts, spec)
+  if (next.level === level.level) return { level: next, events: [] }
+  return {
+    level: next,
+    events: [{ type: 'level', rule, from: level.level, to: next.level, value, threshold: thresholdOf(spec, next.level, level.level), unit, ts, evidence }],
+  }
+}
