@@ -1,20 +1,30 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
-import { checkIngestSite, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
+import { checkAlertingSite, deviceRulesSchema, kindRulesSchema } from '../../alerting/config.js'
+import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
 
 /**
- * The site file (YAML or JSON): regions, mines with their devices, service accounts.
- * Each floor exports the schema of its slice; this is the one place that reads the file.
+ * The site file (YAML or JSON): regions, mines with their devices, service accounts, and the
+ * warning rules. Each floor exports the schema of its slice (ingest: devices and accounts;
+ * alerting: rules) and this is the one place that composes them and reads the file.
  * Every problem is reported with its path, e.g. `mines[1].devices[3].interval: expected a positive number`.
  */
+const siteDeviceSchema = deviceSchema.extend({ rules: deviceRulesSchema })
+const siteMineSchema = mineSchema.extend({ devices: z.array(siteDeviceSchema).default([]), rules: kindRulesSchema })
+
 export const siteSchema = z
   .strictObject({
     regions: z.array(regionSchema).min(1, { error: 'expected at least one region' }),
-    mines: z.array(mineSchema).min(1, { error: 'expected at least one mine' }),
+    mines: z.array(siteMineSchema).min(1, { error: 'expected at least one mine' }),
     serviceAccounts: z.array(serviceAccountSchema).default([]),
+    /** Rules per device kind for every mine (a mine's own `rules` and a device's replace them by id). */
+    rules: kindRulesSchema,
   })
-  .superRefine(checkIngestSite)
+  .superRefine((site, ctx) => {
+    checkIngestSite(site, ctx)
+    checkAlertingSite(site, ctx)
+  })
 
 export type Site = z.infer<typeof siteSchema>
 

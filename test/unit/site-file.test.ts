@@ -113,3 +113,42 @@ describe('environment', () => {
     expect(r.ok && r.env.MINEWATCH_HTTP_PORT).toBe(3000)
   })
 })
+
+describe('warning rules in the site file', () => {
+  const errorsOf = (input: object) => {
+    const r = parseSite(input)
+    return r.ok ? [] : r.errors
+  }
+  const depth = { kind: 'threshold', id: 'depth', source: { metric: 'depth' }, direction: 'below', thresholds: { orange: 4.4, red: 4.0 } }
+
+  it('takes rules per device, per kind on a mine and per kind for the site, replacing by id', async () => {
+    const { rulesFor } = await import('../../alerting/config.js')
+    const parsed = parseSite(
+      site([mine('m1', [device('z1', { kind: 'piezometer', rules: [depth] })], { rules: { rain: [{ kind: 'accumulation', id: 'rain-24h', thresholds: { yellow: 30 } }] } })], {
+        rules: { piezometer: [{ ...depth, thresholds: { red: 3 } }] },
+      }),
+    )
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
+    const m = parsed.site.mines[0]!
+    const z1 = rulesFor('piezometer', parsed.site.rules, m.rules, m.devices[0]!.rules)
+    expect(z1.map((r) => r.id)).toEqual(['silence', 'depth'])
+    expect(z1[1]).toMatchObject({ thresholds: { orange: 4.4, red: 4.0 } }) // the device's own wins
+    expect(rulesFor('rain', parsed.site.rules, m.rules, [])).toMatchObject([{ id: 'silence' }, { id: 'rain-24h', thresholds: { yellow: 30 } }])
+    expect(rulesFor('prism', parsed.site.rules, m.rules, []).map((r) => r.id)).toEqual(['silence', 'rate-day', 'rate-hour', 'inverse-velocity'])
+  })
+
+  it('names a metric the device kind does not have, and a displacement a rain gauge cannot have', () => {
+    expect(errorsOf(site([mine('m1', [device('r1d', { kind: 'rain', rules: [{ ...depth, id: 'x' }, { kind: 'rate', id: 'v', source: { derived: 'total' }, window: 3600, thresholds: { red: 1 } }] })])]))).toEqual([
+      'mines[0].devices[0].rules: rule "x": a rain has no metric "depth" (it has rainfall)',
+      'mines[0].devices[0].rules: rule "v": a total displacement needs a prism or GNSS device, not rain',
+    ])
+  })
+
+  it('refuses thresholds out of order and unknown rule kinds, with their paths', () => {
+    const errors = errorsOf(
+      site([mine('m1', [device('z1', { kind: 'piezometer', rules: [{ ...depth, thresholds: { orange: 4, red: 4.4 } }, { kind: 'magic', id: 'm' }] })])]),
+    )
+    expect(errors).toContain('mines[0].devices[0].rules[0].thresholds: thresholds must grow more extreme from blue to red in the rule direction')
+    expect(errors.some((e) => e.startsWith('mines[0].devices[0].rules[1].kind'))).toBe(true)
+  })
+})

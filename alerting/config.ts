@@ -1,0 +1,76 @@
+import { z } from 'zod'
+import { DEVICE_KINDS, KINDS, type DeviceKind } from '../ingest/contract/kinds.js'
+import { ruleSchema, type Rule } from './rules/index.js'
+
+/**
+ * The parts of the site file that alerting owns (DESIGN §7: each floor exports its slice):
+ * `rules` on a device, per device kind on a mine, and per device kind for the whole site.
+ * A device's rules are the built-in defaults, then the site's, the mine's and its own, where a
+ * rule with the same id replaces the one before it.
+ */
+export const kindRulesSchema = z.partialRecord(z.enum(DEVICE_KINDS), z.array(ruleSchema)).default({})
+export const deviceRulesSchema = z.array(ruleSchema).default([])
+export type KindRules = z.infer<typeof kindRulesSchema>
+
+const parse = (rule: unknown): Rule => ruleSchema.parse(rule)
+const SLOPE: Rule[] = [
+  // slope reference rates from practice (DESIGN §4): > 10 mm/d mean; ≥ 5 mm/h on a working slope
+  parse({ kind: 'rate', id: 'rate-day', source: { derived: 'total' }, window: 86_400, per: 'day', thresholds: { yellow: 10 }, basis: '三维位移速率 > 10 mm/d (边坡监测实践)' }),
+  parse({ kind: 'rate', id: 'rate-hour', source: { derived: 'total' }, window: 3 * 3600, per: 'hour', thresholds: { orange: 5 }, basis: '工作边坡 ≥ 5 mm/h (边坡监测实践)' }),
+  parse({ kind: 'inverseVelocity', id: 'inverse-velocity' }),
+]
+
+/**
+ * Built-in defaults, only where a standard or DESIGN §4 gives the numbers; thresholds of pond
+ * level, phreatic depth and dry beach are set per point by the design institute (GB 39496-2020
+ * §5.5.4) and belong in the site file.
+ */
+export const DEFAULT_RULES: Readonly<Record<DeviceKind, readonly Rule[]>> = {
+  prism: SLOPE,
+  gnss: SLOPE,
+  piezometer: [],
+  reservoir: [],
+  beach: [],
+  rain: [parse({ kind: 'accumulation', id: 'rain-24h' })],
+  pump: [],
+  power: [],
+  video: [],
+}
+
+/** Every device, whatever its kind, reports on time or raises 断线. */
+const EVERY_DEVICE: readonly Rule[] = [parse({ kind: 'silence', id: 'silence' })]
+
+export function rulesFor(kind: DeviceKind, site: KindRules, mine: KindRules, device: readonly Rule[]): Rule[] {
+  const byId = new Map<string, Rule>()
+  for (const layer of [EVERY_DEVICE, DEFAULT_RULES[kind], site[kind] ?? [], mine[kind] ?? [], device]) for (const r of layer) byId.set(r.id, r)
+  return [...byId.values()]
+}
+
+/** Problems a rule has on a device of this kind (a metric it does not have, a displacement it cannot derive). */
+export function ruleProblems(kind: DeviceKind, rule: Rule): string[] {
+  if (!('source' in rule)) return []
+  const src = rule.source
+  if ('metric' in src) {
+    const spec = (KINDS[kind].metrics as Record<string, { type: string }>)[src.metric]
+    if (!spec) return [`rule "${rule.id}": a ${kind} has no metric "${src.metric}" (it has ${Object.keys(KINDS[kind].metrics).join(', ')})`]
+    if (spec.type === 'boolean') return [`rule "${rule.id}": "${src.metric}" is a flag, not a number`]
+    return []
+  }
+  return kind === 'prism' || kind === 'gnss' ? [] : [`rule "${rule.id}": a ${src.derived} displacement needs a prism or GNSS device, not ${kind}`]
+}
+
+interface RulesSite {
+  readonly rules: KindRules
+  readonly mines: readonly { readonly rules: KindRules; readonly devices: readonly { readonly id: string; readonly kind: DeviceKind; readonly rules: readonly Rule[] }[] }[]
+}
+
+/** Cross-checks the rules against the devices they land on; reported at the device, like the rest. */
+export function checkAlertingSite(site: RulesSite, ctx: z.RefinementCtx): void {
+  site.mines.forEach((mine, i) =>
+    mine.devices.forEach((device, j) => {
+      for (const rule of rulesFor(device.kind, site.rules, mine.rules, device.rules)) {
+        for (const message of ruleProblems(device.kind, rule)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'devices', j, 'rules'], message })
+      }
+    }),
+  )
+}
