@@ -6,7 +6,7 @@ import type { Registry } from '../../ingest/registry.js'
 import type { Store } from '../../ingest/store.js'
 import { parseTimestamp } from '../../ingest/timestamp.js'
 import { HttpError } from '../errors.js'
-import { isoInZone } from '../time.js'
+import { isoInZone } from '../../ingest/zone-time.js'
 
 const DAY = 86_400_000
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY } as const

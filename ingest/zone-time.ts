@@ -1,0 +1,58 @@
+/**
+ * Time in a mine's zone (Asia/Shanghai by default): ISO 8601 with its offset for screens and
+ * APIs (`2026-11-23T10:00:00.000+08:00`), and the end of a local day for same-day deadlines.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
+    formatters.set(timeZone, f)
+  }
+  return f
+}
+
+/** The wall-clock fields of an instant in a zone. */
+function wallParts(ms: number, timeZone: string): Record<string, string> {
+  return Object.fromEntries(formatter(timeZone).formatToParts(ms).map((p) => [p.type, p.value]))
+}
+
+/** The zone's offset from UTC at that instant, minutes (+480 for Asia/Shanghai). */
+export function offsetMinutes(ms: number, timeZone: string): number {
+  const parts = wallParts(ms, timeZone)
+  const wall = Date.UTC(+parts.year!, +parts.month! - 1, +parts.day!, +parts.hour!, +parts.minute!, +parts.second!)
+  return Math.round((wall - (ms - (((ms % 1000) + 1000) % 1000))) / 60_000)
+}
+
+/**
+ * The first instant of the next local day: the end of the day `ms` falls on, in the zone. A
+ * warning raised at 23:59 in Shanghai is due one minute later; one raised at 00:00 has all day.
+ */
+export function endOfDay(ms: number, timeZone: string): number {
+  const p = wallParts(ms, timeZone)
+  const nextMidnightWall = Date.UTC(+p.year!, +p.month! - 1, +p.day! + 1)
+  // the offset at the next midnight itself (it may differ across a DST change)
+  let guess = nextMidnightWall - offsetMinutes(nextMidnightWall, timeZone) * 60_000
+  guess = nextMidnightWall - offsetMinutes(guess, timeZone) * 60_000
+  return guess
+}
+
+export function isoInZone(ms: number, timeZone: string): string {
+  const parts = wallParts(ms, timeZone)
+  const offsetMin = offsetMinutes(ms, timeZone)
+  const sign = offsetMin < 0 ? '-' : '+'
+  const abs = Math.abs(offsetMin)
+  const offset = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`
+  const millis = String(((ms % 1000) + 1000) % 1000).padStart(3, '0')
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${millis}${offset}`
+}
