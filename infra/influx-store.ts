@@ -5,7 +5,10 @@ import type { MetricValue, Reading } from '../ingest/reading.js'
 import type { Bucket, Point, RangeQuery, Store, StoreHealth, StoredReading } from '../ingest/store.js'
 import { bucketize } from './influx/buckets.js'
 import { bucketQuery, latestQuery, rangeQuery } from './influx/influxql.js'
-import { SEQ_FIELD, toLine } from './influx/line-protocol.js'
+import { ALERT_MEASUREMENT, SEQ_FIELD, alertEventLine, toLine } from './influx/line-protocol.js'
+import { ident, str } from './influx/influxql.js'
+import type { AlertEvent } from '../alerting/book/alert.js'
+import type { AlertEventStore } from '../alerting/store.js'
 import { authHeaders, explain, parseVersion, writePath, type InfluxConfig, type ServerInfo } from './influx/server.js'
 
 /**
@@ -24,7 +27,7 @@ interface QueryAnswer {
   results?: { error?: string; series?: { name: string; columns: string[]; values: unknown[][] }[] }[]
 }
 
-export class InfluxStore implements Store {
+export class InfluxStore implements Store, AlertEventStore {
   readonly kind = 'influxdb'
   private server: ServerInfo | undefined
   private writeApi: WriteApi | undefined
@@ -53,6 +56,28 @@ export class InfluxStore implements Store {
         throw new Error(explain(err, this.cfg), { cause: err })
       }
     }
+  }
+
+  async appendAlertEvents(events: readonly AlertEvent[]): Promise<void> {
+    const api = await this.api()
+    api.writeRecords(events.map(alertEventLine))
+    try {
+      await api.flush()
+    } catch (err) {
+      throw new Error(explain(err, this.cfg), { cause: err })
+    }
+  }
+
+  async latestAlertEvents(): Promise<AlertEvent[]> {
+    // one series per alert (tag `alert`): the last body of each is the alert as it stands
+    const answer = await this.query(`SELECT last("body") FROM ${ident(ALERT_MEASUREMENT)} GROUP BY "alert"`)
+    const series = answer.results?.[0]?.series ?? []
+    return series.map((s) => JSON.parse(s.values[0]![1] as string) as AlertEvent).sort((a, b) => a.at - b.at)
+  }
+
+  async alertHistory(alertId: string): Promise<AlertEvent[]> {
+    const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "alert" = ${str(alertId)} ORDER BY time ASC`)
+    return rows.map(([, body]) => JSON.parse(body as string) as AlertEvent)
   }
 
   async range(q: RangeQuery): Promise<Point[]> {

@@ -16,7 +16,7 @@ import { Quarantine } from '../ingest/quarantine.js'
 import { Registry } from '../ingest/registry.js'
 import { SecretVerifier } from '../ingest/secrets.js'
 import type { Store } from '../ingest/store.js'
-import { StoreWriter, type WriterOptions } from '../ingest/writer.js'
+import { StoreWriter, ingestWriterMetrics, type WriterOptions } from '../ingest/writer.js'
 import { DEFAULT_JOURNAL_OPTIONS, Journal, type JournalOptions } from '../ingest/journal/journal.js'
 import { LogThrottle } from '../ingest/log.js'
 import type { Site } from './config/site-file.js'
@@ -80,7 +80,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
   })
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
-  const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, ...cfg.writer }, metrics, {
+  const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, ...cfg.writer }, ingestWriterMetrics(metrics), {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
     onRecovered: (attempts) => log.info({ attempts, pending: writer.pending }, 'store writes recovered'),
   })

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3'
 import type { Reading } from '../ingest/reading.js'
 import type { Bucket, Point, RangeQuery, Store, StoreHealth, StoredReading } from '../ingest/store.js'
+import type { AlertEvent } from '../alerting/book/alert.js'
+import type { AlertEventStore } from '../alerting/store.js'
 
 /**
  * The embedded store (DESIGN §5): one SQLite file through better-sqlite3, used when no InfluxDB is
@@ -23,6 +25,14 @@ CREATE TABLE IF NOT EXISTS readings (
   PRIMARY KEY (device, metric, ts)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS readings_device_ts ON readings (device, ts);
+CREATE TABLE IF NOT EXISTS alert_events (
+  alert_id TEXT    NOT NULL,
+  at       INTEGER NOT NULL,
+  type     TEXT    NOT NULL,
+  mine     TEXT    NOT NULL,
+  body     TEXT    NOT NULL,
+  PRIMARY KEY (alert_id, at)
+) WITHOUT ROWID;
 `
 
 interface Row {
@@ -33,7 +43,7 @@ interface Row {
   seq: number | null
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, AlertEventStore {
   readonly kind = 'sqlite'
   private readonly db: Database.Database
   private readonly insert: Database.Statement
@@ -105,6 +115,26 @@ export class SqliteStore implements Store {
     if (!first) return undefined
     const values = Object.fromEntries(rows.map((r) => [r.metric, r.is_bool ? r.value !== 0 : r.value]))
     return first.seq === null ? { ts: first.ts, values } : { ts: first.ts, values, seq: first.seq }
+  }
+
+  async appendAlertEvents(events: readonly AlertEvent[]): Promise<void> {
+    // the journal may hand an event over twice after a crash: the first copy stands
+    const insert = this.db.prepare('INSERT OR IGNORE INTO alert_events (alert_id, at, type, mine, body) VALUES (?, ?, ?, ?, ?)')
+    this.db.transaction(() => {
+      for (const e of events) insert.run(e.alertId, e.at, e.type, e.mineId, JSON.stringify(e))
+    })()
+  }
+
+  async latestAlertEvents(): Promise<AlertEvent[]> {
+    const rows = this.db
+      .prepare('SELECT body FROM alert_events e WHERE at = (SELECT max(at) FROM alert_events WHERE alert_id = e.alert_id) ORDER BY at')
+      .all() as { body: string }[]
+    return rows.map((r) => JSON.parse(r.body) as AlertEvent)
+  }
+
+  async alertHistory(alertId: string): Promise<AlertEvent[]> {
+    const rows = this.db.prepare('SELECT body FROM alert_events WHERE alert_id = ? ORDER BY at').all(alertId) as { body: string }[]
+    return rows.map((r) => JSON.parse(r.body) as AlertEvent)
   }
 
   async health(): Promise<StoreHealth> {

@@ -1,6 +1,6 @@
 import type { Journal } from './journal/journal.js'
 import type { IngestMetrics } from './metrics.js'
-import type { Store } from './store.js'
+import type { Reading } from './reading.js'
 
 /**
  * Drains the journal into the store in batches (DESIGN §2). It reads what the journal committed,
@@ -22,9 +22,30 @@ export interface WriterEvents {
   onRecovered(afterAttempts: number): void
 }
 
-type JournalSource = Pick<Journal, 'head' | 'checkpoint' | 'unconfirmedReadings' | 'read' | 'confirm' | 'onCommit'>
+type JournalSource<T> = Pick<Journal<T>, 'head' | 'checkpoint' | 'unconfirmedReadings' | 'read' | 'confirm' | 'onCommit'>
 
-export class StoreWriter {
+/** Where the items go: the store's `write` for readings, its alert-event table for the book. */
+export interface Sink<T> {
+  write(items: readonly T[]): Promise<void>
+}
+
+/** What the writer reports; the readings writer feeds the ingest metrics. */
+export interface WriterMetrics {
+  written(count: number, seconds: number): void
+  pending(count: number): void
+  failed(): void
+}
+
+export const ingestWriterMetrics = (m: IngestMetrics): WriterMetrics => ({
+  written: (count, seconds) => {
+    m.storeWriteSeconds.observe(seconds)
+    m.storeWritten.inc(count)
+  },
+  pending: (count) => m.storePending.set(count),
+  failed: () => m.storeWriteErrors.inc(),
+})
+
+export class StoreWriter<T = Reading> {
   private cursor: number
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
@@ -33,15 +54,15 @@ export class StoreWriter {
   lastError: string | undefined
 
   constructor(
-    private readonly journal: JournalSource,
-    private readonly store: Store,
+    private readonly journal: JournalSource<T>,
+    private readonly store: Sink<T>,
     private readonly opts: WriterOptions,
-    private readonly metrics: IngestMetrics,
+    private readonly metrics: WriterMetrics,
     private readonly events: WriterEvents,
   ) {
     this.cursor = journal.checkpoint
     journal.onCommit(() => this.wake())
-    this.metrics.storePending.set(this.pending)
+    this.metrics.pending(this.pending)
     // what a previous run left unconfirmed is written at once
     if (journal.head > this.cursor) this.kick(0)
   }
@@ -72,7 +93,7 @@ export class StoreWriter {
   }
 
   private wake(): void {
-    this.metrics.storePending.set(this.pending)
+    this.metrics.pending(this.pending)
     if (this.failures > 0) return // the backoff timer is already set
     this.kick(this.pending >= this.opts.batchSize ? 0 : this.opts.flushMs)
   }
@@ -96,7 +117,7 @@ export class StoreWriter {
   }
 
   private async writeBatch(): Promise<void> {
-    let batch: Awaited<ReturnType<JournalSource['read']>>
+    let batch: Awaited<ReturnType<JournalSource<T>['read']>>
     try {
       batch = await this.journal.read(this.cursor, this.opts.batchSize)
     } catch (err) {
@@ -117,8 +138,7 @@ export class StoreWriter {
       this.fail(err as Error)
       return
     }
-    this.metrics.storeWriteSeconds.observe((performance.now() - started) / 1000)
-    this.metrics.storeWritten.inc(batch.readings.length)
+    this.metrics.written(batch.readings.length, (performance.now() - started) / 1000)
     this.advance(batch.end, batch.readings.length)
     if (this.failures > 0) this.events.onRecovered(this.failures)
     this.failures = 0
@@ -128,13 +148,13 @@ export class StoreWriter {
   private advance(end: number, count: number): void {
     this.cursor = end
     this.journal.confirm(end, count)
-    this.metrics.storePending.set(this.pending)
+    this.metrics.pending(this.pending)
   }
 
   private fail(err: Error): void {
     this.failures++
     this.lastError = err.message
-    this.metrics.storeWriteErrors.inc()
+    this.metrics.failed()
     this.events.onError(err, this.failures)
   }
 }

@@ -129,7 +129,10 @@ export class AlertBook {
     this.put(event.alert)
   }
 
-  private record(type: AlertEventType, alert: Alert, actor: string, notify: boolean, from?: Level | null, to?: Level | null): AlertEvent {
+  private record(type: AlertEventType, next: Alert, actor: string, notify: boolean, from?: Level | null, to?: Level | null): AlertEvent {
+    // an alert's events have strictly increasing times: the store keys them by (alert, time)
+    const prev = this.alerts.get(next.id)
+    const alert = prev && next.updatedAt <= prev.updatedAt ? { ...next, updatedAt: prev.updatedAt + 1 } : next
     this.put(alert)
     return { type, alertId: alert.id, mineId: alert.mineId, at: alert.updatedAt, actor, notify, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }), alert }
   }

@@ -54,7 +54,7 @@ export interface LevelRuleState {
   readonly lastTs: number
 }
 
-export const INITIAL_LEVEL_RULE: LevelRuleState = { level: NO_LEVEL, lastTs: -Infinity }
+export const INITIAL_LEVEL_RULE: LevelRuleState = { level: NO_LEVEL, lastTs: 0 }
 
 /** Steps the level and says when it changed. */
 export function judge(

@@ -1,6 +1,7 @@
 import { escape } from '@influxdata/influxdb-client'
 import { KINDS } from '../../ingest/contract/kinds.js'
 import type { Reading } from '../../ingest/reading.js'
+import type { AlertEvent } from '../../alerting/book/alert.js'
 
 /**
  * The schema (DESIGN §5): one measurement per device kind, tags `device` and `mine` (low
@@ -20,4 +21,15 @@ export function toLine(r: Reading): string {
   }
   if (r.seq !== undefined) fields += `,${SEQ_FIELD}=${Math.trunc(r.seq)}i`
   return `${escape.measurement(r.kind)},device=${escape.tag(r.deviceId)},mine=${escape.tag(r.mineId)} ${fields} ${r.ts}`
+}
+
+/**
+ * The warning book's events: measurement `alert_events`, tags `mine` and `alert` (one series per
+ * alert, so `last()` per alert rebuilds the book), the event as JSON in a string field, time = the
+ * event's time (the book keeps it strictly increasing per alert, so no event overwrites another).
+ */
+export const ALERT_MEASUREMENT = 'alert_events'
+
+export function alertEventLine(e: AlertEvent): string {
+  return `${ALERT_MEASUREMENT},alert=${escape.tag(e.alertId)},mine=${escape.tag(e.mineId)} type=${escape.quoted(e.type)},body=${escape.quoted(JSON.stringify(e))} ${e.at}`
 }

@@ -69,23 +69,24 @@ export interface JournalStatus {
   readonly unconfirmedReadings: number
 }
 
-interface Pending {
+interface Pending<T> {
   readonly buf: Buffer
-  readonly readings: readonly Reading[]
+  readonly readings: readonly T[]
   readonly resolve: (end: number) => void
   readonly reject: (err: Error) => void
 }
 
-interface Remembered {
+interface Remembered<T> {
   readonly start: number
   readonly end: number
-  readonly readings: readonly Reading[]
+  readonly readings: readonly T[]
 }
 
-export class Journal {
-  private queue: Pending[] = []
+/** A journal of readings (the ingest path) or of any JSON items (the alert events use one too). */
+export class Journal<T = Reading> {
+  private queue: Pending<T>[] = []
   private writing: Promise<void> | undefined
-  private tail: Remembered[] = []
+  private tail: Remembered<T>[] = []
   private tailFirst = 0
   private tailReadings = 0
   private commitListeners: (() => void)[] = []
@@ -109,7 +110,7 @@ export class Journal {
     this.savedCheckpoint = confirmed
   }
 
-  static async open(opts: JournalOptions, log: Log, hooks: JournalHooks = {}): Promise<Journal> {
+  static async open<T = Reading>(opts: JournalOptions, log: Log, hooks: JournalHooks = {}): Promise<Journal<T>> {
     await mkdir(opts.dir, { recursive: true })
     const loaded = await loadCheckpoint(opts.dir)
     if (loaded.position === undefined && 'problem' in loaded && loaded.problem) log.warn({ dir: opts.dir }, loaded.problem)
@@ -153,7 +154,7 @@ export class Journal {
     // cut a torn tail so the next append starts on a record boundary
     await handle.truncate(last.size)
     await handle.datasync()
-    const journal = new Journal(opts, log, hooks, live, handle, checkpoint, unconfirmed)
+    const journal = new Journal<T>(opts, log, hooks, live, handle, checkpoint, unconfirmed)
     await journal.checkSpace()
     journal.spaceTimer = setInterval(() => void journal.checkSpace(), opts.spaceCheckMs)
     journal.spaceTimer.unref()
@@ -194,7 +195,7 @@ export class Journal {
   }
 
   /** Resolves with the record's end position once it is on disk; rejects with a JournalRefusal. */
-  append(readings: readonly Reading[]): Promise<number> {
+  append(readings: readonly T[]): Promise<number> {
     const refusal = this.closed ? new JournalRefusal('JOURNAL_CLOSED', 'the platform is shutting down') : (this.failure ?? this.refusal)
     if (refusal) return Promise.reject(refusal)
     return new Promise((resolve, reject) => {
@@ -205,8 +206,8 @@ export class Journal {
   }
 
   /** Committed readings from `from`: about `maxReadings` (at least one record), and where they end. */
-  async read(from: number, maxReadings: number): Promise<{ readings: Reading[]; end: number }> {
-    const readings: Reading[] = []
+  async read(from: number, maxReadings: number): Promise<{ readings: T[]; end: number }> {
+    const readings: T[] = []
     let end = from
     const first = this.tail[this.tailFirst]
     if (first && first.start <= from) {
@@ -222,7 +223,7 @@ export class Journal {
     for (let i = 0; i < this.segments.length; i++) {
       const seg = this.segments[i]!
       if (from >= seg.base + seg.size) continue
-      const chunk = await readSegment(seg, Math.max(0, from - seg.base), seg.size, maxReadings)
+      const chunk = await readSegment<T>(seg, Math.max(0, from - seg.base), seg.size, maxReadings)
       if (chunk.records.length > 0) {
         for (const r of chunk.records) for (const reading of r.readings) readings.push(reading)
         return { readings, end: chunk.records.at(-1)!.end }
@@ -325,7 +326,7 @@ export class Journal {
     return seg
   }
 
-  private remember(r: Remembered): void {
+  private remember(r: Remembered<T>): void {
     this.tail.push(r)
     this.tailReadings += r.readings.length
     while (this.tailReadings > this.opts.memoryReadings && this.tailFirst < this.tail.length - 1) this.dropOldest()

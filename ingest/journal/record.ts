@@ -1,5 +1,4 @@
 import { crc32 } from 'node:zlib'
-import type { Reading } from '../reading.js'
 
 /**
  * The journal's on-disk record: a 12-byte header (payload length, CRC-32 of the payload, number of
@@ -10,7 +9,8 @@ export const HEADER_BYTES = 12
 /** Far above any one MQTT message's readings; a larger length means a damaged header. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
-export function encodeRecord(readings: readonly Reading[]): Buffer {
+/** One record: the items of one append (the readings of one MQTT message, or alert events). */
+export function encodeRecord(readings: readonly unknown[]): Buffer {
   // one allocation per record: this runs once per accepted message
   const json = JSON.stringify(readings)
   const length = Buffer.byteLength(json)
@@ -42,6 +42,6 @@ export function scanRecord(buf: Buffer, offset: number): Scanned {
   return { kind: 'record', bytes: HEADER_BYTES + length, count, payload }
 }
 
-export function decodePayload(payload: Buffer): Reading[] {
-  return JSON.parse(payload.toString('utf8')) as Reading[]
+export function decodePayload<T>(payload: Buffer): T[] {
+  return JSON.parse(payload.toString('utf8')) as T[]
 }

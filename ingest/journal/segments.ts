@@ -1,7 +1,6 @@
 import { open, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodePayload, scanRecord } from './record.js'
-import type { Reading } from '../reading.js'
 
 /**
  * Segment files: `<base position, 20 digits>.seg`, where the base is the journal position of the
@@ -67,8 +66,8 @@ export async function scanSegment(file: string, offset: number): Promise<ScanRes
   }
 }
 
-export interface Chunk {
-  readonly records: { readonly start: number; readonly end: number; readonly readings: Reading[] }[]
+export interface Chunk<T> {
+  readonly records: { readonly start: number; readonly end: number; readonly readings: T[] }[]
   /** The segment has no more readable records after these. */
   readonly exhausted: boolean
 }
@@ -77,10 +76,10 @@ export interface Chunk {
  * Reads whole records of one segment from `offset` up to `limit` (its checked size), about
  * `maxReadings` readings (at least one record). Only bytes the journal has committed are read.
  */
-export async function readSegment(segment: Segment, offset: number, limit: number, maxReadings: number): Promise<Chunk> {
+export async function readSegment<T>(segment: Segment, offset: number, limit: number, maxReadings: number): Promise<Chunk<T>> {
   const handle = await open(segment.file, 'r')
   try {
-    const records: Chunk['records'] = []
+    const records: Chunk<T>['records'] = []
     let pos = offset
     let count = 0
     while (pos < limit && count < maxReadings) {
@@ -99,7 +98,7 @@ export async function readSegment(segment: Segment, offset: number, limit: numbe
         if (scanned.kind === 'partial') break
         if (scanned.kind === 'corrupt') return { records, exhausted: true }
         const start = segment.base + pos + at
-        records.push({ start, end: start + scanned.bytes, readings: decodePayload(scanned.payload) })
+        records.push({ start, end: start + scanned.bytes, readings: decodePayload<T>(scanned.payload) })
         at += scanned.bytes
         count += scanned.count
         progressed = true

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InfluxStore } from '../../infra/influx-store.js'
 import type { Reading } from '../../ingest/reading.js'
 import { storeContract } from '../contract/store.contract.js'
+import { alertStoreContract } from '../contract/alert-store.contract.js'
 import { INFLUX_ADMIN, startInflux, type TestInflux } from '../helpers/influxdb.js'
 import { memoryLog } from '../helpers/journal.js'
 
@@ -28,6 +29,7 @@ async function freshStore(opts: { kindOf?: (id: string) => 'pump' | undefined; u
 }
 
 storeContract('InfluxDB 1.6', async () => (await freshStore()).store)
+alertStoreContract('InfluxDB 1.6', async () => (await freshStore()).store)
 
 const T0 = Date.parse('2026-11-20T00:00:00Z')
 const pump = (deviceId: string, ts: number, values: Reading['values']): Reading => ({ mineId: 'm1', deviceId, kind: 'pump', ts, values })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { SqliteStore } from '../../infra/sqlite-store.js'
 import { storeContract } from '../contract/store.contract.js'
+import { alertStoreContract } from '../contract/alert-store.contract.js'
 
 const dirs = new Map<SqliteStore, string>()
 
@@ -31,4 +32,18 @@ it('keeps what it wrote across a reopen of the file', async () => {
   expect(await second.latest('d')).toEqual({ ts: 1_800_000_000_000, values: { rainfall: 2.5 } })
   await second.close()
   rmSync(dir, { recursive: true, force: true })
+})
+
+alertStoreContract('embedded SQLite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'minewatch-sqlite-'))
+  const store = new SqliteStore(join(dir, 'minewatch.db'))
+  return {
+    appendAlertEvents: (e) => store.appendAlertEvents(e),
+    latestAlertEvents: () => store.latestAlertEvents(),
+    alertHistory: (id) => store.alertHistory(id),
+    close: async () => {
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 })

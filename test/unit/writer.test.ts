@@ -4,7 +4,7 @@ import type { Journal } from '../../ingest/journal/journal.js'
 import { createIngestMetrics } from '../../ingest/metrics.js'
 import type { Reading } from '../../ingest/reading.js'
 import type { Store } from '../../ingest/store.js'
-import { StoreWriter } from '../../ingest/writer.js'
+import { StoreWriter, ingestWriterMetrics } from '../../ingest/writer.js'
 import { eventually } from '../helpers/eventually.js'
 import { openJournal, reading, tempDir } from '../helpers/journal.js'
 
@@ -34,7 +34,7 @@ afterEach(async () => {
 async function setup(store: Store, batchSize = 100, dir = tempDir()) {
   const journal = await openJournal(dir.dir)
   const errors: number[] = []
-  const w = new StoreWriter(journal, store, { batchSize, flushMs: 5, maxBackoffMs: 20 }, createIngestMetrics(new Registry()), {
+  const w = new StoreWriter(journal, store, { batchSize, flushMs: 5, maxBackoffMs: 20 }, ingestWriterMetrics(createIngestMetrics(new Registry())), {
     onError: (_e, attempt) => errors.push(attempt),
     onRecovered: () => undefined,
   })

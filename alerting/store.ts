@@ -1,0 +1,15 @@
+import type { AlertEvent } from './book/alert.js'
+
+/**
+ * Where the warning book's events are kept (DESIGN §4: every step is kept): a table in the
+ * embedded store, a measurement in InfluxDB; adapters in infra/. Appending is idempotent on
+ * (alert, at), since the journal may hand an event over twice after a crash; events are never
+ * edited or deleted.
+ */
+export interface AlertEventStore {
+  appendAlertEvents(events: readonly AlertEvent[]): Promise<void>
+  /** The last event of every alert (it carries the alert as it stands): what a restart rebuilds from. */
+  latestAlertEvents(): Promise<AlertEvent[]>
+  /** Every event of one alert, oldest first (its record). */
+  alertHistory(alertId: string): Promise<AlertEvent[]>
+}
