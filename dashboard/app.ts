@@ -7,6 +7,8 @@ import { HttpError } from './errors.js'
 import { healthRoutes, type HealthReport } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { readingsRoutes } from './routes/readings.js'
+import { alertRoutes } from './routes/alerts.js'
+import type { Alert } from '../alerting/book/alert.js'
 
 export interface AppDeps {
   readonly store: Store
@@ -17,6 +19,8 @@ export interface AppDeps {
   readonly health: () => Promise<HealthReport>
   readonly now: () => number
   readonly logger: FastifyBaseLogger
+  /** The warning book's alerts (resolved ones included). */
+  readonly alerts: () => Alert[]
 }
 
 /** Builds the HTTP app without listening, so tests drive it with `inject()` (fastify's testing guide). */
@@ -40,5 +44,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(healthRoutes, { health: deps.health })
   app.register(metricsRoutes, { metrics: deps.metrics, requireAdmin })
   app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, requireAdmin })
+  app.register(alertRoutes, { alerts: deps.alerts, timeZoneOf: deps.timeZoneOf, requireAdmin })
   return app
 }

@@ -23,6 +23,17 @@ import type { Site } from './config/site-file.js'
 import { SqliteStore } from './sqlite-store.js'
 import { InfluxStore } from './influx-store.js'
 import type { InfluxConfig } from './influx/server.js'
+import { randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import type { AlertEvent } from '../alerting/book/alert.js'
+import { AlertBus } from '../alerting/bus.js'
+import { rulesFor } from '../alerting/config.js'
+import type { EngineDevice, RuleStates } from '../alerting/engine.js'
+import { Alerting } from '../alerting/service.js'
+import type { AlertEventStore } from '../alerting/store.js'
+import { alertsTopic } from '../ingest/contract/topics.js'
+import { writeFileAtomic } from '../ingest/atomic-file.js'
+import { isoInZone } from '../ingest/zone-time.js'
 
 /**
  * The composition root (DESIGN §7): the one place that builds and wires every part, starts them
@@ -43,6 +54,8 @@ export interface PlatformConfig {
   readonly journal?: Partial<Omit<JournalOptions, 'dir'>>
   /** Store readings in InfluxDB; without it, in the embedded SQLite file in dataDir. */
   readonly influx?: InfluxConfig
+  /** How often silence and overdue deadlines are checked, ms (default 1 s). */
+  readonly alertTickMs?: number
   readonly logger: Logger
   readonly now?: () => number
 }
@@ -52,6 +65,8 @@ export interface Platform {
   readonly store: Store
   readonly writer: StoreWriter
   readonly journal: Journal
+  readonly alerting: Alerting
+  readonly alertBus: AlertBus
   readonly intake: Intake
   readonly presence: Presence
   readonly broker: Aedes
@@ -69,7 +84,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const metrics = createIngestMetrics(metricsRegistry)
 
   const registry = new Registry(cfg.site)
-  const store: Store = cfg.influx
+  const store: Store & AlertEventStore = cfg.influx
     ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log)
     : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
   const journal = await Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') }, log, {
@@ -108,6 +123,27 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   }
   const broker = await createBroker(ctx)
   tell = brokerTeller(broker, log)
+
+  const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
+  const timeZoneOf = (mineId: string) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai'
+  const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
+  const alerting = await Alerting.start({
+    devices: engineDevices(cfg.site),
+    store,
+    journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log),
+    bus: alertBus,
+    // integrations read the mine's warnings on MQTT, with the time in the mine's zone beside epoch ms
+    publish: (e) => tell(alertsTopic(e.mineId), { ...e, time: isoInZone(e.at, timeZoneOf(e.mineId)) }),
+    snapshots: ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json')),
+    now,
+    log,
+    newId: randomUUID,
+    tickMs: cfg.alertTickMs ?? 1000,
+    snapshotMs: 60_000,
+    writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
+  })
+  // live consumers get readings at the journal's commit (DESIGN §2)
+  intake.onReadings((readings) => alerting.onReadings(readings))
   const frameLimit = {
     // room for a payload just over the limit to arrive and be quarantined with its first bytes
     maxFrameBytes: Math.max(4 * cfg.limits.maxPayloadBytes, 1024 * 1024),
@@ -119,11 +155,11 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort, frameLimit)
   const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort, frameLimit)
 
-  const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
   const app = buildApp({
     store,
     registry,
-    timeZoneOf: (mineId) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai',
+    timeZoneOf,
+    alerts: () => alerting.book.all(),
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
     now,
@@ -138,6 +174,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
         broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: presence.connectedCount, devicesKnown: registry.devices().length },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, lastError: writer.lastError ?? null },
         journal: journalStatus,
+        alerts: { unresolved: alerting.book.unresolved().length },
         counts: await counts(metricsRegistry),
       }
     },
@@ -151,6 +188,8 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     store,
     writer,
     journal,
+    alerting,
+    alertBus,
     intake,
     presence,
     broker,
@@ -165,6 +204,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
         // 2. write what the journal holds; what the store refuses now stays in the journal for the next start
         await writer.stop()
         if (writer.pending > 0) log.warn({ pending: writer.pending }, 'store did not take the last readings; they stay in the journal and are written at the next start')
+        await alerting.stop()
         await journal.close()
         await quarantine.close()
         // 3. close HTTP, then the store
@@ -183,5 +223,33 @@ async function counts(registry: MetricsRegistry): Promise<Record<string, unknown
     readingsRefused: refused,
     quarantined: sum(await value('minewatch_quarantine_messages_total')),
     connectionsRefused: sum(await value('minewatch_connections_refused_total')),
+  }
+}
+
+/** Every device with the rules that apply to it (defaults, the site's, its mine's, its own). */
+function engineDevices(site: Site): EngineDevice[] {
+  return site.mines.flatMap((mine) =>
+    mine.devices.map((d) => ({
+      id: d.id,
+      name: d.name,
+      kind: d.kind,
+      mineId: mine.id,
+      timeZone: mine.timezone,
+      intervalMs: d.interval * 1000,
+      rules: rulesFor(d.kind, site.rules, mine.rules, d.rules),
+    })),
+  )
+}
+
+function ruleStateFile(file: string) {
+  return {
+    async load(): Promise<RuleStates | undefined> {
+      try {
+        return JSON.parse(await readFile(file, 'utf8')) as RuleStates
+      } catch {
+        return undefined
+      }
+    },
+    save: (states: RuleStates) => writeFileAtomic(file, JSON.stringify(states)),
   }
 }

@@ -1,5 +1,6 @@
-import { open, readFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../atomic-file.js'
 
 /**
  * The journal position up to which the store has confirmed every reading. Saved by write, fsync,
@@ -26,13 +27,5 @@ export async function loadCheckpoint(dir: string): Promise<{ position: number } 
 }
 
 export async function saveCheckpoint(dir: string, position: number): Promise<void> {
-  const tmp = join(dir, `${FILE}.tmp`)
-  const handle = await open(tmp, 'w')
-  try {
-    await handle.writeFile(JSON.stringify({ position, savedAt: new Date().toISOString() }))
-    await handle.datasync()
-  } finally {
-    await handle.close()
-  }
-  await rename(tmp, join(dir, FILE))
+  await writeFileAtomic(join(dir, FILE), JSON.stringify({ position, savedAt: new Date().toISOString() }))
 }

@@ -19,9 +19,13 @@ export interface TestPlatform {
   stop(): Promise<void>
 }
 
-/** The real platform: aedes on an ephemeral loopback port, the SQLite store in a temp directory. */
+/**
+ * The real platform: aedes on an ephemeral loopback port, the SQLite store in a temp directory
+ * (or in `overrides.dataDir`, which is then kept at stop: a restart test starts again on it).
+ */
 export async function startTestPlatform(overrides: Partial<PlatformConfig> = {}): Promise<TestPlatform> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-test-'))
+  const keep = overrides.dataDir !== undefined
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'minewatch-test-'))
   const platform = await startPlatform({
     site: await testSite(),
     bind: '127.0.0.1',
@@ -67,7 +71,7 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     async stop() {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)))
       await platform.stop()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!keep) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }

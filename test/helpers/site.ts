@@ -7,10 +7,13 @@ const TEST_COST = { N: 1024, r: 8, p: 1 }
 
 export const secretOf = (id: string) => `${id}-secret`
 
-export const TEST_DEVICES: { id: string; mine: string; kind: DeviceKind }[] = [
+/** Phreatic depth thresholds on the test piezometer: orange at 4.4 m, red at 4.0 m (below). */
+export const PIEZO_RULE = { kind: 'threshold', id: 'phreatic-depth', source: { metric: 'depth' }, direction: 'below', thresholds: { orange: 4.4, red: 4.0 }, clearMargin: 0.05 }
+
+export const TEST_DEVICES: { id: string; mine: string; kind: DeviceKind; rules?: object[] }[] = [
   { id: 'a-prism', mine: 'mine-a', kind: 'prism' },
   { id: 'a-gnss', mine: 'mine-a', kind: 'gnss' },
-  { id: 'a-piezo', mine: 'mine-a', kind: 'piezometer' },
+  { id: 'a-piezo', mine: 'mine-a', kind: 'piezometer', rules: [PIEZO_RULE] },
   { id: 'a-reservoir', mine: 'mine-a', kind: 'reservoir' },
   { id: 'a-beach', mine: 'mine-a', kind: 'beach' },
   { id: 'a-rain', mine: 'mine-a', kind: 'rain' },
@@ -28,6 +31,7 @@ export async function testSite(): Promise<Site> {
     position: { lat: 37.35, lon: 120.85 },
     interval: 60,
     secretHash: await hashSecret(secretOf(d.id), TEST_COST),
+    ...(d.rules ? { rules: d.rules } : {}),
   })
   const mine = async (id: string, region: string, timezone: string) => ({
     id,

@@ -1,0 +1,116 @@
+import type { Journal } from '../ingest/journal/journal.js'
+import type { Log } from '../ingest/log.js'
+import type { Reading } from '../ingest/reading.js'
+import { StoreWriter, type WriterMetrics } from '../ingest/writer.js'
+import type { AlertEvent } from './book/alert.js'
+import { AlertBook, type BookResult } from './book/book.js'
+import type { AlertBus } from './bus.js'
+import { AlertEngine, type EngineDevice, type RuleStates } from './engine.js'
+import type { AlertEventStore } from './store.js'
+
+/**
+ * Alerting as a running part: readings in from intake (at the journal's commit), the engine and
+ * the book in memory, every alert event appended to its own journal (so none is lost while the
+ * store is down) and drained into the store, published on the bus and to the mine's MQTT alerts
+ * topic. Rule state is snapshotted now and then and at stop; open alerts are rebuilt from the
+ * store and the journal at start.
+ */
+export interface AlertingDeps {
+  readonly devices: readonly EngineDevice[]
+  readonly store: AlertEventStore
+  readonly journal: Journal<AlertEvent>
+  readonly bus: AlertBus
+  /** Publishes to MQTT (QoS 1): `mines/{mineId}/alerts`. */
+  readonly publish: (event: AlertEvent) => void
+  readonly snapshots: { load(): Promise<RuleStates | undefined>; save(states: RuleStates): Promise<void> }
+  readonly now: () => number
+  readonly log: Log
+  readonly newId: () => string
+  readonly tickMs: number
+  readonly snapshotMs: number
+  readonly writerMetrics: WriterMetrics
+}
+
+export class Alerting {
+  private timer: NodeJS.Timeout | undefined
+  private snapshotTimer: NodeJS.Timeout | undefined
+  private constructor(
+    private readonly deps: AlertingDeps,
+    readonly book: AlertBook,
+    readonly engine: AlertEngine,
+    private readonly writer: StoreWriter<AlertEvent>,
+  ) {}
+
+  static async start(deps: AlertingDeps): Promise<Alerting> {
+    const book = new AlertBook(deps.newId)
+    let rebuilt = 0
+    try {
+      for (const e of await deps.store.latestAlertEvents()) {
+        book.apply(e)
+        rebuilt++
+      }
+    } catch (err) {
+      deps.log.error({ err: (err as Error).message }, 'could not read the warning book from the store; open warnings known only from the local journal')
+    }
+    // events the store had not confirmed are newer than anything it holds
+    for (let at = deps.journal.checkpoint; at < deps.journal.head; ) {
+      const { readings: events, end } = await deps.journal.read(at, 1000)
+      for (const e of events) book.apply(e)
+      at = end
+    }
+    const engine = new AlertEngine(deps.devices, book, deps.now(), (await deps.snapshots.load()) ?? {})
+    const writer = new StoreWriter<AlertEvent>(deps.journal, { write: (events) => deps.store.appendAlertEvents(events) }, { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 }, deps.writerMetrics, {
+      onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
+      onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
+    })
+    const alerting = new Alerting(deps, book, engine, writer)
+    alerting.timer = setInterval(() => alerting.handle(engine.tick(deps.now())), deps.tickMs)
+    alerting.snapshotTimer = setInterval(() => void alerting.snapshot(), deps.snapshotMs)
+    deps.log.info({ open: book.unresolved().length, rebuilt }, 'warning book ready')
+    return alerting
+  }
+
+  /** Readings as they are committed to the ingest journal. */
+  onReadings(readings: readonly Reading[]): void {
+    this.handle(this.engine.onReadings(readings, this.deps.now()))
+  }
+
+  acknowledge(id: string, actor: string): BookResult {
+    return this.act(this.book.acknowledge(id, actor, this.deps.now()))
+  }
+
+  assign(id: string, actor: string, to: string): BookResult {
+    return this.act(this.book.assign(id, actor, to, this.deps.now()))
+  }
+
+  resolve(id: string, actor: string, note: string): BookResult {
+    return this.act(this.book.resolve(id, actor, note, this.deps.now()))
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    clearInterval(this.snapshotTimer)
+    await this.snapshot()
+    await this.writer.stop()
+    await this.deps.journal.close()
+  }
+
+  private act(result: BookResult): BookResult {
+    if (result.ok) this.handle([result.event])
+    return result
+  }
+
+  private handle(events: readonly AlertEvent[]): void {
+    if (events.length === 0) return
+    this.deps.journal.append(events).catch((err: Error) => this.deps.log.error({ err: err.message, events: events.length }, 'alert events could not be journaled'))
+    for (const e of events) {
+      this.deps.bus.emit(e)
+      this.deps.publish(e)
+      if (e.notify) this.deps.log.warn({ alert: e.alertId, mine: e.mineId, level: e.alert.level, type: e.type }, e.alert.message)
+    }
+  }
+
+  private async snapshot(): Promise<void> {
+    await this.deps.snapshots.save(this.engine.snapshot()).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'rule state snapshot not saved'))
+  }
+}

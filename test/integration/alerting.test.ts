@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { MqttClient } from 'mqtt'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { AlertEvent } from '../../alerting/book/alert.js'
+import { eventually } from '../helpers/eventually.js'
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+
+/**
+ * Alerting over real MQTT: readings published by a device cross thresholds, and the warning
+ * events appear on the in-process bus and on `mines/{mineId}/alerts`, in order, in Chinese.
+ */
+const dirs: string[] = []
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
+
+const piezoTopic = 'mines/mine-a/devices/a-piezo/telemetry'
+
+/** Collects what an integration account receives on a mine's alerts topic. */
+async function listen(t: TestPlatform, mine = 'mine-a'): Promise<{ client: MqttClient; got: AlertEvent[] }> {
+  const client = await t.connect('svc-a')
+  const got: AlertEvent[] = []
+  client.on('message', (topic, payload) => {
+    if (topic === `mines/${mine}/alerts`) got.push(JSON.parse(payload.toString()))
+  })
+  await client.subscribeAsync(`mines/${mine}/alerts`, { qos: 1 })
+  return { client, got }
+}
+
+describe('warnings from readings, over MQTT', () => {
+  it('raises, escalates and marks normal as the phreatic depth crosses its thresholds', async () => {
+    const t = await startTestPlatform()
+    const bus: AlertEvent[] = []
+    t.platform.alertBus.on((e) => bus.push(e))
+    const { got } = await listen(t)
+    const device = await t.connect('a-piezo')
+    const t0 = Date.now() - 10 * 60_000
+    for (const [i, depth] of [5.0, 4.3, 3.9, 4.6].entries()) {
+      await device.publishAsync(piezoTopic, JSON.stringify({ ts: t0 + i * 60_000, values: { depth } }), { qos: 1 })
+    }
+    await eventually(() => got.length >= 3)
+    const mine = got.filter((e) => e.alert.rule === 'phreatic-depth')
+    expect(mine.map((e) => [e.type, e.alert.level, e.notify])).toEqual([
+      ['raised', 'orange', true],
+      ['level', 'red', true],
+      ['normal', 'red', false],
+    ])
+    expect(mine[0]!.alert.message).toBe('测试 a-piezo 浸润线埋深 4.3 m，低于橙色预警值 4.4 m')
+    expect(mine[1]!.alert).toMatchObject({ state: 'open', value: 3.9, threshold: 4, unit: 'm', class: 'warning', subject: { id: 'a-piezo' } })
+    expect((mine[0] as unknown as { time: string }).time).toMatch(/\+08:00$/)
+    // the bus saw the same events, in the same order
+    expect(bus.filter((e) => e.alert.rule === 'phreatic-depth').map((e) => e.type)).toEqual(['raised', 'level', 'normal'])
+
+    // people act on it: each step goes out too
+    const id = mine[0]!.alertId
+    expect(t.platform.alerting.resolve(id, 'wang', '已处置')).toMatchObject({ ok: false, error: { code: 'MW_ALERT_NOT_ACKNOWLEDGED' } })
+    expect(t.platform.alerting.acknowledge(id, 'wang').ok).toBe(true)
+    await eventually(() => got.some((e) => e.type === 'acknowledged' && e.actor === 'wang'))
+
+    const list = await t.admin('/api/alerts?mine=mine-a')
+    expect(list.status).toBe(200)
+    expect(list.body.alerts).toMatchObject([{ id, state: 'acknowledged', level: 'red', normal: true, deadlineTime: expect.stringMatching(/T00:00:00\.000\+08:00$/) }])
+    expect((await t.admin('/api/alerts?state=bogus')).body.error.code).toBe('MW_BAD_QUERY')
+    await t.stop()
+  })
+
+  it('raises 断线 when a device stops reporting for 3 intervals, and clears it when it is back', async () => {
+    let clock = Date.now()
+    const t = await startTestPlatform({ now: () => clock, alertTickMs: 20 })
+    const { got } = await listen(t)
+    const rain = await t.connect('a-rain')
+    await rain.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts: clock - 1000, values: { rainfall: 0 } }), { qos: 1 })
+    clock += 3 * 60_000 + 1000 // test devices report every 60 s
+    await eventually(() => got.some((e) => e.alert.subject.id === 'a-rain' && e.alert.class === 'offline'))
+    const offline = got.find((e) => e.alert.subject.id === 'a-rain')!
+    expect(offline).toMatchObject({ type: 'raised', alert: { level: 'yellow', rule: 'silence', message: expect.stringContaining('无数据，断线黄色预警') } })
+    await rain.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts: clock - 1000, values: { rainfall: 0 } }), { qos: 1 })
+    await eventually(() => got.some((e) => e.alert.subject.id === 'a-rain' && e.type === 'normal'))
+    await t.stop()
+  })
+})
+
+describe('the warning book across a restart', () => {
+  it('comes back with its open warnings, and goes on updating them', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-book-'))
+    dirs.push(dataDir)
+    const first = await startTestPlatform({ dataDir })
+    const device = await first.connect('a-piezo')
+    const t0 = Date.now() - 10 * 60_000
+    await device.publishAsync(piezoTopic, JSON.stringify({ ts: t0, values: { depth: 4.2 } }), { qos: 1 })
+    await eventually(() => first.platform.alerting.book.unresolved().some((a) => a.rule === 'phreatic-depth'))
+    const before = first.platform.alerting.book.unresolved().find((a) => a.rule === 'phreatic-depth')!
+    await first.stop()
+
+    const second = await startTestPlatform({ dataDir })
+    const after = second.platform.alerting.book.unresolved().find((a) => a.rule === 'phreatic-depth')
+    expect(after).toEqual(before)
+    // and the next reading updates that same warning instead of opening another
+    const again = await second.connect('a-piezo')
+    await again.publishAsync(piezoTopic, JSON.stringify({ ts: t0 + 60_000, values: { depth: 3.8 } }), { qos: 1 })
+    await eventually(() => second.platform.alerting.book.get(before.id)?.level === 'red')
+    expect(second.platform.alerting.book.unresolved().filter((a) => a.rule === 'phreatic-depth')).toHaveLength(1)
+    await second.stop()
+  })
+})
