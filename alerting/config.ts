@@ -46,8 +46,13 @@ export function rulesFor(kind: DeviceKind, site: KindRules, mine: KindRules, dev
   return [...byId.values()]
 }
 
+/** The device kind a composite rule is made for. */
+const RULE_DEVICE: Partial<Record<Rule['kind'], DeviceKind>> = { pumpFailure: 'pump', powerDuringSuspension: 'power', videoOffline: 'video' }
+
 /** Problems a rule has on a device of this kind (a metric it does not have, a displacement it cannot derive). */
 export function ruleProblems(kind: DeviceKind, rule: Rule): string[] {
+  const made = RULE_DEVICE[rule.kind]
+  if (made && made !== kind) return [`rule "${rule.id}": ${rule.kind} belongs on a ${made} device, not a ${kind}`]
   if (!('source' in rule)) return []
   const src = rule.source
   if ('metric' in src) {
@@ -69,7 +74,13 @@ export function checkAlertingSite(site: RulesSite, ctx: z.RefinementCtx): void {
   site.mines.forEach((mine, i) =>
     mine.devices.forEach((device, j) => {
       for (const rule of rulesFor(device.kind, site.rules, mine.rules, device.rules)) {
-        for (const message of ruleProblems(device.kind, rule)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'devices', j, 'rules'], message })
+        const problems = ruleProblems(device.kind, rule)
+        if (rule.kind === 'pumpFailure') {
+          const watched = mine.devices.find((d) => d.id === rule.watch.device)
+          if (!watched) problems.push(`rule "${rule.id}": watches "${rule.watch.device}", which is not a device of this mine`)
+          else if (!(rule.watch.metric in KINDS[watched.kind].metrics)) problems.push(`rule "${rule.id}": a ${watched.kind} has no metric "${rule.watch.metric}"`)
+        }
+        for (const message of problems) ctx.addIssue({ code: 'custom', path: ['mines', i, 'devices', j, 'rules'], message })
       }
     }),
   )

@@ -3,9 +3,9 @@ import type { Reading } from '../ingest/reading.js'
 import type { AlertEvent } from './book/alert.js'
 import type { AlertBook } from './book/book.js'
 import { describe } from './book/messages.js'
-import { RULES, classOf, type Rule } from './rules/index.js'
+import { RULES, classOf, inputsOf, type Rule } from './rules/index.js'
 import { checkSilence, type SilenceState } from './rules/silence.js'
-import type { LevelEvent } from './rules/types.js'
+import type { Evaluate, LevelEvent } from './rules/types.js'
 
 /**
  * The rule engine: readings in (from the journal's commit, never from the database), alert events
@@ -20,6 +20,7 @@ export interface EngineDevice {
   readonly mineId: string
   readonly timeZone: string
   readonly intervalMs: number
+  readonly mineStatus: 'producing' | 'suspended'
   readonly rules: readonly Rule[]
 }
 
@@ -27,6 +28,8 @@ export type RuleStates = Record<string, Record<string, unknown>>
 
 export class AlertEngine {
   private readonly devices = new Map<string, EngineDevice>()
+  /** deviceId → the (device, rule) pairs its readings feed: its own rules and rules that watch it. */
+  private readonly routes = new Map<string, { device: EngineDevice; rule: Rule }[]>()
   /** deviceId → ruleId → the rule's state (plain data, so it can be snapshotted). */
   private states: RuleStates = {}
   /** Rule evaluations, for the benchmark's cost per reading. */
@@ -42,24 +45,25 @@ export class AlertEngine {
       this.devices.set(d.id, d)
       const saved = restored[d.id] ?? {}
       this.states[d.id] = Object.fromEntries(d.rules.map((r) => [r.id, saved[r.id] ?? RULES[r.kind].initial(now)]))
+      for (const rule of d.rules) for (const source of [d.id, ...inputsOf(rule)]) this.route(source).push({ device: d, rule })
     }
+  }
+
+  private route(deviceId: string): { device: EngineDevice; rule: Rule }[] {
+    let list = this.routes.get(deviceId)
+    if (!list) this.routes.set(deviceId, (list = []))
+    return list
   }
 
   /** Readings as committed; returns the alert events they caused, in order. */
   onReadings(readings: readonly Reading[], now: number): AlertEvent[] {
     const out: AlertEvent[] = []
     for (const reading of readings) {
-      const device = this.devices.get(reading.deviceId)
-      if (!device) continue
-      const states = this.states[device.id]!
-      for (const rule of device.rules) {
+      for (const { device, rule } of this.routes.get(reading.deviceId) ?? []) {
         this.evaluations++
-        const { state, events } = (RULES[rule.kind].evaluate as (s: unknown, r: Reading, c: Rule, n: number) => { state: unknown; events: readonly LevelEvent[] })(
-          states[rule.id],
-          reading,
-          rule,
-          now,
-        )
+        const states = this.states[device.id]!
+        const evaluate = RULES[rule.kind].evaluate as Evaluate<Rule, unknown>
+        const { state, events } = evaluate(states[rule.id], reading, rule, now, { mineStatus: device.mineStatus, timeZone: device.timeZone })
         states[rule.id] = state
         for (const e of events) out.push(...this.toBook(device, rule, e, now))
       }

@@ -236,6 +236,7 @@ function engineDevices(site: Site): EngineDevice[] {
       mineId: mine.id,
       timeZone: mine.timezone,
       intervalMs: d.interval * 1000,
+      mineStatus: mine.status,
       rules: rulesFor(d.kind, site.rules, mine.rules, d.rules),
     })),
   )

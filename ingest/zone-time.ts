@@ -27,6 +27,11 @@ function wallParts(ms: number, timeZone: string): Record<string, string> {
   return Object.fromEntries(formatter(timeZone).formatToParts(ms).map((p) => [p.type, p.value]))
 }
 
+/** The local hour (0–23) of an instant in a zone. */
+export function localHour(ms: number, timeZone: string): number {
+  return Number(wallParts(ms, timeZone).hour)
+}
+
 /** The zone's offset from UTC at that instant, minutes (+480 for Asia/Shanghai). */
 export function offsetMinutes(ms: number, timeZone: string): number {
   const parts = wallParts(ms, timeZone)

@@ -7,7 +7,8 @@ import type { Level } from '../rules/levels.js'
  * was raised, in the mine's time zone.
  */
 export type AlertState = 'open' | 'acknowledged' | 'assigned' | 'resolved'
-export type AlertClass = 'warning' | 'offline'
+/** A warning from the signal; a device that stopped reporting (断线); data that cannot be trusted. */
+export type AlertClass = 'warning' | 'offline' | 'quality'
 
 export interface Subject {
   readonly type: 'device' | 'item'

@@ -23,6 +23,22 @@ export function describe(rule: Rule, kind: DeviceKind, subject: string, e: Level
         ? `${subject} 反速度法预测 ${n(e.value)} h 后失稳${r2 === undefined ? '' : ` (R² ${n(r2)})`}，进入${level}预警 (< ${n(e.threshold)} h)`
         : `${subject} 反速度法不再预测失稳 (${String(e.evidence?.why ?? '')})`
     }
+    case 'pumpFailure': {
+      const how = e.evidence?.running === false ? '未运行' : '运行但无流量'
+      return level
+        ? `${subject} 水泵${how}，${rule.watch.device} 水位 ${n(e.value)} m 超过 ${n(e.threshold)} m，${level}预警`
+        : `${subject} 排水恢复 (或水位回落)，预警条件解除`
+    }
+    case 'powerDuringSuspension':
+      return level
+        ? `${subject} 停产期间用电 ${n(e.value)} kW，高于待机负荷上限 ${n(e.threshold)} kW (疑似明停暗开)，${level}预警`
+        : `${subject} 停产期间用电回到待机负荷以内`
+    case 'videoOffline':
+      return level ? `${subject} 生产期间视频离线 (无视频不作业)，${level}预警` : `${subject} 视频恢复`
+    case 'dataQuality': {
+      const problem = e.evidence?.problem === 'flat' ? `数值连续 ${rule.flatReadings} 次不变` : `数值突跳 (稳健 z = ${n(e.evidence?.z as number | undefined)})`
+      return level ? `${subject} 数据异常: ${problem}，${level}预警` : `${subject} 数据恢复正常`
+    }
     default: {
       const label = quantity(rule, kind)
       const value = `${label} ${n(e.value)} ${e.unit}`

@@ -27,4 +27,10 @@ export interface Evaluation<S> {
   readonly events: readonly LevelEvent[]
 }
 
-export type Evaluate<C, S> = (state: S, reading: Reading, rule: C, now: number) => Evaluation<S>
+/** What a rule may know beyond the reading: its mine's declared status and time zone. */
+export interface RuleContext {
+  readonly mineStatus: 'producing' | 'suspended'
+  readonly timeZone: string
+}
+
+export type Evaluate<C, S> = (state: S, reading: Reading, rule: C, now: number, context: RuleContext) => Evaluation<S>

@@ -152,3 +152,22 @@ describe('warning rules in the site file', () => {
     expect(errors.some((e) => e.startsWith('mines[0].devices[0].rules[1].kind'))).toBe(true)
   })
 })
+
+describe('composite rules in the site file', () => {
+  const errorsOf = (input: object) => {
+    const r = parseSite(input)
+    return r.ok ? [] : r.errors
+  }
+  it('puts a composite rule only on its kind of device, and a pump only watches a device of its mine', () => {
+    expect(
+      errorsOf(
+        site([
+          mine('m1', [
+            device('p1', { kind: 'pump', rules: [{ kind: 'pumpFailure', id: 'pf', watch: { device: 'nowhere', above: 1 } }] }),
+            device('c1', { kind: 'prism', rules: [{ kind: 'videoOffline', id: 'v' }] }),
+          ]),
+        ]),
+      ),
+    ).toEqual(['mines[0].devices[0].rules: rule "pf": watches "nowhere", which is not a device of this mine', 'mines[0].devices[1].rules: rule "v": videoOffline belongs on a video device, not a prism'])
+  })
+})

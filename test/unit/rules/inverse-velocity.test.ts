@@ -38,7 +38,7 @@ const run = (samples: Sample[]) => {
   const events: LevelEvent[] = []
   for (const [ts, d] of samples) {
     const reading: Reading = { mineId: 'm', deviceId: 'p', kind: 'gnss', ts, values: { dN: d, dE: 0, dU: 0 } }
-    const r = evaluateInverseVelocity(state, reading, rule, ts)
+    const r = evaluateInverseVelocity(state, reading, rule, ts, { mineStatus: 'producing', timeZone: 'Asia/Shanghai' })
     state = r.state
     events.push(...r.events)
   }

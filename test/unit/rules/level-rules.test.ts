@@ -18,7 +18,7 @@ function run<C, S>(evaluate: Evaluate<C, S>, initial: S, rule: C, readings: Read
   const events: LevelEvent[] = []
   const changes: string[] = []
   readings.forEach((r, i) => {
-    const out = evaluate(state, r, rule, r.ts)
+    const out = evaluate(state, r, rule, r.ts, { mineStatus: 'producing', timeZone: 'Asia/Shanghai' })
     state = out.state
     for (const e of out.events) {
       events.push(e)
@@ -155,7 +155,7 @@ describe('silence rule (断线)', () => {
     expect(fired.events).toMatchObject([{ from: null, to: 'yellow', value: 3, threshold: 3, ts: T0 + 30 * MIN }])
     state = fired.state
     expect(checkSilence(state, rule, T0 + 40 * MIN, interval).events).toEqual([])
-    const back = evaluateSilence(state, reading('rain', T0 - HOUR, { rainfall: 0 }), rule, T0 + 41 * MIN)
+    const back = evaluateSilence(state, reading('rain', T0 - HOUR, { rainfall: 0 }), rule, T0 + 41 * MIN, { mineStatus: 'producing', timeZone: 'Asia/Shanghai' })
     expect(back.events).toMatchObject([{ from: 'yellow', to: null }])
     expect(back.state.lastSeen).toBe(T0 + 41 * MIN)
   })
