@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DEVICE_KINDS, KINDS, type DeviceKind } from '../ingest/contract/kinds.js'
 import { ruleSchema, type Rule } from './rules/index.js'
+import { itemSchema, type Item } from './rules/aggregation.js'
 
 /**
  * The parts of the site file that alerting owns (DESIGN §7: each floor exports its slice):
@@ -10,6 +11,8 @@ import { ruleSchema, type Rule } from './rules/index.js'
  */
 export const kindRulesSchema = z.partialRecord(z.enum(DEVICE_KINDS), z.array(ruleSchema)).default({})
 export const deviceRulesSchema = z.array(ruleSchema).default([])
+/** A mine's monitoring items (GB 39496-2020 §5.5.4): groups of points whose warnings escalate together. */
+export const itemsSchema = z.array(itemSchema).default([])
 export type KindRules = z.infer<typeof kindRulesSchema>
 
 const parse = (rule: unknown): Rule => ruleSchema.parse(rule)
@@ -66,11 +69,22 @@ export function ruleProblems(kind: DeviceKind, rule: Rule): string[] {
 
 interface RulesSite {
   readonly rules: KindRules
-  readonly mines: readonly { readonly rules: KindRules; readonly devices: readonly { readonly id: string; readonly kind: DeviceKind; readonly rules: readonly Rule[] }[] }[]
+  readonly mines: readonly {
+    readonly rules: KindRules
+    readonly items: readonly Item[]
+    readonly devices: readonly { readonly id: string; readonly kind: DeviceKind; readonly rules: readonly Rule[] }[]
+  }[]
 }
 
 /** Cross-checks the rules against the devices they land on; reported at the device, like the rest. */
 export function checkAlertingSite(site: RulesSite, ctx: z.RefinementCtx): void {
+  site.mines.forEach((mine, i) =>
+    mine.items.forEach((item, k) =>
+      item.devices.forEach((id, n) => {
+        if (!mine.devices.some((d) => d.id === id)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'items', k, 'devices', n], message: `"${id}" is not a device of this mine` })
+      }),
+    ),
+  )
   site.mines.forEach((mine, i) =>
     mine.devices.forEach((device, j) => {
       for (const rule of rulesFor(device.kind, site.rules, mine.rules, device.rules)) {

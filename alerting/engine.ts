@@ -2,7 +2,9 @@ import type { DeviceKind } from '../ingest/contract/kinds.js'
 import type { Reading } from '../ingest/reading.js'
 import type { AlertEvent } from './book/alert.js'
 import type { AlertBook } from './book/book.js'
-import { describe } from './book/messages.js'
+import { describe, describeItem } from './book/messages.js'
+import { aggregate, type Item } from './rules/aggregation.js'
+import { LEVELS, type Level } from './rules/levels.js'
 import { RULES, classOf, inputsOf, type Rule } from './rules/index.js'
 import { checkSilence, type SilenceState } from './rules/silence.js'
 import type { Evaluate, LevelEvent } from './rules/types.js'
@@ -24,7 +26,16 @@ export interface EngineDevice {
   readonly rules: readonly Rule[]
 }
 
+/** A monitoring item of a mine (GB 39496-2020 §5.5.4): points whose levels escalate together. */
+export interface EngineItem extends Item {
+  readonly mineId: string
+  readonly timeZone: string
+}
+
 export type RuleStates = Record<string, Record<string, unknown>>
+
+/** The rule id under which an item's escalation is booked. */
+export const ITEM_RULE = 'gb39496-item'
 
 export class AlertEngine {
   private readonly devices = new Map<string, EngineDevice>()
@@ -34,12 +45,16 @@ export class AlertEngine {
   private states: RuleStates = {}
   /** Rule evaluations, for the benchmark's cost per reading. */
   evaluations = 0
+  /** deviceId → the items it belongs to; itemId → the item's escalated level. */
+  private readonly itemsOf = new Map<string, EngineItem[]>()
+  private readonly itemLevels = new Map<string, Level | null>()
 
   constructor(
     devices: readonly EngineDevice[],
     private readonly book: AlertBook,
     now: number,
     restored: RuleStates = {},
+    items: readonly EngineItem[] = [],
   ) {
     for (const d of devices) {
       this.devices.set(d.id, d)
@@ -47,6 +62,51 @@ export class AlertEngine {
       this.states[d.id] = Object.fromEntries(d.rules.map((r) => [r.id, saved[r.id] ?? RULES[r.kind].initial(now)]))
       for (const rule of d.rules) for (const source of [d.id, ...inputsOf(rule)]) this.route(source).push({ device: d, rule })
     }
+    for (const item of items) {
+      for (const id of item.devices) this.itemsOf.set(id, [...(this.itemsOf.get(id) ?? []), item])
+      // restored rule states already carry the points' levels: the item starts where it was
+      this.itemLevels.set(item.id, aggregate(item.devices.map((id) => this.pointLevel(id)), item.escalation).level)
+    }
+  }
+
+  /** A point's warning level: the highest its signal rules stand at (断线 and data quality do not count). */
+  private pointLevel(deviceId: string): Level | null {
+    const device = this.devices.get(deviceId)
+    if (!device) return null
+    let best: Level | null = null
+    for (const rule of device.rules) {
+      if (classOf(rule) !== 'warning') continue
+      const level = (this.states[deviceId]![rule.id] as { level?: { level?: Level | null } } | undefined)?.level?.level ?? null
+      if (level && (best === null || LEVELS.indexOf(level) > LEVELS.indexOf(best))) best = level
+    }
+    return best
+  }
+
+  private reaggregate(deviceId: string, now: number): AlertEvent[] {
+    const out: AlertEvent[] = []
+    for (const item of this.itemsOf.get(deviceId) ?? []) {
+      const before = this.itemLevels.get(item.id) ?? null
+      const { level, counts } = aggregate(item.devices.map((id) => this.pointLevel(id)), item.escalation)
+      if (level === before) continue
+      this.itemLevels.set(item.id, level)
+      const e: LevelEvent = { type: 'level', rule: ITEM_RULE, from: before, to: level, value: level ? counts[LEVELS[LEVELS.indexOf(level) - 1]!] : 0, unit: '个测点', ts: now, evidence: { counts } }
+      out.push(
+        ...this.book.onLevel(
+          {
+            mineId: item.mineId,
+            subject: { type: 'item', id: item.id, name: item.name },
+            ruleKind: 'aggregation',
+            class: 'warning',
+            timeZone: item.timeZone,
+            message: describeItem(item, e),
+            basis: 'GB 39496-2020 §5.5.4: 4 蓝 → 黄, 3 黄 → 橙, 2 橙 → 红',
+          },
+          e,
+          now,
+        ),
+      )
+    }
+    return out
   }
 
   private route(deviceId: string): { device: EngineDevice; rule: Rule }[] {
@@ -66,6 +126,7 @@ export class AlertEngine {
         const { state, events } = evaluate(states[rule.id], reading, rule, now, { mineStatus: device.mineStatus, timeZone: device.timeZone })
         states[rule.id] = state
         for (const e of events) out.push(...this.toBook(device, rule, e, now))
+        if (events.length > 0 && classOf(rule) === 'warning') out.push(...this.reaggregate(device.id, now))
       }
     }
     return out

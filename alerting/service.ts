@@ -5,7 +5,7 @@ import { StoreWriter, type WriterMetrics } from '../ingest/writer.js'
 import type { AlertEvent } from './book/alert.js'
 import { AlertBook, type BookResult } from './book/book.js'
 import type { AlertBus } from './bus.js'
-import { AlertEngine, type EngineDevice, type RuleStates } from './engine.js'
+import { AlertEngine, type EngineDevice, type EngineItem, type RuleStates } from './engine.js'
 import type { AlertEventStore } from './store.js'
 
 /**
@@ -17,6 +17,7 @@ import type { AlertEventStore } from './store.js'
  */
 export interface AlertingDeps {
   readonly devices: readonly EngineDevice[]
+  readonly items: readonly EngineItem[]
   readonly store: AlertEventStore
   readonly journal: Journal<AlertEvent>
   readonly bus: AlertBus
@@ -58,7 +59,7 @@ export class Alerting {
       for (const e of events) book.apply(e)
       at = end
     }
-    const engine = new AlertEngine(deps.devices, book, deps.now(), (await deps.snapshots.load()) ?? {})
+    const engine = new AlertEngine(deps.devices, book, deps.now(), (await deps.snapshots.load()) ?? {}, deps.items)
     const writer = new StoreWriter<AlertEvent>(deps.journal, { write: (events) => deps.store.appendAlertEvents(events) }, { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 }, deps.writerMetrics, {
       onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
       onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),

@@ -129,6 +129,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
   const alerting = await Alerting.start({
     devices: engineDevices(cfg.site),
+    items: cfg.site.mines.flatMap((m) => m.items.map((item) => ({ ...item, mineId: m.id, timeZone: m.timezone }))),
     store,
     journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log),
     bus: alertBus,

@@ -59,3 +59,10 @@ function quantity(rule: Rule, kind: DeviceKind): string {
   if (rule.kind === 'accumulation') return `${Math.round(rule.window / 3600)} h 累计${base.replace(/\(.*\)$/, '')}`
   return base
 }
+
+/** An item escalated by its points' count (GB 39496-2020 §5.5.4). */
+export function describeItem(item: { readonly name: string }, e: LevelEvent): string {
+  if (!e.to) return `${item.name} 各测点预警减少，监测项目升级解除`
+  const below = { yellow: '蓝色', orange: '黄色', red: '橙色', blue: '' }[e.to]
+  return `${item.name} ${e.value} 个测点达${below}及以上预警，按 GB 39496-2020 §5.5.4 监测项目升为${LEVEL_NAME[e.to]}预警`
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
-import { checkAlertingSite, deviceRulesSchema, kindRulesSchema } from '../../alerting/config.js'
+import { checkAlertingSite, deviceRulesSchema, itemsSchema, kindRulesSchema } from '../../alerting/config.js'
 import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
 
 /**
@@ -11,7 +11,7 @@ import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, se
  * Every problem is reported with its path, e.g. `mines[1].devices[3].interval: expected a positive number`.
  */
 const siteDeviceSchema = deviceSchema.extend({ rules: deviceRulesSchema })
-const siteMineSchema = mineSchema.extend({ devices: z.array(siteDeviceSchema).default([]), rules: kindRulesSchema })
+const siteMineSchema = mineSchema.extend({ devices: z.array(siteDeviceSchema).default([]), rules: kindRulesSchema, items: itemsSchema })
 
 export const siteSchema = z
   .strictObject({
