@@ -8,8 +8,13 @@ import { startInflux, type TestInflux } from '../test/helpers/influxdb.js'
 import { runPlatform, testEnv, type PlatformProcess } from '../test/helpers/process.js'
 import { closeFleet, connectFleet, runLoad, type LoadResult } from './fleet.js'
 import { startProbe } from './probe.js'
-import { writeBenchSite, type BenchDevice } from './site.js'
-import { fmt, mib, percentile, progress, rssOf } from './stats.js'
+import { PROBE, writeBenchSite, type BenchDevice } from './site.js'
+import { fmt, mib, percentile, progress, rssOf, Samples } from './stats.js'
+import { AlertBook } from '../alerting/book/book.js'
+import { rulesFor } from '../alerting/config.js'
+import { AlertEngine, type EngineDevice } from '../alerting/engine.js'
+import { ruleSchema } from '../alerting/rules/index.js'
+import type { Reading } from '../ingest/reading.js'
 
 /**
  * `npm run bench` — the ingest benchmark of the durable-ingest issue (not a test: it prints
@@ -33,6 +38,8 @@ const { values: args, positionals } = parseArgs({
     'scrypt-n': { type: 'string', default: '1024' },
     'outage-seconds': { type: 'string', default: '60' },
     'outage-rate': { type: 'string', default: '5000' },
+    /** alerting mode: readings/s of background load beside the probe */
+    'alert-load': { type: 'string', default: '10000' },
     json: { type: 'string' },
     profile: { type: 'string' },
   },
@@ -269,6 +276,95 @@ async function idle(influx: TestInflux) {
   check('10,000 devices in under 1 GiB RSS', after.peak < 1024 ** 3 && h.broker.devicesConnected >= n, mib(after.peak))
 }
 
+async function alerting(influx: TestInflux) {
+  const n = num(args.devices)
+  const rate = num(args['alert-load'])
+  const seconds = num(args.seconds)
+  say(`== alerting: publish-to-alert latency while ${fmt(rate)} other readings/s flow from ${fmt(n)} devices, ${seconds} s`)
+  const { file, devices } = await writeBenchSite(work, n)
+  const p = await startPlatformProcess(influx, file, 'alerting')
+  const fleet = await connectFleet('alerting', p.ports.mqtt, devices)
+  const url = `mqtt://127.0.0.1:${p.ports.mqtt}`
+  const probe = await mqtt.connectAsync(url, { username: PROBE.device, password: PROBE.password, clientId: PROBE.device, reconnectPeriod: 0 })
+  const listener = await mqtt.connectAsync(url, { username: PROBE.account, password: PROBE.accountPassword, clientId: PROBE.account, reconnectPeriod: 0 })
+  const sentAt = new Map<number, number>()
+  const latency = new Samples()
+  listener.on('message', (_topic, payload) => {
+    // the event carries the value that caused it, distinct for every crossing
+    const key = (JSON.parse(payload.toString()) as { alert: { value: number } }).alert.value
+    const at = sentAt.get(key)
+    if (at !== undefined) {
+      latency.add(performance.now() - at)
+      sentAt.delete(key)
+    }
+  })
+  await listener.subscribeAsync(`mines/${PROBE.mineId}/alerts`, { qos: 1 })
+  const load = runLoad('alerting background', fleet.clients, devices, { seconds, window: 8, ratePerDevice: rate / n, t0: Date.now() - 3 * 3_600_000 })
+  // every 200 ms the probe crosses its red threshold one way or the other: each crossing is one alert event
+  let k = 0
+  const t0 = Date.now() - 3_600_000
+  const probing = setInterval(() => {
+    // a distinct value per crossing identifies the event it causes
+    const depth = k % 2 === 0 ? 3.5 - k / 1e6 : 5 + k / 1e6
+    sentAt.set(depth, performance.now())
+    probe.publish(`mines/${PROBE.mineId}/devices/${PROBE.device}/telemetry`, JSON.stringify({ ts: t0 + k, values: { depth } }), { qos: 1 })
+    k++
+  }, 200)
+  const result = await load
+  clearInterval(probing)
+  await new Promise((r) => setTimeout(r, 500))
+  await closeFleet(fleet.clients)
+  await probe.endAsync(true)
+  await listener.endAsync(true)
+  await p.stop()
+  const s = latency.sorted()
+  const cost = ruleCost()
+  report.alerting = { backgroundPerSec: result.acked / result.seconds, probes: k, alertEvents: s.length, p50: percentile(s, 50), p99: percentile(s, 99), ruleCost: cost }
+  say()
+  say('| figure | value |')
+  say('|---|---:|')
+  say(`| background readings acknowledged | ${fmt(result.acked / result.seconds)} /s |`)
+  say(`| probe crossings / alert events received on MQTT | ${fmt(k)} / ${fmt(s.length)} |`)
+  say(`| publish-to-alert-event latency p50 / p99 | ${fmt(percentile(s, 50), 1)} / ${fmt(percentile(s, 99), 1)} ms |`)
+  for (const [what, us] of Object.entries(cost)) say(`| rule evaluation, ${what} | ${fmt(us, 2)} µs per reading |`)
+  say()
+  check('publish-to-alert p99 < 50 ms under the background load', percentile(s, 99) < 50, `${fmt(percentile(s, 99), 1)} ms`)
+}
+
+/** Rule evaluation cost per reading, measured in this process on the engine alone (no I/O). */
+function ruleCost(): Record<string, number> {
+  const prism: EngineDevice = {
+    id: 'p',
+    name: 'P',
+    kind: 'prism',
+    mineId: 'm',
+    timeZone: 'Asia/Shanghai',
+    intervalMs: 600_000,
+    mineStatus: 'producing',
+    rules: rulesFor('prism', {}, {}, []),
+  }
+  const out: Record<string, number> = {}
+  for (const [what, device] of [
+    ['a prism with the default rules (silence, rate per day and per hour, inverse velocity)', prism],
+    ['a piezometer with one threshold rule and silence', { ...prism, kind: 'piezometer' as const, rules: rulesFor('piezometer', {}, {}, [ruleSchema.parse({ kind: 'threshold', id: 't', source: { metric: 'depth' }, direction: 'below', thresholds: { red: 4 } })]) }],
+  ] as const) {
+    const engine = new AlertEngine([device], new AlertBook(() => 'x'), 0)
+    const T = Date.parse('2026-11-01T00:00:00Z')
+    const readings: Reading[] = Array.from({ length: 20_000 }, (_, i) => ({
+      mineId: 'm',
+      deviceId: 'p',
+      kind: device.kind,
+      ts: T + i * 600_000,
+      values: (device.kind === 'prism' ? { dN: 0.001 * i, dE: 0.5, dH: 0.1 } : { depth: 6 + (i % 10) / 100 }) as Record<string, number>,
+    }))
+    engine.onReadings(readings.slice(0, 2000), T) // warm up
+    const started = performance.now()
+    engine.onReadings(readings.slice(2000), T)
+    out[what] = ((performance.now() - started) * 1000) / 18_000
+  }
+  return out
+}
+
 async function outage(influx: TestInflux) {
   const n = num(args.devices)
   const rate = num(args['outage-rate'])
@@ -323,7 +419,8 @@ try {
   if (mode === 'throughput') await throughput(influx)
   else if (mode === 'idle') await idle(influx)
   else if (mode === 'outage') await outage(influx)
-  else throw new Error(`unknown mode "${mode}": use throughput, idle or outage`)
+  else if (mode === 'alerting') await alerting(influx)
+  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage or alerting`)
   report.checks = checks
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2))
 } finally {

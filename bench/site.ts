@@ -17,6 +17,9 @@ export interface BenchDevice {
   readonly password: string
 }
 
+/** The alerting probe: a piezometer with a red threshold at 4.0 m, and an account that reads its mine's warnings. */
+export const PROBE = { mineId: 'bench-probe-mine', device: 'bench-probe', password: 'bench-probe-secret', account: 'bench-svc', accountPassword: 'bench-svc-secret' }
+
 export async function writeBenchSite(dir: string, count: number, cost: ScryptCost = BENCH_COST): Promise<{ file: string; devices: BenchDevice[] }> {
   const devices: BenchDevice[] = Array.from({ length: count }, (_, i) => ({
     id: `bench-${String(i).padStart(5, '0')}`,
@@ -30,9 +33,28 @@ export async function writeBenchSite(dir: string, count: number, cost: ScryptCos
     list.push({ id: d.id, kind: 'prism', name: `基准测试棱镜 ${i}`, position: { lat: 37.35, lon: 120.85 }, interval: 60, secretHash: hashes[i] })
     mines.set(d.mineId, list)
   })
+  const probe = {
+    id: PROBE.mineId,
+    name: '基准告警探针矿山',
+    region: 'bench',
+    location: { lat: 37.35, lon: 120.85 },
+    status: 'producing',
+    devices: [
+      {
+        id: PROBE.device,
+        kind: 'piezometer',
+        name: '告警探针 浸润线',
+        position: { lat: 37.35, lon: 120.85 },
+        interval: 60,
+        secretHash: await hashSecret(PROBE.password, cost),
+        rules: [{ kind: 'threshold', id: 'probe-depth', source: { metric: 'depth' }, direction: 'below', thresholds: { red: 4.0 } }],
+      },
+    ],
+  }
   const site = {
     regions: [{ id: 'bench', name: '基准测试' }],
-    mines: [...mines].map(([id, list]) => ({ id, name: `基准矿山 ${id}`, region: 'bench', location: { lat: 37.35, lon: 120.85 }, status: 'producing', devices: list })),
+    mines: [...[...mines].map(([id, list]) => ({ id, name: `基准矿山 ${id}`, region: 'bench', location: { lat: 37.35, lon: 120.85 }, status: 'producing', devices: list })), probe],
+    serviceAccounts: [{ id: PROBE.account, name: '基准告警订阅', secretHash: await hashSecret(PROBE.accountPassword, cost), mines: [PROBE.mineId] }],
   }
   const file = join(dir, 'bench-site.yaml')
   writeFileSync(file, stringify(site))
