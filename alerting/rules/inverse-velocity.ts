@@ -1,7 +1,6 @@
-import { linearRegression } from 'simple-statistics'
 import { z } from 'zod'
 import { monotone, persistenceSchema, thresholdsSchema } from './levels.js'
-import { INITIAL_LEVEL_RULE, judge, pushWindow, sourceSchema, valueOf, type LevelRuleState, type Sample } from './series.js'
+import { INITIAL_LEVEL_RULE, judge, pushWindow, slope, sourceSchema, valueOf, type LevelRuleState, type Sample } from './series.js'
 import type { Evaluate } from './types.js'
 
 /**
@@ -77,8 +76,9 @@ export function forecast(samples: readonly Sample[], rule: Pick<InverseVelocityR
   // slope estimates the velocity there, and placing it at the run's end would push the forecast late
   const velocities: [number, number][] = []
   for (let i = samples.length - rule.fitPoints; i < samples.length; i++) {
-    const run = samples.slice(i - k + 1, i + 1).map(([ts, d]) => [(ts - t0) / DAY, d])
-    velocities.push([run.reduce((s, [t]) => s + t!, 0) / run.length, linearRegression(run).m])
+    let mean = 0
+    for (let j = i - k + 1; j <= i; j++) mean += (samples[j]![0] - t0) / DAY
+    velocities.push([mean / k, slope(samples, i - k + 1, i + 1) * DAY])
   }
   const latest = velocities.at(-1)![1]
   if (!(latest > rule.noiseFloor)) {
@@ -101,7 +101,8 @@ export function forecast(samples: readonly Sample[], rule: Pick<InverseVelocityR
 export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVelocityState> = (state, reading, rule) => {
   const value = valueOf(reading, rule.source)
   if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
-  const samples = pushWindow(state.samples, [reading.ts, value], rule.window * 1000, 500)
+  // the method reads only the last velocityPoints + fitPoints − 1 readings: keep no more
+  const samples = pushWindow(state.samples, [reading.ts, value], rule.window * 1000, rule.velocityPoints + rule.fitPoints - 1)
   const f = forecast(samples, rule)
   // a poor fit says nothing either way: the level stands (it would flap with every noisy reading);
   // a slope back under the noise floor, or no longer accelerating, clears it

@@ -1,7 +1,6 @@
-import { linearRegression } from 'simple-statistics'
 import { z } from 'zod'
 import { monotone, persistenceSchema, thresholdsSchema } from './levels.js'
-import { INITIAL_LEVEL_RULE, judge, pushWindow, sourceSchema, unitOf, valueOf, type LevelRuleState, type Sample } from './series.js'
+import { INITIAL_LEVEL_RULE, judge, pushWindow, slope, sourceSchema, unitOf, valueOf, type LevelRuleState, type Sample } from './series.js'
 import type { Evaluate } from './types.js'
 
 /**
@@ -46,10 +45,7 @@ export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule
   const base = { samples, lastTs: reading.ts }
   const span = samples.at(-1)![0] - samples[0]![0]
   if (samples.length < rule.minPoints || span < windowMs / 2) return { state: { ...base, level: state.level }, events: [] }
-  // slope in value units per ms; time relative to the first sample keeps the numbers well conditioned
-  const t0 = samples[0]![0]
-  const { m } = linearRegression(samples.map(([ts, v]) => [ts - t0, v]))
-  const velocity = m * PER_MS[rule.per]
+  const velocity = slope(samples) * PER_MS[rule.per]
   const unit = `${unitOf(reading, rule.source)}/${rule.per === 'day' ? 'd' : 'h'}`
   const { level, events } = judge(state.level, Math.abs(velocity), reading.ts, { ...rule, direction: 'above' }, rule.id, unit, { velocity, points: samples.length, spanSeconds: span / 1000 })
   return { state: { ...base, level }, events }

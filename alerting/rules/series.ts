@@ -42,9 +42,12 @@ export type Sample = readonly [ts: number, value: number]
 /** Appends a sample and drops those older than the window (and beyond `max`, the oldest first). */
 export function pushWindow(samples: readonly Sample[], sample: Sample, windowMs: number, max = 1000): Sample[] {
   const from = sample[0] - windowMs
-  const kept = samples.filter(([ts]) => ts > from)
+  // samples are in time order: find the first one still inside the window, copy from there
+  let first = Math.max(0, samples.length + 1 - max)
+  while (first < samples.length && samples[first]![0] <= from) first++
+  const kept = samples.slice(first)
   kept.push(sample)
-  return kept.length > max ? kept.slice(kept.length - max) : kept
+  return kept
 }
 
 /** A rule whose value turns into a level: the level state plus the time of the last reading used. */
@@ -72,4 +75,31 @@ export function judge(
     level: next,
     events: [{ type: 'level', rule, from: level.level, to: next.level, value, threshold: thresholdOf(spec, next.level, level.level), unit, ts, evidence }],
   }
+}
+
+/**
+ * Least-squares slope of samples[from..to) in value units per ms, in one pass and without
+ * allocating: it runs on every reading for every trend rule. Times are taken relative to the
+ * first sample so the sums stay well conditioned.
+ */
+export function slope(samples: readonly Sample[], from = 0, to = samples.length): number {
+  const n = to - from
+  if (n < 2) return NaN
+  const t0 = samples[from]![0]
+  let st = 0
+  let sv = 0
+  for (let i = from; i < to; i++) {
+    st += samples[i]![0] - t0
+    sv += samples[i]![1]
+  }
+  const mt = st / n
+  const mv = sv / n
+  let num = 0
+  let den = 0
+  for (let i = from; i < to; i++) {
+    const dt = samples[i]![0] - t0 - mt
+    num += dt * (samples[i]![1] - mv)
+    den += dt * dt
+  }
+  return den === 0 ? NaN : num / den
 }

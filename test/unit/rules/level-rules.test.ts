@@ -160,3 +160,15 @@ describe('silence rule (断线)', () => {
     expect(back.state.lastSeen).toBe(T0 + 41 * MIN)
   })
 })
+
+describe('the one-pass least-squares slope', () => {
+  it('agrees with simple-statistics on uneven, noisy samples, on a sub-range too', async () => {
+    const { linearRegression } = await import('simple-statistics')
+    const { slope } = await import('../../../alerting/rules/series.js')
+    const samples = Array.from({ length: 50 }, (_, i) => [T0 + i * 1000 + (i % 3) * 137, 0.002 * i + Math.sin(i) * 0.01] as const)
+    const ref = (from: number, to: number) => linearRegression(samples.slice(from, to).map(([t, v]) => [t - samples[from]![0], v])).m
+    expect(slope(samples)).toBeCloseTo(ref(0, 50), 12)
+    expect(slope(samples, 10, 14)).toBeCloseTo(ref(10, 14), 12)
+    expect(slope(samples, 3, 4)).toBeNaN()
+  })
+})
