@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DEVICE_KINDS, KINDS, type DeviceKind } from '../ingest/contract/kinds.js'
 import { ruleSchema, type Rule } from './rules/index.js'
 import { itemSchema, type Item } from './rules/aggregation.js'
+import type { EngineDevice, EngineItem } from './engine.js'
 
 /**
  * The parts of the site file that alerting owns (DESIGN §7: each floor exports its slice):
@@ -98,4 +99,36 @@ export function checkAlertingSite(site: RulesSite, ctx: z.RefinementCtx): void {
       }
     }),
   )
+}
+
+interface EngineSite {
+  readonly rules: KindRules
+  readonly mines: readonly {
+    readonly id: string
+    readonly timezone: string
+    readonly status: 'producing' | 'suspended'
+    readonly rules: KindRules
+    readonly items: readonly Item[]
+    readonly devices: readonly { readonly id: string; readonly name: string; readonly kind: DeviceKind; readonly interval: number; readonly rules: readonly Rule[] }[]
+  }[]
+}
+
+/** Every device of the site with the rules that apply to it (defaults, the site's, its mine's, its own). */
+export function engineDevices(site: EngineSite): EngineDevice[] {
+  return site.mines.flatMap((mine) =>
+    mine.devices.map((d) => ({
+      id: d.id,
+      name: d.name,
+      kind: d.kind,
+      mineId: mine.id,
+      timeZone: mine.timezone,
+      intervalMs: d.interval * 1000,
+      mineStatus: mine.status,
+      rules: rulesFor(d.kind, site.rules, mine.rules, d.rules),
+    })),
+  )
+}
+
+export function engineItems(site: EngineSite): EngineItem[] {
+  return site.mines.flatMap((m) => m.items.map((item) => ({ ...item, mineId: m.id, timeZone: m.timezone })))
 }

@@ -27,8 +27,8 @@ import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { AlertEvent } from '../alerting/book/alert.js'
 import { AlertBus } from '../alerting/bus.js'
-import { rulesFor } from '../alerting/config.js'
-import type { EngineDevice, RuleStates } from '../alerting/engine.js'
+import { engineDevices, engineItems } from '../alerting/config.js'
+import type { RuleStates } from '../alerting/engine.js'
 import { Alerting } from '../alerting/service.js'
 import type { AlertEventStore } from '../alerting/store.js'
 import { alertsTopic } from '../ingest/contract/topics.js'
@@ -129,7 +129,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
   const alerting = await Alerting.start({
     devices: engineDevices(cfg.site),
-    items: cfg.site.mines.flatMap((m) => m.items.map((item) => ({ ...item, mineId: m.id, timeZone: m.timezone }))),
+    items: engineItems(cfg.site),
     store,
     journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log),
     bus: alertBus,
@@ -225,22 +225,6 @@ async function counts(registry: MetricsRegistry): Promise<Record<string, unknown
     quarantined: sum(await value('minewatch_quarantine_messages_total')),
     connectionsRefused: sum(await value('minewatch_connections_refused_total')),
   }
-}
-
-/** Every device with the rules that apply to it (defaults, the site's, its mine's, its own). */
-function engineDevices(site: Site): EngineDevice[] {
-  return site.mines.flatMap((mine) =>
-    mine.devices.map((d) => ({
-      id: d.id,
-      name: d.name,
-      kind: d.kind,
-      mineId: mine.id,
-      timeZone: mine.timezone,
-      intervalMs: d.interval * 1000,
-      mineStatus: mine.status,
-      rules: rulesFor(d.kind, site.rules, mine.rules, d.rules),
-    })),
-  )
 }
 
 function ruleStateFile(file: string) {

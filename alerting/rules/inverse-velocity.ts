@@ -21,8 +21,11 @@ export const inverseVelocityRuleSchema = z
     kind: z.literal('inverseVelocity'),
     id: z.string().min(1),
     source: sourceSchema.default({ derived: 'total' }),
-    /** Readings kept for the method, seconds of history (default 7 days). */
-    window: z.number().positive().default(7 * 86_400),
+    /**
+     * Readings kept for the method, seconds of history: enough for velocityPoints + fitPoints − 1
+     * readings at the slowest reporting interval in use (4 days covers 12 readings 6 h apart).
+     */
+    window: z.number().positive().default(4 * 86_400),
     /** Readings per velocity estimate (a sliding least-squares slope: 4 halves the noise of 2). */
     velocityPoints: z.int().min(2).default(4),
     /**
@@ -30,6 +33,8 @@ export const inverseVelocityRuleSchema = z
      * defaults a forecast needs 12 readings (4 + 9 − 1) of the accelerating stage.
      */
     fitPoints: z.int().min(3).default(9),
+    /** Seconds: with frequent readings, the fit takes every run that ends in this trailing span. */
+    fitWindow: z.number().positive().default(86_400),
     /** mm/d: below this the movement is within the instrument's noise, and nothing is forecast. */
     noiseFloor: z.number().nonnegative().default(1),
     minR2: z.number().min(0).max(1).default(0.8),
@@ -67,15 +72,20 @@ export const initialInverseVelocity = (): InverseVelocityState => ({ ...INITIAL_
 const DAY = 86_400_000
 
 /** The method itself, on [ts, displacement mm] samples. Pure. */
-export function forecast(samples: readonly Sample[], rule: Pick<InverseVelocityRule, 'velocityPoints' | 'fitPoints' | 'noiseFloor' | 'minR2'>): Forecast {
+export function forecast(samples: readonly Sample[], rule: Pick<InverseVelocityRule, 'velocityPoints' | 'fitPoints' | 'fitWindow' | 'noiseFloor' | 'minR2'>): Forecast {
   const k = rule.velocityPoints
   const needed = k + rule.fitPoints - 1
   if (samples.length < needed) return { reason: 'TOO_FEW_POINTS', why: `数据不足: ${samples.length} 个测点, 需 ${needed} 个` }
   const t0 = samples[0]![0]
+  // the fit takes the runs ending in the last fitWindow, and never fewer than fitPoints of them:
+  // dense readings give a long stretch to extrapolate from, sparse ones still give a forecast
+  const since = samples.at(-1)![0] - rule.fitWindow * 1000
+  let first = samples.length - rule.fitPoints
+  while (first > k - 1 && samples[first - 1]![0] >= since) first--
   // velocity (mm/d) of each run of k readings, placed at the run's mean time: a least-squares
   // slope estimates the velocity there, and placing it at the run's end would push the forecast late
   const velocities: [number, number][] = []
-  for (let i = samples.length - rule.fitPoints; i < samples.length; i++) {
+  for (let i = first; i < samples.length; i++) {
     let mean = 0
     for (let j = i - k + 1; j <= i; j++) mean += (samples[j]![0] - t0) / DAY
     velocities.push([mean / k, slope(samples, i - k + 1, i + 1) * DAY])
@@ -101,8 +111,7 @@ export function forecast(samples: readonly Sample[], rule: Pick<InverseVelocityR
 export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVelocityState> = (state, reading, rule) => {
   const value = valueOf(reading, rule.source)
   if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
-  // the method reads only the last velocityPoints + fitPoints − 1 readings: keep no more
-  const samples = pushWindow(state.samples, [reading.ts, value], rule.window * 1000, rule.velocityPoints + rule.fitPoints - 1)
+  const samples = pushWindow(state.samples, [reading.ts, value], rule.window * 1000, 2000)
   const f = forecast(samples, rule)
   // a poor fit says nothing either way: the level stands (it would flap with every noisy reading);
   // a slope back under the noise floor, or no longer accelerating, clears it
