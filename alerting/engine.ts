@@ -48,6 +48,7 @@ export class AlertEngine {
   /** deviceId → the items it belongs to; itemId → the item's escalated level. */
   private readonly itemsOf = new Map<string, EngineItem[]>()
   private readonly itemLevels = new Map<string, Level | null>()
+  private readonly itemById = new Map<string, EngineItem>()
 
   constructor(
     devices: readonly EngineDevice[],
@@ -63,6 +64,7 @@ export class AlertEngine {
       for (const rule of d.rules) for (const source of [d.id, ...inputsOf(rule)]) this.route(source).push({ device: d, rule })
     }
     for (const item of items) {
+      this.itemById.set(item.id, item)
       for (const id of item.devices) this.itemsOf.set(id, [...(this.itemsOf.get(id) ?? []), item])
       // restored rule states already carry the points' levels: the item starts where it was
       this.itemLevels.set(item.id, aggregate(item.devices.map((id) => this.pointLevel(id)), item.escalation).level)
@@ -130,6 +132,21 @@ export class AlertEngine {
       }
     }
     return out
+  }
+
+  /**
+   * Readings seen before a restart but after the last snapshot: they move the rules' state on,
+   * and the warnings they caused are in the book already, so nothing is booked again.
+   */
+  warm(readings: readonly Reading[], now: number): void {
+    for (const reading of readings) {
+      for (const { device, rule } of this.routes.get(reading.deviceId) ?? []) {
+        const states = this.states[device.id]!
+        const evaluate = RULES[rule.kind].evaluate as Evaluate<Rule, unknown>
+        states[rule.id] = evaluate(states[rule.id], reading, rule, now, { mineStatus: device.mineStatus, timeZone: device.timeZone }).state
+      }
+    }
+    for (const [id, item] of this.itemById) this.itemLevels.set(id, aggregate(item.devices.map((d) => this.pointLevel(d)), item.escalation).level)
   }
 
   /** The clock: devices gone silent, and warnings past their deadline. */

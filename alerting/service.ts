@@ -23,13 +23,24 @@ export interface AlertingDeps {
   readonly bus: AlertBus
   /** Publishes to MQTT (QoS 1): `mines/{mineId}/alerts`. */
   readonly publish: (event: AlertEvent) => void
-  readonly snapshots: { load(): Promise<RuleStates | undefined>; save(states: RuleStates): Promise<void> }
+  /** Where the rules' state is saved, with the position in the readings journal it covers. */
+  readonly snapshots: { save(snapshot: RuleSnapshot): Promise<void> }
+  /** The snapshot found at start (read before the readings journal opened, so that it keeps what follows). */
+  readonly snapshot: RuleSnapshot | undefined
+  /** The readings journal: replayed from the snapshot's position at start, told what the snapshot covers. */
+  readonly readings: Pick<Journal<Reading>, 'head' | 'start' | 'read' | 'retain'>
   readonly now: () => number
   readonly log: Log
   readonly newId: () => string
   readonly tickMs: number
   readonly snapshotMs: number
   readonly writerMetrics: WriterMetrics
+}
+
+export interface RuleSnapshot {
+  /** Readings journal position: every reading before it is in `states`. */
+  readonly position: number
+  readonly states: RuleStates
 }
 
 export class Alerting {
@@ -59,7 +70,18 @@ export class Alerting {
       for (const e of events) book.apply(e)
       at = end
     }
-    const engine = new AlertEngine(deps.devices, book, deps.now(), (await deps.snapshots.load()) ?? {}, deps.items)
+    const engine = new AlertEngine(deps.devices, book, deps.now(), deps.snapshot?.states ?? {}, deps.items)
+    // readings after the snapshot were judged before the restart: replay them into the rules' state
+    let replayed = 0
+    if (deps.snapshot) {
+      for (let at = Math.max(deps.snapshot.position, deps.readings.start); at < deps.readings.head; ) {
+        const { readings, end } = await deps.readings.read(at, 5000)
+        engine.warm(readings, deps.now())
+        replayed += readings.length
+        if (end <= at) break
+        at = end
+      }
+    }
     const writer = new StoreWriter<AlertEvent>(deps.journal, { write: (events) => deps.store.appendAlertEvents(events) }, { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 }, deps.writerMetrics, {
       onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
       onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
@@ -67,7 +89,7 @@ export class Alerting {
     const alerting = new Alerting(deps, book, engine, writer)
     alerting.timer = setInterval(() => alerting.handle(engine.tick(deps.now())), deps.tickMs)
     alerting.snapshotTimer = setInterval(() => void alerting.snapshot(), deps.snapshotMs)
-    deps.log.info({ open: book.unresolved().length, rebuilt }, 'warning book ready')
+    deps.log.info({ open: book.unresolved().length, rebuilt, replayed }, 'warning book ready')
     return alerting
   }
 
@@ -112,6 +134,13 @@ export class Alerting {
   }
 
   private async snapshot(): Promise<void> {
-    await this.deps.snapshots.save(this.engine.snapshot()).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'rule state snapshot not saved'))
+    // taken between two turns of the event loop: every reading committed so far has been judged
+    const position = this.deps.readings.head
+    try {
+      await this.deps.snapshots.save({ position, states: this.engine.snapshot() })
+      this.deps.readings.retain(position)
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'rule state snapshot not saved; the readings journal keeps what the last one needs')
+    }
   }
 }

@@ -28,8 +28,7 @@ import { readFile } from 'node:fs/promises'
 import type { AlertEvent } from '../alerting/book/alert.js'
 import { AlertBus } from '../alerting/bus.js'
 import { engineDevices, engineItems } from '../alerting/config.js'
-import type { RuleStates } from '../alerting/engine.js'
-import { Alerting } from '../alerting/service.js'
+import { Alerting, type RuleSnapshot } from '../alerting/service.js'
 import type { AlertEventStore } from '../alerting/store.js'
 import { alertsTopic } from '../ingest/contract/topics.js'
 import { writeFileAtomic } from '../ingest/atomic-file.js'
@@ -56,6 +55,8 @@ export interface PlatformConfig {
   readonly influx?: InfluxConfig
   /** How often silence and overdue deadlines are checked, ms (default 1 s). */
   readonly alertTickMs?: number
+  /** How often the rules' state is saved, ms (default 60 s; the journal replays what follows). */
+  readonly alertSnapshotMs?: number
   readonly logger: Logger
   readonly now?: () => number
 }
@@ -87,13 +88,16 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const store: Store & AlertEventStore = cfg.influx
     ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log)
     : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
+  // the rules' snapshot says from where they need the readings again: the journal keeps that much
+  const ruleState = ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json'))
+  const snapshot = await ruleState.load()
   const journal = await Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') }, log, {
     onGroup: (readings, _bytes, seconds) => {
       metrics.journalGroupSeconds.observe(seconds)
       metrics.journalGroupReadings.observe(readings)
     },
     onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
-  })
+  }, snapshot?.position)
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
   const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, ...cfg.writer }, ingestWriterMetrics(metrics), {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
@@ -135,12 +139,14 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     bus: alertBus,
     // integrations read the mine's warnings on MQTT, with the time in the mine's zone beside epoch ms
     publish: (e) => tell(alertsTopic(e.mineId), { ...e, time: isoInZone(e.at, timeZoneOf(e.mineId)) }),
-    snapshots: ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json')),
+    snapshots: ruleState,
+    snapshot,
+    readings: journal,
     now,
     log,
     newId: randomUUID,
     tickMs: cfg.alertTickMs ?? 1000,
-    snapshotMs: 60_000,
+    snapshotMs: cfg.alertSnapshotMs ?? 60_000,
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
   })
   // live consumers get readings at the journal's commit (DESIGN §2)
@@ -229,13 +235,14 @@ async function counts(registry: MetricsRegistry): Promise<Record<string, unknown
 
 function ruleStateFile(file: string) {
   return {
-    async load(): Promise<RuleStates | undefined> {
+    async load(): Promise<RuleSnapshot | undefined> {
       try {
-        return JSON.parse(await readFile(file, 'utf8')) as RuleStates
+        const snap = JSON.parse(await readFile(file, 'utf8')) as Partial<RuleSnapshot>
+        return typeof snap.position === 'number' && snap.states ? (snap as RuleSnapshot) : undefined
       } catch {
         return undefined
       }
     },
-    save: (states: RuleStates) => writeFileAtomic(file, JSON.stringify(states)),
+    save: (snap: RuleSnapshot) => writeFileAtomic(file, JSON.stringify(snap)),
   }
 }

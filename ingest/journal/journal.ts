@@ -96,6 +96,8 @@ export class Journal<T = Reading> {
   private spaceTimer: NodeJS.Timeout | undefined
   private saving: Promise<void> | undefined
   private savedCheckpoint: number
+  /** Another consumer's position (the rule engine's snapshot): segments from it on are kept. */
+  private retainFrom = Number.POSITIVE_INFINITY
   private closed = false
 
   private constructor(
@@ -110,7 +112,11 @@ export class Journal<T = Reading> {
     this.savedCheckpoint = confirmed
   }
 
-  static async open<T = Reading>(opts: JournalOptions, log: Log, hooks: JournalHooks = {}): Promise<Journal<T>> {
+  /**
+   * `keepFrom`: a position another consumer still needs (a snapshot's), so that segments holding it
+   * survive even when the store has confirmed them.
+   */
+  static async open<T = Reading>(opts: JournalOptions, log: Log, hooks: JournalHooks = {}, keepFrom = Number.POSITIVE_INFINITY): Promise<Journal<T>> {
     await mkdir(opts.dir, { recursive: true })
     const loaded = await loadCheckpoint(opts.dir)
     if (loaded.position === undefined && 'problem' in loaded && loaded.problem) log.warn({ dir: opts.dir }, loaded.problem)
@@ -125,7 +131,7 @@ export class Journal<T = Reading> {
     for (let i = 0; i < all.length; i++) {
       const seg = all[i]!
       const next = all[i + 1]
-      if (next && next.base <= checkpoint) {
+      if (next && next.base <= Math.min(checkpoint, keepFrom)) {
         await unlink(seg.file)
         continue
       }
@@ -134,6 +140,12 @@ export class Journal<T = Reading> {
     let unconfirmed = 0
     for (let i = 0; i < live.length; i++) {
       const seg = live[i]!
+      const next = live[i + 1]
+      if (next && next.base <= checkpoint) {
+        // wholly confirmed, kept only for another consumer: it was checked when it was written
+        seg.size = next.base - seg.base
+        continue
+      }
       const scan = await scanSegment(seg.file, Math.max(0, checkpoint - seg.base))
       seg.size = scan.validEnd
       unconfirmed += scan.readings
@@ -155,6 +167,7 @@ export class Journal<T = Reading> {
     await handle.truncate(last.size)
     await handle.datasync()
     const journal = new Journal<T>(opts, log, hooks, live, handle, checkpoint, unconfirmed)
+    journal.retainFrom = keepFrom
     await journal.checkSpace()
     journal.spaceTimer = setInterval(() => void journal.checkSpace(), opts.spaceCheckMs)
     journal.spaceTimer.unref()
@@ -233,6 +246,16 @@ export class Journal<T = Reading> {
       if (next) return { readings, end: next.base }
     }
     return { readings, end }
+  }
+
+  /** Another consumer has everything before `position` safe elsewhere (its snapshot): older segments may go. */
+  retain(position: number): void {
+    this.retainFrom = position
+  }
+
+  /** The oldest position still on disk. */
+  get start(): number {
+    return this.segments[0]!.base
   }
 
   /** The store confirmed everything before `end` (`count` readings): advance the checkpoint. */
@@ -370,7 +393,7 @@ export class Journal<T = Reading> {
   }
 
   private async deleteConfirmedSegments(): Promise<void> {
-    while (this.segments.length > 1 && this.segments[1]!.base <= this.savedCheckpoint) {
+    while (this.segments.length > 1 && this.segments[1]!.base <= Math.min(this.savedCheckpoint, this.retainFrom)) {
       const seg = this.segments.shift()!
       await unlink(seg.file).catch((err: Error) => this.log.warn({ err: err.message, segment: seg.file }, 'could not delete a confirmed journal segment'))
     }

@@ -19,8 +19,8 @@ export function tempDir(prefix = 'minewatch-journal-'): { dir: string; remove():
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-export function openJournal(dir: string, opts: Partial<JournalOptions> = {}, log: Log = memoryLog(), hooks: JournalHooks = {}): Promise<Journal> {
-  return Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, minFreeBytes: 0, ...opts, dir: join(dir, 'journal') }, log, hooks)
+export function openJournal(dir: string, opts: Partial<JournalOptions> = {}, log: Log = memoryLog(), hooks: JournalHooks = {}, keepFrom?: number): Promise<Journal> {
+  return Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, minFreeBytes: 0, ...opts, dir: join(dir, 'journal') }, log, hooks, keepFrom)
 }
 
 /** Everything committed after the checkpoint, in order. */

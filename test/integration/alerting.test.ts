@@ -103,3 +103,35 @@ describe('the warning book across a restart', () => {
     await second.stop()
   })
 })
+
+describe('the rules across a crash: the last snapshot plus the journal', () => {
+  it('replays the readings after the snapshot into the rules, so a window that was filling goes on filling', async () => {
+    const { copyFileSync, existsSync, readFileSync } = await import('node:fs')
+    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-rules-'))
+    dirs.push(dataDir)
+    const stateFile = join(dataDir, 'alerting-rule-state.json')
+    const rainTopic = 'mines/mine-a/devices/a-rain/telemetry'
+    const t0 = Date.now() - 3 * 3_600_000
+    const rain = (c: MqttClient, i: number, mm: number) => c.publishAsync(rainTopic, JSON.stringify({ ts: t0 + i * 60_000, values: { rainfall: mm } }), { qos: 1 })
+
+    const first = await startTestPlatform({ dataDir, alertSnapshotMs: 50 })
+    const gauge = await first.connect('a-rain')
+    for (let i = 0; i < 3; i++) await rain(gauge, i, 10) // 30 mm
+    const position = first.platform.journal.head
+    await eventually(() => existsSync(stateFile) && JSON.parse(readFileSync(stateFile, 'utf8')).position >= position)
+    copyFileSync(stateFile, `${stateFile}.older`)
+    for (let i = 3; i < 5; i++) await rain(gauge, i, 7.5) // 45 mm
+    await first.stop()
+    // as if the process had died before saving again: only the older snapshot is there
+    copyFileSync(`${stateFile}.older`, stateFile)
+
+    const second = await startTestPlatform({ dataDir })
+    const got: AlertEvent[] = []
+    second.platform.alertBus.on((e) => got.push(e))
+    const again = await second.connect('a-rain')
+    await rain(again, 5, 6) // 51 mm in the day only if the 15 mm after the snapshot were replayed
+    await eventually(() => got.some((e) => e.alert.rule === 'rain-24h'))
+    expect(got.find((e) => e.alert.rule === 'rain-24h')).toMatchObject({ type: 'raised', alert: { level: 'yellow', value: 51 } })
+    await second.stop()
+  })
+})

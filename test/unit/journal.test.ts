@@ -80,6 +80,28 @@ describe('Journal', () => {
     expect(j.unconfirmedReadings).toBe(0)
   })
 
+  it('keeps confirmed segments another consumer still needs, across a reopen', async () => {
+    const d = dir()
+    const j = await openJournal(d, { segmentBytes: 1024 })
+    let end = 0
+    let keep = 0
+    for (let i = 0; i < 60; i++) {
+      end = await j.append([reading(i)])
+      if (i === 19) keep = end
+    }
+    j.retain(keep)
+    j.confirm(end, 60)
+    // the segments before the one holding `keep` go; that one and the rest stay
+    await eventually(async () => j.start > 0)
+    expect(j.start).toBeLessThanOrEqual(keep)
+    await j.close()
+    const again = await open(d, {}, memoryLog(), {}, keep)
+    expect(again.start).toBeLessThanOrEqual(keep)
+    const { readings } = await again.read(keep, 1000)
+    expect(readings[0]).toEqual(reading(20))
+    expect(again.unconfirmedReadings).toBe(0)
+  })
+
   it('reads back from disk what no longer fits in memory', async () => {
     const d = dir()
     const j = await open(d, { memoryReadings: 10, segmentBytes: 2048 })
