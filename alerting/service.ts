@@ -129,7 +129,8 @@ export class Alerting {
     for (const e of events) {
       this.deps.bus.emit(e)
       this.deps.publish(e)
-      if (e.notify) this.deps.log.warn({ alert: e.alertId, mine: e.mineId, level: e.alert.level, type: e.type }, e.alert.message)
+      // `alertLevel`: pino's own `level` field must not be shadowed
+      if (e.notify) this.deps.log.warn({ alert: e.alertId, mine: e.mineId, alertLevel: e.alert.level, type: e.type }, e.alert.message)
     }
   }
 
