@@ -1,0 +1,63 @@
+import { AlertBook } from '../../alerting/book/book.js'
+import { engineDevices, engineItems } from '../../alerting/config.js'
+import { AlertEngine } from '../../alerting/engine.js'
+import { RANK, type Level } from '../../alerting/rules/levels.js'
+import { DEMO_SITE } from '../../infra/config/env.js'
+import { loadSiteFile, type Site } from '../../infra/config/site-file.js'
+import { decodeTelemetry } from '../../ingest/decode.js'
+import { between, simDevices } from '../../simulators/plan.js'
+import type { Scenario } from '../../simulators/scenario.js'
+import { World } from '../../simulators/world.js'
+
+export function demoSite(): Site {
+  const loaded = loadSiteFile(DEMO_SITE)
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'))
+  return loaded.site
+}
+
+export const LIMITS = { maxPayloadBytes: 256 * 1024, maxFutureMs: 5 * 60_000, maxAgeMs: 30 * 86_400_000 }
+
+/**
+ * A scenario through the platform's own decoder and rule engine, in simulated time (no broker):
+ * what the simulator sent, what was refused, and the warnings raised.
+ */
+export function runScenario(scenario: Scenario, seed: number, start: number, site = demoSite()) {
+  const devices = simDevices(site)
+  const world = new World(devices, scenario, seed, start)
+  const messages = between(world, devices, start, start + scenario.duration)
+  const engine = new AlertEngine(engineDevices(site), new AlertBook(() => `a${Math.random()}`), start, {}, engineItems(site))
+  const book = (engine as unknown as { book: AlertBook }).book
+  const kindOf = new Map(devices.map((d) => [d.id, d]))
+  let refused = 0
+  let misjudged = 0
+  let nextTick = start
+  for (const m of messages) {
+    for (; nextTick <= m.t; nextTick += 5 * 60_000) engine.tick(nextTick)
+    const d = kindOf.get(m.deviceId)!
+    const decoded = decodeTelemetry(Buffer.from(m.payload), { mineId: d.mineId, deviceId: d.id, kind: d.kind }, m.t, LIMITS)
+    if (decoded.problems.length > 0) refused++
+    if ((decoded.problems.length === 0) !== m.valid) misjudged++
+    engine.onReadings(decoded.readings, m.t)
+  }
+  engine.tick(start + scenario.duration)
+  const peaks = new Map<string, Level>()
+  for (const a of book.all()) {
+    const key = `${a.subject.id} ${a.rule}`
+    const prev = peaks.get(key)
+    if (!prev || RANK[a.peak] > RANK[prev]) peaks.set(key, a.peak)
+  }
+  return { messages, refused, misjudged, peaks, book }
+}
+
+/** What a scenario's manifest says about the warnings: what is missing, what should not be there. */
+export function checkManifest(scenario: Scenario, peaks: ReadonlyMap<string, Level>) {
+  const missing = scenario.expect.filter((e) => {
+    const got = peaks.get(`${e.device} ${e.rule}`)
+    return !got || RANK[got] < RANK[e.level]
+  })
+  const expected = new Set(scenario.expect.map((e) => `${e.device} ${e.rule}`))
+  const unexpected = [...peaks]
+    .filter(([key, level]) => !expected.has(key) && RANK[level] >= RANK.orange && !scenario.tolerate.includes(key.split(' ')[1]!))
+    .map(([key, level]) => `${key} ${level}`)
+  return { missing, unexpected }
+}

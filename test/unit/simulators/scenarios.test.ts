@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest'
+import { loadScenario, scenarioNames } from '../../../simulators/scenario.js'
+import { checkManifest, runScenario } from '../../helpers/scenario-run.js'
+
+const START = Date.parse('2026-11-20T00:00:00+08:00')
+
+describe('every scenario against the platform decoder and the demo site rules (simulated time)', () => {
+  it('has the scenarios the issue asks for', () => {
+    expect(scenarioNames()).toEqual(['camera-offline', 'network-drop', 'normal', 'power-outage', 'pump-failure', 'rainstorm', 'secret-production', 'sensor-faults', 'slope-failure'])
+  })
+
+  it.each(scenarioNames())('%s: causes the warnings of its manifest, and nothing else at orange or red', (name) => {
+    const scenario = loadScenario(name)
+    const { peaks, misjudged } = runScenario(scenario, 7, START)
+    expect(misjudged, 'a payload the simulator meant as valid was refused, or the reverse').toBe(0)
+    const { missing, unexpected } = checkManifest(scenario, peaks)
+    expect(missing, `raised: ${[...peaks].map(([k, l]) => `${k} ${l}`).join(', ')}`).toEqual([])
+    expect(unexpected).toEqual([])
+  })
+
+  it('normal: not even a blue warning, and no device silent', () => {
+    const { peaks } = runScenario(loadScenario('normal'), 7, START)
+    expect([...peaks.keys()]).toEqual([])
+  })
+})
