@@ -5,6 +5,7 @@ import { adminTokenFromFile } from './admin-token-file.js'
 import { influxConfig, parseEnv } from './config/env.js'
 import { loadSiteFile } from './config/site-file.js'
 import { startPlatform } from './platform.js'
+import { startSimulation } from './simulation.js'
 
 /** Process entry: read the environment and the site file, start the platform, stop it on a signal. */
 function fail(title: string, errors: string[]): never {
@@ -72,6 +73,9 @@ logger.info(
     `MQTT/WebSocket ws://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTP http://localhost:${platform.ports.http}/api/health`,
 )
 
+// the demo: every device of the site simulated live against the embedded broker
+const simulation = env.MINEWATCH_SIMULATE ? await startSimulation(env.MINEWATCH_SIMULATE, site, platform.ports.mqtt, logger) : undefined
+
 let signals = 0
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -80,7 +84,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.exit(130)
     }
     logger.info({ signal }, 'stopping: closing MQTT intake, flushing readings to the store')
-    platform.stop().then(
+    Promise.resolve(simulation?.close())
+      .then(() => platform.stop())
+      .then(
       () => {
         logger.info('stopped cleanly')
         process.exit(0)

@@ -31,6 +31,8 @@ export const envSchema = z.object({
   MINEWATCH_STORE_BATCH: positive(5000),
   MINEWATCH_STORE_FLUSH_MS: positive(200),
   MINEWATCH_JOURNAL_MIN_FREE_MB: positive(512),
+  /** Run the simulators in this scenario against the embedded broker (the demo; devices use `<id>-demo`). */
+  MINEWATCH_SIMULATE: optionalText,
   MINEWATCH_INFLUX_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8086' }).optional(),
   MINEWATCH_INFLUX_TOKEN: optionalText,
   MINEWATCH_INFLUX_ORG: optionalText,

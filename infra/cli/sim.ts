@@ -1,0 +1,114 @@
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { parseDuration } from '../../simulators/duration.js'
+import { simDevices } from '../../simulators/plan.js'
+import { SimRunner } from '../../simulators/runner.js'
+import { loadScenario, scenarioNames } from '../../simulators/scenario.js'
+import { World } from '../../simulators/world.js'
+import { DEMO_SITE } from '../config/env.js'
+import { loadSiteFile } from '../config/site-file.js'
+import { isoInZone } from '../../ingest/zone-time.js'
+
+/**
+ * `npm run sim -- --scenario slope-failure --speed 600`: every device of the site as its own MQTT
+ * client, running a scenario in compressed time against a platform (README, "Simulators").
+ */
+const usage = `usage: npm run sim -- [--scenario ${scenarioNames().join('|')}] [--speed 60] [--seed 7]
+                    [--duration 6h] [--url mqtt://127.0.0.1:1883] [--site infra/sites/demo.yaml]
+                    [--mine <id>] [--password-pattern '{id}-demo']`
+
+function fail(message: string): never {
+  process.stderr.write(`minewatch sim: ${message}\n${usage}\n`)
+  process.exit(2)
+}
+
+let args
+try {
+  args = parseArgs({
+    options: {
+      scenario: { type: 'string', default: 'normal' },
+      speed: { type: 'string', default: '60' },
+      seed: { type: 'string', default: '7' },
+      duration: { type: 'string' },
+      url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
+      site: { type: 'string', default: DEMO_SITE },
+      mine: { type: 'string' },
+      'password-pattern': { type: 'string', default: '{id}-demo' },
+      help: { type: 'boolean', default: false },
+    },
+  }).values
+} catch (err) {
+  fail((err as Error).message)
+}
+if (args.help) {
+  process.stdout.write(`${usage}\n`)
+  process.exit(0)
+}
+
+const speed = Number(args.speed)
+const seed = Number(args.seed)
+if (!(speed >= 1)) fail(`--speed ${args.speed}: expected a number ≥ 1 (60 = one simulated minute per second)`)
+if (!Number.isInteger(seed)) fail(`--seed ${args.seed}: expected an integer`)
+let scenario
+try {
+  scenario = loadScenario(args.scenario)
+} catch (err) {
+  fail((err as Error).message)
+}
+const durationMs = args.duration === undefined ? scenario.duration : parseDuration(args.duration)
+if (durationMs === undefined || durationMs <= 0) fail(`--duration ${args.duration}: expected a duration such as 90s, 30m, 6h or 3d`)
+const site = loadSiteFile(resolve(args.site))
+if (!site.ok) fail(`the site file ${args.site} has problems:\n  - ${site.errors.join('\n  - ')}`)
+const devices = simDevices(site.site).filter((d) => args.mine === undefined || d.mineId === args.mine)
+if (devices.length === 0) fail(`no devices${args.mine ? ` in mine "${args.mine}"` : ''}`)
+
+// at speed > 1 the run is set in the past, so that no timestamp runs ahead of the real clock
+const now = Date.now()
+const start = speed > 1 ? now - durationMs : now
+const world = new World(devices, scenario, seed, start)
+const runner = new SimRunner({ url: args.url, devices, world, speed, durationMs, password: (id) => args['password-pattern'].replaceAll('{id}', id) })
+const tz = site.site.mines[0]?.timezone ?? 'Asia/Shanghai'
+const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`
+const say = (line: string) => process.stdout.write(`${line}\n`)
+
+say(`minewatch 模拟器 · ${scenario.title} · ${devices.length} devices → ${args.url}`)
+say(`simulated ${hours(durationMs)} from ${isoInZone(start, tz)} at ×${speed} (about ${Math.ceil(durationMs / speed / 1000)} s), seed ${seed}`)
+if (scenario.expect.length > 0) say(`expected warnings: ${scenario.expect.map((e) => `${e.device} ${e.rule} ≥ ${e.level}`).join('; ')}`)
+
+let connectTimer: NodeJS.Timeout | undefined
+try {
+  connectTimer = setInterval(() => say(`[sim] connecting ${runner.stats.connected}/${devices.length}`), 1000)
+  await runner.connect()
+} catch (err) {
+  const e = err as Error & { code?: number }
+  fail(`could not connect to ${args.url}: ${e.message}${e.code === 4 || e.code === 5 ? ' (check --password-pattern and the site file)' : ' (is the platform running? npm start)'}`)
+} finally {
+  clearInterval(connectTimer)
+}
+say(`[sim] ${devices.length} devices connected`)
+
+let last = { t: Date.now(), acked: 0 }
+const progress = setInterval(() => {
+  const s = runner.stats
+  const rate = ((s.acked - last.acked) * 1000) / Math.max(1, Date.now() - last.t)
+  last = { t: Date.now(), acked: s.acked }
+  say(
+    `[sim] ${isoInZone(runner.simTime, tz).slice(0, 16)} (+${hours(runner.simTime - start)} of ${hours(durationMs)}) · ` +
+      `sent ${s.sent} · acked ${s.acked} · refused ${s.refused} · ${rate.toFixed(1)}/s · errors ${s.errors}${s.lastError ? ` (${s.lastError})` : ''}`,
+  )
+}, 1000)
+let stopping = false
+process.on('SIGINT', () => {
+  if (stopping) process.exit(130)
+  stopping = true
+  say('[sim] stopping')
+  clearInterval(progress)
+  void runner.close().then(() => process.exit(130))
+})
+
+const stats = await runner.run()
+clearInterval(progress)
+await runner.close()
+say(`done: sent ${stats.sent}, acknowledged ${stats.acked}, refused by the platform ${stats.refused}, errors ${stats.errors}`)
+say(`warnings: GET /api/alerts on the platform (admin token), or the 预警 log lines`)
+process.exit(stats.errors > 0 ? 1 : 0)

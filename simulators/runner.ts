@@ -1,0 +1,135 @@
+import mqtt, { type MqttClient } from 'mqtt'
+import { between } from './plan.js'
+import type { Message, SimDevice, World } from './world.js'
+
+/**
+ * Runs a simulated world against a broker: one MQTT connection per device with its own
+ * credentials and a will on its status topic, QoS 1 publishes at the device's interval. Time is
+ * compressed by `speed` (60: a simulated minute per real second). So that timestamps never run
+ * ahead of the real clock (the platform refuses readings from the future), a run at speed > 1 is
+ * set in the past: it starts `duration` ago and ends about now.
+ */
+export interface RunnerOptions {
+  readonly url: string
+  readonly devices: readonly SimDevice[]
+  readonly world: World
+  readonly password: (deviceId: string) => string
+  readonly speed: number
+  /** Simulated length of the run, ms. */
+  readonly durationMs: number
+  /** The real clock (injectable). */
+  readonly realNow?: () => number
+  /** How often the runner wakes to send what is due, real ms. */
+  readonly tickMs?: number
+  readonly concurrency?: number
+}
+
+export interface RunnerStats {
+  connected: number
+  sent: number
+  acked: number
+  /** Messages the platform refused and explained on the device's rejects topic. */
+  refused: number
+  errors: number
+  lastError?: string
+}
+
+export class SimRunner {
+  readonly stats: RunnerStats = { connected: 0, sent: 0, acked: 0, refused: 0, errors: 0 }
+  private readonly clients = new Map<string, MqttClient>()
+  private realStart = 0
+  private simCursor = 0
+  private readonly realNow: () => number
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.realNow = opts.realNow ?? Date.now
+  }
+
+  /** The simulated time now (where the run has got to). */
+  get simTime(): number {
+    if (this.realStart === 0) return this.opts.world.start
+    return Math.min(this.opts.world.start + (this.realNow() - this.realStart) * this.opts.speed, this.opts.world.start + this.opts.durationMs)
+  }
+
+  get done(): boolean {
+    return this.simCursor >= this.opts.world.start + this.opts.durationMs
+  }
+
+  /** Connects every device (bounded concurrency), sets its will, says it is online, listens for its rejects. */
+  async connect(): Promise<void> {
+    let next = 0
+    const worker = async () => {
+      while (next < this.opts.devices.length) {
+        const d = this.opts.devices[next++]!
+        const base = `mines/${d.mineId}/devices/${d.id}`
+        const client = await mqtt.connectAsync(this.opts.url, {
+          username: d.id,
+          password: this.opts.password(d.id),
+          clientId: `${d.id}-sim`,
+          reconnectPeriod: 0,
+          connectTimeout: 30_000,
+          will: { topic: `${base}/status`, payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
+        })
+        client.on('message', (topic) => {
+          if (topic.endsWith('/rejects')) this.stats.refused++
+        })
+        client.on('error', (err) => this.fail(err))
+        await client.subscribeAsync(`${base}/rejects`, { qos: 1 })
+        await client.publishAsync(`${base}/status`, '{"online":true}', { qos: 1, retain: true })
+        this.clients.set(d.id, client)
+        this.stats.connected++
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency ?? 20, this.opts.devices.length) }, worker))
+  }
+
+  /** Sends everything due up to the simulated now; call on a timer until `done`. */
+  step(): Message[] {
+    if (this.realStart === 0) {
+      this.realStart = this.realNow()
+      this.simCursor = this.opts.world.start
+    }
+    const to = this.simTime
+    const end = this.opts.world.start + this.opts.durationMs
+    const due = between(this.opts.world, this.opts.devices, this.simCursor, to >= end ? end : to)
+    this.simCursor = to >= end ? end : to
+    for (const m of due) this.send(m)
+    return due
+  }
+
+  /** Runs to the end: steps on a timer, then waits for the last acknowledgements. */
+  async run(onTick?: () => void): Promise<RunnerStats> {
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        this.step()
+        onTick?.()
+        if (this.done) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, this.opts.tickMs ?? 50)
+    })
+    const deadline = Date.now() + 30_000
+    while (this.stats.acked + this.stats.errors < this.stats.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    return this.stats
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.endAsync(true).catch(() => undefined)))
+  }
+
+  private send(m: Message): void {
+    const client = this.clients.get(m.deviceId)
+    if (!client) return
+    this.stats.sent++
+    client.publish(`mines/${m.mineId}/devices/${m.deviceId}/telemetry`, m.payload, { qos: 1 }, (err) => {
+      if (err) this.fail(err)
+      else this.stats.acked++
+    })
+  }
+
+  private fail(err: Error): void {
+    this.stats.errors++
+    this.stats.lastError = err.message
+  }
+}
