@@ -22,6 +22,8 @@ export async function startSimulation(name: string, site: Site, mqttPort: number
     durationMs,
     password: (id) => `${id}-demo`,
     tickMs: 1000,
+    // not `-sim`: a scenario run by `npm run sim` must not take these sessions over
+    clientSuffix: '-demo-sim',
   })
   try {
     await runner.connect()

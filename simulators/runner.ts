@@ -22,6 +22,8 @@ export interface RunnerOptions {
   /** How often the runner wakes to send what is due, real ms. */
   readonly tickMs?: number
   readonly concurrency?: number
+  /** MQTT client ids are `<device id><clientSuffix>` (default `-sim`); two runners need different ones. */
+  readonly clientSuffix?: string
 }
 
 export interface RunnerStats {
@@ -65,7 +67,7 @@ export class SimRunner {
         const client = await mqtt.connectAsync(this.opts.url, {
           username: d.id,
           password: this.opts.password(d.id),
-          clientId: `${d.id}-sim`,
+          clientId: `${d.id}${this.opts.clientSuffix ?? '-sim'}`,
           reconnectPeriod: 0,
           connectTimeout: 30_000,
           will: { topic: `${base}/status`, payload: Buffer.from('{"online":false}'), qos: 1, retain: true },

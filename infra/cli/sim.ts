@@ -13,7 +13,7 @@ import { isoInZone } from '../../ingest/zone-time.js'
  * `npm run sim -- --scenario slope-failure --speed 600`: every device of the site as its own MQTT
  * client, running a scenario in compressed time against a platform (README, "Simulators").
  */
-const usage = `usage: npm run sim -- [--scenario ${scenarioNames().join('|')}] [--speed 60] [--seed 7]
+const usage = `usage: npm run sim -- [--scenario ${scenarioNames().join('|')}] [--speed N] [--seed 7]
                     [--duration 6h] [--url mqtt://127.0.0.1:1883] [--site infra/sites/demo.yaml]
                     [--mine <id>] [--password-pattern '{id}-demo']`
 
@@ -27,7 +27,7 @@ try {
   args = parseArgs({
     options: {
       scenario: { type: 'string', default: 'normal' },
-      speed: { type: 'string', default: '60' },
+      speed: { type: 'string' },
       seed: { type: 'string', default: '7' },
       duration: { type: 'string' },
       url: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
@@ -45,9 +45,7 @@ if (args.help) {
   process.exit(0)
 }
 
-const speed = Number(args.speed)
 const seed = Number(args.seed)
-if (!(speed >= 1)) fail(`--speed ${args.speed}: expected a number ≥ 1 (60 = one simulated minute per second)`)
 if (!Number.isInteger(seed)) fail(`--seed ${args.seed}: expected an integer`)
 let scenario
 try {
@@ -57,6 +55,9 @@ try {
 }
 const durationMs = args.duration === undefined ? scenario.duration : parseDuration(args.duration)
 if (durationMs === undefined || durationMs <= 0) fail(`--duration ${args.duration}: expected a duration such as 90s, 30m, 6h or 3d`)
+// by default a run takes about three minutes, and never goes faster than a simulated minute a second
+const speed = args.speed === undefined ? Math.max(60, Math.round(durationMs / 180_000)) : Number(args.speed)
+if (!(speed >= 1)) fail(`--speed ${args.speed}: expected a number ≥ 1 (60 = one simulated minute per second)`)
 const site = loadSiteFile(resolve(args.site))
 if (!site.ok) fail(`the site file ${args.site} has problems:\n  - ${site.errors.join('\n  - ')}`)
 const devices = simDevices(site.site).filter((d) => args.mine === undefined || d.mineId === args.mine)
