@@ -1,4 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt'
+import { startPublisher } from './load.js'
 import { between } from './plan.js'
 import type { Message, SimDevice, World } from './world.js'
 
@@ -113,6 +114,39 @@ export class SimRunner {
     })
     const deadline = Date.now() + 30_000
     while (this.stats.acked + this.stats.errors < this.stats.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    return this.stats
+  }
+
+  /**
+   * Load mode: every device at `ratePerDevice` readings/s for `seconds` (real time), its readings
+   * from the world at 1/rate apart; returns what was sent and acknowledged.
+   */
+  async load(ratePerDevice: number, seconds: number, onTick?: () => void): Promise<RunnerStats> {
+    const stepMs = 1000 / ratePerDevice
+    const publishers = this.opts.devices.map((d) =>
+      startPublisher(this.clients.get(d.id)!, {
+        topic: `mines/${d.mineId}/devices/${d.id}/telemetry`,
+        window: 8,
+        ratePerSec: ratePerDevice,
+        message: (i) => {
+          const t = this.opts.world.start + Math.round(i * stepMs)
+          const [m] = this.opts.world.emit(d.id, t)
+          return { ts: t, body: m?.payload ?? JSON.stringify({ ts: t, values: {} }) }
+        },
+      }),
+    )
+    const timer = setInterval(() => {
+      this.stats.sent = publishers.reduce((n, p) => n + p.stats.sent, 0)
+      this.stats.acked = publishers.reduce((n, p) => n + p.stats.acked, 0)
+      onTick?.()
+    }, 200)
+    await new Promise((r) => setTimeout(r, seconds * 1000))
+    for (const p of publishers) p.stop()
+    const results = await Promise.all(publishers.map((p) => p.done))
+    clearInterval(timer)
+    this.stats.sent = results.reduce((n, r) => n + r.sent, 0)
+    this.stats.acked = results.reduce((n, r) => n + r.acked, 0)
+    for (const r of results) if (r.error) this.fail(r.error)
     return this.stats
   }
 

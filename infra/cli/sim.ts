@@ -15,7 +15,10 @@ import { isoInZone } from '../../ingest/zone-time.js'
  */
 const usage = `usage: npm run sim -- [--scenario ${scenarioNames().join('|')}] [--speed N] [--seed 7]
                     [--duration 6h] [--url mqtt://127.0.0.1:1883] [--site infra/sites/demo.yaml]
-                    [--mine <id>] [--password-pattern '{id}-demo']`
+                    [--mine <id>] [--password-pattern '{id}-demo']
+       npm run sim -- --load <readings/s per device> [--duration 60s] …   (load mode)`
+
+const say = (line: string) => process.stdout.write(`${line}\n`)
 
 function fail(message: string): never {
   process.stderr.write(`minewatch sim: ${message}\n${usage}\n`)
@@ -34,6 +37,7 @@ try {
       site: { type: 'string', default: DEMO_SITE },
       mine: { type: 'string' },
       'password-pattern': { type: 'string', default: '{id}-demo' },
+      load: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   }).values
@@ -63,6 +67,32 @@ if (!site.ok) fail(`the site file ${args.site} has problems:\n  - ${site.errors.
 const devices = simDevices(site.site).filter((d) => args.mine === undefined || d.mineId === args.mine)
 if (devices.length === 0) fail(`no devices${args.mine ? ` in mine "${args.mine}"` : ''}`)
 
+if (args.load !== undefined) {
+  // load mode: every device at a fixed rate, in real time, from now
+  const rate = Number(args.load)
+  if (!(rate > 0)) fail(`--load ${args.load}: expected readings per second per device, e.g. 1`)
+  const seconds = args.duration === undefined ? 60 : (parseDuration(args.duration) ?? 60_000) / 1000
+  const loadRunner = new SimRunner({ url: args.url, devices, world: new World(devices, loadScenario('normal'), seed, Date.now() - seconds * 1000), speed: 1, durationMs: seconds * 1000, password: (id) => args['password-pattern'].replaceAll('{id}', id), clientSuffix: '-load' })
+  try {
+    await loadRunner.connect()
+  } catch (err) {
+    fail(`could not connect to ${args.url}: ${(err as Error).message}`)
+  }
+  say(`[load] ${devices.length} devices × ${rate}/s for ${seconds} s`)
+  let before = { t: Date.now(), acked: 0 }
+  let lastLine = 0
+  const stats = await loadRunner.load(rate, seconds, () => {
+    if (Date.now() - lastLine < 1000) return
+    lastLine = Date.now()
+    const s = loadRunner.stats
+    say(`[load] sent ${s.sent} · acked ${s.acked} · ${(((s.acked - before.acked) * 1000) / Math.max(1, Date.now() - before.t)).toFixed(0)}/s`)
+    before = { t: Date.now(), acked: s.acked }
+  })
+  await loadRunner.close()
+  say(`done: sent ${stats.sent}, acknowledged ${stats.acked} (${(stats.acked / seconds).toFixed(0)}/s), errors ${stats.errors}`)
+  process.exit(stats.errors > 0 ? 1 : 0)
+}
+
 // at speed > 1 the run is set in the past, so that no timestamp runs ahead of the real clock
 const now = Date.now()
 const start = speed > 1 ? now - durationMs : now
@@ -70,7 +100,6 @@ const world = new World(devices, scenario, seed, start)
 const runner = new SimRunner({ url: args.url, devices, world, speed, durationMs, password: (id) => args['password-pattern'].replaceAll('{id}', id) })
 const tz = site.site.mines[0]?.timezone ?? 'Asia/Shanghai'
 const hours = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`
-const say = (line: string) => process.stdout.write(`${line}\n`)
 
 say(`minewatch 模拟器 · ${scenario.title} · ${devices.length} devices → ${args.url}`)
 say(`simulated ${hours(durationMs)} from ${isoInZone(start, tz)} at ×${speed} (about ${Math.ceil(durationMs / speed / 1000)} s), seed ${seed}`)

@@ -30,12 +30,14 @@ export function runScenario(scenario: Scenario, seed: number, start: number, sit
   const kindOf = new Map(devices.map((d) => [d.id, d]))
   let refused = 0
   let misjudged = 0
+  const codes = new Set<string>()
   let nextTick = start
   for (const m of messages) {
     for (; nextTick <= m.t; nextTick += 5 * 60_000) engine.tick(nextTick)
     const d = kindOf.get(m.deviceId)!
     const decoded = decodeTelemetry(Buffer.from(m.payload), { mineId: d.mineId, deviceId: d.id, kind: d.kind }, m.t, LIMITS)
     if (decoded.problems.length > 0) refused++
+    for (const p of decoded.problems) codes.add(p.code)
     if ((decoded.problems.length === 0) !== m.valid) misjudged++
     engine.onReadings(decoded.readings, m.t)
   }
@@ -46,7 +48,7 @@ export function runScenario(scenario: Scenario, seed: number, start: number, sit
     const prev = peaks.get(key)
     if (!prev || RANK[a.peak] > RANK[prev]) peaks.set(key, a.peak)
   }
-  return { messages, refused, misjudged, peaks, book }
+  return { messages, refused, misjudged, codes, peaks, book }
 }
 
 /** What a scenario's manifest says about the warnings: what is missing, what should not be there. */

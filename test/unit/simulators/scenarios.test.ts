@@ -18,6 +18,12 @@ describe('every scenario against the platform decoder and the demo site rules (s
     expect(unexpected).toEqual([])
   })
 
+  it('sensor-faults: the deliberately bad payloads fail with the codes they should', () => {
+    const { codes, refused } = runScenario(loadScenario('sensor-faults'), 7, START)
+    expect([...codes].sort()).toEqual(['CLOCK_SKEW', 'NOT_FINITE'])
+    expect(refused).toBeGreaterThan(20)
+  })
+
   it('normal: not even a blue warning, and no device silent', () => {
     const { peaks } = runScenario(loadScenario('normal'), 7, START)
     expect([...peaks.keys()]).toEqual([])
