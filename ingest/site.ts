@@ -7,7 +7,7 @@ import { SECRET_HASH_PATTERN } from './secrets.js'
  * The parts of the site file that ingest owns: regions, mines, devices and service accounts.
  * infra/ parses the file; every floor exports the schema of its own slice (DESIGN §7).
  */
-const secretHashSchema = z
+export const secretHashSchema = z
   .string({ error: 'expected an scrypt hash (text)' })
   .regex(SECRET_HASH_PATTERN, { error: 'expected an scrypt hash "scrypt$N$r$p$salt$hash"; make one with `npm run hash-secret`' })
 

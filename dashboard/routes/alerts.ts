@@ -1,14 +1,18 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import type { Alert } from '../../alerting/book/alert.js'
+import type { BookResult } from '../../alerting/book/book.js'
 import { LEVELS, RANK } from '../../alerting/rules/levels.js'
 import { isoInZone } from '../../ingest/zone-time.js'
+import type { Access } from '../access.js'
+import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
 
 /**
- * `GET /api/alerts`: the warning book, the most severe and oldest first, with times in the mine's
- * zone. Users, roles and the sign/assign/resolve actions arrive with the dashboard issue; until
- * then this is behind the admin token.
+ * The warning book over HTTP: `GET /api/alerts` (what the user may see, most severe and oldest
+ * first, times in the mine's zone) and the seat's actions `POST /api/alerts/:id/acknowledge`
+ * (签收), `/assign` ({"to"}) and `/resolve` ({"note"}, 处置完成), each by the signed-in person.
+ * A warning of a mine the user may not see does not exist for them (404, not 403).
  */
 const querySchema = z.strictObject({
   mine: z.string().min(1).optional(),
@@ -17,12 +21,26 @@ const querySchema = z.strictObject({
   overdue: z.enum(['true', 'false']).optional(),
 })
 
+export interface AlertActions {
+  acknowledge(id: string, actor: string): BookResult
+  assign(id: string, actor: string, to: string): BookResult
+  resolve(id: string, actor: string, note: string): BookResult
+}
+
 export const alertRoutes: FastifyPluginAsync<{
   alerts: () => Alert[]
+  actions: AlertActions
   timeZoneOf: (mineId: string) => string
-  requireAdmin: (r: FastifyRequest) => Promise<void>
+  auth: Auth
+  access: Access
 }> = async (app, opts) => {
-  app.get('/api/alerts', { onRequest: opts.requireAdmin }, async (request) => {
+  const view = (a: Alert) => {
+    const tz = opts.timeZoneOf(a.mineId)
+    return { ...a, timeZone: tz, raisedTime: isoInZone(a.raisedAt, tz), updatedTime: isoInZone(a.updatedAt, tz), deadlineTime: isoInZone(a.deadline, tz) }
+  }
+
+  app.get('/api/alerts', async (request) => {
+    const user = await opts.auth.user(request)
     const q = querySchema.safeParse(request.query)
     if (!q.success) {
       const issue = q.error.issues[0]!
@@ -31,15 +49,27 @@ export const alertRoutes: FastifyPluginAsync<{
     const { mine, state, level, overdue } = q.data
     const alerts = opts
       .alerts()
+      .filter((a) => opts.access.canSee(user, a.mineId))
       .filter((a) => (mine === undefined || a.mineId === mine) && (level === undefined || a.level === level) && (overdue === undefined || String(a.overdue) === overdue))
       .filter((a) => state === 'all' || (state === 'unresolved' ? a.state !== 'resolved' : a.state === state))
       .sort((a, b) => RANK[b.level] - RANK[a.level] || a.raisedAt - b.raisedAt)
-    return {
-      count: alerts.length,
-      alerts: alerts.map((a) => {
-        const tz = opts.timeZoneOf(a.mineId)
-        return { ...a, timeZone: tz, raisedTime: isoInZone(a.raisedAt, tz), updatedTime: isoInZone(a.updatedAt, tz), deadlineTime: isoInZone(a.deadline, tz) }
-      }),
-    }
+    return { count: alerts.length, alerts: alerts.map(view) }
   })
+
+  const act = (path: string, body: z.ZodType<Record<string, string>>, run: (id: string, actor: string, b: Record<string, string>) => BookResult) =>
+    app.post<{ Params: { id: string } }>(`/api/alerts/:id/${path}`, async (request) => {
+      const user = await opts.auth.user(request)
+      const alert = opts.alerts().find((a) => a.id === request.params.id)
+      if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+      if (!opts.access.canAct(user, alert.mineId)) throw new HttpError('MW_FORBIDDEN', '只有该矿山的预警专席或安全负责人可以处置预警 (only the mine’s own people act on its warnings)')
+      const parsed = body.safeParse(request.body ?? {})
+      if (!parsed.success) throw new HttpError('MW_BAD_QUERY', `${parsed.error.issues[0]!.path.join('.') || 'body'}: ${parsed.error.issues[0]!.message}`)
+      const result = run(alert.id, user.id, parsed.data)
+      if (!result.ok) throw new HttpError(result.error.code, result.error.message)
+      return view(result.event.alert)
+    })
+
+  act('acknowledge', z.strictObject({}), (id, actor) => opts.actions.acknowledge(id, actor))
+  act('assign', z.strictObject({ to: z.string().max(200) }), (id, actor, b) => opts.actions.assign(id, actor, b.to!))
+  act('resolve', z.strictObject({ note: z.string().max(4000) }), (id, actor, b) => opts.actions.resolve(id, actor, b.note!))
 }

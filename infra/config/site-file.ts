@@ -3,6 +3,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
 import { checkAlertingSite, deviceRulesSchema, itemsSchema, kindRulesSchema } from '../../alerting/config.js'
 import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
+import { checkDashboardSite, usersSchema } from '../../dashboard/users.js'
 
 /**
  * The site file (YAML or JSON): regions, mines with their devices, service accounts, and the
@@ -20,10 +21,13 @@ export const siteSchema = z
     serviceAccounts: z.array(serviceAccountSchema).default([]),
     /** Rules per device kind for every mine (a mine's own `rules` and a device's replace them by id). */
     rules: kindRulesSchema,
+    /** The people who sign in to the dashboard. */
+    users: usersSchema,
   })
   .superRefine((site, ctx) => {
     checkIngestSite(site, ctx)
     checkAlertingSite(site, ctx)
+    checkDashboardSite(site, ctx)
   })
 
 export type Site = z.infer<typeof siteSchema>

@@ -23,6 +23,15 @@ export const TEST_DEVICES: { id: string; mine: string; kind: DeviceKind; rules?:
   { id: 'b-prism', mine: 'mine-b', kind: 'prism' },
 ]
 
+/** Dashboard users of the test site (password: secretOf(id)). */
+export const TEST_USERS = [
+  { id: 'disp-a', role: 'dispatcher', mines: ['mine-a'] },
+  { id: 'dir-a', role: 'director', mines: ['mine-a'] },
+  { id: 'disp-b', role: 'dispatcher', mines: ['mine-b'] },
+  { id: 'reg-a', role: 'regulator', regions: ['region-a'] },
+  { id: 'reg-all', role: 'regulator' },
+]
+
 export async function testSite(): Promise<Site> {
   const device = async (d: (typeof TEST_DEVICES)[number]) => ({
     id: d.id,
@@ -49,6 +58,9 @@ export async function testSite(): Promise<Site> {
     ],
     mines: [await mine('mine-a', 'region-a', 'Asia/Shanghai'), await mine('mine-b', 'region-b', 'Asia/Urumqi')],
     serviceAccounts: [{ id: 'svc-a', name: '甲市对接', secretHash: await hashSecret(secretOf('svc-a'), TEST_COST), mines: ['mine-a'] }],
+    users: await Promise.all(
+      TEST_USERS.map(async (u) => ({ ...u, name: `测试 ${u.id}`, passwordHash: await hashSecret(secretOf(u.id), TEST_COST) })),
+    ),
   })
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
   return parsed.site

@@ -1,0 +1,75 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { SecretVerifier } from '../ingest/secrets.js'
+import { HttpError } from './errors.js'
+import type { LoginLimiter, Sessions } from './sessions.js'
+import type { User } from './users.js'
+
+/**
+ * Who is asking: a session (the `mw_session` httpOnly cookie of the web UI, or `Authorization:
+ * Bearer <session token>`), or the admin token (integrations and operators; it acts as an admin).
+ */
+export const SESSION_COOKIE = 'mw_session'
+
+export interface AuthDeps {
+  readonly users: ReadonlyMap<string, User>
+  readonly sessions: Sessions
+  readonly limiter: LoginLimiter
+  readonly adminToken: string
+  readonly now: () => number
+}
+
+const ADMIN_BY_TOKEN: User = { id: 'admin-token', name: '管理令牌 (admin token)', role: 'admin', mines: [], regions: [], passwordHash: '' }
+// a hash no password matches, so that an unknown user name costs the same scrypt as a known one
+const NOBODY = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
+
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=')
+    if (k === name) return v.join('=')
+  }
+  return undefined
+}
+
+export class Auth {
+  private readonly verifier = new SecretVerifier()
+  private readonly adminDigest: Buffer
+
+  constructor(private readonly deps: AuthDeps) {
+    this.adminDigest = createHash('sha256').update(deps.adminToken).digest()
+  }
+
+  /** The user behind a request, or 401. */
+  async user(request: FastifyRequest): Promise<User> {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+    const token = bearer ?? cookieValue(request.headers.cookie, SESSION_COOKIE)
+    if (token) {
+      if (timingSafeEqual(createHash('sha256').update(token).digest(), this.adminDigest)) return ADMIN_BY_TOKEN
+      const id = this.deps.sessions.userOf(token, this.deps.now())
+      const user = id ? this.deps.users.get(id) : undefined
+      if (user) return user
+    }
+    throw new HttpError('MW_UNAUTHORIZED', '请先登录 (log in: POST /api/login, then send the session cookie or Authorization: Bearer <token>)')
+  }
+
+  /** Checks a password, with the failed-login limit per (user name, address). */
+  async login(username: string, password: string, address: string): Promise<{ user: User; token: string } | { retryAfter: number } | undefined> {
+    const key = `${username}\u0000${address}`
+    const now = this.deps.now()
+    const wait = this.deps.limiter.retryAfter(key, now)
+    if (wait > 0) return { retryAfter: wait }
+    const user = this.deps.users.get(username)
+    const ok = await this.verifier.verify(user?.id ?? '\u0000nobody', password, user?.passwordHash ?? NOBODY).catch(() => false)
+    if (!user || !ok) {
+      this.deps.limiter.failed(key, now)
+      return undefined
+    }
+    this.deps.limiter.succeeded(key)
+    return { user, token: this.deps.sessions.create(user.id, now) }
+  }
+
+  logout(request: FastifyRequest): void {
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? cookieValue(request.headers.cookie, SESSION_COOKIE)
+    if (token) this.deps.sessions.revoke(token)
+  }
+}

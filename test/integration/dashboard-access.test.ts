@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually } from '../helpers/eventually.js'
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { secretOf } from '../helpers/site.js'
+
+/**
+ * People and what they may see and do, through the real HTTP app (fastify inject): a dispatcher
+ * of mine A cannot read or sign anything of mine B; a regulator watches but does not sign.
+ * The warnings come from the platform itself: every device falls silent on the simulated clock.
+ */
+let t: TestPlatform
+let clock = Date.parse('2026-11-23T09:00:00+08:00')
+beforeAll(async () => {
+  t = await startTestPlatform({ now: () => clock, alertTickMs: 10 })
+  clock += 4 * 60_000 // test devices report every minute: 3 minutes of silence is 断线 for all
+  await eventually(() => t.platform.alerting.book.unresolved().length >= 10)
+})
+afterAll(async () => {
+  await t?.stop()
+})
+
+async function login(user: string, password = secretOf(user), ip = '10.0.0.1') {
+  return t.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: user, password }, remoteAddress: ip })
+}
+async function as(user: string) {
+  const res = await login(user)
+  expect(res.statusCode).toBe(200)
+  return res.json().token as string
+}
+const get = (token: string, url: string) => t.platform.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })
+const post = (token: string, url: string, payload: object = {}) => t.platform.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}` }, payload })
+const alertOf = (mine: string) => t.platform.alerting.book.unresolved().find((a) => a.mineId === mine)!
+
+describe('signing in', () => {
+  it('gives a session as an httpOnly cookie and a bearer token, and says who you are', async () => {
+    const res = await login('disp-a')
+    expect(res.statusCode).toBe(200)
+    expect(String(res.headers['set-cookie'])).toMatch(/^mw_session=[\w-]+; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200$/)
+    const cookie = String(res.headers['set-cookie']).split(';')[0]!
+    const me = await t.platform.app.inject({ method: 'GET', url: '/api/me', headers: { cookie } })
+    expect(me.json()).toEqual({ id: 'disp-a', name: '测试 disp-a', role: 'dispatcher', mines: ['mine-a'] })
+    expect(res.body).not.toContain(secretOf('disp-a'))
+  })
+
+  it('refuses a wrong password and an unknown user alike, then limits the tries', async () => {
+    const wrong = await login('reg-all', 'nope', '10.9.9.9')
+    expect(wrong.statusCode).toBe(401)
+    expect(wrong.json().error.code).toBe('MW_UNAUTHORIZED')
+    expect((await login('ghost', 'nope', '10.9.9.9')).json().error).toEqual(wrong.json().error)
+    for (let i = 0; i < 4; i++) await login('reg-all', 'nope', '10.9.9.9')
+    const limited = await login('reg-all', secretOf('reg-all'), '10.9.9.9')
+    expect(limited.statusCode).toBe(429)
+    expect(limited.json().error.code).toBe('MW_TOO_MANY_ATTEMPTS')
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
+    // from another address the right password still works
+    expect((await login('reg-all', secretOf('reg-all'), '10.8.8.8')).statusCode).toBe(200)
+  })
+
+  it('refuses requests without a session', async () => {
+    const res = await t.platform.app.inject({ method: 'GET', url: '/api/alerts' })
+    expect(res.statusCode).toBe(401)
+    expect(res.json().error.code).toBe('MW_UNAUTHORIZED')
+  })
+})
+
+describe('a dispatcher of mine A', () => {
+  it('sees only mine A’s warnings', async () => {
+    const token = await as('disp-a')
+    const body = (await get(token, '/api/alerts')).json()
+    expect(body.count).toBeGreaterThan(0)
+    expect(new Set(body.alerts.map((a: { mineId: string }) => a.mineId))).toEqual(new Set(['mine-a']))
+    expect((await get(token, '/api/alerts?mine=mine-b')).json().count).toBe(0)
+  })
+
+  it('cannot sign, assign or resolve a warning of mine B: for them it does not exist', async () => {
+    const token = await as('disp-a')
+    const b = alertOf('mine-b')
+    for (const [path, body] of [
+      ['acknowledge', {}],
+      ['assign', { to: 'x' }],
+      ['resolve', { note: 'x' }],
+    ] as const) {
+      const res = await post(token, `/api/alerts/${b.id}/${path}`, body)
+      expect(res.statusCode).toBe(404)
+      expect(res.json().error.code).toBe('MW_ALERT_NOT_FOUND')
+    }
+    expect(t.platform.alerting.book.get(b.id)!.state).toBe('open')
+  })
+
+  it('signs, assigns and resolves mine A’s warning, each step by name, with clear refusals', async () => {
+    const token = await as('disp-a')
+    const a = alertOf('mine-a')
+    const early = await post(token, `/api/alerts/${a.id}/resolve`, { note: '已处置' })
+    expect([early.statusCode, early.json().error.code]).toEqual([409, 'MW_ALERT_NOT_ACKNOWLEDGED'])
+    const ack = await post(token, `/api/alerts/${a.id}/acknowledge`)
+    expect(ack.statusCode).toBe(200)
+    expect(ack.json()).toMatchObject({ state: 'acknowledged', acknowledged: { by: 'disp-a' }, deadlineTime: expect.stringMatching(/\+08:00$/) })
+    const again = await post(token, `/api/alerts/${a.id}/acknowledge`)
+    expect([again.statusCode, again.json().error.code]).toEqual([409, 'MW_ALERT_ALREADY_ACKNOWLEDGED'])
+    expect((await post(token, `/api/alerts/${a.id}/assign`, { to: '安全总监 李' })).json()).toMatchObject({ state: 'assigned', assigned: { to: '安全总监 李', by: 'disp-a' } })
+    const noNote = await post(token, `/api/alerts/${a.id}/resolve`, { note: ' ' })
+    expect([noNote.statusCode, noNote.json().error.code]).toEqual([400, 'MW_NOTE_REQUIRED'])
+    const bad = await post(token, `/api/alerts/${a.id}/resolve`, { remark: 'x' })
+    expect(bad.json().error.code).toBe('MW_BAD_QUERY')
+    const done = await post(await as('dir-a'), `/api/alerts/${a.id}/resolve`, { note: '已恢复供电, 设备重新上线' })
+    expect(done.json()).toMatchObject({ state: 'resolved', resolved: { by: 'dir-a', note: '已恢复供电, 设备重新上线' } })
+  })
+})
+
+describe('regulators', () => {
+  it('see the mines of their region (or all), and do not sign', async () => {
+    const regA = await as('reg-a')
+    const seen = (await get(regA, '/api/alerts?state=all')).json()
+    expect(new Set(seen.alerts.map((a: { mineId: string }) => a.mineId))).toEqual(new Set(['mine-a']))
+    const all = (await get(await as('reg-all'), '/api/alerts')).json()
+    expect(new Set(all.alerts.map((a: { mineId: string }) => a.mineId))).toEqual(new Set(['mine-a', 'mine-b']))
+    const res = await post(regA, `/api/alerts/${seen.alerts.find((a: { state: string }) => a.state === 'open').id}/acknowledge`)
+    expect([res.statusCode, res.json().error.code]).toEqual([403, 'MW_FORBIDDEN'])
+  })
+})
