@@ -9,11 +9,9 @@ import { metricsRoutes } from './routes/metrics.js'
 import { readingsRoutes } from './routes/readings.js'
 import { alertRoutes, type AlertActions } from './routes/alerts.js'
 import type { Alert } from '../alerting/book/alert.js'
-import { Access } from './access.js'
-import { Auth } from './auth.js'
+import type { Access } from './access.js'
+import type { Auth } from './auth.js'
 import { authRoutes } from './routes/auth.js'
-import { LoginLimiter, Sessions } from './sessions.js'
-import type { User } from './users.js'
 
 export interface AppDeps {
   readonly store: Store
@@ -27,8 +25,8 @@ export interface AppDeps {
   /** The warning book's alerts (resolved ones included), and what people may do with them. */
   readonly alerts: () => Alert[]
   readonly alertActions: AlertActions
-  readonly users: readonly User[]
-  readonly site: ConstructorParameters<typeof Access>[0]
+  readonly auth: Auth
+  readonly access: Access
   /** Mark the session cookie Secure (behind HTTPS). */
   readonly secureCookie?: boolean
 }
@@ -54,8 +52,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(healthRoutes, { health: deps.health })
   app.register(metricsRoutes, { metrics: deps.metrics, requireAdmin })
   app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, requireAdmin })
-  const access = new Access(deps.site)
-  const auth = new Auth({ users: new Map(deps.users.map((u) => [u.id, u])), sessions: new Sessions(), limiter: new LoginLimiter(), adminToken: deps.adminToken, now: deps.now })
+  const { auth, access } = deps
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
   app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access })
   return app

@@ -5,6 +5,10 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client'
 import { buildApp } from '../dashboard/app.js'
+import { Access } from '../dashboard/access.js'
+import { Auth } from '../dashboard/auth.js'
+import { startLive } from '../dashboard/live.js'
+import { LoginLimiter, Sessions } from '../dashboard/sessions.js'
 import { brokerTeller, createBroker } from '../ingest/broker/broker.js'
 import type { BrokerContext } from '../ingest/broker/context.js'
 import { listenTcp, listenWebSocket } from '../ingest/broker/listeners.js'
@@ -162,14 +166,16 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort, frameLimit)
   const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort, frameLimit)
 
+  const access = new Access(cfg.site)
+  const auth = new Auth({ users: new Map(cfg.site.users.map((u) => [u.id, u])), sessions: new Sessions(), limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
   const app = buildApp({
     store,
     registry,
     timeZoneOf,
     alerts: () => alerting.book.all(),
     alertActions: alerting,
-    users: cfg.site.users,
-    site: cfg.site,
+    auth,
+    access,
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
     now,
@@ -188,6 +194,13 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
         counts: await counts(metricsRegistry),
       }
     },
+  })
+  // live push shares the HTTP server: warnings and device changes to the rooms of their mine
+  const live = startLive(app.server, { auth, access, timeZoneOf })
+  alertBus.on((e) => live.alert(e))
+  presence.on('change', (p) => {
+    const mineId = registry.device(p.deviceId)?.mineId
+    if (mineId) live.device({ deviceId: p.deviceId, mineId, online: p.connected && p.online !== false, at: p.since })
   })
   await app.listen({ host: cfg.bind, port: cfg.httpPort })
   const httpPort = (app.server.address() as { port: number }).port
@@ -217,7 +230,8 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
         await alerting.stop()
         await journal.close()
         await quarantine.close()
-        // 3. close HTTP, then the store
+        // 3. close live push and HTTP, then the store
+        await live.close()
         await app.close()
         await store.close()
       })()),

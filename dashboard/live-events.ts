@@ -1,0 +1,34 @@
+import type { Alert } from '../alerting/book/alert.js'
+
+/**
+ * The socket.io event maps, shared by the server and the browser (DESIGN §7 lesson 5): a renamed
+ * event fails the type check on both sides.
+ */
+export interface AlertPush {
+  readonly type: string
+  readonly at: number
+  readonly actor: string
+  readonly notify: boolean
+  readonly alert: Alert & { readonly raisedTime: string; readonly deadlineTime: string; readonly timeZone: string }
+}
+
+export interface DevicePush {
+  readonly deviceId: string
+  readonly mineId: string
+  readonly online: boolean
+  readonly at: number
+}
+
+export interface ServerToClientEvents {
+  /** A warning raised, changed or acted on, in a mine the user may see. */
+  alert: (event: AlertPush) => void
+  /** A device came online or went offline. */
+  device: (event: DevicePush) => void
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ClientToServerEvents {}
+
+export interface SocketData {
+  userId: string
+}

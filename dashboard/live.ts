@@ -1,0 +1,63 @@
+import type { Server as HttpServer } from 'node:http'
+import { Server } from 'socket.io'
+import type { AlertEvent } from '../alerting/book/alert.js'
+import { isoInZone } from '../ingest/zone-time.js'
+import type { Access } from './access.js'
+import type { Auth } from './auth.js'
+import type { ClientToServerEvents, DevicePush, ServerToClientEvents, SocketData } from './live-events.js'
+
+/**
+ * Live push over socket.io (DESIGN §6 note): a socket signs in with its session (the cookie, or
+ * `auth: { token }`), joins one room per mine it may see, and receives that mine's warnings and
+ * device changes. Connection state recovery lets a screen that lost the network for up to two
+ * minutes get what it missed; `skipMiddlewares: false`, so a recovered socket is authenticated
+ * again. A screen whose `socket.recovered` is false re-reads `GET /api/alerts`.
+ */
+export interface Live {
+  alert(event: AlertEvent): void
+  device(event: DevicePush): void
+  close(): Promise<void>
+}
+
+export const room = (mineId: string) => `mine:${mineId}`
+
+export function startLive(server: HttpServer, deps: { auth: Auth; access: Access; timeZoneOf: (mineId: string) => string }): Live {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
+    path: '/socket.io',
+    serveClient: false,
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+  })
+  io.use((socket, next) => {
+    const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined
+    // Auth reads a bearer header or the session cookie; a socket may bring either
+    const request = { headers: { ...socket.handshake.headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } }
+    deps.auth
+      .user(request as never)
+      .then((user) => {
+        socket.data.userId = user.id
+        if (!socket.recovered) for (const mine of deps.access.visibleMines(user)) void socket.join(room(mine))
+        next()
+      })
+      .catch(() => next(Object.assign(new Error('MW_UNAUTHORIZED: 请先登录 (log in first)'), { data: { code: 'MW_UNAUTHORIZED' } })))
+  })
+  return {
+    alert(e) {
+      const tz = deps.timeZoneOf(e.mineId)
+      io.to(room(e.mineId)).emit('alert', {
+        type: e.type,
+        at: e.at,
+        actor: e.actor,
+        notify: e.notify,
+        alert: { ...e.alert, timeZone: tz, raisedTime: isoInZone(e.alert.raisedAt, tz), deadlineTime: isoInZone(e.alert.deadline, tz) },
+      })
+    },
+    device(d) {
+      io.to(room(d.mineId)).emit('device', d)
+    },
+    // the HTTP server is fastify's to close: only the sockets and the engine end here
+    close: async () => {
+      io.local.disconnectSockets(true)
+      io.engine.close()
+    },
+  }
+}
