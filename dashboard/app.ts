@@ -12,6 +12,8 @@ import type { Alert } from '../alerting/book/alert.js'
 import type { Access } from './access.js'
 import type { Auth } from './auth.js'
 import { authRoutes } from './routes/auth.js'
+import { mineRoutes, type MinesSite } from './routes/mines.js'
+import type { DevicePresence } from '../ingest/presence.js'
 
 export interface AppDeps {
   readonly store: Store
@@ -27,6 +29,8 @@ export interface AppDeps {
   readonly alertActions: AlertActions
   readonly auth: Auth
   readonly access: Access
+  readonly site: MinesSite
+  readonly presence: (deviceId: string) => DevicePresence | undefined
   /** Mark the session cookie Secure (behind HTTPS). */
   readonly secureCookie?: boolean
 }
@@ -54,6 +58,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, requireAdmin })
   const { auth, access } = deps
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
+  app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
   app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access })
   return app
 }

@@ -176,6 +176,8 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     alertActions: alerting,
     auth,
     access,
+    site: cfg.site,
+    presence: (id) => presence.get(id),
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
     now,

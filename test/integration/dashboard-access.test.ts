@@ -118,3 +118,33 @@ describe('regulators', () => {
     expect([res.statusCode, res.json().error.code]).toEqual([403, 'MW_FORBIDDEN'])
   })
 })
+
+describe('mines, devices and the daily report', () => {
+  it('lists the mines a user may see, with their worst open warning and devices', async () => {
+    const mines = (await get(await as('disp-a'), '/api/mines')).json()
+    expect(mines).toHaveLength(1)
+    expect(mines[0]).toMatchObject({ id: 'mine-a', status: 'producing', regionName: '甲市', alerts: { worst: 'yellow', offline: expect.any(Number) }, devices: { known: 9 } })
+    expect((await get(await as('reg-all'), '/api/mines')).json().map((m: { id: string }) => m.id)).toEqual(['mine-a', 'mine-b'])
+  })
+
+  it('shows a mine’s devices to its people only', async () => {
+    expect((await get(await as('disp-a'), '/api/mines/mine-b/devices')).statusCode).toBe(404)
+    const devices = (await get(await as('disp-b'), '/api/mines/mine-b/devices')).json()
+    expect(devices).toMatchObject([{ id: 'b-prism', kind: 'prism', kindLabel: expect.any(String), state: 'offline', connected: false, last: null }])
+  })
+
+  it('reports the day: raised by level, signed, handled the same day, overdue, open; as JSON and CSV', async () => {
+    const token = await as('disp-a')
+    const date = '2026-11-23'
+    const report = (await get(token, `/api/reports/daily?mine=mine-a&date=${date}`)).json()
+    expect(report).toMatchObject({ mineId: 'mine-a', date, timeZone: 'Asia/Shanghai', raised: expect.any(Number), byLevel: { yellow: expect.any(Number) } })
+    expect(report.raised).toBe(report.byLevel.blue + report.byLevel.yellow + report.byLevel.orange + report.byLevel.red)
+    const csv = await get(token, `/api/reports/daily?mine=mine-a&date=${date}&format=csv`)
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/)
+    const [head, row] = csv.body.trim().split('\n')
+    expect(head).toBe('mine,date,time_zone,raised,raised_blue,raised_yellow,raised_orange,raised_red,acknowledged,resolved_same_day,overdue,open')
+    expect(row!.split(',').slice(0, 4)).toEqual(['mine-a', date, 'Asia/Shanghai', String(report.raised)])
+    expect((await get(token, `/api/reports/daily?mine=mine-b&date=${date}`)).statusCode).toBe(404)
+    expect((await get(token, `/api/reports/daily?mine=mine-a&date=23.11.2026`)).json().error.code).toBe('MW_BAD_QUERY')
+  })
+})

@@ -1,0 +1,114 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import type { Alert } from '../../alerting/book/alert.js'
+import { RANK } from '../../alerting/rules/levels.js'
+import { KINDS, type DeviceKind } from '../../ingest/contract/kinds.js'
+import type { DevicePresence } from '../../ingest/presence.js'
+import type { StoredReading } from '../../ingest/store.js'
+import { isoInZone } from '../../ingest/zone-time.js'
+import type { Access } from '../access.js'
+import type { Auth } from '../auth.js'
+import { HttpError } from '../errors.js'
+import { dailyReport, reportCsv } from '../report.js'
+
+/**
+ * Mines and devices as people see them: `GET /api/mines` (for the regulators' map: status, worst
+ * open warning, overdue, devices connected), `GET /api/mines/:id/devices` (connection, last
+ * reading, staleness) and `GET /api/reports/daily?mine=&date=[&format=csv]`.
+ */
+export interface MinesSite {
+  readonly regions: readonly { readonly id: string; readonly name: string }[]
+  readonly mines: readonly {
+    readonly id: string
+    readonly name: string
+    readonly region: string
+    readonly status: 'producing' | 'suspended'
+    readonly timezone: string
+    readonly location: { readonly lat: number; readonly lon: number }
+    readonly devices: readonly { readonly id: string; readonly name: string; readonly kind: DeviceKind; readonly interval: number; readonly position: { lat: number; lon: number } }[]
+  }[]
+}
+
+const reportQuery = z.strictObject({
+  mine: z.string().min(1),
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' }),
+  format: z.enum(['json', 'csv']).default('json'),
+})
+
+export const mineRoutes: FastifyPluginAsync<{
+  site: MinesSite
+  alerts: () => Alert[]
+  presence: (deviceId: string) => DevicePresence | undefined
+  latest: (deviceId: string) => Promise<StoredReading | undefined>
+  now: () => number
+  auth: Auth
+  access: Access
+}> = async (app, opts) => {
+  const regionName = new Map(opts.site.regions.map((r) => [r.id, r.name]))
+  const visibleMine = async (request: Parameters<Auth['user']>[0], id: string) => {
+    const user = await opts.auth.user(request)
+    const mine = opts.site.mines.find((m) => m.id === id)
+    if (!mine || !opts.access.canSee(user, id)) throw new HttpError('MW_NOT_FOUND', `没有编号为 ${id} 的矿山 (no such mine)`)
+    return mine
+  }
+
+  app.get('/api/mines', async (request) => {
+    const user = await opts.auth.user(request)
+    const alerts = opts.alerts().filter((a) => a.state !== 'resolved')
+    return opts.site.mines
+      .filter((m) => opts.access.canSee(user, m.id))
+      .map((m) => {
+        const open = alerts.filter((a) => a.mineId === m.id)
+        const worst = open.reduce<Alert['level'] | null>((w, a) => (w === null || RANK[a.level] > RANK[w] ? a.level : w), null)
+        return {
+          id: m.id,
+          name: m.name,
+          region: m.region,
+          regionName: regionName.get(m.region) ?? m.region,
+          status: m.status,
+          location: m.location,
+          timeZone: m.timezone,
+          alerts: { unresolved: open.length, worst, overdue: open.filter((a) => a.overdue).length, offline: open.filter((a) => a.class === 'offline').length },
+          devices: { known: m.devices.length, connected: m.devices.filter((d) => opts.presence(d.id)?.connected).length },
+        }
+      })
+  })
+
+  app.get<{ Params: { id: string } }>('/api/mines/:id/devices', async (request) => {
+    const mine = await visibleMine(request, request.params.id)
+    const now = opts.now()
+    return Promise.all(
+      mine.devices.map(async (d) => {
+        const p = opts.presence(d.id)
+        const last = await opts.latest(d.id)
+        // stale: connected, but nothing for more than two reporting intervals
+        const stale = last === undefined || now - last.ts > 2 * d.interval * 1000
+        const state = !p?.connected || p.online === false ? 'offline' : stale ? 'stale' : 'online'
+        return {
+          id: d.id,
+          name: d.name,
+          kind: d.kind,
+          kindLabel: KINDS[d.kind].label,
+          interval: d.interval,
+          position: d.position,
+          state,
+          connected: p?.connected ?? false,
+          since: p ? isoInZone(p.since, mine.timezone) : null,
+          last: last ? { ts: last.ts, time: isoInZone(last.ts, mine.timezone), values: last.values, units: Object.fromEntries(Object.keys(last.values).map((k) => [k, (KINDS[d.kind].metrics as Record<string, { unit: string }>)[k]?.unit ?? ''])) } : null,
+        }
+      }),
+    )
+  })
+
+  app.get('/api/reports/daily', async (request, reply) => {
+    const q = reportQuery.safeParse(request.query)
+    if (!q.success) throw new HttpError('MW_BAD_QUERY', `${q.error.issues[0]!.path.join('.') || 'query'}: ${q.error.issues[0]!.message}; expected ?mine=&date=YYYY-MM-DD&format=json|csv`)
+    const mine = await visibleMine(request, q.data.mine)
+    const report = dailyReport(opts.alerts(), mine.id, q.data.date, mine.timezone)
+    if (q.data.format === 'csv') {
+      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="minewatch-${mine.id}-${q.data.date}.csv"`)
+      return reportCsv(report)
+    }
+    return report
+  })
+}
