@@ -1,4 +1,7 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { Registry } from '../ingest/registry.js'
 import type { Store } from '../ingest/store.js'
@@ -40,9 +43,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger,
     // health probes and scrapes come every few seconds; logging each would drown the log
-    logController: new LogController({ disableRequestLogging: (r) => r.url.startsWith('/api/health') || r.url.startsWith('/metrics') }),
+    logController: new LogController({ disableRequestLogging: (r) => r.url.startsWith('/api/health') || r.url.startsWith('/metrics') || r.url.startsWith('/docs') }),
   })
+  // zod schemas validate params, query and bodies, and document them in the OpenAPI at /docs
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
   app.setErrorHandler((err, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const v = err.validation[0]!
+      const path = v.instancePath.split('/').filter(Boolean).join('.')
+      const where = `${err.validationContext ?? 'request'}${path ? `.${path}` : ''}`
+      return reply.code(400).send({ error: { code: 'MW_BAD_QUERY', message: `${where}: ${v.message}; see /docs` } })
+    }
     if (err instanceof HttpError) {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } })
     }
@@ -52,6 +64,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: { code: 'MW_NOT_FOUND', message: `no route ${request.method} ${request.url}` } })
   })
+  app.register(swagger, {
+    openapi: {
+      info: { title: 'minewatch 非煤矿山安全风险监测预警平台 API', description: 'Errors are {"error": {"code", "message"}} with stable codes (README, HTTP API).', version: '0.1.0' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'mw_session' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'a session token from POST /api/login, or the admin token' },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  })
+  // the UI's scripts are served from node_modules: /docs works without the internet
+  app.register(swaggerUi, { routePrefix: '/docs' })
   const requireAdmin = adminGuard(deps.adminToken)
   app.register(healthRoutes, { health: deps.health })
   app.register(metricsRoutes, { metrics: deps.metrics, requireAdmin })

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Alert } from '../../alerting/book/alert.js'
 import type { BookResult } from '../../alerting/book/book.js'
@@ -39,14 +40,10 @@ export const alertRoutes: FastifyPluginAsync<{
     return { ...a, timeZone: tz, raisedTime: isoInZone(a.raisedAt, tz), updatedTime: isoInZone(a.updatedAt, tz), deadlineTime: isoInZone(a.deadline, tz) }
   }
 
-  app.get('/api/alerts', async (request) => {
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+  typed.get('/api/alerts', { schema: { summary: '预警列表 the warnings the user may see', tags: ['alerts'], querystring: querySchema } }, async (request) => {
     const user = await opts.auth.user(request)
-    const q = querySchema.safeParse(request.query)
-    if (!q.success) {
-      const issue = q.error.issues[0]!
-      throw new HttpError('MW_BAD_QUERY', `${issue.path.join('.') || 'query'}: ${issue.message}; expected ?mine=&state=&level=&overdue=`)
-    }
-    const { mine, state, level, overdue } = q.data
+    const { mine, state, level, overdue } = request.query
     const alerts = opts
       .alerts()
       .filter((a) => opts.access.canSee(user, a.mineId))
@@ -56,20 +53,19 @@ export const alertRoutes: FastifyPluginAsync<{
     return { count: alerts.length, alerts: alerts.map(view) }
   })
 
-  const act = (path: string, body: z.ZodType<Record<string, string>>, run: (id: string, actor: string, b: Record<string, string>) => BookResult) =>
-    app.post<{ Params: { id: string } }>(`/api/alerts/:id/${path}`, async (request) => {
+  const act = (path: string, summary: string, body: z.ZodType, run: (id: string, actor: string, b: Record<string, string>) => BookResult) =>
+    typed.post(`/api/alerts/:id/${path}`, { schema: { summary, tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), body } }, async (request) => {
       const user = await opts.auth.user(request)
       const alert = opts.alerts().find((a) => a.id === request.params.id)
       if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
       if (!opts.access.canAct(user, alert.mineId)) throw new HttpError('MW_FORBIDDEN', '只有该矿山的预警专席或安全负责人可以处置预警 (only the mine’s own people act on its warnings)')
-      const parsed = body.safeParse(request.body ?? {})
-      if (!parsed.success) throw new HttpError('MW_BAD_QUERY', `${parsed.error.issues[0]!.path.join('.') || 'body'}: ${parsed.error.issues[0]!.message}`)
-      const result = run(alert.id, user.id, parsed.data)
+      const result = run(alert.id, user.id, (request.body ?? {}) as Record<string, string>)
       if (!result.ok) throw new HttpError(result.error.code, result.error.message)
       return view(result.event.alert)
     })
 
-  act('acknowledge', z.strictObject({}), (id, actor) => opts.actions.acknowledge(id, actor))
-  act('assign', z.strictObject({ to: z.string().max(200) }), (id, actor, b) => opts.actions.assign(id, actor, b.to!))
-  act('resolve', z.strictObject({ note: z.string().max(4000) }), (id, actor, b) => opts.actions.resolve(id, actor, b.note!))
+  // signing needs no body at all
+  act('acknowledge', '签收 acknowledge a warning', z.strictObject({}).nullish(), (id, actor) => opts.actions.acknowledge(id, actor))
+  act('assign', '指派 assign a warning to a responsible person', z.strictObject({ to: z.string().max(200) }), (id, actor, b) => opts.actions.assign(id, actor, b.to!))
+  act('resolve', '处置完成 resolve a warning, saying what was done', z.strictObject({ note: z.string().max(4000) }), (id, actor, b) => opts.actions.resolve(id, actor, b.note!))
 }

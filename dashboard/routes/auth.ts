@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Access } from '../access.js'
 import { SESSION_COOKIE, type Auth } from '../auth.js'
@@ -12,9 +13,9 @@ const loginSchema = z.strictObject({ username: z.string().min(1).max(200), passw
 export const publicUser = (u: User, access: Access) => ({ id: u.id, name: u.name, role: u.role, mines: access.visibleMines(u) })
 
 export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secureCookie: boolean }> = async (app, opts) => {
-  app.post('/api/login', async (request, reply) => {
-    const body = loginSchema.safeParse(request.body)
-    if (!body.success) throw new HttpError('MW_BAD_QUERY', 'send {"username": "...", "password": "..."}')
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+  typed.post('/api/login', { schema: { summary: '登录 sign in: a session cookie and a bearer token', tags: ['auth'], security: [], body: loginSchema } }, async (request, reply) => {
+    const body = { data: request.body }
     const result = await opts.auth.login(body.data.username, body.data.password, request.ip)
     if (result && 'retryAfter' in result) {
       request.log.warn({ username: body.data.username, ip: request.ip }, 'login refused: too many failed attempts')
@@ -32,11 +33,11 @@ export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secure
     return { token: result.token, user: publicUser(result.user, opts.access) }
   })
 
-  app.post('/api/logout', async (request, reply) => {
+  app.post('/api/logout', { schema: { summary: '退出 end the session', tags: ['auth'] } }, async (request, reply) => {
     opts.auth.logout(request)
     reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`)
     return { ok: true }
   })
 
-  app.get('/api/me', async (request) => publicUser(await opts.auth.user(request), opts.access))
+  app.get('/api/me', { schema: { summary: '当前用户 who is signed in, and which mines they see', tags: ['auth'] } }, async (request) => publicUser(await opts.auth.user(request), opts.access))
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Alert } from '../../alerting/book/alert.js'
 import { RANK } from '../../alerting/rules/levels.js'
@@ -52,7 +53,9 @@ export const mineRoutes: FastifyPluginAsync<{
     return mine
   }
 
-  app.get('/api/mines', async (request) => {
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+  const mineParams = z.object({ id: z.string().min(1).max(100) })
+  typed.get('/api/mines', { schema: { summary: '矿山 the mines the user may see, with their state', tags: ['mines'] } }, async (request) => {
     const user = await opts.auth.user(request)
     const alerts = opts.alerts().filter((a) => a.state !== 'resolved')
     return opts.site.mines
@@ -74,7 +77,7 @@ export const mineRoutes: FastifyPluginAsync<{
       })
   })
 
-  app.get<{ Params: { id: string } }>('/api/mines/:id/devices', async (request) => {
+  typed.get('/api/mines/:id/devices', { schema: { summary: '设备 a mine’s devices: connection, last reading, staleness', tags: ['mines'], params: mineParams } }, async (request) => {
     const mine = await visibleMine(request, request.params.id)
     const now = opts.now()
     return Promise.all(
@@ -100,9 +103,8 @@ export const mineRoutes: FastifyPluginAsync<{
     )
   })
 
-  app.get('/api/reports/daily', async (request, reply) => {
-    const q = reportQuery.safeParse(request.query)
-    if (!q.success) throw new HttpError('MW_BAD_QUERY', `${q.error.issues[0]!.path.join('.') || 'query'}: ${q.error.issues[0]!.message}; expected ?mine=&date=YYYY-MM-DD&format=json|csv`)
+  typed.get('/api/reports/daily', { schema: { summary: '日报 a mine’s warnings of a local day, as JSON or CSV', tags: ['reports'], querystring: reportQuery } }, async (request, reply) => {
+    const q = { data: request.query }
     const mine = await visibleMine(request, q.data.mine)
     const report = dailyReport(opts.alerts(), mine.id, q.data.date, mine.timezone)
     if (q.data.format === 'csv') {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { idSchema } from '../../ingest/contract/ids.js'
 import { KINDS, metricNames, metricSpec } from '../../ingest/contract/kinds.js'
@@ -49,12 +50,9 @@ export const readingsRoutes: FastifyPluginAsync<{
   now: () => number
   requireAdmin: (r: FastifyRequest) => Promise<void>
 }> = async (app, opts) => {
-  app.get('/api/readings', { onRequest: opts.requireAdmin }, async (request) => {
-    const q = querySchema.safeParse(request.query)
-    if (!q.success) {
-      const issue = q.error.issues[0]!
-      throw new HttpError('MW_BAD_QUERY', `${issue.path.join('.') || 'query'}: ${issue.message}; expected ?device=&metric=&from=&to=&every=&limit=`)
-    }
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+  typed.get('/api/readings', { onRequest: opts.requireAdmin, schema: { summary: '读数 one metric of one device, raw or in buckets', tags: ['readings'], querystring: querySchema } }, async (request) => {
+    const q = { data: request.query }
     const { device: deviceId, metric } = q.data
     const device = opts.registry.device(deviceId)
     if (!device) throw new HttpError('MW_UNKNOWN_DEVICE', `no device "${deviceId}" in the site file`)

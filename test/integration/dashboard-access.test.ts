@@ -148,3 +148,24 @@ describe('mines, devices and the daily report', () => {
     expect((await get(token, `/api/reports/daily?mine=mine-a&date=23.11.2026`)).json().error.code).toBe('MW_BAD_QUERY')
   })
 })
+
+describe('the API document', () => {
+  it('describes the routes with their zod schemas at /docs/json, and serves its UI at /docs without the internet', async () => {
+    const doc = (await t.platform.app.inject({ method: 'GET', url: '/docs/json' })).json()
+    expect(doc.openapi).toMatch(/^3\./)
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/login', '/api/alerts', '/api/alerts/{id}/resolve', '/api/mines', '/api/reports/daily', '/api/readings']))
+    const alerts = doc.paths['/api/alerts'].get
+    expect(alerts.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['mine', 'state', 'level', 'overdue']))
+    expect(doc.paths['/api/alerts/{id}/resolve'].post.requestBody.content['application/json'].schema.required).toEqual(['note'])
+    const ui = await t.platform.app.inject({ method: 'GET', url: '/docs' })
+    expect(ui.statusCode).toBe(200)
+    expect(ui.body).toContain('swagger-ui')
+    expect(ui.body).not.toMatch(/https?:\/\/(unpkg|cdn)/)
+  })
+
+  it('answers a body that does not match its schema with MW_BAD_QUERY and where', async () => {
+    const res = await t.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'disp-a' } })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toMatchObject({ code: 'MW_BAD_QUERY', message: expect.stringMatching(/^body/) })
+  })
+})
