@@ -16,6 +16,7 @@ import type { Access } from './access.js'
 import type { Auth } from './auth.js'
 import { authRoutes } from './routes/auth.js'
 import { mineRoutes, type MinesSite } from './routes/mines.js'
+import { quarantineRoutes } from './routes/quarantine.js'
 import type { DevicePresence } from '../ingest/presence.js'
 
 export interface AppDeps {
@@ -34,6 +35,8 @@ export interface AppDeps {
   readonly access: Access
   readonly site: MinesSite
   readonly presence: (deviceId: string) => DevicePresence | undefined
+  /** The quarantine's day files, newest first. */
+  readonly quarantineFiles: () => string[]
   /** Mark the session cookie Secure (behind HTTPS). */
   readonly secureCookie?: boolean
 }
@@ -82,7 +85,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const requireAdmin = adminGuard(deps.adminToken)
   app.register(healthRoutes, { health: deps.health })
   app.register(metricsRoutes, { metrics: deps.metrics, requireAdmin })
-  app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, requireAdmin })
+  const canSeeMine = async (request: Parameters<Auth['user']>[0], mineId: string) => deps.access.canSee(await deps.auth.user(request), mineId)
+  app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, canSeeMine })
+  app.register(quarantineRoutes, { files: deps.quarantineFiles, auth: deps.auth })
   const { auth, access } = deps
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
   app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })

@@ -178,6 +178,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     access,
     site: cfg.site,
     presence: (id) => presence.get(id),
+    quarantineFiles: () => quarantine.files(),
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
     now,

@@ -48,14 +48,16 @@ export const readingsRoutes: FastifyPluginAsync<{
   registry: Registry
   timeZoneOf: (mineId: string) => string
   now: () => number
-  requireAdmin: (r: FastifyRequest) => Promise<void>
+  /** Who asks, and whether they may see the device's mine (sessions and the admin token). */
+  canSeeMine: (r: FastifyRequest, mineId: string) => Promise<boolean>
 }> = async (app, opts) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
-  typed.get('/api/readings', { onRequest: opts.requireAdmin, schema: { summary: '读数 one metric of one device, raw or in buckets', tags: ['readings'], querystring: querySchema } }, async (request) => {
+  typed.get('/api/readings', { schema: { summary: '读数 one metric of one device, raw or in buckets', tags: ['readings'], querystring: querySchema } }, async (request) => {
     const q = { data: request.query }
     const { device: deviceId, metric } = q.data
     const device = opts.registry.device(deviceId)
-    if (!device) throw new HttpError('MW_UNKNOWN_DEVICE', `no device "${deviceId}" in the site file`)
+    // a device of a mine the user may not see does not exist for them
+    if (!(await opts.canSeeMine(request, device?.mineId ?? '')) || !device) throw new HttpError('MW_UNKNOWN_DEVICE', `no device "${deviceId}" in the site file`)
     const spec = metricSpec(device.kind, metric)
     if (!spec) {
       throw new HttpError('MW_UNKNOWN_METRIC', `a ${device.kind} device has no metric "${metric}"; it has ${metricNames(device.kind).join(', ')}`)

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.js'
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { secretOf } from '../helpers/site.js'
 
 /**
@@ -167,5 +167,26 @@ describe('the API document', () => {
     const res = await t.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'disp-a' } })
     expect(res.statusCode).toBe(400)
     expect(res.json().error).toMatchObject({ code: 'MW_BAD_QUERY', message: expect.stringMatching(/^body/) })
+  })
+})
+
+describe('readings and the quarantine, per user', () => {
+  it('gives a mine’s readings to its people only', async () => {
+    const client = await t.connect('a-rain')
+    await client.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts: clock - 1000, values: { rainfall: 1.5 } }), { qos: 1 })
+    await client.publishAsync('mines/mine-a/devices/a-rain/telemetry', '{"ts": NaN}', { qos: 1 })
+    await t.platform.writer.flush()
+    const mine = await get(await as('disp-a'), `/api/readings?device=a-rain&metric=rainfall&from=${clock - 60_000}&to=${clock + 1}`)
+    expect(mine.json().points).toMatchObject([{ ts: clock - 1000, value: 1.5 }])
+    const other = await get(await as('disp-b'), `/api/readings?device=a-rain&metric=rainfall`)
+    expect([other.statusCode, other.json().error.code]).toEqual([404, 'MW_UNKNOWN_DEVICE'])
+    expect((await t.platform.app.inject({ method: 'GET', url: '/api/readings?device=a-rain&metric=rainfall' })).statusCode).toBe(401)
+  })
+
+  it('shows the quarantine to admins only', async () => {
+    expect((await get(await as('disp-a'), '/api/quarantine')).json().error.code).toBe('MW_FORBIDDEN')
+    const res = await t.platform.app.inject({ method: 'GET', url: '/api/quarantine?limit=5', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({ count: expect.any(Number), entries: [{ deviceId: 'a-rain', problems: [{ code: 'NOT_FINITE' }] }] })
   })
 })
