@@ -19,7 +19,17 @@ export interface DevicePush {
   readonly at: number
 }
 
+export interface ReadingPush {
+  readonly deviceId: string
+  readonly mineId: string
+  readonly ts: number
+  readonly time: string
+  readonly values: Readonly<Record<string, number | boolean>>
+}
+
 export interface ServerToClientEvents {
+  /** A device's latest reading, at most one per device every few seconds (boards and sparklines). */
+  reading: (event: ReadingPush) => void
   /** A warning raised, changed or acted on, in a mine the user may see. */
   alert: (event: AlertPush) => void
   /** A device came online or went offline. */

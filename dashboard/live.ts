@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http'
 import { Server } from 'socket.io'
 import type { AlertEvent } from '../alerting/book/alert.js'
+import type { Reading } from '../ingest/reading.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import type { Access } from './access.js'
 import type { Auth } from './auth.js'
@@ -15,13 +16,17 @@ import type { ClientToServerEvents, DevicePush, ServerToClientEvents, SocketData
  */
 export interface Live {
   alert(event: AlertEvent): void
+  /** Readings as committed; the latest of each device goes out at most every `readingEveryMs`. */
+  readings(readings: readonly Reading[]): void
   device(event: DevicePush): void
   close(): Promise<void>
 }
 
 export const room = (mineId: string) => `mine:${mineId}`
 
-export function startLive(server: HttpServer, deps: { auth: Auth; access: Access; timeZoneOf: (mineId: string) => string }): Live {
+export function startLive(server: HttpServer, deps: { auth: Auth; access: Access; timeZoneOf: (mineId: string) => string; now: () => number; readingEveryMs?: number }): Live {
+  const every = deps.readingEveryMs ?? 5000
+  const lastSent = new Map<string, number>()
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
     path: '/socket.io',
     serveClient: false,
@@ -50,6 +55,17 @@ export function startLive(server: HttpServer, deps: { auth: Auth; access: Access
         notify: e.notify,
         alert: { ...e.alert, timeZone: tz, raisedTime: isoInZone(e.alert.raisedAt, tz), deadlineTime: isoInZone(e.alert.deadline, tz) },
       })
+    },
+    readings(readings) {
+      const now = deps.now()
+      // a screen needs the latest value, not every one: a backlog of 3 days is one push, its newest
+      const newest = new Map<string, Reading>()
+      for (const r of readings) if ((newest.get(r.deviceId)?.ts ?? -Infinity) < r.ts) newest.set(r.deviceId, r)
+      for (const r of newest.values()) {
+        if (now - (lastSent.get(r.deviceId) ?? -Infinity) < every) continue
+        lastSent.set(r.deviceId, now)
+        io.to(room(r.mineId)).emit('reading', { deviceId: r.deviceId, mineId: r.mineId, ts: r.ts, time: isoInZone(r.ts, deps.timeZoneOf(r.mineId)), values: r.values })
+      }
     },
     device(d) {
       io.to(room(d.mineId)).emit('device', d)

@@ -199,8 +199,9 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     },
   })
   // live push shares the HTTP server: warnings and device changes to the rooms of their mine
-  const live = startLive(app.server, { auth, access, timeZoneOf })
+  const live = startLive(app.server, { auth, access, timeZoneOf, now })
   alertBus.on((e) => live.alert(e))
+  intake.onReadings((readings) => live.readings(readings))
   presence.on('change', (p) => {
     const mineId = registry.device(p.deviceId)?.mineId
     if (mineId) live.device({ deviceId: p.deviceId, mineId, online: p.connected && p.online !== false, at: p.since })

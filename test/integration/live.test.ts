@@ -41,6 +41,8 @@ describe('live push over socket.io', () => {
 
   it('pushes a mine’s warnings to its people only, and recovers what a dropped screen missed', async () => {
     const a = open({ token: await tokenOf('disp-a') })
+    const readings: unknown[] = []
+    a.socket.on('reading', (r) => readings.push(r))
     const b = open({ token: await tokenOf('disp-b') })
     const regA = open({ token: await tokenOf('reg-a') })
     await Promise.all([connected(a.socket), connected(b.socket), connected(regA.socket)])
@@ -53,6 +55,8 @@ describe('live push over socket.io', () => {
     await eventually(() => regA.got.length > 0)
     await new Promise((r) => setTimeout(r, 100))
     expect(b.got).toEqual([])
+    // the board gets the device's latest reading too (throttled per device)
+    expect(readings).toMatchObject([{ deviceId: 'a-piezo', mineId: 'mine-a', values: { depth: 3.9 }, time: expect.stringMatching(/\+08:00$/) }])
 
     // the dispatcher's screen loses its connection; meanwhile the warning is signed
     const recovered = new Promise<boolean>((resolve) => a.socket.io.once('reconnect', () => a.socket.once('connect', () => resolve(a.socket.recovered))))
