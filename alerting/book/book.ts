@@ -96,22 +96,27 @@ export class AlertBook {
 
   /** 指派: hand it to a responsible person (again, if need be). */
   assign(id: string, actor: string, to: string, now: number): BookResult {
-    const a = this.alerts.get(id)
-    if (!a) return notFound(id)
-    if (a.state === 'resolved') return fail('MW_ALERT_RESOLVED', '该预警已处置完成 (the warning is already resolved)')
-    if (a.state === 'open') return fail('MW_ALERT_NOT_ACKNOWLEDGED', '请先签收该预警 (acknowledge the warning first)')
+    const a = this.signed(id)
+    if ('ok' in a) return a
     if (!to.trim()) return fail('MW_ASSIGNEE_REQUIRED', '请指定处置责任人 (say whom it is assigned to)')
     return ok(this.record('assigned', { ...a, state: 'assigned', assigned: { by: actor, to: to.trim(), at: now }, updatedAt: now }, actor, false))
   }
 
   /** 处置完成: closed by a person, with what was done. */
   resolve(id: string, actor: string, note: string, now: number): BookResult {
+    const a = this.signed(id)
+    if ('ok' in a) return a
+    if (!note.trim()) return fail('MW_NOTE_REQUIRED', '请填写处置情况 (say what was done)')
+    return ok(this.record('resolved', { ...a, state: 'resolved', resolved: { by: actor, at: now, note: note.trim() }, updatedAt: now }, actor, false))
+  }
+
+  /** An alert that has been signed and not yet resolved (what assigning and resolving need), or why not. */
+  private signed(id: string): Alert | BookResult {
     const a = this.alerts.get(id)
     if (!a) return notFound(id)
     if (a.state === 'resolved') return fail('MW_ALERT_RESOLVED', '该预警已处置完成 (the warning is already resolved)')
     if (a.state === 'open') return fail('MW_ALERT_NOT_ACKNOWLEDGED', '请先签收该预警 (acknowledge the warning first)')
-    if (!note.trim()) return fail('MW_NOTE_REQUIRED', '请填写处置情况 (say what was done)')
-    return ok(this.record('resolved', { ...a, state: 'resolved', resolved: { by: actor, at: now, note: note.trim() }, updatedAt: now }, actor, false))
+    return a
   }
 
   /** The clock: warnings past their deadline escalate, once each. */
