@@ -8,6 +8,7 @@ import { isoInZone } from '../../ingest/zone-time.js'
 import type { Access } from '../access.js'
 import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
+import { alertViewSchema, errorSchema } from '../schemas.js'
 
 /**
  * The warning book over HTTP: `GET /api/alerts` (what the user may see, most severe and oldest
@@ -41,7 +42,7 @@ export const alertRoutes: FastifyPluginAsync<{
   }
 
   const typed = app.withTypeProvider<ZodTypeProvider>()
-  typed.get('/api/alerts', { schema: { summary: '预警列表 the warnings the user may see', tags: ['alerts'], querystring: querySchema } }, async (request) => {
+  typed.get('/api/alerts', { schema: { summary: '预警列表 the warnings the user may see', tags: ['alerts'], querystring: querySchema, response: { 200: z.object({ count: z.number(), alerts: z.array(alertViewSchema) }), 401: errorSchema } } }, async (request) => {
     const user = await opts.auth.user(request)
     const { mine, state, level, overdue } = request.query
     const alerts = opts
@@ -54,7 +55,7 @@ export const alertRoutes: FastifyPluginAsync<{
   })
 
   const act = (path: string, summary: string, body: z.ZodType, run: (id: string, actor: string, b: Record<string, string>) => BookResult) =>
-    typed.post(`/api/alerts/:id/${path}`, { schema: { summary, tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), body } }, async (request) => {
+    typed.post(`/api/alerts/:id/${path}`, { schema: { summary, tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), body, response: { 200: alertViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema } } }, async (request) => {
       const user = await opts.auth.user(request)
       const alert = opts.alerts().find((a) => a.id === request.params.id)
       if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)

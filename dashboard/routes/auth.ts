@@ -6,6 +6,7 @@ import { SESSION_COOKIE, type Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
 import { SESSION_MS } from '../sessions.js'
 import type { User } from '../users.js'
+import { errorSchema, userViewSchema } from '../schemas.js'
 
 /** `POST /api/login`, `POST /api/logout`, `GET /api/me`. */
 const loginSchema = z.strictObject({ username: z.string().min(1).max(200), password: z.string().min(1).max(1000) })
@@ -14,7 +15,10 @@ export const publicUser = (u: User, access: Access) => ({ id: u.id, name: u.name
 
 export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secureCookie: boolean }> = async (app, opts) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
-  typed.post('/api/login', { schema: { summary: '登录 sign in: a session cookie and a bearer token', tags: ['auth'], security: [], body: loginSchema } }, async (request, reply) => {
+  typed.post(
+    '/api/login',
+    { schema: { summary: '登录 sign in: a session cookie and a bearer token', tags: ['auth'], security: [], body: loginSchema, response: { 200: z.object({ token: z.string(), user: userViewSchema }), 401: errorSchema, 429: errorSchema } } },
+    async (request, reply) => {
     const body = { data: request.body }
     const result = await opts.auth.login(body.data.username, body.data.password, request.ip)
     if (result && 'retryAfter' in result) {
@@ -31,7 +35,8 @@ export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secure
     reply.header('set-cookie', `${SESSION_COOKIE}=${result.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`)
     request.log.info({ user: result.user.id }, 'logged in')
     return { token: result.token, user: publicUser(result.user, opts.access) }
-  })
+    },
+  )
 
   app.post('/api/logout', { schema: { summary: '退出 end the session', tags: ['auth'] } }, async (request, reply) => {
     opts.auth.logout(request)
@@ -39,5 +44,7 @@ export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secure
     return { ok: true }
   })
 
-  app.get('/api/me', { schema: { summary: '当前用户 who is signed in, and which mines they see', tags: ['auth'] } }, async (request) => publicUser(await opts.auth.user(request), opts.access))
+  typed.get('/api/me', { schema: { summary: '当前用户 who is signed in, and which mines they see', tags: ['auth'], response: { 200: userViewSchema, 401: errorSchema } } }, async (request) =>
+    publicUser(await opts.auth.user(request), opts.access),
+  )
 }

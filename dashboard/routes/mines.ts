@@ -10,6 +10,7 @@ import { isoInZone } from '../../ingest/zone-time.js'
 import type { Access } from '../access.js'
 import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
+import { errorSchema, mineViewSchema } from '../schemas.js'
 import { dailyReport, reportCsv } from '../report.js'
 
 /**
@@ -55,7 +56,7 @@ export const mineRoutes: FastifyPluginAsync<{
 
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const mineParams = z.object({ id: z.string().min(1).max(100) })
-  typed.get('/api/mines', { schema: { summary: '矿山 the mines the user may see, with their state', tags: ['mines'] } }, async (request) => {
+  typed.get('/api/mines', { schema: { summary: '矿山 the mines the user may see, with their state', tags: ['mines'], response: { 200: z.array(mineViewSchema), 401: errorSchema } } }, async (request) => {
     const user = await opts.auth.user(request)
     const alerts = opts.alerts().filter((a) => a.state !== 'resolved')
     return opts.site.mines

@@ -157,6 +157,9 @@ describe('the API document', () => {
     const alerts = doc.paths['/api/alerts'].get
     expect(alerts.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['mine', 'state', 'level', 'overdue']))
     expect(doc.paths['/api/alerts/{id}/resolve'].post.requestBody.content['application/json'].schema.required).toEqual(['note'])
+    const listed = doc.paths['/api/alerts'].get.responses['200'].content['application/json'].schema
+    expect(listed.properties.alerts.items.properties.level.enum).toEqual(['blue', 'yellow', 'orange', 'red'])
+    expect(doc.paths['/api/me'].get.responses['401']).toBeDefined()
     const ui = await t.platform.app.inject({ method: 'GET', url: '/docs' })
     expect(ui.statusCode).toBe(200)
     expect(ui.body).toContain('swagger-ui')

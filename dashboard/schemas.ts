@@ -1,0 +1,40 @@
+import { z } from 'zod'
+import { LEVELS } from '../alerting/rules/levels.js'
+import { ROLES } from './users.js'
+
+/**
+ * Response shapes of the API, for the OpenAPI document at /docs (and checked on the way out).
+ * Warnings are documented by their main fields; they carry their full record besides.
+ */
+export const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
+
+export const userViewSchema = z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES), mines: z.array(z.string()) })
+
+export const alertViewSchema = z.looseObject({
+  id: z.string(),
+  mineId: z.string(),
+  subject: z.object({ type: z.enum(['device', 'item']), id: z.string(), name: z.string() }),
+  rule: z.string(),
+  class: z.enum(['warning', 'offline', 'quality']),
+  level: z.enum(LEVELS),
+  peak: z.enum(LEVELS),
+  state: z.enum(['open', 'acknowledged', 'assigned', 'resolved']),
+  normal: z.boolean(),
+  overdue: z.boolean(),
+  message: z.string(),
+  raisedTime: z.string(),
+  deadlineTime: z.string(),
+  timeZone: z.string(),
+})
+
+export const mineViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  region: z.string(),
+  regionName: z.string(),
+  status: z.enum(['producing', 'suspended']),
+  location: z.looseObject({ lat: z.number(), lon: z.number() }),
+  timeZone: z.string(),
+  alerts: z.object({ unresolved: z.number(), worst: z.enum(LEVELS).nullable(), overdue: z.number(), offline: z.number() }),
+  devices: z.object({ known: z.number(), connected: z.number() }),
+})
