@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { monotone, persistenceSchema, thresholdsSchema } from './levels.js'
-import { INITIAL_LEVEL_RULE, judge, pushWindow, slope, sourceSchema, valueOf, type LevelRuleState, type Sample } from './series.js'
+import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, judge, pushWindow, slope, sourceSchema, valueOf, type LevelRuleState, type Sample } from './series.js'
 import type { Evaluate } from './types.js'
 
 /**
@@ -111,7 +111,8 @@ export function forecast(samples: readonly Sample[], rule: Pick<InverseVelocityR
 export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVelocityState> = (state, reading, rule) => {
   const value = valueOf(reading, rule.source)
   if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
-  const samples = pushWindow(state.samples, [reading.ts, value], rule.window * 1000, 2000)
+  // the fit window holds at most about WINDOW_SAMPLES readings, however often the device reports
+  const samples = pushWindow(state.samples, [reading.ts, value], rule.window * 1000, 4 * WINDOW_SAMPLES, (rule.fitWindow * 1000) / WINDOW_SAMPLES)
   const f = forecast(samples, rule)
   // a poor fit says nothing either way: the level stands (it would flap with every noisy reading);
   // a slope back under the noise floor, or no longer accelerating, clears it

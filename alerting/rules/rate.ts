@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { monotone, persistenceSchema, thresholdsSchema } from './levels.js'
-import { INITIAL_LEVEL_RULE, judge, pushWindow, slope, sourceSchema, unitOf, valueOf, type LevelRuleState, type Sample } from './series.js'
+import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, judge, pushWindow, slope, sourceSchema, unitOf, valueOf, type LevelRuleState, type Sample } from './series.js'
 import type { Evaluate } from './types.js'
 
 /**
@@ -41,7 +41,7 @@ export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule
   const value = valueOf(reading, rule.source)
   if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
   const windowMs = rule.window * 1000
-  const samples = pushWindow(state.samples, [reading.ts, value], windowMs)
+  const samples = pushWindow(state.samples, [reading.ts, value], windowMs, 2 * WINDOW_SAMPLES, windowMs / WINDOW_SAMPLES)
   const base = { samples, lastTs: reading.ts }
   const span = samples.at(-1)![0] - samples[0]![0]
   if (samples.length < rule.minPoints || span < windowMs / 2) return { state: { ...base, level: state.level }, events: [] }

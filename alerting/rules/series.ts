@@ -39,16 +39,28 @@ export const sourceName = (source: Source): string => ('metric' in source ? sour
 /** [ts, value] pairs: the window of a trend rule, kept as plain numbers so state stays serializable. */
 export type Sample = readonly [ts: number, value: number]
 
-/** Appends a sample and drops those older than the window (and beyond `max`, the oldest first). */
-export function pushWindow(samples: readonly Sample[], sample: Sample, windowMs: number, max = 1000): Sample[] {
+/**
+ * Appends a sample and drops those older than the window (and beyond `max`, the oldest first).
+ * Samples closer than `minSpacingMs` to the last one replace it, so a window holds at most about
+ * window / spacing samples however densely a device reports (a 3-day backlog at one reading a
+ * second costs no more to judge than one at one a minute).
+ */
+export function pushWindow(samples: readonly Sample[], sample: Sample, windowMs: number, max = 1000, minSpacingMs = 0): Sample[] {
   const from = sample[0] - windowMs
   // samples are in time order: find the first one still inside the window, copy from there
   let first = Math.max(0, samples.length + 1 - max)
   while (first < samples.length && samples[first]![0] <= from) first++
   const kept = samples.slice(first)
-  kept.push(sample)
+  const last = kept.at(-1)
+  const prev = kept.at(-2)
+  // the newest reading of a short stretch stands for it; the stretch starts at the sample before
+  if (last && prev && sample[0] - prev[0] < minSpacingMs) kept[kept.length - 1] = sample
+  else kept.push(sample)
   return kept
 }
+
+/** Samples a trend window keeps at most, whatever the reporting interval. */
+export const WINDOW_SAMPLES = 240
 
 /** A rule whose value turns into a level: the level state plus the time of the last reading used. */
 export interface LevelRuleState {

@@ -172,3 +172,15 @@ describe('the one-pass least-squares slope', () => {
     expect(slope(samples, 3, 4)).toBeNaN()
   })
 })
+
+describe('dense readings', () => {
+  it('a trend window holds a bounded number of samples however often a device reports, and still judges the same velocity', () => {
+    const rule = rateRuleSchema.parse({ kind: 'rate', id: 'v', source: { metric: 'dN' }, window: 3 * 3600, per: 'hour', thresholds: { orange: 5 } })
+    // one reading a second for 3 hours, moving 6 mm/h
+    const readings = Array.from({ length: 3 * 3600 }, (_, i) => reading('prism', T0 + i * 1000, { dN: (6 * i) / 3600 }))
+    const { state, events } = run(evaluateRate, initialRate(), rule, readings)
+    expect(state.samples.length).toBeLessThanOrEqual(2 * 240)
+    expect(events[0]).toMatchObject({ to: 'orange' })
+    expect(events[0]!.value).toBeCloseTo(6, 6)
+  })
+})
