@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../infra/sqlite-store.js'
-import { runPlatform as run, testEnv } from '../helpers/process.js'
+import { runPlatform as run, testEnv, waitFor } from '../helpers/process.js'
 
 /** The real entry point, as `npm start` runs it, in a child process. */
 const dirs: string[] = []
@@ -69,5 +69,18 @@ mines:
     const store = new SqliteStore(join(dir, 'minewatch.db'))
     expect(await store.latest('yt-rain-01')).toEqual({ ts, values: { rainfall: 3.5 } })
     await store.close()
+  })
+})
+
+describe('the demo (npm run demo)', () => {
+  it('starts the platform with every demo device simulated over its own MQTT connection', async () => {
+    const dir = tempDir()
+    const p = run(testEnv(dir, { MINEWATCH_SIMULATE: 'normal' }))
+    const ports = await p.started()
+    await waitFor(() => p.output().includes('模拟器已连接'), 30_000)
+    const health = (await (await fetch(`http://127.0.0.1:${ports.http}/api/health`)).json()) as { broker: object }
+    expect(health.broker).toMatchObject({ devicesConnected: 19, devicesKnown: 19 })
+    p.child.kill('SIGTERM')
+    expect(await p.exited).toBe(0)
   })
 })
