@@ -1,3 +1,4 @@
+import type { Alert } from '../../alerting/book/alert.js'
 import { AlertBook } from '../../alerting/book/book.js'
 import { engineDevices, engineItems } from '../../alerting/config.js'
 import { AlertEngine } from '../../alerting/engine.js'
@@ -25,8 +26,9 @@ export function runScenario(scenario: Scenario, seed: number, start: number, sit
   const devices = simDevices(site)
   const world = new World(devices, scenario, seed, start)
   const messages = between(world, devices, start, start + scenario.duration)
-  const engine = new AlertEngine(engineDevices(site), new AlertBook(() => `a${Math.random()}`), start, {}, engineItems(site))
-  const book = (engine as unknown as { book: AlertBook }).book
+  let n = 0
+  const book = new AlertBook(() => `a${++n}`)
+  const engine = new AlertEngine(engineDevices(site), book, start, {}, engineItems(site))
   const kindOf = new Map(devices.map((d) => [d.id, d]))
   let refused = 0
   let misjudged = 0
@@ -42,13 +44,18 @@ export function runScenario(scenario: Scenario, seed: number, start: number, sit
     engine.onReadings(decoded.readings, m.t)
   }
   engine.tick(start + scenario.duration)
+  return { messages, refused, misjudged, codes, peaks: peaksOf(book.all()), book }
+}
+
+/** The highest level each (subject, rule) reached, as "subject rule" → level. */
+export function peaksOf(alerts: readonly Alert[]): Map<string, Level> {
   const peaks = new Map<string, Level>()
-  for (const a of book.all()) {
+  for (const a of alerts) {
     const key = `${a.subject.id} ${a.rule}`
     const prev = peaks.get(key)
     if (!prev || RANK[a.peak] > RANK[prev]) peaks.set(key, a.peak)
   }
-  return { messages, refused, misjudged, codes, peaks, book }
+  return peaks
 }
 
 /** What a scenario's manifest says about the warnings: what is missing, what should not be there. */

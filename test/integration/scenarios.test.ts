@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { RANK, type Level } from '../../alerting/rules/levels.js'
 import { simDevices } from '../../simulators/plan.js'
 import { SimRunner } from '../../simulators/runner.js'
 import { loadScenario, scenarioNames } from '../../simulators/scenario.js'
 import { World } from '../../simulators/world.js'
 import { startTestPlatform } from '../helpers/platform.js'
-import { checkManifest, demoSite } from '../helpers/scenario-run.js'
+import { checkManifest, demoSite, peaksOf } from '../helpers/scenario-run.js'
 
 /**
  * Every scenario at high speed over real MQTT against a real platform (embedded store) on the
@@ -31,11 +30,7 @@ describe.each(scenarioNames())('scenario %s over MQTT', (name) => {
       expect(stats.acked).toBe(stats.sent)
       // give the clock a last turn (silence, deadlines)
       await new Promise((r) => setTimeout(r, 100))
-      const peaks = new Map<string, Level>()
-      for (const a of t.platform.alerting.book.all()) {
-        const key = `${a.subject.id} ${a.rule}`
-        if (!peaks.has(key) || RANK[a.peak] > RANK[peaks.get(key)!]) peaks.set(key, a.peak)
-      }
+      const peaks = peaksOf(t.platform.alerting.book.all())
       const { missing, unexpected } = checkManifest(scenario, peaks)
       expect(missing, `raised: ${[...peaks].map(([k, l]) => `${k} ${l}`).join(', ')}`).toEqual([])
       expect(unexpected).toEqual([])
