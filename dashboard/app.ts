@@ -18,6 +18,9 @@ import { authRoutes } from './routes/auth.js'
 import { mineRoutes, type MinesSite } from './routes/mines.js'
 import { quarantineRoutes } from './routes/quarantine.js'
 import type { DevicePresence } from '../ingest/presence.js'
+import type { Rule } from '../alerting/rules/index.js'
+import type { DeviceKind } from '../ingest/contract/kinds.js'
+import { webRoutes } from './routes/web.js'
 
 export interface AppDeps {
   readonly store: Store
@@ -37,6 +40,10 @@ export interface AppDeps {
   readonly presence: (deviceId: string) => DevicePresence | undefined
   /** The quarantine's day files, newest first. */
   readonly quarantineFiles: () => string[]
+  /** A device's kind and the rules that judge it (the trend chart of a warning). */
+  readonly deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
+  /** The built web UI (`npm run build:web`); a page that says how to build it when missing. */
+  readonly webRoot?: string | undefined
   /** Mark the session cookie Secure (behind HTTPS). */
   readonly secureCookie?: boolean
 }
@@ -91,6 +98,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const { auth, access } = deps
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
   app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
-  app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access })
+  app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access, trend: { device: deps.deviceRules, store: deps.store, now: deps.now } })
+  app.register(webRoutes, { root: deps.webRoot })
   return app
 }

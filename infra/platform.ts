@@ -37,6 +37,7 @@ import type { AlertEventStore } from '../alerting/store.js'
 import { alertsTopic } from '../ingest/contract/topics.js'
 import { writeFileAtomic } from '../ingest/atomic-file.js'
 import { isoInZone } from '../ingest/zone-time.js'
+import { DEFAULT_WEB_ROOT } from '../dashboard/routes/web.js'
 
 /**
  * The composition root (DESIGN §7): the one place that builds and wires every part, starts them
@@ -50,6 +51,8 @@ export interface PlatformConfig {
   readonly wsPort: number
   readonly httpPort: number
   readonly dataDir: string
+  /** The built web UI; default dashboard/web/dist (`npm run build:web`). */
+  readonly webRoot?: string
   readonly adminToken: string
   readonly limits: DecodeLimits
   readonly quarantineMaxBytesPerDay: number
@@ -135,8 +138,10 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
   const timeZoneOf = (mineId: string) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai'
   const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
+  const ruleDevices = engineDevices(cfg.site)
+  const ruleDevice = new Map(ruleDevices.map((d) => [d.id, d]))
   const alerting = await Alerting.start({
-    devices: engineDevices(cfg.site),
+    devices: ruleDevices,
     items: engineItems(cfg.site),
     store,
     journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log),
@@ -179,6 +184,8 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     site: cfg.site,
     presence: (id) => presence.get(id),
     quarantineFiles: () => quarantine.files(),
+    deviceRules: (id) => ruleDevice.get(id),
+    webRoot: cfg.webRoot ?? DEFAULT_WEB_ROOT,
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
     now,

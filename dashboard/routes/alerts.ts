@@ -9,6 +9,10 @@ import type { Access } from '../access.js'
 import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
 import { alertViewSchema, errorSchema } from '../schemas.js'
+import { seriesOf, thin, trendOf } from '../trend.js'
+import type { Rule } from '../../alerting/rules/index.js'
+import type { DeviceKind } from '../../ingest/contract/kinds.js'
+import type { Store } from '../../ingest/store.js'
 
 /**
  * The warning book over HTTP: `GET /api/alerts` (what the user may see, most severe and oldest
@@ -29,12 +33,25 @@ export interface AlertActions {
   resolve(id: string, actor: string, note: string): BookResult
 }
 
+export interface TrendDeps {
+  device(id: string): { kind: DeviceKind; rules: readonly Rule[] } | undefined
+  store: Pick<Store, 'range'>
+  now(): number
+}
+
+const HOUR = 3_600_000
+/** Raw points read for one chart, and points drawn (the mean of runs beyond that). */
+const TREND_READ = 20_000
+const TREND_DRAWN = 1500
+
 export const alertRoutes: FastifyPluginAsync<{
   alerts: () => Alert[]
   actions: AlertActions
   timeZoneOf: (mineId: string) => string
   auth: Auth
   access: Access
+  /** The trend chart's inputs: a device's kind and rules, and the store's points. */
+  trend: TrendDeps
 }> = async (app, opts) => {
   const view = (a: Alert) => {
     const tz = opts.timeZoneOf(a.mineId)
@@ -64,6 +81,22 @@ export const alertRoutes: FastifyPluginAsync<{
       if (!result.ok) throw new HttpError(result.error.code, result.error.message)
       return view(result.event.alert)
     })
+
+  typed.get('/api/alerts/:id/trend', { schema: { summary: '趋势 the series a warning’s rule judged, its thresholds and forecast', tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), querystring: z.strictObject({ hours: z.coerce.number().positive().max(24 * 31).default(72) }) } }, async (request) => {
+    const user = await opts.auth.user(request)
+    const alert = opts.alerts().find((a) => a.id === request.params.id)
+    if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+    const device = alert.subject.type === 'device' ? opts.trend.device(alert.subject.id) : undefined
+    const rule = device?.rules.find((r) => r.id === alert.rule)
+    const trend = device && rule ? trendOf(rule, device.kind, alert) : undefined
+    const tz = opts.timeZoneOf(alert.mineId)
+    const to = opts.trend.now()
+    const from = to - request.query.hours * HOUR
+    if (!device || !rule || !trend) return { alert: view(alert), from, to, trend: null, points: [] }
+    const byMetric = Object.fromEntries(await Promise.all(trend.metrics.map(async (m) => [m, await opts.trend.store.range({ deviceId: alert.subject.id, metric: m, from, to, limit: TREND_READ })] as const)))
+    const points = thin(seriesOf(rule, device.kind, byMetric), TREND_DRAWN)
+    return { alert: view(alert), from, to, timeZone: tz, trend, points }
+  })
 
   // signing needs no body at all
   act('acknowledge', '签收 acknowledge a warning', z.strictObject({}).nullish(), (id, actor) => opts.actions.acknowledge(id, actor))

@@ -72,7 +72,7 @@ export const mineRoutes: FastifyPluginAsync<{
           status: m.status,
           location: m.location,
           timeZone: m.timezone,
-          alerts: { unresolved: open.length, worst, overdue: open.filter((a) => a.overdue).length, offline: open.filter((a) => a.class === 'offline').length },
+          alerts: { unresolved: open.length, worst, overdue: open.filter((a) => a.overdue).length, offline: open.filter((a) => a.class === 'offline').length, secretProduction: open.filter((a) => a.ruleKind === 'powerDuringSuspension').length },
           devices: { known: m.devices.length, connected: m.devices.filter((d) => opts.presence(d.id)?.connected).length },
         }
       })
@@ -93,6 +93,7 @@ export const mineRoutes: FastifyPluginAsync<{
           name: d.name,
           kind: d.kind,
           kindLabel: KINDS[d.kind].label,
+          metrics: Object.entries(KINDS[d.kind].metrics as Record<string, { type: string; unit: string; label: string }>).map(([name, m]) => ({ name, label: m.label, unit: m.unit, type: m.type })),
           interval: d.interval,
           position: d.position,
           state,

@@ -1,0 +1,76 @@
+import { RANK, worst, type Level } from './levels.js'
+
+/**
+ * The regulators' map (issue 6 §4): each connected mine coloured by its worst open warning, with
+ * markers for a mine whose devices are offline, one declared suspended, and 明停暗开 (power drawn
+ * while declared suspended: the powerDuringSuspension rule, DESIGN §4). Computed from the live
+ * warning book on the screen, so the map changes the moment a push arrives.
+ */
+export interface MapMine {
+  readonly id: string
+  readonly name: string
+  readonly regionName: string
+  readonly status: 'producing' | 'suspended'
+  readonly location: { readonly lat: number; readonly lon: number }
+  readonly devices: { readonly known: number; readonly connected: number }
+}
+
+export interface MapAlert {
+  readonly mineId: string
+  readonly level: Level
+  readonly state: string
+  readonly overdue: boolean
+  readonly class: 'warning' | 'offline' | 'quality'
+  readonly ruleKind: string
+}
+
+export interface MineMark {
+  readonly id: string
+  readonly name: string
+  readonly regionName: string
+  readonly lon: number
+  readonly lat: number
+  readonly worst: Level | null
+  readonly open: number
+  readonly overdue: number
+  readonly suspended: boolean
+  readonly secretProduction: boolean
+  /** Devices not connected, of those the site file lists. */
+  readonly offline: number
+  readonly known: number
+  /** What the marker says, in words (tooltip and the list beside the map). */
+  readonly flags: readonly string[]
+}
+
+export function mineMarks(mines: readonly MapMine[], alerts: Iterable<MapAlert>): MineMark[] {
+  const open = [...alerts].filter((a) => a.state !== 'resolved')
+  return mines
+    .map((m) => {
+      const mine = open.filter((a) => a.mineId === m.id)
+      const offline = m.devices.known - m.devices.connected
+      const secretProduction = mine.some((a) => a.ruleKind === 'powerDuringSuspension')
+      const overdue = mine.filter((a) => a.overdue).length
+      const flags = [
+        ...(secretProduction ? ['明停暗开'] : []),
+        ...(m.status === 'suspended' ? ['停产'] : []),
+        ...(offline > 0 ? [`${offline} 台设备离线`] : []),
+        ...(overdue > 0 ? [`${overdue} 条超期`] : []),
+      ]
+      return {
+        id: m.id,
+        name: m.name,
+        regionName: m.regionName,
+        lon: m.location.lon,
+        lat: m.location.lat,
+        worst: worst(mine.filter((a) => a.class === 'warning').map((a) => a.level)),
+        open: mine.length,
+        overdue,
+        suspended: m.status === 'suspended',
+        secretProduction,
+        offline,
+        known: m.devices.known,
+        flags,
+      }
+    })
+    .sort((a, b) => (b.worst ? RANK[b.worst] : 0) - (a.worst ? RANK[a.worst] : 0) || b.overdue - a.overdue || a.name.localeCompare(b.name, 'zh-CN'))
+}

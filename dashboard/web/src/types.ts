@@ -1,0 +1,58 @@
+import type { AlertPush } from '../../live-events.js'
+
+/** What the API answers (dashboard/routes/*.ts; the OpenAPI document at /docs). */
+export type AlertView = AlertPush['alert']
+
+export interface Me {
+  readonly id: string
+  readonly name: string
+  readonly role: 'dispatcher' | 'director' | 'regulator' | 'admin'
+  readonly mines: readonly string[]
+}
+
+export interface MineView {
+  readonly id: string
+  readonly name: string
+  readonly region: string
+  readonly regionName: string
+  readonly status: 'producing' | 'suspended'
+  readonly location: { readonly lat: number; readonly lon: number }
+  readonly timeZone: string
+  readonly alerts: { readonly unresolved: number; readonly worst: string | null; readonly overdue: number; readonly offline: number; readonly secretProduction: number }
+  readonly devices: { readonly known: number; readonly connected: number }
+}
+
+export interface MetricView {
+  readonly name: string
+  readonly label: string
+  readonly unit: string
+  readonly type: string
+}
+
+export interface DeviceView {
+  readonly id: string
+  readonly name: string
+  readonly kind: string
+  readonly kindLabel: string
+  readonly metrics: readonly MetricView[]
+  readonly interval: number
+  readonly position: { readonly lat: number; readonly lon: number; readonly elevation?: number }
+  state: 'online' | 'stale' | 'offline'
+  connected: boolean
+  last: { ts: number; time: string; values: Record<string, number | boolean> } | null
+}
+
+export interface TrendView {
+  readonly alert: AlertView
+  readonly from: number
+  readonly to: number
+  readonly timeZone?: string
+  readonly trend: {
+    readonly label: string
+    readonly unit: string
+    readonly lines: readonly { readonly level: 'blue' | 'yellow' | 'orange' | 'red'; readonly value: number }[]
+    readonly legend: string
+    readonly forecast: { readonly failureTs: number; readonly hoursLeft: number; readonly r2: number } | null
+  } | null
+  readonly points: readonly [number, number][]
+}
