@@ -1,3 +1,4 @@
+import { aptInstall } from './apt.js'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -33,19 +34,7 @@ export function influxdPath(): string | undefined {
 export function ensureInfluxd(): string {
   const found = influxdPath()
   if (found) return found
-  const asRoot = process.getuid?.() === 0
-  const run = (args: string[]) => {
-    const [cmd, ...rest] = asRoot ? args : ['sudo', '-n', ...args]
-    process.stderr.write(`[test setup] influxd not found: running ${[cmd, ...rest].join(' ')}\n`)
-    return spawnSync(cmd!, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0
-  }
-  // a fresh machine may have no package lists yet
-  if (!run(['apt-get', 'install', '-y', '-q', 'influxdb'])) {
-    run(['apt-get', 'update', '-q'])
-    if (!run(['apt-get', 'install', '-y', '-q', 'influxdb'])) {
-      throw new Error('could not install influxdb with apt-get; install it (apt-get install influxdb) or run the tests as root')
-    }
-  }
+  aptInstall(['influxdb'], 'influxd not found')
   const path = influxdPath()
   if (!path) throw new Error('apt-get installed influxdb but influxd is still not on PATH')
   return path

@@ -87,6 +87,17 @@ describe('a dispatcher of mine A', () => {
     expect(t.platform.alerting.book.get(b.id)!.state).toBe('open')
   })
 
+  it('reads the trend of mine A’s warnings only', async () => {
+    const token = await as('disp-a')
+    const res = await get(token, `/api/alerts/${alertOf('mine-a').id}/trend`)
+    expect(res.statusCode).toBe(200)
+    // a 断线 warning watches no series: no chart, said plainly
+    expect(res.json()).toMatchObject({ trend: null, points: [], alert: { mineId: 'mine-a' } })
+    const other = await get(token, `/api/alerts/${alertOf('mine-b').id}/trend`)
+    expect(other.statusCode).toBe(404)
+    expect(other.json().error.code).toBe('MW_ALERT_NOT_FOUND')
+  })
+
   it('signs, assigns and resolves mine A’s warning, each step by name, with clear refusals', async () => {
     const token = await as('disp-a')
     const a = alertOf('mine-a')

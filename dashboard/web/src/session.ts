@@ -70,7 +70,7 @@ export async function start(me: Me): Promise<void> {
   })
   socket.on('alert', (e) => {
     upsert(session.alerts, e.alert)
-    if (e.notify && e.alert.state === 'open') ring(e.alert.level)
+    if (e.notify && e.alert.state === 'open' && me.role !== 'regulator') ring(e.alert.level)
   })
   socket.on('device', (d) => {
     const device = session.devices[d.mineId]?.find((x) => x.id === d.deviceId)
@@ -91,7 +91,9 @@ export async function start(me: Me): Promise<void> {
     if (list.length > 500) list.splice(0, list.length - 500)
   })
   clockTimer = setInterval(() => (session.now = serverNow()), 1000)
-  // the seat sounds every few seconds until every warning is signed for
+  // the seat sounds every few seconds until every warning is signed for; a regulator watches, and
+  // signing is not theirs to do, so their screen stays quiet
+  if (me.role === 'regulator') return
   alarmTimer = setInterval(() => {
     const level = alarmLevel(session.alerts.values())
     if (level) ring(level)

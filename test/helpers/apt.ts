@@ -1,0 +1,19 @@
+import { spawnSync } from 'node:child_process'
+
+/**
+ * Installs Debian packages the tests need (influxdb, chromium) when they are missing: as root, or
+ * through passwordless sudo. A fresh machine may have no package lists yet, so a failed install
+ * is retried after `apt-get update`.
+ */
+export function aptInstall(packages: readonly string[], why: string): void {
+  const asRoot = process.getuid?.() === 0
+  const run = (args: string[]) => {
+    const [cmd, ...rest] = asRoot ? args : ['sudo', '-n', ...args]
+    process.stderr.write(`[test setup] ${why}: running ${[cmd, ...rest].join(' ')}\n`)
+    return spawnSync(cmd!, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0
+  }
+  const install = ['apt-get', 'install', '-y', '-q', ...packages]
+  if (run(install)) return
+  run(['apt-get', 'update', '-q'])
+  if (!run(install)) throw new Error(`could not install ${packages.join(' ')} with apt-get; install them (apt-get install ${packages.join(' ')}) or run the tests as root`)
+}

@@ -1,0 +1,153 @@
+import type { MqttClient } from 'mqtt'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { secretOf } from '../helpers/site.js'
+
+/**
+ * The web UI in Debian's Chromium against the real platform (issue 6, tests): warnings published
+ * over MQTT reach the 预警专席 without a reload, are signed and resolved there, and colour the
+ * regulators' map. Screenshots go to test-artifacts/screenshots.
+ */
+const piezoTopic = 'mines/mine-a/devices/a-piezo/telemetry'
+let t: TestPlatform
+let browser: Browser
+let base: string
+let piezo: MqttClient
+let ts = Date.now() - 30 * 60_000
+
+/** A phreatic depth in metres (PIEZO_RULE: orange ≤ 4.4, red ≤ 4.0), a minute after the last. */
+async function depth(value: number): Promise<void> {
+  ts += 60_000
+  await piezo.publishAsync(piezoTopic, JSON.stringify({ ts, values: { depth: value } }), { qos: 1 })
+}
+
+async function login(user: string, size = { width: 1920, height: 1080 }): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: size, locale: 'zh-CN', timezoneId: 'Europe/London' })
+  const page = await context.newPage()
+  const errors = watchErrors(page)
+  await page.goto(base)
+  await page.fill('input[name=user]', user)
+  await page.fill('input[name=password]', secretOf(user))
+  await page.click('button[type=submit]')
+  await page.waitForSelector('.shell')
+  return { page, errors }
+}
+
+beforeAll(async () => {
+  t = await startTestPlatform({ webRoot: inject('webRoot') })
+  base = `http://127.0.0.1:${t.platform.ports.http}`
+  browser = await launchChromium()
+  piezo = await t.connect('a-piezo')
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await t?.stop()
+})
+
+describe('web UI in Chromium', () => {
+  it('refuses a wrong password with the reason, in Chinese', async () => {
+    const page = await browser.newPage()
+    await page.goto(base)
+    await page.fill('input[name=user]', 'disp-a')
+    await page.fill('input[name=password]', 'not-the-password')
+    await page.click('button[type=submit]')
+    await expect.poll(() => page.textContent('[role=alert]')).toContain('用户名或密码错误')
+    await page.close()
+  })
+
+  it('a dispatcher sees a warning published over MQTT without reloading, signs it and resolves it with a note', async () => {
+    const { page, errors } = await login('disp-a')
+    await page.waitForSelector('text=当前没有未处置的预警')
+    await expect.poll(() => page.textContent('[data-test=connection]')).toBe('实时连接')
+
+    await depth(5.0)
+    await depth(4.3)
+    const card = page.locator('[data-test=alert]')
+    await card.first().waitFor()
+    expect(await card.count()).toBe(1)
+    expect(await card.getAttribute('data-level')).toBe('orange')
+    expect(await card.getAttribute('data-state')).toBe('open')
+    // unsigned: the header says so (and the seat rings) until someone signs
+    await page.waitForSelector('[data-alarm=orange]')
+    // the countdown to the end of the mine's day, in Asia/Shanghai whatever the browser's zone
+    expect(await card.locator('[data-test=countdown]').textContent()).toMatch(/^剩余 \d+/)
+    // the trend chart of the selected warning: the rule's series and its thresholds
+    await expect.poll(() => page.textContent('[data-test=trend] h2')).toContain('浸润线埋深')
+    expect(await page.textContent('[data-test=trend] h2')).toContain('红 ≤ 4 m')
+    expect(await page.locator('[data-test=trend] canvas').count()).toBeGreaterThan(0)
+
+    // a rise while it waits: the same card climbs to red
+    await depth(3.9)
+    await expect.poll(() => card.getAttribute('data-level')).toBe('red')
+    await page.waitForSelector('[data-alarm=red]')
+    // the chart follows: the three readings (5.0, 4.3, 3.9 m) are drawn
+    await page.waitForSelector('[data-test=trend][data-points="3"]')
+    await screenshot(page, 'seat-1920-unsigned-red')
+
+    await card.locator('[data-test=sign]').click()
+    await expect.poll(() => card.getAttribute('data-state')).toBe('acknowledged')
+    expect(await page.locator('[data-alarm]').count()).toBe(0)
+
+    await card.locator('[data-test=resolve]').click()
+    // the note is required: an empty one is refused in the dialog
+    await page.click('[data-test=confirm]')
+    await expect.poll(() => page.textContent('.dialog [role=alert]')).toContain('请填写处置情况')
+    await page.fill('.dialog textarea', '已降低库水位, 加密观测, 浸润线回落')
+    await page.click('[data-test=confirm]')
+    await page.waitForSelector('[data-test=resolved]')
+    expect(await page.locator('[data-test=alert]').count()).toBe(0)
+    expect(await page.textContent('[data-test=resolved]')).toContain('已降低库水位')
+    await screenshot(page, 'seat-1920-resolved')
+
+    // the book agrees: signed and resolved by the dispatcher, with the note
+    const { body } = await t.admin('/api/alerts?state=all&mine=mine-a')
+    const alert = body.alerts.find((a: { rule: string }) => a.rule === 'phreatic-depth')
+    expect(alert).toMatchObject({ state: 'resolved', peak: 'red', acknowledged: { by: 'disp-a' }, resolved: { by: 'disp-a', note: '已降低库水位, 加密观测, 浸润线回落' } })
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+
+  it('a regulator sees the mine coloured by its worst open warning on the map, live', async () => {
+    await depth(5.0) // back to normal, so the next rise is a new warning
+    const { page, errors } = await login('reg-a')
+    await page.goto(`${base}/#/map`)
+    const mine = page.locator('[data-test=mine][data-mine=mine-a]')
+    await mine.waitFor()
+    expect(await mine.getAttribute('data-level')).toBe('none')
+    // a regulator of region A sees region A's mines only
+    expect(await page.locator('[data-test=mine][data-mine=mine-b]').count()).toBe(0)
+    expect(await page.locator('.map-chart canvas').count()).toBeGreaterThan(0)
+
+    await depth(4.2)
+    await expect.poll(() => mine.getAttribute('data-level')).toBe('orange')
+    await depth(3.8)
+    await expect.poll(() => mine.getAttribute('data-level')).toBe('red')
+    // a regulator watches: signing is the mine's, so no alarm sounds on this screen
+    expect(await page.locator('[data-alarm]').count()).toBe(0)
+    await page.waitForTimeout(500) // the map's ripple animation starts
+    await screenshot(page, 'map-1920-red')
+
+    // a click opens the mine's board
+    await mine.click()
+    await page.waitForSelector('[data-test=tile][data-device=a-piezo]')
+    expect(page.url()).toContain('#/mine/mine-a')
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+
+  it('fits a 1366×768 laptop screen without sideways scrolling', async () => {
+    const { page, errors } = await login('dir-a', { width: 1366, height: 768 })
+    await page.locator('[data-test=alert]').first().waitFor()
+    for (const hash of ['#/seat', '#/mine']) {
+      await page.goto(`${base}/${hash}`)
+      await page.waitForTimeout(300)
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true)
+      await screenshot(page, `laptop-1366${hash.replace('#/', '-')}`)
+    }
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+})

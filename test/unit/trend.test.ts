@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { ruleSchema, type Rule } from '../../alerting/rules/index.js'
+import { seriesOf, thin, trendOf } from '../../dashboard/trend.js'
+
+const rule = (r: object): Rule => ruleSchema.parse(r)
+
+describe('the trend chart of a warning', () => {
+  it('draws a threshold rule’s series with its lines, in the metric’s unit', () => {
+    const r = rule({ kind: 'threshold', id: 'depth', source: { metric: 'depth' }, direction: 'below', thresholds: { orange: 4.4, red: 4 } })
+    const t = trendOf(r, 'piezometer', undefined)!
+    expect(t).toMatchObject({ label: '浸润线埋深', unit: 'm', metrics: ['depth'], forecast: null, legend: '橙 ≤ 4.4 m · 红 ≤ 4 m' })
+    expect(t.lines).toEqual([
+      { level: 'orange', value: 4.4 },
+      { level: 'red', value: 4 },
+    ])
+  })
+
+  it('derives a prism’s horizontal displacement as the rule does, and gives a rate rule’s thresholds as a legend only', () => {
+    const r = rule({ kind: 'rate', id: 'rate-day', source: { derived: 'horizontal' }, window: 86_400, per: 'day', thresholds: { yellow: 10, red: 50 } })
+    const t = trendOf(r, 'prism', undefined)!
+    expect(t).toMatchObject({ label: '水平位移', unit: 'mm', metrics: ['dN', 'dE'], lines: [], legend: '黄 ≥ 10 mm/d · 红 ≥ 50 mm/d' })
+    const series = seriesOf(r, 'prism', {
+      dN: [
+        { ts: 2, value: 3 },
+        { ts: 1, value: 0 },
+      ],
+      dE: [
+        { ts: 1, value: 0 },
+        { ts: 2, value: 4 },
+        { ts: 3, value: 1 },
+      ],
+    })
+    // joined by time; a time with dE but no dN gives no horizontal value
+    expect(series).toEqual([
+      [1, 0],
+      [2, 5],
+    ])
+  })
+
+  it('carries the inverse-velocity forecast of the warning’s evidence', () => {
+    const r = rule({ kind: 'inverseVelocity', id: 'iv', source: { derived: 'total' }, thresholds: { orange: 72, red: 24 } })
+    const t = trendOf(r, 'gnss', { evidence: { failureTs: 1000, hoursLeft: 20.5, r2: 0.97 } })!
+    expect(t.metrics).toEqual(['dN', 'dE', 'dU'])
+    expect(t.forecast).toEqual({ failureTs: 1000, hoursLeft: 20.5, r2: 0.97 })
+    expect(t.legend).toBe('橙 < 72 h · 红 < 24 h')
+  })
+
+  it('has no chart for a rule that watches no series', () => {
+    expect(trendOf(rule({ kind: 'silence', id: 'silence' }), 'rain', undefined)).toBeUndefined()
+  })
+
+  it('thins a long series to the mean of equal runs', () => {
+    const points = Array.from({ length: 10 }, (_, i) => [i, i] as [number, number])
+    expect(thin(points, 20)).toHaveLength(10)
+    expect(thin(points, 5)).toEqual([
+      [1, 0.5],
+      [3, 2.5],
+      [5, 4.5],
+      [7, 6.5],
+      [9, 8.5],
+    ])
+  })
+})
