@@ -165,6 +165,19 @@ export class AlertEngine {
     return out
   }
 
+  /**
+   * Starts these devices' rules afresh, as if they had just been installed: the demo's drills
+   * replay a scenario's past readings into devices that were reporting live a moment before.
+   * Open warnings stay in the book; only people close them.
+   */
+  reset(deviceIds: Iterable<string>, now: number): void {
+    for (const id of deviceIds) {
+      const device = this.devices.get(id)
+      if (device) this.states[id] = Object.fromEntries(device.rules.map((r) => [r.id, RULES[r.kind].initial(now)]))
+    }
+    for (const [id, item] of this.itemById) this.itemLevels.set(id, aggregate(item.devices.map((d) => this.pointLevel(d)), item.escalation).level)
+  }
+
   /** The rules' state, for a snapshot that survives a restart. */
   snapshot(): RuleStates {
     return structuredClone(this.states)

@@ -118,6 +118,11 @@ export class Alerting {
     await this.deps.journal.close()
   }
 
+  /** Starts the rules of these devices afresh (AlertEngine.reset). */
+  resetRules(deviceIds: Iterable<string>): void {
+    this.engine.reset(deviceIds, this.deps.now())
+  }
+
   private act(result: BookResult): BookResult {
     if (result.ok) this.handle([result.event])
     return result

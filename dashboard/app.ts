@@ -21,6 +21,7 @@ import type { DevicePresence } from '../ingest/presence.js'
 import type { Rule } from '../alerting/rules/index.js'
 import type { DeviceKind } from '../ingest/contract/kinds.js'
 import { webRoutes } from './routes/web.js'
+import { demoRoutes, type DemoControl } from './routes/demo.js'
 
 export interface AppDeps {
   readonly store: Store
@@ -42,6 +43,8 @@ export interface AppDeps {
   readonly quarantineFiles: () => string[]
   /** A device's kind and the rules that judge it (the trend chart of a warning). */
   readonly deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
+  /** The demo's simulators and drills, when the platform runs them. */
+  readonly demo?: () => DemoControl | undefined
   /** The built web UI (`npm run build:web`); a page that says how to build it when missing. */
   readonly webRoot?: string | undefined
   /** Mark the session cookie Secure (behind HTTPS). */
@@ -99,6 +102,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
   app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
   app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access, trend: { device: deps.deviceRules, store: deps.store, now: deps.now } })
+  app.register(demoRoutes, { demo: deps.demo ?? (() => undefined), auth })
   app.register(webRoutes, { root: deps.webRoot })
   return app
 }

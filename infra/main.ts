@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import { adminTokenFromFile } from './admin-token-file.js'
-import { influxConfig, parseEnv } from './config/env.js'
+import { DEMO_SITE, influxConfig, parseEnv } from './config/env.js'
+import { scenarioNames } from '../simulators/scenario.js'
 import { loadSiteFile } from './config/site-file.js'
 import { startPlatform } from './platform.js'
-import { startSimulation } from './simulation.js'
 
 /** Process entry: read the environment and the site file, start the platform, stop it on a signal. */
 function fail(title: string, errors: string[]): never {
@@ -61,6 +61,7 @@ const platform = await startPlatform({
   journal: { minFreeBytes: env.MINEWATCH_JOURNAL_MIN_FREE_MB * 1024 * 1024 },
   ...(influx ? { influx } : {}),
   logger,
+  simulate: env.MINEWATCH_SIMULATE,
 }).catch((err: NodeJS.ErrnoException) => {
   const hint = err.code === 'EADDRINUSE' ? ' (another program uses the port; set MINEWATCH_*_PORT)' : ''
   fail(`could not start${hint}:`, [err.message])
@@ -73,8 +74,24 @@ logger.info(
     `MQTT/WebSocket ws://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTP http://localhost:${platform.ports.http}/api/health`,
 )
 
-// the demo: every device of the site simulated live against the embedded broker
-const simulation = env.MINEWATCH_SIMULATE ? await startSimulation(env.MINEWATCH_SIMULATE, site, platform.ports.mqtt, logger) : undefined
+
+// the demo: where to look and who to be (the demo site's users all have the password <id>-demo)
+if (env.MINEWATCH_SIMULATE) {
+  const roles = { dispatcher: '预警专席 dispatcher', director: '安全负责人 safety director', regulator: '监管 regulator', admin: '管理员 admin' }
+  const mineNames = new Map(site.mines.map((m) => [m.id, m.name]))
+  const logins = site.users.map((u) => `    ${u.id.padEnd(20)} ${siteFile === DEMO_SITE ? `${u.id}-demo`.padEnd(25) : ''} ${roles[u.role]}${u.mines.length ? ` · ${u.mines.map((m) => mineNames.get(m) ?? m).join('、')}` : ''}`)
+  process.stdout.write(
+    [
+      '',
+      `  minewatch 演示 demo: open http://localhost:${platform.ports.http}/`,
+      `  logins (user, password, role):`,
+      ...logins,
+      `  run a scenario into it: npm run drill -- slope-failure   (others: ${scenarioNames().filter((n) => n !== 'normal').join(', ')})`,
+      '',
+      '',
+    ].join('\n'),
+  )
+}
 
 let signals = 0
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -84,8 +101,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.exit(130)
     }
     logger.info({ signal }, 'stopping: closing MQTT intake, flushing readings to the store')
-    Promise.resolve(simulation?.close())
-      .then(() => platform.stop())
+    platform
+      .stop()
       .then(
       () => {
         logger.info('stopped cleanly')

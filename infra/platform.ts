@@ -38,6 +38,7 @@ import { alertsTopic } from '../ingest/contract/topics.js'
 import { writeFileAtomic } from '../ingest/atomic-file.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import { DEFAULT_WEB_ROOT } from '../dashboard/routes/web.js'
+import { DemoSimulation } from './simulation.js'
 
 /**
  * The composition root (DESIGN §7): the one place that builds and wires every part, starts them
@@ -51,6 +52,8 @@ export interface PlatformConfig {
   readonly wsPort: number
   readonly httpPort: number
   readonly dataDir: string
+  /** Simulate every device of the site live with this scenario (the demo, MINEWATCH_SIMULATE). */
+  readonly simulate?: string | undefined
   /** The built web UI; default dashboard/web/dist (`npm run build:web`). */
   readonly webRoot?: string
   readonly adminToken: string
@@ -80,6 +83,8 @@ export interface Platform {
   readonly broker: Aedes
   readonly app: FastifyInstance
   readonly quarantineDir: string
+  /** The demo's simulators, when `simulate` is set. */
+  simulation(): DemoSimulation | undefined
   stop(): Promise<void>
 }
 
@@ -138,6 +143,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
   const timeZoneOf = (mineId: string) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai'
   const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
+  let simulation: DemoSimulation | undefined
   const ruleDevices = engineDevices(cfg.site)
   const ruleDevice = new Map(ruleDevices.map((d) => [d.id, d]))
   const alerting = await Alerting.start({
@@ -185,6 +191,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     presence: (id) => presence.get(id),
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
+    demo: () => simulation,
     webRoot: cfg.webRoot ?? DEFAULT_WEB_ROOT,
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
@@ -215,6 +222,8 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   })
   await app.listen({ host: cfg.bind, port: cfg.httpPort })
   const httpPort = (app.server.address() as { port: number }).port
+  // the demo: every device of the site simulated live against the embedded broker, and drills
+  if (cfg.simulate) simulation = await DemoSimulation.start(cfg.simulate, cfg.site, tcp.port, log, (ids) => alerting.resetRules(ids))
 
   let stopping: Promise<void> | undefined
   return {
@@ -229,8 +238,10 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     broker,
     app,
     quarantineDir,
+    simulation: () => simulation,
     stop: () =>
       (stopping ??= (async () => {
+        await simulation?.close()
         // 1. stop MQTT intake: no new connections, then close the broker and its clients
         const listenersClosed = Promise.all([tcp.close(), ws.close()] as Promise<void>[])
         await new Promise<void>((resolve) => broker.close(() => resolve()))

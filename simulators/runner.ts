@@ -44,6 +44,8 @@ export class SimRunner {
   private simCursor = 0
   private readonly realNow: () => number
 
+  private closed = false
+
   constructor(private readonly opts: RunnerOptions) {
     this.realNow = opts.realNow ?? Date.now
   }
@@ -106,7 +108,7 @@ export class SimRunner {
       const timer = setInterval(() => {
         this.step()
         onTick?.()
-        if (this.done) {
+        if (this.done || this.closed) {
           clearInterval(timer)
           resolve()
         }
@@ -151,6 +153,8 @@ export class SimRunner {
   }
 
   async close(): Promise<void> {
+    // a run in progress stops stepping (the demo's live run is a year long)
+    this.closed = true
     await Promise.all([...this.clients.values()].map((c) => c.endAsync(true).catch(() => undefined)))
   }
 

@@ -73,3 +73,6 @@ export function loadScenario(name: string): Scenario {
   if (!parsed.success) throw new Error(`scenario "${name}": ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
   return parsed.data
 }
+
+/** A scenario's default speed: a run of about three minutes, never slower than a simulated minute a second. */
+export const defaultSpeed = (durationMs: number): number => Math.max(60, Math.round(durationMs / 180_000))

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util'
 import { parseDuration } from '../../simulators/duration.js'
 import { simDevices } from '../../simulators/plan.js'
 import { SimRunner } from '../../simulators/runner.js'
-import { loadScenario, scenarioNames } from '../../simulators/scenario.js'
+import { defaultSpeed, loadScenario, scenarioNames } from '../../simulators/scenario.js'
 import { World } from '../../simulators/world.js'
 import { DEMO_SITE } from '../config/env.js'
 import { loadSiteFile } from '../config/site-file.js'
@@ -60,7 +60,7 @@ try {
 const durationMs = args.duration === undefined ? scenario.duration : parseDuration(args.duration)
 if (durationMs === undefined || durationMs <= 0) fail(`--duration ${args.duration}: expected a duration such as 90s, 30m, 6h or 3d`)
 // by default a run takes about three minutes, and never goes faster than a simulated minute a second
-const speed = args.speed === undefined ? Math.max(60, Math.round(durationMs / 180_000)) : Number(args.speed)
+const speed = args.speed === undefined ? defaultSpeed(durationMs) : Number(args.speed)
 if (!(speed >= 1)) fail(`--speed ${args.speed}: expected a number ≥ 1 (60 = one simulated minute per second)`)
 const site = loadSiteFile(resolve(args.site))
 if (!site.ok) fail(`the site file ${args.site} has problems:\n  - ${site.errors.join('\n  - ')}`)
