@@ -8,7 +8,7 @@ import { HttpError } from '../errors.js'
  * Drills in the demo (README, "Run a scenario into the demo"): `POST /api/demo/drill` runs a
  * scenario into the live demo (admins: the admin token or an admin user); `GET /api/demo/drill`
  * says what runs, to everyone signed in, so every screen can say a drill is on. Without
- * simulators (`npm start`) there are no drills: 404 MW_NO_DEMO.
+ * simulators (`npm start`) there are no drills: `demo: false`, and a POST is 404 MW_NO_DEMO.
  */
 export interface DemoControl {
   status(): unknown
@@ -24,7 +24,9 @@ export const demoRoutes: FastifyPluginAsync<{ demo: () => DemoControl | undefine
   const typed = app.withTypeProvider<ZodTypeProvider>()
   typed.get('/api/demo/drill', { schema: { summary: '演练 the drill running in the demo, or the last one', tags: ['demo'] } }, async (request) => {
     await opts.auth.user(request)
-    return { drill: demo().status() }
+    // a screen asks once at login: no simulators is an answer, not an error
+    const d = opts.demo()
+    return { demo: d !== undefined, drill: d?.status() ?? null }
   })
   typed.post('/api/demo/drill', { schema: { summary: '演练 run a scenario into the live demo (admins)', tags: ['demo'], body: z.strictObject({ scenario: z.string().min(1).max(64), speed: z.number().min(1).max(100_000).optional().describe('simulated ms per real ms; default: a run of about three minutes') }) } }, async (request, reply) => {
     const user = await opts.auth.user(request)

@@ -83,6 +83,7 @@ describe('drills in the demo', () => {
   it('has no drills without simulators', async () => {
     const t = await startTestPlatform()
     try {
+      expect((await t.admin('/api/demo/drill')).body).toEqual({ demo: false, drill: null })
       const res = await t.platform.app.inject({ method: 'POST', url: '/api/demo/drill', headers: admin, payload: { scenario: 'rainstorm' } })
       expect(res.statusCode).toBe(404)
       expect(res.json().error.code).toBe('MW_NO_DEMO')
