@@ -1,46 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPlatform, type Platform } from '../../infra/platform.js'
+import type { Platform } from '../../infra/platform.js'
 import { loadScenario } from '../../simulators/scenario.js'
 import { eventually } from '../helpers/eventually.js'
-import { checkManifest, demoSite, LIMITS, peaksOf } from '../helpers/scenario-run.js'
-import { ADMIN_TOKEN, startTestPlatform } from '../helpers/platform.js'
+import { checkManifest, demoSite, peaksOf } from '../helpers/scenario-run.js'
+import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 
 /**
  * A drill in the live demo (issue 6, "one command demo"): the demo site with its simulators
  * reporting live; a scenario run into it raises exactly the scenario's warnings, although its
  * readings are set in the past, and the live simulators come back afterwards.
  */
+let t: TestPlatform
 let platform: Platform
-let dataDir: string
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'minewatch-drill-'))
-  platform = await startPlatform({
-    site: demoSite(),
-    bind: '127.0.0.1',
-    mqttPort: 0,
-    wsPort: 0,
-    httpPort: 0,
-    dataDir,
-    adminToken: ADMIN_TOKEN,
-    limits: LIMITS,
-    quarantineMaxBytesPerDay: 64 * 1024 * 1024,
-    writer: { batchSize: 500, flushMs: 20 },
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    simulate: 'normal',
-  })
+  t = await startTestPlatform({ site: demoSite(), simulate: 'normal' })
+  platform = t.platform
   // the live demo: its 19 devices connected and reporting
   await eventually(() => platform.presence.connectedCount === 19, 20_000)
 }, 60_000)
 
 afterAll(async () => {
-  await platform?.stop()
-  rmSync(dataDir, { recursive: true, force: true })
+  await t?.stop()
 })
 
 const drill = (payload: object, headers: Record<string, string> = admin) => platform.app.inject({ method: 'POST', url: '/api/demo/drill', headers, payload })
