@@ -89,13 +89,12 @@ export const alertRoutes: FastifyPluginAsync<{
     const device = alert.subject.type === 'device' ? opts.trend.device(alert.subject.id) : undefined
     const rule = device?.rules.find((r) => r.id === alert.rule)
     const trend = device && rule ? trendOf(rule, device.kind, alert) : undefined
-    const tz = opts.timeZoneOf(alert.mineId)
     const to = opts.trend.now()
     const from = to - request.query.hours * HOUR
     if (!device || !rule || !trend) return { alert: view(alert), from, to, trend: null, points: [] }
     const byMetric = Object.fromEntries(await Promise.all(trend.metrics.map(async (m) => [m, await opts.trend.store.range({ deviceId: alert.subject.id, metric: m, from, to, limit: TREND_READ })] as const)))
     const points = thin(seriesOf(rule, device.kind, byMetric), TREND_DRAWN)
-    return { alert: view(alert), from, to, timeZone: tz, trend, points }
+    return { alert: view(alert), from, to, trend, points }
   })
 
   // signing needs no body at all

@@ -27,8 +27,6 @@ let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined
 let alarmTimer: ReturnType<typeof setInterval> | undefined
 let clockTimer: ReturnType<typeof setInterval> | undefined
 
-export const timeZoneOf = (mineId: string): string => session.mines.find((m) => m.id === mineId)?.timeZone ?? 'Asia/Shanghai'
-
 export async function loadMines(): Promise<void> {
   session.mines = await api<MineView[]>('/api/mines')
 }

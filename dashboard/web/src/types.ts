@@ -46,7 +46,6 @@ export interface TrendView {
   readonly alert: AlertView
   readonly from: number
   readonly to: number
-  readonly timeZone?: string
   readonly trend: {
     readonly label: string
     readonly unit: string
