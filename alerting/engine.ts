@@ -178,6 +178,11 @@ export class AlertEngine {
     for (const [id, item] of this.itemById) this.itemLevels.set(id, aggregate(item.devices.map((d) => this.pointLevel(d)), item.escalation).level)
   }
 
+  /** One rule's state as it stands (read-only: the trend's live forecast, the evaluation). */
+  peek(deviceId: string, ruleId: string): unknown {
+    return this.states[deviceId]?.[ruleId]
+  }
+
   /** The rules' state, for a snapshot that survives a restart. */
   snapshot(): RuleStates {
     return structuredClone(this.states)

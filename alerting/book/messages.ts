@@ -23,6 +23,12 @@ export function describe(rule: Rule, kind: DeviceKind, subject: string, e: Level
         ? `${subject} 反速度法预测 ${n(e.value)} h 后失稳${r2 === undefined ? '' : ` (R² ${n(r2)})`}，进入${level}预警 (< ${n(e.threshold)} h)`
         : `${subject} 反速度法不再预测失稳 (${String(e.evidence?.why ?? '')})`
     }
+    case 'step': {
+      const size = e.evidence?.size as number | undefined
+      return level
+        ? `${subject} 位移突变 ${n(size)} mm (疑似仪器重设、换站、棱镜碰动或真实滑移)，请现场核查，${level}预警；速率与预测已跨过该突变`
+        : `${subject} 24 h 内无新的位移突变`
+    }
     case 'pumpFailure': {
       const how = e.evidence?.running === false ? '未运行' : '运行但无流量'
       return level

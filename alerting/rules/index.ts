@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { accumulationRuleSchema, evaluateAccumulation, initialAccumulation } from './accumulation.js'
 import { evaluateInverseVelocity, initialInverseVelocity, inverseVelocityRuleSchema } from './inverse-velocity.js'
 import { evaluateRate, initialRate, rateRuleSchema } from './rate.js'
+import { evaluateStep, initialStep, stepRuleSchema } from './step.js'
 import { evaluateSilence, initialSilence, silenceRuleSchema } from './silence.js'
 import { evaluateThreshold, initialThreshold, thresholdRuleSchema } from './threshold.js'
 import type { Evaluate } from './types.js'
@@ -24,6 +25,7 @@ export const ruleSchema = z.discriminatedUnion('kind', [
   powerDuringSuspensionRuleSchema,
   videoOfflineRuleSchema,
   dataQualityRuleSchema,
+  stepRuleSchema,
 ])
 export type Rule = z.infer<typeof ruleSchema>
 export type RuleKind = Rule['kind']
@@ -45,6 +47,7 @@ export const RULES: { readonly [K in RuleKind]: Entry<Extract<Rule, { kind: K }>
   powerDuringSuspension: { initial: initialPowerDuringSuspension, evaluate: evaluatePowerDuringSuspension },
   videoOffline: { initial: initialVideoOffline, evaluate: evaluateVideoOffline },
   dataQuality: { initial: initialDataQuality, evaluate: evaluateDataQuality },
+  step: { initial: initialStep, evaluate: evaluateStep },
 }
 
 /** The devices a rule on `deviceId` listens to: itself and its inputs. */
@@ -54,4 +57,4 @@ export function inputsOf(rule: Rule): string[] {
 }
 
 /** Alert classes: a warning from the signal, or a device that stopped reporting (断线). */
-export const classOf = (rule: Rule): 'warning' | 'offline' | 'quality' => (rule.kind === 'silence' ? 'offline' : rule.kind === 'dataQuality' ? 'quality' : 'warning')
+export const classOf = (rule: Rule): 'warning' | 'offline' | 'quality' => (rule.kind === 'silence' ? 'offline' : rule.kind === 'dataQuality' || rule.kind === 'step' ? 'quality' : 'warning')

@@ -24,12 +24,20 @@ export interface LevelSpec {
   /** A reached level is kept until the value is this far back past its threshold (same unit). */
   readonly clearMargin: number
   readonly persistence?: { readonly readings?: number | undefined; readonly seconds?: number | undefined } | undefined
+  /**
+   * Seconds the value must stay back past the clear limit before a level falls (DESIGN §4: a
+   * warning clears only after its signal has stayed back for a while), so that a signal hovering
+   * at a threshold, or a daily cycle crossing it every afternoon, does not ring again and again.
+   */
+  readonly clearAfter?: number | undefined
 }
 
 /** Serializable: the level in force and, per level, since when (and for how many readings) it has been reached. */
 export interface LevelState {
   readonly level: Level | null
   readonly runs: Readonly<Partial<Record<Level, { readonly since: number; readonly count: number }>>>
+  /** Since when the value has been back below the level in force (for `clearAfter`). */
+  readonly backSince?: number
 }
 
 export const NO_LEVEL: LevelState = { level: null, runs: {} }
@@ -49,7 +57,19 @@ export function stepLevel(state: LevelState, value: number, ts: number, spec: Le
     runs[l] = run
     if (held || persisted(run, ts, spec.persistence)) level = l
   }
+  // a fall waits until the value has stayed back for clearAfter; meanwhile the level stands
+  if (spec.clearAfter && rank(level) < rank(state.level)) {
+    const backSince = state.backSince ?? ts
+    if (ts - backSince < spec.clearAfter * 1000) return { level: state.level, runs: { ...runs, ...keepRuns(state, level) }, backSince }
+  }
   return { level, runs }
+}
+
+/** The runs of the levels still held while a fall waits out clearAfter. */
+function keepRuns(state: LevelState, below: Level | null): LevelState['runs'] {
+  const kept: Partial<Record<Level, { since: number; count: number }>> = {}
+  for (const l of LEVELS) if (rank(l) > rank(below) && rank(l) <= rank(state.level) && state.runs[l]) kept[l] = state.runs[l]
+  return kept
 }
 
 function persisted(run: { since: number; count: number }, ts: number, p: LevelSpec['persistence']): boolean {
@@ -68,6 +88,9 @@ export const thresholdsSchema = z
   .object({ blue: z.number().optional(), yellow: z.number().optional(), orange: z.number().optional(), red: z.number().optional() })
   .strict()
   .refine((t) => LEVELS.some((l) => t[l] !== undefined), { message: 'give at least one level (blue, yellow, orange, red)' })
+
+/** Seconds a value must stay back before its level falls (see LevelSpec.clearAfter). */
+export const clearAfterSchema = z.number().nonnegative()
 
 export const persistenceSchema = z
   .object({

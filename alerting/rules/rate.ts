@@ -1,6 +1,8 @@
 import { z } from 'zod'
-import { monotone, persistenceSchema, thresholdsSchema } from './levels.js'
-import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, judge, pushWindow, slope, sourceSchema, unitOf, valueOf, type LevelRuleState, type Sample } from './series.js'
+import { velocity } from './kinematics/least-squares.js'
+import { EMPTY_TRACK, feed, stepsSchema, type TrackState } from './kinematics/steps.js'
+import { clearAfterSchema, monotone, persistenceSchema, thresholdsSchema } from './levels.js'
+import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, judge, pushWindow, sourceSchema, unitOf, valueOf, type LevelRuleState } from './series.js'
 import type { Evaluate } from './types.js'
 
 /**
@@ -9,6 +11,13 @@ import type { Evaluate } from './types.js'
  * Reference rates from slope practice: > 10 mm/d mean, ≥ 5 mm/h on a working slope. A slope
  * needs `minPoints` readings spanning at least half the window before it is judged, so that two
  * noisy points a minute apart cannot raise a warning.
+ *
+ * Real instruments (DESIGN §4 "real signals"): with `dailyCycle` (default) and a window of 18 h
+ * or more, the daily thermal/refraction cycle is fitted alongside the slope (harmonic regression),
+ * so that a ±1.5 mm swing does not add ±3 mm/d; shorter windows cannot tell a cycle from a trend,
+ * and their thresholds (5 mm/h) lie far above a cycle's 0.4 mm/h. With `steps`, a re-set or
+ * re-targeting step is bridged (a data-quality event, rule `step`) and single outliers are left
+ * out, so neither reads as velocity.
  */
 export const rateRuleSchema = z
   .object({
@@ -21,7 +30,10 @@ export const rateRuleSchema = z
     thresholds: thresholdsSchema,
     clearMargin: z.number().nonnegative().default(0),
     persistence: persistenceSchema,
+    clearAfter: clearAfterSchema.optional(),
     minPoints: z.int().min(2).default(3),
+    dailyCycle: z.boolean().default(true),
+    steps: stepsSchema.optional(),
     basis: z.string().optional(),
   })
   .strict()
@@ -30,23 +42,30 @@ export const rateRuleSchema = z
 export type RateRule = z.infer<typeof rateRuleSchema>
 
 export interface RateState extends LevelRuleState {
-  readonly samples: readonly Sample[]
+  readonly track: TrackState
 }
 
-export const initialRate = (): RateState => ({ ...INITIAL_LEVEL_RULE, samples: [] })
+export const initialRate = (): RateState => ({ ...INITIAL_LEVEL_RULE, track: EMPTY_TRACK })
 
 const PER_MS = { day: 86_400_000, hour: 3_600_000 }
+/** A window this long or longer has the daily cycle fitted out. */
+const CYCLE_WINDOW_MS = 18 * 3_600_000
 
 export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule) => {
   const value = valueOf(reading, rule.source)
   if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
   const windowMs = rule.window * 1000
-  const samples = pushWindow(state.samples, [reading.ts, value], windowMs, 2 * WINDOW_SAMPLES, windowMs / WINDOW_SAMPLES)
-  const base = { samples, lastTs: reading.ts }
+  const fed = feed(state.track, reading.ts, value, rule.steps, (samples, s) => pushWindow(samples, s, windowMs, 2 * WINDOW_SAMPLES, windowMs / WINDOW_SAMPLES))
+  const base = { track: fed.state, lastTs: reading.ts }
+  // a held reading (a possible step or outlier) is judged when the next ones tell which it was
+  if (fed.added.length === 0) return { state: { ...base, level: state.level }, events: [] }
+  const samples = fed.state.samples
   const span = samples.at(-1)![0] - samples[0]![0]
   if (samples.length < rule.minPoints || span < windowMs / 2) return { state: { ...base, level: state.level }, events: [] }
-  const velocity = slope(samples) * PER_MS[rule.per]
+  const cycle = rule.dailyCycle && windowMs >= CYCLE_WINDOW_MS && span >= CYCLE_WINDOW_MS
+  const v = (velocity(samples, cycle) * PER_MS[rule.per]) / PER_MS.day
+  if (!Number.isFinite(v)) return { state: { ...base, level: state.level }, events: [] }
   const unit = `${unitOf(reading, rule.source)}/${rule.per === 'day' ? 'd' : 'h'}`
-  const { level, events } = judge(state.level, Math.abs(velocity), reading.ts, { ...rule, direction: 'above' }, rule.id, unit, { velocity, points: samples.length, spanSeconds: span / 1000 })
+  const { level, events } = judge(state.level, Math.abs(v), reading.ts, { ...rule, direction: 'above' }, rule.id, unit, { velocity: v, points: samples.length, spanSeconds: span / 1000, dailyCycle: cycle })
   return { state: { ...base, level }, events }
 }

@@ -134,7 +134,7 @@ describe('warning rules in the site file', () => {
     expect(z1.map((r) => r.id)).toEqual(['silence', 'depth'])
     expect(z1[1]).toMatchObject({ thresholds: { orange: 4.4, red: 4.0 } }) // the device's own wins
     expect(rulesFor('rain', parsed.site.rules, m.rules, [])).toMatchObject([{ id: 'silence' }, { id: 'rain-24h', thresholds: { yellow: 30 } }])
-    expect(rulesFor('prism', parsed.site.rules, m.rules, []).map((r) => r.id)).toEqual(['silence', 'rate-day', 'rate-hour', 'inverse-velocity'])
+    expect(rulesFor('prism', parsed.site.rules, m.rules, []).map((r) => r.id)).toEqual(['silence', 'rate-day', 'rate-hour', 'inverse-velocity', 'step'])
   })
 
   it('names a metric the device kind does not have, and a displacement a rain gauge cannot have', () => {

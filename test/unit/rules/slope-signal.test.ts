@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest'
+import { rulesFor } from '../../../alerting/config.js'
+import { feedTrack, EMPTY_TRACK, type TrackState } from '../../../alerting/rules/kinematics/track.js'
+import { NO_LEVEL, stepLevel, type LevelState } from '../../../alerting/rules/levels.js'
+import { evaluateRate, initialRate, type RateRule, type RateState } from '../../../alerting/rules/rate.js'
+import { evaluateStep, initialStep, type StepRule, type StepState } from '../../../alerting/rules/step.js'
+import type { LevelEvent } from '../../../alerting/rules/types.js'
+import { makeSeries, type Series } from '../../../simulators/families.js'
+
+/**
+ * The slope rules on series with what real prisms deliver (simulators/signal.ts): σ = 0.5 mm per
+ * component, a ±1.5 mm daily cycle whose size changes with the weather, outliers, two 6-hour gaps,
+ * irregular 5–15 min intervals and bursts. The rules are the built-in defaults of a prism.
+ */
+const ctx = { mineStatus: 'producing' as const, timeZone: 'Asia/Shanghai' }
+const defaults = rulesFor('prism', {}, {}, [])
+const rateDay = defaults.find((r) => r.id === 'rate-day') as RateRule
+const rateHour = defaults.find((r) => r.id === 'rate-hour') as RateRule
+const stepRule = defaults.find((r) => r.id === 'step') as StepRule
+
+function runRate(rule: RateRule, series: Series): LevelEvent[] {
+  let state: RateState = initialRate()
+  const out: LevelEvent[] = []
+  for (const r of series.readings) {
+    const e = evaluateRate(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, rule, r.ts, ctx)
+    state = e.state
+    out.push(...e.events)
+  }
+  return out
+}
+
+const raises = (events: readonly LevelEvent[]) => events.filter((e) => e.from === null && e.to !== null)
+
+describe('rate-day on steady creep with a daily cycle', () => {
+  it.each([1, 2, 3])('raises no yellow on 30 days of creep below 10 mm/d (seed %i)', (seed) => {
+    const series = makeSeries({ family: 'stable', seed, days: 30 })
+    expect(series.params.creep).toBeLessThan(10)
+    expect(raises(runRate(rateDay, series))).toEqual([])
+  })
+
+  it('the shipped rate-day (daily cycle fitted out, 6 h clear delay) rings at most twice in ten days where a plain 24 h slope rings almost daily', () => {
+    // 8 mm/d with the ±1.5 mm cycle: a plain 24 h least-squares slope swings by about ±3 mm/d
+    const series = makeSeries({ family: 'noise', seed: 4, days: 10 })
+    const creep = { ...series, readings: series.readings.map((r) => ({ ts: r.ts, values: { ...r.values, dN: r.values.dN + (8 * (r.ts - series.start)) / 86_400_000 } })) }
+    const plain = raises(runRate({ ...rateDay, dailyCycle: false, clearAfter: 0 }, creep)).length
+    const fitted = raises(runRate(rateDay, creep)).length
+    expect(plain).toBeGreaterThanOrEqual(5)
+    expect(fitted).toBeLessThanOrEqual(2)
+  })
+
+  it('still sees real movement above the threshold', () => {
+    const series = makeSeries({ family: 'noise', seed: 5, days: 4 })
+    const fast = { ...series, readings: series.readings.map((r) => ({ ts: r.ts, values: { ...r.values, dE: r.values.dE + (14 * (r.ts - series.start)) / 86_400_000 } })) }
+    const first = raises(runRate(rateDay, fast))[0]
+    expect(first).toMatchObject({ to: 'yellow' })
+    expect(first!.value).toBeGreaterThan(10)
+    expect(first!.value).toBeLessThan(18)
+  })
+})
+
+describe('a step is a data-quality event, not a velocity', () => {
+  it.each([1, 2, 3, 4])('a re-set step raises the step warning once, and neither rate rule (seed %i)', (seed) => {
+    const series = makeSeries({ family: 'step', seed, days: 30 })
+    expect(Math.abs(series.params.step!)).toBeGreaterThanOrEqual(5)
+    expect(raises(runRate(rateHour, series))).toEqual([])
+    expect(raises(runRate(rateDay, series))).toEqual([])
+    let state: StepState = initialStep()
+    const events: LevelEvent[] = []
+    for (const r of series.readings) {
+      const e = evaluateStep(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, stepRule, r.ts, ctx)
+      state = e.state
+      events.push(...e.events)
+    }
+    const found = raises(events)
+    expect(found).toHaveLength(1)
+    // the size is the step of the 3-D displacement (a step against the movement can shrink it)
+    expect(Math.abs(found[0]!.value)).toBeGreaterThanOrEqual(5)
+  })
+
+  it('without bridging the same step rings orange within the hour', () => {
+    const series = makeSeries({ family: 'step', seed: 1, days: 30 })
+    const { steps: _bridge, ...unbridged } = rateHour
+    expect(raises(runRate(unbridged as RateRule, series)).length).toBeGreaterThan(0)
+  })
+
+  it('movement that continues after a step is still seen', () => {
+    const samples: (readonly [number, number])[] = []
+    let track: TrackState = EMPTY_TRACK
+    const params = { minStep: 5, stepSigmas: 6, confirm: 3 }
+    for (let i = 0; i < 60; i++) {
+      const t = i * 600_000
+      // 1 mm per reading, then a 20 mm step at reading 30, then 1 mm per reading on
+      const raw = i + (i >= 30 ? 20 : 0)
+      const r = feedTrack(track, t, raw, params, (list, s) => [...list, s])
+      track = r.state
+      samples.push(...r.added)
+    }
+    expect(track.offset).toBeCloseTo(-20, 0)
+    const last = track.samples.at(-1)!
+    expect(last[1]).toBeCloseTo(59, 0)
+  })
+
+  it('a single outlier is left out, not bridged', () => {
+    let track: TrackState = EMPTY_TRACK
+    let outliers = 0
+    const params = { minStep: 5, stepSigmas: 6, confirm: 3 }
+    for (let i = 0; i < 40; i++) {
+      const r = feedTrack(track, i * 600_000, i === 20 ? 30 : 0.1 * (i % 3), params, (list, s) => [...list, s])
+      track = r.state
+      outliers += r.outliers
+    }
+    expect(outliers).toBe(1)
+    expect(track.offset).toBe(0)
+    expect(track.samples.some(([, v]) => v > 1)).toBe(false)
+  })
+})
+
+describe('clearAfter: a level falls only after the value has stayed back', () => {
+  const spec = { thresholds: { yellow: 10 }, direction: 'above' as const, clearMargin: 0, clearAfter: 3600 }
+  const at = (m: number) => m * 60_000
+  it('keeps yellow through short dips, and lowers it an hour after the value went back', () => {
+    let s: LevelState = NO_LEVEL
+    const trace: (string | null)[] = []
+    for (const [m, v] of [[0, 11], [10, 9], [20, 11], [30, 9], [60, 9], [89, 9], [90, 9], [100, 11]] as const) {
+      s = stepLevel(s, v, at(m), spec)
+      trace.push(s.level)
+    }
+    // back at 30 min: still yellow at 89, cleared at 90; up again at 100
+    expect(trace).toEqual(['yellow', 'yellow', 'yellow', 'yellow', 'yellow', 'yellow', null, 'yellow'])
+  })
+})
