@@ -5,7 +5,7 @@ import { itemSchema, type Item } from './rules/aggregation.js'
 import type { EngineDevice, EngineItem } from './engine.js'
 
 /**
- * The parts of the site file that alerting owns (DESIGN §7: each floor exports its slice):
+ * The parts of the site file that alerting owns:
  * `rules` on a device, per device kind on a mine, and per device kind for the whole site.
  * A device's rules are the built-in defaults, then the site's, the mine's and its own, where a
  * rule with the same id replaces the one before it.
@@ -19,7 +19,7 @@ export type KindRules = z.infer<typeof kindRulesSchema>
 const parse = (rule: unknown): Rule => ruleSchema.parse(rule)
 const STEPS = { minStep: 5, sigmas: 6, confirm: 3 }
 const SLOPE: Rule[] = [
-  // slope reference rates from practice (DESIGN §4): > 10 mm/d mean; ≥ 5 mm/h on a working slope.
+  // slope reference rates from practice (README, rule table): > 10 mm/d mean; ≥ 5 mm/h on a working slope.
   // The daily rate has the daily cycle fitted out; both bridge steps and clear only after 6 h back
   // under their threshold (docs/slope-warnings.md)
   parse({ kind: 'rate', id: 'rate-day', source: { derived: 'total' }, window: 86_400, per: 'day', thresholds: { yellow: 10 }, clearMargin: 1, clearAfter: 6 * 3600, steps: STEPS, basis: '三维位移速率 > 10 mm/d (边坡监测实践), 已扣除日周期' }),
@@ -29,7 +29,7 @@ const SLOPE: Rule[] = [
 ]
 
 /**
- * Built-in defaults, only where a standard or DESIGN §4 gives the numbers; thresholds of pond
+ * Built-in defaults, only where a standard or slope practice gives the numbers; thresholds of pond
  * level, phreatic depth and dry beach are set per point by the design institute (GB 39496-2020
  * §5.5.4) and belong in the site file.
  */

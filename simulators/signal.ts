@@ -1,7 +1,7 @@
 import type { Random } from './random.js'
 
 /**
- * What slope instruments really deliver (DESIGN §4 "real signals"; docs/signal-model.md): the
+ * What slope instruments really deliver (docs/slope-warnings.md): the
  * movement, plus the instrument's noise, its daily cycle, steps, outliers, gaps and irregular
  * reporting. Used by the simulated world (demo and scenarios), the tests and the evaluation
  * (`npm run eval:slopes`). Pure functions of a seeded source.

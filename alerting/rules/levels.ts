@@ -25,7 +25,7 @@ export interface LevelSpec {
   readonly clearMargin: number
   readonly persistence?: { readonly readings?: number | undefined; readonly seconds?: number | undefined } | undefined
   /**
-   * Seconds the value must stay back past the clear limit before a level falls (DESIGN §4: a
+   * Seconds the value must stay back past the clear limit before a level falls (docs/slope-warnings.md: a
    * warning clears only after its signal has stayed back for a while), so that a signal hovering
    * at a threshold, or a daily cycle crossing it every afternoon, does not ring again and again.
    */

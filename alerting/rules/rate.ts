@@ -6,13 +6,13 @@ import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, judge, pushWindow, sourceSchema, un
 import type { Evaluate } from './types.js'
 
 /**
- * rate (DESIGN §4): velocity as the least-squares slope of the value over a trailing time window,
+ * rate: velocity as the least-squares slope of the value over a trailing time window,
  * in units per day or per hour; levels on its magnitude (a slope moving either way is movement).
  * Reference rates from slope practice: > 10 mm/d mean, ≥ 5 mm/h on a working slope. A slope
  * needs `minPoints` readings spanning at least half the window before it is judged, so that two
  * noisy points a minute apart cannot raise a warning.
  *
- * Real instruments (DESIGN §4 "real signals"): with `dailyCycle` (default) and a window of 18 h
+ * Real instruments (docs/slope-warnings.md): with `dailyCycle` (default) and a window of 18 h
  * or more, the daily thermal/refraction cycle is fitted alongside the slope (harmonic regression),
  * so that a ±1.5 mm swing does not add ±3 mm/d; shorter windows cannot tell a cycle from a trend,
  * and their thresholds (5 mm/h) lie far above a cycle's 0.4 mm/h. With `steps`, a re-set or

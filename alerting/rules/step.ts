@@ -6,7 +6,7 @@ import { WINDOW_SAMPLES, pushWindow, sourceSchema, valueOf } from './series.js'
 import type { Evaluate } from './types.js'
 
 /**
- * step (DESIGN §4 "real signals"): a level shift in a displacement series, one reading to the next,
+ * step (docs/slope-warnings.md): a level shift in a displacement series, one reading to the next,
  * with no movement before it and none explaining it (track.ts). A total station re-set or
  * re-targeted, a knocked prism, an antenna moved, or a real slip: only a person can tell, so it is
  * a data-quality warning that asks for a check, and the velocity rules bridge it rather than read

@@ -6,7 +6,7 @@ import type { Sample } from '../series.js'
  * newest sample so the sums stay well conditioned.
  */
 const DAY = 86_400_000
-/** The daily thermal and refraction cycle of a total station or a GNSS antenna (DESIGN §4). */
+/** The daily thermal and refraction cycle of a total station or a GNSS antenna (docs/slope-warnings.md). */
 export const OMEGA = 2 * Math.PI
 
 /** Solves A·x = b in place for a small dense system; undefined when singular. */

@@ -1,7 +1,7 @@
-import type { Sample } from '../series.js'
+import { slope, type Sample } from '../series.js'
 
 /**
- * A displacement track with its steps bridged and its outliers left out (DESIGN §4 "real signals").
+ * A displacement track with its steps bridged and its outliers left out (docs/slope-warnings.md).
  *
  * A robotic total station's prism jumps when the instrument is re-set or re-targeted, and a single
  * reading sometimes lands far off (a person in the line of sight, a wrong target). Neither is
@@ -71,25 +71,17 @@ export function noiseSigma(samples: readonly Sample[]): number {
 /** Line through the last LOCAL samples: value and slope (per ms) at time t. */
 function predict(samples: readonly Sample[], t: number): { value: number; slope: number } {
   const from = Math.max(0, samples.length - LOCAL)
-  const n = samples.length - from
-  const t0 = samples.at(-1)![0]
-  let st = 0
-  let sv = 0
+  let mt = 0
+  let mv = 0
   for (let i = from; i < samples.length; i++) {
-    st += samples[i]![0] - t0
-    sv += samples[i]![1]
+    mt += samples[i]![0]
+    mv += samples[i]![1]
   }
-  const mt = st / n
-  const mv = sv / n
-  let num = 0
-  let den = 0
-  for (let i = from; i < samples.length; i++) {
-    const dt = samples[i]![0] - t0 - mt
-    num += dt * (samples[i]![1] - mv)
-    den += dt * dt
-  }
-  const slope = den > 0 ? num / den : 0
-  return { value: mv + slope * (t - t0 - mt), slope }
+  mt /= samples.length - from
+  mv /= samples.length - from
+  const m = slope(samples, from)
+  const perMs = Number.isFinite(m) ? m : 0
+  return { value: mv + perMs * (t - mt), slope: perMs }
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Sample } from '../series.js'
 import { cycleColumns, daysBefore, fitColumns, solve } from './least-squares.js'
 
 /**
- * The failure forecast (DESIGN §4, inverse velocity), fitted to the displacement itself.
+ * The failure forecast (inverse velocity; docs/slope-warnings.md), fitted to the displacement itself.
  *
  * Voight's law of the accelerating (tertiary) stage, dv/dt = A·v^α (Voight 1988, 1989; Fukuzono
  * 1985 for α = 2), integrates to a velocity v = K·(t_f − t)^(−p) with p = 1/(α − 1), which grows
