@@ -25,7 +25,8 @@ export interface Trend {
   readonly lines: readonly TrendLine[]
   /** The rule's thresholds in their own unit, for the legend ("黄 ≥ 10 mm/d"). */
   readonly legend: string
-  readonly forecast: { readonly failureTs: number; readonly hoursLeft: number; readonly r2: number } | null
+  /** The failure forecast in the warning's evidence: central time, the interval, the hours left judged with the α margin. */
+  readonly forecast: { readonly failureTs: number; readonly hoursLeft: number; readonly safeHoursLeft: number; readonly earliestTs: number | null; readonly latestTs: number | null; readonly alpha: number | null } | null
 }
 
 const LEVEL_NAME: Record<Level, string> = { blue: '蓝', yellow: '黄', orange: '橙', red: '红' }
@@ -49,9 +50,12 @@ export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'eviden
   const direction = rule.kind === 'inverseVelocity' ? '<' : 'direction' in rule && rule.direction === 'below' ? '≤' : '≥'
   const legend = given.map((l) => `${LEVEL_NAME[l]} ${direction} ${thresholds[l]} ${ruleUnit}`).join(' · ')
   const lines = rule.kind === 'threshold' ? given.map((level) => ({ level, value: thresholds[level]! })) : []
-  const e = alert?.evidence as { failureTs?: unknown; hoursLeft?: unknown; r2?: unknown } | undefined
+  const e = alert?.evidence as { failureTs?: unknown; hoursLeft?: unknown; safeHoursLeft?: unknown; earliestTs?: unknown; latestTs?: unknown; alpha?: unknown } | undefined
+  const num = (x: unknown) => (typeof x === 'number' ? x : null)
   const forecast =
-    rule.kind === 'inverseVelocity' && typeof e?.failureTs === 'number' ? { failureTs: e.failureTs, hoursLeft: Number(e.hoursLeft), r2: Number(e.r2) } : null
+    rule.kind === 'inverseVelocity' && typeof e?.failureTs === 'number'
+      ? { failureTs: e.failureTs, hoursLeft: Number(e.hoursLeft), safeHoursLeft: Number(e.safeHoursLeft ?? e.hoursLeft), earliestTs: num(e.earliestTs), latestTs: num(e.latestTs), alpha: num(e.alpha) }
+      : null
   return { label, unit, metrics: read, lines, legend, forecast }
 }
 

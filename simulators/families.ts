@@ -57,7 +57,7 @@ export function makeSeries(o: SeriesOptions): Series {
   const start = FAMILY_EPOCH + Math.floor(rnd.next() * 7) * DAY
   const end = start + days * DAY
   const rough = o.rough ?? true
-  const params: Record<string, number> = { sigma: o.sigma ?? 0.5, cycle: o.cycle ?? 1.5 }
+  const params: Record<string, number> = { sigma: o.sigma ?? 0.5, cycle: o.cycle ?? 1.5, rough: rough ? 1 : 0 }
   let move: (t: number) => number
   switch (o.family) {
     case 'voight': {
@@ -108,6 +108,6 @@ export function makeSeries(o: SeriesOptions): Series {
     const e = instrumentError(st, model, ts, localHour)
     return { ts, values: { dN: round(DIRECTION.dN * d + e.dN), dE: round(DIRECTION.dE * d + e.dE), dH: round(DIRECTION.dH * d + e.dV) } }
   })
-  const label = o.family === 'voight' ? `voight α=${o.alpha} seed ${o.seed}` : `${o.family} seed ${o.seed}`
+  const label = `${o.family === 'voight' ? `voight α=${o.alpha}` : o.family} seed ${o.seed}${rough ? '' : ' regular'}`
   return { name: label, family: o.family, seed: o.seed, start, end, readings, params, ...(o.alpha === undefined ? {} : { alpha: o.alpha }), ...(o.family === 'voight' ? { failAt: end } : {}) }
 }

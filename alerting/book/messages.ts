@@ -18,10 +18,13 @@ export function describe(rule: Rule, kind: DeviceKind, subject: string, e: Level
         : `${subject} 恢复上报，断线解除`
     }
     case 'inverseVelocity': {
-      const r2 = e.evidence?.r2 as number | undefined
+      // the level is judged on the hours left with the α margin (e.value); the central forecast
+      // and its interval go alongside, so that the words and the trend agree
+      const e2 = e.evidence as { hoursLeft?: number; earliestTs?: number; latestTs?: number; ts?: number; alpha?: number; why?: string } | undefined
+      const interval = e2?.earliestTs !== undefined && e2.latestTs !== undefined && e2.ts !== undefined ? `，区间 ${n((e2.earliestTs - e2.ts) / 3_600_000)}–${n((e2.latestTs - e2.ts) / 3_600_000)} h` : ''
       return level
-        ? `${subject} 反速度法预测 ${n(e.value)} h 后失稳${r2 === undefined ? '' : ` (R² ${n(r2)})`}，进入${level}预警 (< ${n(e.threshold)} h)`
-        : `${subject} 反速度法不再预测失稳 (${String(e.evidence?.why ?? '')})`
+        ? `${subject} 加速变形，预测 ${n(e.value)} h 内失稳 (Voight 模型${e2?.hoursLeft === undefined ? '' : `中值 ${n(e2.hoursLeft)} h`}${interval})，进入${level}预警 (< ${n(e.threshold)} h)`
+        : `${subject} 不再预测失稳 (${String(e2?.why ?? '')})`
     }
     case 'step': {
       const size = e.evidence?.size as number | undefined

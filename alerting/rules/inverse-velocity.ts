@@ -1,20 +1,25 @@
 import { z } from 'zod'
-import { monotone, persistenceSchema, thresholdsSchema } from './levels.js'
-import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, judge, pushWindow, slope, sourceSchema, valueOf, type LevelRuleState, type Sample } from './series.js'
+import { alongMovement } from './kinematics/direction.js'
+import { EMPTY_TRACK, feed, stepsSchema, type Point, type TrackState } from './kinematics/steps.js'
+import { binMeans } from './kinematics/least-squares.js'
+import { forecastFailure, type Forecast } from './kinematics/voight.js'
+import { clearAfterSchema, monotone, persistenceSchema, thresholdsSchema } from './levels.js'
+import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, componentsOf, judge, pushWindow, sourceSchema, type LevelRuleState } from './series.js'
 import type { Evaluate } from './types.js'
 
+export type { Forecast, ForecastReason } from './kinematics/voight.js'
+
 /**
- * inverseVelocity (DESIGN §4): Fukuzono's method (Fukuzono 1985; Voight 1988). In the accelerating
- * (tertiary) stage of a slope failure with α ≈ 2, the inverse of the velocity falls linearly with
- * time and reaches zero at the failure time. So: velocities from a sliding least-squares slope of
- * the displacement (which smooths the noise of single differences), a straight line fitted to
- * 1/v over the last `fitPoints` of them, and the forecast where that line crosses zero.
+ * inverseVelocity (docs/slope-warnings.md): the failure forecast of the accelerating (tertiary)
+ * stage, Voight's law dv/dt = A·v^α (Fukuzono 1985 for α = 2; Voight 1988, 1989), fitted to the
+ * displacement along the direction of movement with the daily cycle fitted alongside
+ * (kinematics/voight.ts), so that the noise and cycle of a real prism do not drown it the way
+ * they drown 1/v from short velocity fits (Carlà et al. 2017).
  *
- * A forecast is made only when the velocity is above the noise floor, 1/v is falling and the fit
- * is good (R²); every evaluation says which gate it stopped at. 1/v is fitted by weighted least
- * squares: each velocity has about the same error, so 1/v has an error ∝ 1/v², and the weight
- * v⁴ (inverse variance) keeps the slow, noisiest points from steering the line. Levels are set on the hours left
- * (default red < 24 h, orange < 72 h, yellow < 168 h), and the forecast goes with the alert.
+ * Nothing is forecast until acceleration beats steady movement (the onset test); every
+ * evaluation says why it did or did not forecast. Levels are set on the hours left if α were
+ * `safeAlpha` (2.2, the top of the field range): the forecast of α = 2 is late for any α above 2,
+ * and this margin keeps the warning early for every α up to 2.2. Steps are bridged first.
  */
 export const inverseVelocityRuleSchema = z
   .object({
@@ -22,129 +27,115 @@ export const inverseVelocityRuleSchema = z
     id: z.string().min(1),
     source: sourceSchema.default({ derived: 'total' }),
     /**
-     * Readings kept for the method, seconds of history: enough for velocityPoints + fitPoints − 1
-     * readings at the slowest reporting interval in use (4 days covers 12 readings 6 h apart).
+     * Seconds of readings fitted. Six days: α and the failure time trade off in a fit, and only a
+     * long stretch of the accelerating stage tells them apart (docs/alerting-evaluation.md: the
+     * error at 24 h lead halves from four days to six); the daily cycle is told from a trend too.
      */
-    window: z.number().positive().default(4 * 86_400),
-    /** Readings per velocity estimate (a sliding least-squares slope: 4 halves the noise of 2). */
-    velocityPoints: z.int().min(2).default(4),
-    /**
-     * Velocity estimates in the 1/v fit, the trailing stretch that must be accelerating. With the
-     * defaults a forecast needs 12 readings (4 + 9 − 1) of the accelerating stage.
-     */
-    fitPoints: z.int().min(3).default(9),
-    /** Seconds: with frequent readings, the fit takes every run that ends in this trailing span. */
-    fitWindow: z.number().positive().default(86_400),
+    window: z.number().positive().default(6 * 86_400),
+    /** Seconds between fits (each costs about 10 ms): a forecast of a day or more changes little in 30 minutes. */
+    every: z.number().positive().default(1800),
+    /** Readings the window needs before anything is forecast. */
+    minPoints: z.int().min(8).default(24),
+    /** F statistic acceleration must reach against steady movement (corrected for correlated residuals). */
+    minF: z.number().positive().default(20),
     /** mm/d: below this the movement is within the instrument's noise, and nothing is forecast. */
     noiseFloor: z.number().nonnegative().default(1),
-    minR2: z.number().min(0).max(1).default(0.8),
-    /** Hours left before the forecast failure time. */
+    /** mm the fitted movement over the window must exceed: the band the daily cycle and noise fill. */
+    minMovement: z.number().nonnegative().default(5),
+    /** Days: failure times further away than this are not forecast. */
+    horizonDays: z.number().positive().default(30),
+    /** The largest α allowed for: levels are judged on the failure time this α gives. */
+    safeAlpha: z.number().min(2).max(3).default(2.2),
+    /**
+     * Seconds a forecast must have stood, fit after fit, before it sets a level: a rain pulse's
+     * rise looks like acceleration for some hours, then slows down (DECELERATING); an
+     * accelerating stage that ends in failure is forecast for days before it.
+     */
+    confirm: z.number().nonnegative().default(24 * 3600),
+    /** Hours left before the forecast failure time (by `safeAlpha`). */
     thresholds: thresholdsSchema.default({ yellow: 168, orange: 72, red: 24 }),
     /** Hours: a forecast must move this far past a level's threshold to lower it (noise moves it a few hours). */
     clearMargin: z.number().nonnegative().default(12),
+    clearAfter: clearAfterSchema.default(6 * 3600),
     persistence: persistenceSchema,
-    basis: z.string().default('Fukuzono 反速度法 (α = 2)'),
+    steps: stepsSchema.default({ minStep: 5, sigmas: 6, confirm: 3 }),
+    basis: z.string().default('Voight 加速蠕变模型 (Fukuzono 反速度法的推广), 按 α = 2.2 留余量'),
   })
   .strict()
   .refine((r) => monotone(r.thresholds, 'below'), { message: 'hours left must shrink from blue to red', path: ['thresholds'] })
 
 export type InverseVelocityRule = z.infer<typeof inverseVelocityRuleSchema>
 
-export type ForecastReason = 'TOO_FEW_POINTS' | 'BELOW_NOISE_FLOOR' | 'NOT_ACCELERATING' | 'POOR_FIT' | 'FORECAST'
-
-export interface Forecast {
-  readonly reason: ForecastReason
-  /** Why, in words (Chinese first, for the alert record). */
-  readonly why: string
-  readonly velocity?: number
-  readonly r2?: number
-  readonly failureTs?: number
-  readonly hoursLeft?: number
-}
+/** One forecast as kept for the trend: made at, failure by α = 2, by `safeAlpha`, earliest, latest. */
+export type ForecastPoint = readonly [ts: number, failureTs: number, safeTs: number, earliestTs: number, latestTs: number]
 
 export interface InverseVelocityState extends LevelRuleState {
-  readonly samples: readonly Sample[]
+  readonly track: TrackState<Point>
+  /** When the fit last ran. */
+  readonly evaluatedAt: number
+  /** Since when every fit has forecast a failure (0: the last one did not). */
+  readonly forecastSince: number
   readonly last: Forecast | null
+  /** The forecasts of the last days, oldest first: how the predicted failure time converged. */
+  readonly history: readonly ForecastPoint[]
 }
 
-export const initialInverseVelocity = (): InverseVelocityState => ({ ...INITIAL_LEVEL_RULE, samples: [], last: null })
+export const initialInverseVelocity = (): InverseVelocityState => ({ ...INITIAL_LEVEL_RULE, track: EMPTY_TRACK, evaluatedAt: 0, forecastSince: 0, last: null, history: [] })
 
-const DAY = 86_400_000
+/** The fit takes 40-minute means of the readings. */
+const BIN_MS = 40 * 60_000
+/** Forecasts kept for the trend. */
+const HISTORY = 200
 
-/** The method itself, on [ts, displacement mm] samples. Pure. */
-export function forecast(samples: readonly Sample[], rule: Pick<InverseVelocityRule, 'velocityPoints' | 'fitPoints' | 'fitWindow' | 'noiseFloor' | 'minR2'>): Forecast {
-  const k = rule.velocityPoints
-  const needed = k + rule.fitPoints - 1
-  if (samples.length < needed) return { reason: 'TOO_FEW_POINTS', why: `数据不足: ${samples.length} 个测点, 需 ${needed} 个` }
-  const t0 = samples[0]![0]
-  // the fit takes the runs ending in the last fitWindow, and never fewer than fitPoints of them:
-  // dense readings give a long stretch to extrapolate from, sparse ones still give a forecast
-  const since = samples.at(-1)![0] - rule.fitWindow * 1000
-  let first = samples.length - rule.fitPoints
-  while (first > k - 1 && samples[first - 1]![0] >= since) first--
-  // velocity (mm/d) of each run of k readings, placed at the run's mean time: a least-squares
-  // slope estimates the velocity there, and placing it at the run's end would push the forecast late
-  const velocities: [number, number][] = []
-  for (let i = first; i < samples.length; i++) {
-    let mean = 0
-    for (let j = i - k + 1; j <= i; j++) mean += (samples[j]![0] - t0) / DAY
-    velocities.push([mean / k, slope(samples, i - k + 1, i + 1) * DAY])
+/** Days of the trailing windows tried, up to the rule's `window`. */
+const WINDOWS_DAYS = [2, 4, 6]
+
+/**
+ * The forecast on a window of bridged points (components). Pure. A long window tells α from the
+ * failure time best, but one that reaches back past the start of the accelerating stage (a slope
+ * that crept for weeks, then began to accelerate) mixes two regimes the model cannot fit; so
+ * trailing windows of 2, 4 and 6 days are tried, and the one whose acceleration stands out most
+ * (the largest F, which a misfit's correlated residuals deflate) is the forecast.
+ */
+export function forecast(points: readonly Point[], rule: Pick<InverseVelocityRule, 'window' | 'minPoints' | 'minF' | 'noiseFloor' | 'minMovement' | 'horizonDays' | 'safeAlpha'>): Forecast & { direction?: number[]; windowDays?: number } {
+  const { samples, direction } = alongMovement(points)
+  const now = samples.at(-1)?.[0] ?? 0
+  const days = [...WINDOWS_DAYS.filter((d) => d * 86_400 < rule.window), rule.window / 86_400]
+  let chosen: (Forecast & { windowDays: number }) | undefined
+  for (const d of days) {
+    const from = now - d * 86_400_000
+    const f = forecastFailure(binMeans(samples.filter(([t]) => t > from), BIN_MS), { ...rule, window: d * 86_400 })
+    // a movement slowing down is regressive whatever window shows it (the trend now is the same data in each)
+    if (f.reason === 'DECELERATING') {
+      chosen = { ...f, windowDays: d }
+      break
+    }
+    const better = !chosen || (f.reason === 'FORECAST' && (chosen.reason !== 'FORECAST' || (f.f ?? 0) > (chosen.f ?? 0))) || (chosen.reason !== 'FORECAST' && (f.f ?? -1) > (chosen.f ?? -1))
+    if (better) chosen = { ...f, windowDays: d }
   }
-  const latest = velocities.at(-1)![1]
-  if (!(latest > rule.noiseFloor)) {
-    return { reason: 'BELOW_NOISE_FLOOR', why: `速度 ${latest.toFixed(2)} mm/d 未超过噪声阈值 ${rule.noiseFloor} mm/d`, velocity: latest }
-  }
-  if (velocities.some(([, v]) => v <= 0)) {
-    return { reason: 'NOT_ACCELERATING', why: '拟合区间内位移未持续增加', velocity: latest }
-  }
-  // every velocity carries about the same error σv, so 1/v carries σv/v²: weigh each point by v⁴
-  // (inverse variance), or the slow early points, the noisiest in 1/v, would steer the line
-  const line = weightedLine(velocities.map(([t, v]) => [t, 1 / v, v ** 4]))
-  const r2 = line.r2
-  if (!(line.m < 0)) return { reason: 'NOT_ACCELERATING', why: '反速度未随时间下降, 不处于加速变形阶段', velocity: latest, r2 }
-  if (!(r2 >= rule.minR2)) return { reason: 'POOR_FIT', why: `反速度线性拟合 R² = ${r2.toFixed(2)}, 低于 ${rule.minR2}`, velocity: latest, r2 }
-  const failureTs = t0 + (-line.b / line.m) * DAY
-  const hoursLeft = Math.max(0, (failureTs - samples.at(-1)![0]) / 3_600_000)
-  return { reason: 'FORECAST', why: `反速度法预测失稳时间距今 ${hoursLeft.toFixed(1)} h (R² = ${r2.toFixed(2)})`, velocity: latest, r2, failureTs, hoursLeft }
+  const f = chosen!
+  // the forecast is made with the newest reading, whichever bin it fell in
+  return { ...f, ts: now, ...(f.failureTs !== undefined ? { hoursLeft: (f.failureTs - now) / 3_600_000, safeHoursLeft: (f.safeTs! - now) / 3_600_000 } : {}), direction }
 }
 
-export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVelocityState> = (state, reading, rule) => {
-  const value = valueOf(reading, rule.source)
-  if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
-  // the fit window holds at most about WINDOW_SAMPLES readings, however often the device reports
-  const samples = pushWindow(state.samples, [reading.ts, value], rule.window * 1000, 4 * WINDOW_SAMPLES, (rule.fitWindow * 1000) / WINDOW_SAMPLES)
-  const f = forecast(samples, rule)
-  // a poor fit says nothing either way: the level stands (it would flap with every noisy reading);
-  // a slope back under the noise floor, or no longer accelerating, clears it
-  if (f.reason === 'POOR_FIT' || f.reason === 'TOO_FEW_POINTS') return { state: { level: state.level, samples, lastTs: reading.ts, last: f }, events: [] }
-  const hours = f.hoursLeft ?? Number.POSITIVE_INFINITY
-  const { level, events } = judge(state.level, hours, reading.ts, { ...rule, direction: 'below' }, rule.id, 'h', { ...f })
-  return { state: { level, samples, lastTs: reading.ts, last: f }, events }
-}
-
-/** Weighted least squares y = m·x + b over [x, y, weight], with the weighted R². */
-export function weightedLine(points: readonly (readonly [number, number, number])[]): { m: number; b: number; r2: number } {
-  let sw = 0
-  let sx = 0
-  let sy = 0
-  for (const [x, y, w] of points) {
-    sw += w
-    sx += w * x
-    sy += w * y
-  }
-  const mx = sx / sw
-  const my = sy / sw
-  let sxy = 0
-  let sxx = 0
-  let syy = 0
-  for (const [x, y, w] of points) {
-    sxy += w * (x - mx) * (y - my)
-    sxx += w * (x - mx) ** 2
-    syy += w * (y - my) ** 2
-  }
-  const m = sxy / sxx
-  const b = my - m * mx
-  let sse = 0
-  for (const [x, y, w] of points) sse += w * (y - (m * x + b)) ** 2
-  return { m, b, r2: syy === 0 ? 0 : 1 - sse / syy }
+export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVelocityState> = (saved, reading, rule) => {
+  // a snapshot from before the forecast worked on components starts afresh
+  const state = 'track' in saved ? saved : initialInverseVelocity()
+  const values = componentsOf(reading, rule.source)
+  if (values === undefined || reading.ts <= state.lastTs) return { state, events: [] }
+  const windowMs = rule.window * 1000
+  const fed = feed(state.track, reading.ts, values, rule.steps, (points, p) => pushWindow(points, p, windowMs, 4 * WINDOW_SAMPLES, windowMs / WINDOW_SAMPLES))
+  const next = { ...state, track: fed.state, lastTs: reading.ts }
+  if (fed.added.length === 0 || reading.ts - state.evaluatedAt < rule.every * 1000) return { state: next, events: [] }
+  const f = forecast(fed.state.samples, rule)
+  const history = f.reason === 'FORECAST' ? [...state.history, [f.ts, f.failureTs!, f.safeTs!, f.earliestTs!, f.latestTs!] as const].slice(-HISTORY) : state.history
+  // too little to judge, or a bump in the newest readings waiting for the next: the level stands
+  if (f.reason === 'TOO_FEW_POINTS' || f.reason === 'UNCONFIRMED') return { state: { ...next, evaluatedAt: reading.ts, last: f, history }, events: [] }
+  const forecastSince = f.reason !== 'FORECAST' ? 0 : state.forecastSince || reading.ts
+  const evaluated = { ...next, evaluatedAt: reading.ts, forecastSince, last: f, history }
+  const confirmed = forecastSince > 0 && reading.ts - forecastSince >= rule.confirm * 1000
+  const hours = confirmed ? f.safeHoursLeft! : Number.POSITIVE_INFINITY
+  const { direction: _direction, ...evidence } = f
+  const { level, events } = judge(state.level, hours, reading.ts, { ...rule, direction: 'below' }, rule.id, 'h', { ...evidence, forecastSince })
+  return { state: { ...evaluated, level }, events }
 }

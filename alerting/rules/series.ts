@@ -29,6 +29,26 @@ export function valueOf(reading: Reading, source: Source): number | undefined {
   return typeof up === 'number' ? Math.hypot(n, e, up) : undefined
 }
 
+/**
+ * The components a source is made of: [dN, dE] for horizontal, [dN, dE, dH or dU] for total, the
+ * metric alone otherwise. Rules that judge the direction of movement (the failure forecast, steps)
+ * work on these rather than on the length, which near zero displacement folds noise and the daily
+ * cycle into a curve that looks like acceleration.
+ */
+export function componentsOf(reading: Reading, source: Source): number[] | undefined {
+  const v = reading.values
+  if ('metric' in source) {
+    const x = v[source.metric]
+    return typeof x === 'number' ? [x] : undefined
+  }
+  const n = v.dN
+  const e = v.dE
+  if (typeof n !== 'number' || typeof e !== 'number') return undefined
+  if (source.derived === 'horizontal') return [n, e]
+  const up = v.dH ?? v.dU
+  return typeof up === 'number' ? [n, e, up] : undefined
+}
+
 export function unitOf(reading: Reading, source: Source): string {
   if ('derived' in source) return 'mm'
   return (KINDS[reading.kind].metrics as Record<string, { unit: string }>)[source.metric]?.unit ?? ''
@@ -45,16 +65,16 @@ export type Sample = readonly [ts: number, value: number]
  * window / spacing samples however densely a device reports (a 3-day backlog at one reading a
  * second costs no more to judge than one at one a minute).
  */
-export function pushWindow(samples: readonly Sample[], sample: Sample, windowMs: number, max = 1000, minSpacingMs = 0): Sample[] {
-  const from = sample[0] - windowMs
+export function pushWindow<P extends readonly number[] = Sample>(samples: readonly P[], sample: P, windowMs: number, max = 1000, minSpacingMs = 0): P[] {
+  const from = sample[0]! - windowMs
   // samples are in time order: find the first one still inside the window, copy from there
   let first = Math.max(0, samples.length + 1 - max)
-  while (first < samples.length && samples[first]![0] <= from) first++
+  while (first < samples.length && samples[first]![0]! <= from) first++
   const kept = samples.slice(first)
   const last = kept.at(-1)
   const prev = kept.at(-2)
   // the newest reading of a short stretch stands for it; the stretch starts at the sample before
-  if (last && prev && sample[0] - prev[0] < minSpacingMs) kept[kept.length - 1] = sample
+  if (last && prev && sample[0]! - prev[0]! < minSpacingMs) kept[kept.length - 1] = sample
   else kept.push(sample)
   return kept
 }

@@ -39,9 +39,9 @@ describe('the trend chart of a warning', () => {
 
   it('carries the inverse-velocity forecast of the warning’s evidence', () => {
     const r = rule({ kind: 'inverseVelocity', id: 'iv', source: { derived: 'total' }, thresholds: { orange: 72, red: 24 } })
-    const t = trendOf(r, 'gnss', { evidence: { failureTs: 1000, hoursLeft: 20.5, r2: 0.97 } })!
+    const t = trendOf(r, 'gnss', { evidence: { failureTs: 1000, hoursLeft: 20.5, safeHoursLeft: 15, earliestTs: 800, latestTs: 1500, alpha: 2.1 } })!
     expect(t.metrics).toEqual(['dN', 'dE', 'dU'])
-    expect(t.forecast).toEqual({ failureTs: 1000, hoursLeft: 20.5, r2: 0.97 })
+    expect(t.forecast).toEqual({ failureTs: 1000, hoursLeft: 20.5, safeHoursLeft: 15, earliestTs: 800, latestTs: 1500, alpha: 2.1 })
     expect(t.legend).toBe('橙 < 72 h · 红 < 24 h')
   })
 

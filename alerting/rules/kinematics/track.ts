@@ -14,8 +14,14 @@ import { slope, type Sample } from '../series.js'
  * (consistent with one another), it is a step: its size is added to an offset that every later
  * reading carries, so the track stays continuous and the movement after the step is still seen.
  *
+ * A point is [ts, x₁, …, x_k]: one value (a rate rule's displacement) or the components of a prism
+ * or GNSS reading, whose step is a vector (a re-set moves north, east and height at once, and a
+ * step across the direction of movement barely changes the length of the displacement).
+ *
  * Pure; the state is plain data so that rule snapshots survive a restart.
  */
+export type Point = readonly number[]
+
 export interface TrackParams {
   /** mm: a jump smaller than this is never called a step (5 mm: the smallest re-set worth a look). */
   readonly minStep: number
@@ -25,29 +31,31 @@ export interface TrackParams {
   readonly confirm: number
 }
 
-export interface TrackState {
-  /** Bridged samples, oldest first. */
-  readonly samples: readonly Sample[]
-  /** mm added to every raw reading (minus the sum of the confirmed steps). */
-  readonly offset: number
+export interface TrackState<P extends Point = Sample> {
+  /** Bridged points, oldest first. */
+  readonly samples: readonly P[]
+  /** Added to every raw reading, per component (minus the sum of the confirmed steps). */
+  readonly offset: readonly number[]
   /** Readings held as possibly off the track, with the offset already applied. */
-  readonly pending: readonly Sample[]
+  readonly pending: readonly P[]
 }
 
-export const EMPTY_TRACK: TrackState = { samples: [], offset: 0, pending: [] }
+export const EMPTY_TRACK: TrackState<never> = { samples: [], offset: [], pending: [] }
 
 export interface StepFound {
   readonly ts: number
-  /** mm, the level shift bridged (raw reading minus the track's prediction). */
+  /** mm, the length of the level shift bridged (raw reading minus the track's prediction), signed for one value. */
   readonly size: number
+  /** Per component, mm. */
+  readonly components: readonly number[]
   /** The tolerance it exceeded, mm. */
   readonly tolerance: number
 }
 
-export interface TrackResult {
-  readonly state: TrackState
-  /** The samples that joined the track with this reading (none while it is held). */
-  readonly added: readonly Sample[]
+export interface TrackResult<P extends Point = Sample> {
+  readonly state: TrackState<P>
+  /** The points that joined the track with this reading (none while it is held). */
+  readonly added: readonly P[]
   readonly step?: StepFound
   /** Held readings dropped as outliers. */
   readonly outliers: number
@@ -59,73 +67,90 @@ const NOISE = 48
 /** 1.4826 · MAD estimates σ for normal data; successive differences carry √2 · σ. */
 const MAD_TO_SIGMA = 1.4826
 
-export function noiseSigma(samples: readonly Sample[]): number {
+/** Noise σ of component `k` (1 = the first value) from the last successive differences, robustly. */
+export function noiseSigma(samples: readonly Point[], k = 1): number {
   const from = Math.max(1, samples.length - NOISE)
   const diffs: number[] = []
-  for (let i = from; i < samples.length; i++) diffs.push(samples[i]![1] - samples[i - 1]![1])
+  for (let i = from; i < samples.length; i++) diffs.push(samples[i]![k]! - samples[i - 1]![k]!)
   if (diffs.length < 4) return Number.NaN
   const med = median(diffs)
   return (MAD_TO_SIGMA * median(diffs.map((d) => Math.abs(d - med)))) / Math.SQRT2
 }
 
-/** Line through the last LOCAL samples: value and slope (per ms) at time t. */
-function predict(samples: readonly Sample[], t: number): { value: number; slope: number } {
+/** Line through the last LOCAL samples of component k: value and slope (per ms) at time t. */
+function predict(samples: readonly Point[], k: number, t: number): { value: number; slope: number } {
   const from = Math.max(0, samples.length - LOCAL)
+  const pairs: Sample[] = []
   let mt = 0
   let mv = 0
   for (let i = from; i < samples.length; i++) {
-    mt += samples[i]![0]
-    mv += samples[i]![1]
+    pairs.push([samples[i]![0]!, samples[i]![k]!])
+    mt += samples[i]![0]!
+    mv += samples[i]![k]!
   }
-  mt /= samples.length - from
-  mv /= samples.length - from
-  const m = slope(samples, from)
+  mt /= pairs.length
+  mv /= pairs.length
+  const m = slope(pairs)
   const perMs = Number.isFinite(m) ? m : 0
   return { value: mv + perMs * (t - mt), slope: perMs }
 }
 
+const residualOf = (samples: readonly Point[], p: Point): number[] => p.slice(1).map((v, j) => v - predict(samples, j + 1, p[0]!).value)
+const norm = (xs: readonly number[]): number => Math.sqrt(xs.reduce((s, x) => s + x * x, 0))
+
 /**
- * Feeds one raw reading. `keep` trims the bridged samples (the caller's window); the caller must
- * give readings in time order.
+ * Feeds one raw reading (a value, or the components). `keep` trims the bridged samples (the
+ * caller's window); the caller must give readings in time order.
  */
-export function feedTrack(state: TrackState, ts: number, raw: number, params: TrackParams, keep: (samples: Sample[], added: Sample) => Sample[]): TrackResult {
-  const y = raw + state.offset
+export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: number, raw: number | readonly number[], params: TrackParams, keep: (samples: P[], added: P) => P[]): TrackResult<P> {
+  const values = typeof raw === 'number' ? [raw] : raw
+  // snapshots written before the track carried vectors hold a number
+  const offset: readonly number[] = typeof state.offset === 'number' ? [state.offset] : state.offset
+  const point = [ts, ...values.map((v, j) => v + (offset[j] ?? 0))] as unknown as P
   const samples = state.samples
-  const push = (list: readonly Sample[], add: readonly Sample[]): Sample[] => {
+  const push = (list: readonly P[], add: readonly P[]): P[] => {
     let out = [...list]
     for (const s of add) out = keep(out, s)
     return out
   }
-  // too little track to judge by: take the reading as it is
-  if (samples.length < 6) return { state: { ...state, samples: push(samples, [[ts, y]]), pending: [] }, added: [[ts, y]], outliers: 0 }
-  const sigma = noiseSigma(samples)
-  const p = predict(samples, ts)
-  const gap = ts - samples.at(-1)![0]
+  const base = { offset, pending: [] as P[] }
+  // too little track to judge by, or a change of dimension: take the reading as it is
+  if (samples.length < 6 || samples.at(-1)!.length !== point.length) return { state: { ...base, samples: push(samples, [point]) }, added: [point], outliers: 0 }
+  const dims = values.length
+  let variance = 0
+  let drift = 0
+  for (let k = 1; k <= dims; k++) {
+    const s = noiseSigma(samples, k)
+    variance += Number.isFinite(s) ? s * s : 0
+    drift += predict(samples, k, ts).slope ** 2
+  }
+  const sigma = Math.sqrt(variance)
+  const gap = ts - samples.at(-1)![0]!
   // the prediction grows uncertain over a gap: half the recent movement over it is allowed for
-  const tolerance = Math.max(params.minStep, params.stepSigmas * (Number.isFinite(sigma) ? sigma : 0)) + 0.5 * Math.abs(p.slope) * gap
-  const residual = y - p.value
-  if (Math.abs(residual) <= tolerance) {
+  const stepTolerance = Math.max(params.minStep, params.stepSigmas * sigma)
+  const tolerance = stepTolerance + 0.5 * Math.sqrt(drift) * gap
+  const residual = residualOf(samples, point)
+  if (norm(residual) <= tolerance) {
     // back on the track: whatever was held was off it
-    return { state: { ...state, samples: push(samples, [[ts, y]]), pending: [] }, added: [[ts, y]], outliers: state.pending.length }
+    return { state: { ...base, samples: push(samples, [point]) }, added: [point], outliers: state.pending.length }
   }
   // off the track: held until the next readings tell a step from an outlier
-  const residuals = state.pending.map(([t, v]) => v - predict(samples, t).value)
-  let pending: Sample[] = [...state.pending, [ts, y]]
+  const held = state.pending.map((p) => residualOf(samples, p))
+  let pending: P[] = [...state.pending, point]
   let outliers = 0
   // held readings that disagree with the newest one (a burst of scattered readings) are outliers
-  const agree = residuals.map((r) => Math.abs(r - residual) <= Math.max(params.minStep, params.stepSigmas * sigma) * 0.5)
-  if (agree.some((a) => !a)) {
+  if (held.some((r) => norm(r.map((x, j) => x - residual[j]!)) > stepTolerance * 0.5)) {
     outliers = pending.length - 1
-    pending = [[ts, y]]
+    pending = [point]
   }
-  if (pending.length < params.confirm) return { state: { ...state, pending }, added: [], outliers }
-  const sizes = pending.map(([t, v]) => v - predict(samples, t).value)
-  const size = median(sizes)
-  const bridged: Sample[] = pending.map(([t, v]) => [t, v - size])
+  if (pending.length < params.confirm) return { state: { samples, offset, pending }, added: [], outliers }
+  const sizes = pending.map((p) => residualOf(samples, p))
+  const size = Array.from({ length: dims }, (_, j) => median(sizes.map((r) => r[j]!)))
+  const bridged = pending.map((p) => [p[0]!, ...size.map((s, j) => p[j + 1]! - s)] as unknown as P)
   return {
-    state: { samples: push(samples, bridged), offset: state.offset - size, pending: [] },
+    state: { samples: push(samples, bridged), offset: size.map((s, j) => (offset[j] ?? 0) - s), pending: [] },
     added: bridged,
-    step: { ts: pending[0]![0], size, tolerance },
+    step: { ts: pending[0]![0]!, size: dims === 1 ? size[0]! : norm(size), components: size, tolerance },
     outliers,
   }
 }

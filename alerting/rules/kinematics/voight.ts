@@ -26,7 +26,7 @@ import { cycleColumns, daysBefore, fitColumns, solve } from './least-squares.js'
  * The interval is every (α, t_f) whose residual is within an F-test margin of the best: the
  * earliest and latest failure times the data allow.
  */
-export type ForecastReason = 'TOO_FEW_POINTS' | 'NOT_ACCELERATING' | 'UNCONFIRMED' | 'BELOW_NOISE_FLOOR' | 'BEYOND_HORIZON' | 'FORECAST'
+export type ForecastReason = 'TOO_FEW_POINTS' | 'NOT_ACCELERATING' | 'DECELERATING' | 'UNCONFIRMED' | 'BELOW_NOISE_FLOOR' | 'BEYOND_HORIZON' | 'FORECAST'
 
 export interface Forecast {
   readonly reason: ForecastReason
@@ -39,10 +39,12 @@ export interface Forecast {
   readonly velocity?: number
   /** F statistic of accelerating against steady movement, corrected for correlated residuals. */
   readonly f?: number
-  /** The forecast failure time for α = 2 (Fukuzono), and the hours left until it. */
+  /** α of the best fit. */
+  readonly alpha?: number
+  /** The forecast failure time (by the fitted α), and the hours left until it. */
   readonly failureTs?: number
   readonly hoursLeft?: number
-  /** The failure time if α were `safeAlpha` (earlier for any α below it): what the levels judge. */
+  /** The earlier of the forecast and the failure time if α were `safeAlpha`: what the levels judge. */
   readonly safeTs?: number
   readonly safeHoursLeft?: number
   /** The interval: the earliest and latest failure times the data allow for α from 1.5 to `safeAlpha`. */
@@ -68,24 +70,33 @@ export interface VoightParams {
 }
 
 const DAY = 86_400_000
-/** α of the point forecast (Fukuzono), and the others tried for the interval. */
-const POINT_ALPHA = 2
-const LOW_ALPHA = 1.5
-/** Candidate times to failure (days from the newest reading): 1 h to the horizon, 8% apart. */
+/** α tried: the range found in the field (about 1.5 to 2.2; Intrieri et al. 2019) and beyond it, so that its ends are not favoured. */
+const ALPHAS = [1.4, 1.6, 1.8, 2, 2.2, 2.4, 2.6]
+/** Candidate times to failure (days from the newest reading): 1 h to the horizon, 12% apart, then refined. */
 const FIRST_CANDIDATE = 1 / 24
-/** Share of the window the readings must span before anything is forecast. */
-const MIN_SPAN = 0.95
-const STEP = 1.08
+/** Days the readings must span before anything is forecast: two daily cycles tell a cycle from a trend. */
+const MIN_SPAN_DAYS = 2
+const STEP = 1.12
 
-/** The daily cycle's columns: the solar day and its first overtone (a thermal day is not a sine). */
-const harmonics = (ts: number, x: number): number[] => {
-  const [c1, s1] = cycleColumns(ts)
-  // the cycle's size changes with the weather: its amplitude may drift across the window
-  return [c1, s1, c1 * c1 - s1 * s1, 2 * s1 * c1, x * c1, x * s1]
+/**
+ * The daily cycle's columns, as many as the readings can carry: the solar day, its first overtone
+ * (a thermal day is not a sine) and a drift of the amplitude across the window (the cycle's size
+ * changes with the weather) with a dozen readings a day or more; the solar day alone with four or
+ * more; none below (readings 6 h apart or sparser cannot tell a cycle from noise).
+ */
+function harmonicsFor(perDay: number): (ts: number, x: number) => number[] {
+  if (perDay >= 12)
+    return (ts, x) => {
+      const [c1, s1] = cycleColumns(ts)
+      return [c1, s1, c1 * c1 - s1 * s1, 2 * s1 * c1, x * c1, x * s1]
+    }
+  if (perDay >= 4) return (ts) => cycleColumns(ts)
+  return () => []
 }
-const H = 6
 
 interface Prepared {
+  /** Cycle columns per row. */
+  readonly H: number
   readonly x: number[]
   readonly y: number[]
   readonly h: number[][]
@@ -95,14 +106,15 @@ interface Prepared {
   readonly yy: number
 }
 
-function prepare(samples: readonly Sample[]): Prepared {
+function prepare(samples: readonly Sample[], harmonics: (ts: number, x: number) => number[]): Prepared {
   const x = daysBefore(samples)
   const y = samples.map(([, v]) => v)
   const h = samples.map(([t], i) => harmonics(t, x[i]!))
+  const H = h[0]!.length
   const col = (k: number, i: number) => (k === 0 ? 1 : h[i]![k - 1]!)
   const gram = Array.from({ length: H + 1 }, (_, a) => Array.from({ length: H + 1 }, (_, b) => x.reduce((sum, _v, i) => sum + col(a, i) * col(b, i), 0)))
   const xty = Array.from({ length: H + 1 }, (_, a) => x.reduce((sum, _v, i) => sum + col(a, i) * y[i]!, 0))
-  return { x, y, h, gram, xty, yy: y.reduce((sum, v) => sum + v * v, 0) }
+  return { H, x, y, h, gram, xty, yy: y.reduce((sum, v) => sum + v * v, 0) }
 }
 
 interface Candidate {
@@ -115,12 +127,14 @@ interface Candidate {
 /** G_p(s) = s^(1−p)/(p − 1), or −ln s for p = 1: its time derivative is s^(−p), the velocity shape. */
 function basis(alpha: number, s: number): number {
   const p = 1 / (alpha - 1)
-  return p === 1 ? -Math.log(s) : s ** (1 - p) / (p - 1)
+  // exp and log rather than a fractional power: the fit calls this a few hundred thousand times
+  return p === 1 ? -Math.log(s) : Math.exp((1 - p) * Math.log(s)) / (p - 1)
 }
 
 /** Least squares of d = a + K·G(t_f − t) + cycle for one (α, t_f); undefined unless K > 0. */
 function fitCandidate(pr: Prepared, alpha: number, days: number): Candidate | undefined {
   const n = pr.x.length
+  const H = pr.H
   let sg = 0
   let sgg = 0
   let sgy = 0
@@ -173,6 +187,7 @@ function bestFor(pr: Prepared, alpha: number, horizonDays: number, all: Candidat
 
 /** Residual lag-1 autocorrelation of a candidate's fit (≥ 0). */
 function residualCorrelation(pr: Prepared, c: Candidate): number {
+  const H = pr.H
   let prev: number | undefined
   let num = 0
   let den = 0
@@ -188,6 +203,35 @@ function residualCorrelation(pr: Prepared, c: Candidate): number {
   return den > 0 ? Math.max(0, num / den) : 0
 }
 
+/** Days of the short and long velocity averages, and the ratio below which movement is slowing. */
+const SHORT_DAYS = 0.5
+const LONG_DAYS = 1.5
+const DECELERATION = 0.8
+
+/** The readings with the fitted daily cycle taken out. */
+function detrended(pr: Prepared, c: Candidate): number[] {
+  return pr.y.map((y, i) => {
+    let cyc = 0
+    for (let k = 0; k < pr.H; k++) cyc += c.coef[k + 2]! * pr.h[i]![k]!
+    return y - cyc
+  })
+}
+
+/** Least-squares slope (per day) of the points at x ≥ from (days before the newest). */
+function slopeSince(x: readonly number[], y: readonly number[], from: number): number {
+  let n = 0
+  let sx = 0
+  let sy = 0
+  for (let i = 0; i < x.length; i++) if (x[i]! >= from) (n++, (sx += x[i]!), (sy += y[i]!))
+  if (n < 3) return Number.NaN
+  const mx = sx / n
+  const my = sy / n
+  let num = 0
+  let den = 0
+  for (let i = 0; i < x.length; i++) if (x[i]! >= from) (num += (x[i]! - mx) * (y[i]! - my)), (den += (x[i]! - mx) ** 2)
+  return den > 0 ? num / den : Number.NaN
+}
+
 /** F quantile used for the interval (F(0.95; 2, ∞) ≈ 3.0). */
 const F_INTERVAL = 3
 
@@ -197,34 +241,42 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   const base = { ts: now, points: n }
   if (n < params.minPoints) return { ...base, reason: 'TOO_FEW_POINTS', why: `数据不足: ${n} 个测点, 需 ${params.minPoints} 个` }
   const span = now - samples[0]![0]
-  if (span < MIN_SPAN * params.window * 1000) return { ...base, reason: 'TOO_FEW_POINTS', why: `数据跨度 ${(span / 3_600_000).toFixed(1)} h, 需 ${((MIN_SPAN * params.window) / 3600).toFixed(0)} h 才能分离日周期与趋势` }
+  if (span < Math.min(MIN_SPAN_DAYS * DAY, 0.95 * params.window * 1000)) return { ...base, reason: 'TOO_FEW_POINTS', why: `数据跨度 ${(span / 3_600_000).toFixed(1)} h, 需 ${MIN_SPAN_DAYS * 24} h 才能分离日周期与趋势` }
   const x = daysBefore(samples)
+  const harmonics = harmonicsFor((n - 1) / (span / DAY))
   const steady = fitColumns(
     samples.map(([t], i) => [1, x[i]!, ...harmonics(t, x[i]!)]),
     samples.map(([, v]) => v),
   )
   if (!steady) return { ...base, reason: 'TOO_FEW_POINTS', why: '测点时间过于集中, 无法拟合' }
   const steadyVelocity = steady.coef[1]!
-  const pr = prepare(samples)
+  // a window that has not moved by half the movement asked for cannot hold an acceleration worth
+  // forecasting: most prisms most of the time, and the fit below costs a few milliseconds
+  if (!(Math.abs(steadyVelocity) * (span / DAY) >= params.minMovement / 2)) {
+    return { ...base, reason: 'BELOW_NOISE_FLOOR', why: `窗口内位移约 ${(Math.abs(steadyVelocity) * (span / DAY)).toFixed(1)} mm, 未超过 ${params.minMovement} mm (日周期与噪声的范围)`, velocity: steadyVelocity }
+  }
+  const pr = prepare(samples, harmonics)
   const all: Candidate[] = []
-  const point = bestFor(pr, POINT_ALPHA, params.horizonDays, all)
+  // α is fitted (a profile over the grid): the forecast of one fixed α is early for any smaller
+  // α and late for any larger one (+41% of the time left at α = 2.2 when α = 2 is assumed)
+  const byAlpha = ALPHAS.map((a) => bestFor(pr, a, params.horizonDays, all))
+  const point = byAlpha.reduce<Candidate | undefined>((b, c) => (c && (!b || c.sse < b.sse) ? c : b), undefined)
   const safe = bestFor(pr, params.safeAlpha, params.horizonDays, all)
-  const low = bestFor(pr, LOW_ALPHA, params.horizonDays, all)
-  const best = [point, safe, low].reduce<Candidate | undefined>((b, c) => (c && (!b || c.sse < b.sse) ? c : b), undefined)
+  const best = point
   // residuals of a daily cycle that changes with the weather are correlated: n readings then
   // carry the information of fewer, and the F statistic is deflated by (1 − ρ)/(1 + ρ)
-  const dof = n - (H + 3)
+  const dof = n - (pr.H + 4)
   const rho = best ? residualCorrelation(pr, best) : 0
-  const f = best ? (((steady.sse - best.sse) / 2 / (best.sse / dof)) * (1 - rho)) / (1 + rho) : 0
+  const f = best ? (((steady.sse - best.sse) / 3 / (best.sse / dof)) * (1 - rho)) / (1 + rho) : 0
   const fText = Number.isFinite(f) ? f.toFixed(1) : '∞'
   if (!point || !safe || !(f >= params.minF)) {
     return { ...base, reason: 'NOT_ACCELERATING', why: `未检出加速变形 (加速模型 F = ${best ? fText : '—'}, 需 ≥ ${params.minF}); 速度 ${steadyVelocity.toFixed(2)} mm/d`, velocity: steadyVelocity, f }
   }
-  const velocity = point.coef[1]! * point.days ** (-1 / (POINT_ALPHA - 1))
+  const velocity = point.coef[1]! * point.days ** (-1 / (point.alpha - 1))
   if (!(velocity > params.noiseFloor)) {
     return { ...base, reason: 'BELOW_NOISE_FLOOR', why: `速度 ${velocity.toFixed(2)} mm/d 未超过噪声阈值 ${params.noiseFloor} mm/d`, velocity, f }
   }
-  const moved = point.coef[1]! * (basis(POINT_ALPHA, point.days) - basis(POINT_ALPHA, point.days - daysBefore(samples)[0]!))
+  const moved = point.coef[1]! * (basis(point.alpha, point.days) - basis(point.alpha, point.days - x[0]!))
   if (!(moved >= params.minMovement)) {
     return { ...base, reason: 'BELOW_NOISE_FLOOR', why: `拟合位移 ${moved.toFixed(1)} mm 未超过 ${params.minMovement} mm (日周期与噪声的范围)`, velocity, f }
   }
@@ -234,26 +286,52 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   if (point.days <= FIRST_CANDIDATE * STEP) {
     return { ...base, reason: 'UNCONFIRMED', why: `加速仅见于最近几个测点, 待后续数据确认 (F = ${fText})`, velocity, f }
   }
+  // the trend now, against the trend over the last days (short and long averages of velocity,
+  // Dick et al. 2015; Carlà et al. 2017): a movement that has begun to slow down is regressive
+  // (after rain or a blast), whatever shape the whole window has, and forecasts nothing
+  const trend = detrended(pr, point)
+  const recent = slopeSince(x, trend, -SHORT_DAYS)
+  const longer = slopeSince(x, trend, -LONG_DAYS)
+  if (recent < DECELERATION * longer) {
+    return { ...base, reason: 'DECELERATING', why: `变形正在减速 (近 ${SHORT_DAYS * 24} h ${recent.toFixed(1)} mm/d, 近 ${LONG_DAYS * 24} h ${longer.toFixed(1)} mm/d): 回落型变形, 不预测失稳`, velocity: recent, f }
+  }
   if (point.days * STEP > params.horizonDays) {
     return { ...base, reason: 'BEYOND_HORIZON', why: `加速, 但 ${params.horizonDays} d 内无失稳迹象 (F = ${fText})`, velocity, f }
   }
-  const limit = best!.sse * (1 + (2 * F_INTERVAL) / dof)
-  let earliest = Math.min(point.days, safe.days)
-  let latest = point.days
+  // the data rarely tell α from the failure time (the two trade off): rather than the single best
+  // α, each α of the field range counts by its likelihood (model averaging, in log time left)
+  const scale = (2 * (best!.sse / dof) * (1 + rho)) / (1 - rho)
+  let wSum = 0
+  let logSum = 0
+  for (const c of byAlpha) {
+    if (!c) continue
+    const w = Math.exp(-(c.sse - best!.sse) / scale)
+    wSum += w
+    logSum += w * Math.log(c.days)
+  }
+  const days = Math.exp(logSum / wSum)
+  // the interval: every (α, t_f) within an F margin of the best, the margin widened for correlated
+  // residuals as the F test is, and the ends by half the candidates' spacing
+  const limit = best!.sse * (1 + ((2 * F_INTERVAL) / dof) * ((1 + rho) / (1 - rho)))
+  let earliest = Math.min(days, safe.days)
+  let latest = days
   for (const c of all) {
     if (c.sse > limit) continue
     earliest = Math.min(earliest, c.days)
     latest = Math.max(latest, c.days)
   }
-  const hoursLeft = point.days * 24
-  const safeHoursLeft = Math.min(point.days, safe.days) * 24
+  earliest /= Math.sqrt(STEP)
+  latest *= Math.sqrt(STEP)
+  const hoursLeft = days * 24
+  const safeHoursLeft = Math.min(days, safe.days) * 24
   return {
     ...base,
     reason: 'FORECAST',
-    why: `Voight 加速模型预测 ${hoursLeft.toFixed(1)} h 后失稳 (α = 2; α = ${params.safeAlpha} 时 ${safeHoursLeft.toFixed(1)} h), 区间 ${(earliest * 24).toFixed(1)}–${(latest * 24).toFixed(1)} h, F = ${fText}`,
+    why: `Voight 加速模型预测 ${hoursLeft.toFixed(1)} h 后失稳 (拟合 α = ${point.alpha.toFixed(1)}; 按 α = ${params.safeAlpha} 留余量 ${safeHoursLeft.toFixed(1)} h), 区间 ${(earliest * 24).toFixed(1)}–${(latest * 24).toFixed(1)} h, F = ${fText}`,
     velocity,
     f,
-    failureTs: now + point.days * DAY,
+    alpha: point.alpha,
+    failureTs: now + days * DAY,
     hoursLeft,
     safeTs: now + safeHoursLeft * 3_600_000,
     safeHoursLeft,

@@ -51,7 +51,7 @@ export interface TrendView {
     readonly unit: string
     readonly lines: readonly { readonly level: 'blue' | 'yellow' | 'orange' | 'red'; readonly value: number }[]
     readonly legend: string
-    readonly forecast: { readonly failureTs: number; readonly hoursLeft: number; readonly r2: number } | null
+    readonly forecast: { readonly failureTs: number; readonly hoursLeft: number; readonly safeHoursLeft: number; readonly earliestTs: number | null; readonly latestTs: number | null; readonly alpha: number | null } | null
   } | null
   readonly points: readonly [number, number][]
 }

@@ -117,7 +117,12 @@ describe('warning messages (Chinese first)', () => {
     ],
     [{ kind: 'accumulation', id: 'r' }, 'rain', { ...level(null, 'yellow'), value: 52.5, threshold: 50, unit: 'mm' }, '东帮边坡 P-07 24 h 累计降雨量 52.5 mm，超过黄色预警值 50 mm'],
     [{ kind: 'silence', id: 's' }, 'rain', { ...level(null, 'yellow'), value: 3, threshold: 3, unit: '个周期', evidence: { intervalSeconds: 300 } }, '东帮边坡 P-07 已 3 个上报周期 (15 min)无数据，断线黄色预警'],
-    [{ kind: 'inverseVelocity', id: 'iv' }, 'prism', { ...level('orange', 'red'), value: 18.46, threshold: 24, unit: 'h', evidence: { r2: 0.974 } }, '东帮边坡 P-07 反速度法预测 18.46 h 后失稳 (R² 0.97)，进入红色预警 (< 24 h)'],
+    [
+      { kind: 'inverseVelocity', id: 'iv' },
+      'prism',
+      { ...level('orange', 'red'), value: 18.46, threshold: 24, unit: 'h', evidence: { hoursLeft: 22.04, ts: 0, earliestTs: 15 * 3_600_000, latestTs: 40 * 3_600_000 } },
+      '东帮边坡 P-07 加速变形，预测 18.46 h 内失稳 (Voight 模型中值 22.04 h，区间 15–40 h)，进入红色预警 (< 24 h)',
+    ],
   ] as const)('%#: %s', (rule, kind, e, text) => {
     expect(describeLevel(ruleSchema.parse(rule), kind, '东帮边坡 P-07', e as LevelEvent)).toBe(text)
   })
