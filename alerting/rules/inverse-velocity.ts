@@ -28,8 +28,8 @@ export const inverseVelocityRuleSchema = z
     source: sourceSchema.default({ derived: 'total' }),
     /**
      * Seconds of readings fitted. Six days: α and the failure time trade off in a fit, and only a
-     * long stretch of the accelerating stage tells them apart (docs/alerting-evaluation.md: the
-     * error at 24 h lead halves from four days to six); the daily cycle is told from a trend too.
+     * long stretch of the accelerating stage tells them apart (on the test families the spread of
+     * the error at 24 h lead about halved from four days to six); the cycle is told from a trend too.
      */
     window: z.number().positive().default(6 * 86_400),
     /** Seconds between fits (each costs about 10 ms): a forecast of a day or more changes little in 30 minutes. */

@@ -6,7 +6,7 @@ import { makeSeries, type Series } from '../../../simulators/families.js'
 /**
  * The failure forecast on the evaluation's families (simulators/families.ts): prism readings with
  * σ = 0.5 mm per component, a ±1.5 mm daily cycle that changes with the weather, outliers, gaps and
- * irregular intervals. The full figures are in docs/alerting-evaluation.md (npm run eval:slopes).
+ * irregular intervals. `npm run eval:slopes` writes the full figures to docs/alerting-evaluation.md.
  */
 const HOUR = 3_600_000
 const rule = inverseVelocityRuleSchema.parse({ kind: 'inverseVelocity', id: 'iv' })
