@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { AlertEvent } from './book/alert.js'
 
 /**
- * The in-process bus (DESIGN §7 lesson 5): typed events; a listener that throws is logged and
+ * The in-process bus: typed events; a listener that throws is logged and
  * does not stop the others (zigbee2mqtt's event bus does the same).
  */
 export interface AlertBusEvents {

@@ -1,7 +1,7 @@
 import type { Level } from '../rules/levels.js'
 
 /**
- * A warning in the book (DESIGN §4): one open alert per (subject, rule). The state is what people
+ * A warning in the book: one open alert per (subject, rule). The state is what people
  * did (open → acknowledged 签收 → assigned 指派 → resolved 处置完成); whether the signal is back to
  * normal is a flag beside it, because only a person closes a warning. Due by the end of the day it
  * was raised, in the mine's time zone.

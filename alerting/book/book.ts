@@ -4,7 +4,7 @@ import type { LevelEvent } from '../rules/types.js'
 import type { Alert, AlertClass, AlertEvent, AlertEventType, Subject } from './alert.js'
 
 /**
- * The warning book: the alerts and every transition (DESIGN §4). No I/O and no clock of its own:
+ * The warning book: the alerts and every transition. No I/O and no clock of its own:
  * `now` comes in, events go out, and the caller appends them to the store. Expected refusals
  * (signing a resolved warning, resolving without a note) are values with stable codes.
  */

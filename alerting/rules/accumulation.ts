@@ -4,7 +4,7 @@ import { INITIAL_LEVEL_RULE, judge, pushWindow, sourceSchema, unitOf, valueOf, t
 import type { Evaluate } from './types.js'
 
 /**
- * accumulation (DESIGN §4): the sum over a rolling window, for rainfall (each reading is the rain
+ * accumulation: the sum over a rolling window, for rainfall (each reading is the rain
  * since the previous one). Windows of 1 h, 12 h and 24 h are the meteorological ones; the default
  * is yellow at 50 mm in 24 h, the 暴雨 amount (GB/T 28592-2012; GB 51108-2015 §8.3.7).
  */

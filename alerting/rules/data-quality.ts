@@ -5,7 +5,7 @@ import { sourceSchema, valueOf, type Sample } from './series.js'
 import type { Evaluate } from './types.js'
 
 /**
- * dataQuality (DESIGN §4): a sensor that is stuck (the same value `flatReadings` times in a row)
+ * dataQuality: a sensor that is stuck (the same value `flatReadings` times in a row)
  * or that spikes (a robust z-score of the step from the last good reading against the steps of the
  * last `window` readings, |step − median| / (1.4826 · MAD), above `spikeZ`). Bad data is a fault to fix (GB 51108-2015 §10.0.1–10.0.4), reported
  * apart from the signal's warnings, blue by default.
