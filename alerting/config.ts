@@ -111,6 +111,7 @@ interface EngineSite {
     readonly id: string
     readonly timezone: string
     readonly status: 'producing' | 'suspended'
+    readonly quietPeriod?: number
     readonly rules: KindRules
     readonly items: readonly Item[]
     readonly devices: readonly { readonly id: string; readonly name: string; readonly kind: DeviceKind; readonly interval: number; readonly rules: readonly Rule[] }[]
@@ -126,6 +127,7 @@ export function engineDevices(site: EngineSite): EngineDevice[] {
       kind: d.kind,
       mineId: mine.id,
       timeZone: mine.timezone,
+      ...(mine.quietPeriod === undefined ? {} : { quietMs: mine.quietPeriod * 1000 }),
       intervalMs: d.interval * 1000,
       mineStatus: mine.status,
       rules: rulesFor(d.kind, site.rules, mine.rules, d.rules),
@@ -134,5 +136,5 @@ export function engineDevices(site: EngineSite): EngineDevice[] {
 }
 
 export function engineItems(site: EngineSite): EngineItem[] {
-  return site.mines.flatMap((m) => m.items.map((item) => ({ ...item, mineId: m.id, timeZone: m.timezone })))
+  return site.mines.flatMap((m) => m.items.map((item) => ({ ...item, mineId: m.id, timeZone: m.timezone, ...(m.quietPeriod === undefined ? {} : { quietMs: m.quietPeriod * 1000 }) })))
 }

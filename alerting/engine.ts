@@ -21,6 +21,8 @@ export interface EngineDevice {
   readonly kind: DeviceKind
   readonly mineId: string
   readonly timeZone: string
+  /** The mine's quiet period (ms): see LevelContext. */
+  readonly quietMs?: number
   readonly intervalMs: number
   readonly mineStatus: 'producing' | 'suspended'
   readonly rules: readonly Rule[]
@@ -30,6 +32,7 @@ export interface EngineDevice {
 export interface EngineItem extends Item {
   readonly mineId: string
   readonly timeZone: string
+  readonly quietMs?: number
 }
 
 export type RuleStates = Record<string, Record<string, unknown>>
@@ -100,6 +103,7 @@ export class AlertEngine {
             ruleKind: 'aggregation',
             class: 'warning',
             timeZone: item.timeZone,
+            quietMs: item.quietMs,
             message: describeItem(item, e),
             basis: 'GB 39496-2020 §5.5.4: 4 蓝 → 黄, 3 黄 → 橙, 2 橙 → 红',
           },
@@ -196,6 +200,7 @@ export class AlertEngine {
         ruleKind: rule.kind,
         class: classOf(rule),
         timeZone: device.timeZone,
+        quietMs: device.quietMs,
         message: describe(rule, device.kind, device.name, e),
         basis: 'basis' in rule ? rule.basis : undefined,
       },

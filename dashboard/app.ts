@@ -43,6 +43,8 @@ export interface AppDeps {
   readonly quarantineFiles: () => string[]
   /** A device's kind and the rules that judge it (the trend chart of a warning). */
   readonly deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
+  /** A rule's live state for a device (the engine's), for the trend's live forecast. */
+  readonly ruleState?: (deviceId: string, ruleId: string) => unknown
   /** The demo's simulators and drills, when the platform runs them. */
   readonly demo?: () => DemoControl | undefined
   /** The built web UI (`npm run build:web`); a page that says how to build it when missing. */
@@ -101,7 +103,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const { auth, access } = deps
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
   app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
-  app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access, trend: { device: deps.deviceRules, store: deps.store, now: deps.now } })
+  app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access, trend: { device: deps.deviceRules, store: deps.store, now: deps.now, ...(deps.ruleState ? { state: deps.ruleState } : {}) } })
   app.register(demoRoutes, { demo: deps.demo ?? (() => undefined), auth })
   app.register(webRoutes, { root: deps.webRoot })
   return app

@@ -25,8 +25,26 @@ export interface Trend {
   readonly lines: readonly TrendLine[]
   /** The rule's thresholds in their own unit, for the legend ("黄 ≥ 10 mm/d"). */
   readonly legend: string
-  /** The failure forecast in the warning's evidence: central time, the interval, the hours left judged with the α margin. */
-  readonly forecast: { readonly failureTs: number; readonly hoursLeft: number; readonly safeHoursLeft: number; readonly earliestTs: number | null; readonly latestTs: number | null; readonly alpha: number | null } | null
+  /**
+   * The failure forecast: the latest the rule made (live, refitted as readings arrive), or, without
+   * the rule's state, the one in the warning's evidence. Central time, interval, hours left judged
+   * with the α margin, and when it was made.
+   */
+  readonly forecast: TrendForecast | null
+  /** Why the rule does not forecast now (its latest evaluation), when it does not. */
+  readonly status: { readonly reason: string; readonly why: string; readonly madeAt: number } | null
+  /** The forecasts of the last days, oldest first: [made at, failure, failure with the margin, earliest, latest]. */
+  readonly history: readonly (readonly [number, number, number, number, number])[]
+}
+
+export interface TrendForecast {
+  readonly failureTs: number
+  readonly hoursLeft: number
+  readonly safeHoursLeft: number
+  readonly earliestTs: number | null
+  readonly latestTs: number | null
+  readonly alpha: number | null
+  readonly madeAt: number | null
 }
 
 const LEVEL_NAME: Record<Level, string> = { blue: '蓝', yellow: '黄', orange: '橙', red: '红' }
@@ -35,8 +53,8 @@ function sourceOf(rule: Rule): Source | undefined {
   return 'source' in rule ? (rule.source as Source) : undefined
 }
 
-/** The series and lines for one rule of one device; undefined when the rule watches no series. */
-export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'evidence'> | undefined): Trend | undefined {
+/** The series and lines for one rule of one device; undefined when the rule watches no series. `state` is the rule's live state (the engine's). */
+export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'evidence'> | undefined, state?: unknown): Trend | undefined {
   const source = sourceOf(rule)
   if (!source) return undefined
   const metrics = KINDS[kind].metrics as Record<string, { unit: string; label: string }>
@@ -50,13 +68,31 @@ export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'eviden
   const direction = rule.kind === 'inverseVelocity' ? '<' : 'direction' in rule && rule.direction === 'below' ? '≤' : '≥'
   const legend = given.map((l) => `${LEVEL_NAME[l]} ${direction} ${thresholds[l]} ${ruleUnit}`).join(' · ')
   const lines = rule.kind === 'threshold' ? given.map((level) => ({ level, value: thresholds[level]! })) : []
-  const e = alert?.evidence as { failureTs?: unknown; hoursLeft?: unknown; safeHoursLeft?: unknown; earliestTs?: unknown; latestTs?: unknown; alpha?: unknown } | undefined
+  if (rule.kind !== 'inverseVelocity') return { label, unit, metrics: read, lines, legend, forecast: null, status: null, history: [] }
+  // a rule that has not fitted since it started (a restart without a snapshot, the rules started
+  // afresh after a drill) knows nothing newer than the warning's evidence
+  const live = isForecastState(state) && state.last !== null ? state : undefined
+  // the live forecast when the rule has one; the evidence's only where the rule's state is unknown
+  // (a frozen forecast can be hours old: the level changed then, the slope went on moving)
+  const last = live ? live.last : undefined
+  const forecast = live ? (last?.reason === 'FORECAST' ? forecastOf(last) : null) : forecastOf(alert?.evidence)
+  const status = last && last.reason !== 'FORECAST' ? { reason: last.reason, why: typeof last.why === 'string' ? last.why : '', madeAt: Number(last.ts) } : null
+  return { label, unit, metrics: read, lines, legend, forecast, status, history: live?.history ?? [] }
+}
+
+interface ForecastState {
+  readonly last: (Record<string, unknown> & { readonly reason: string }) | null
+  readonly history: readonly (readonly [number, number, number, number, number])[]
+}
+
+function isForecastState(s: unknown): s is ForecastState {
+  return typeof s === 'object' && s !== null && 'last' in s && 'history' in s && Array.isArray((s as ForecastState).history)
+}
+
+function forecastOf(e: Readonly<Record<string, unknown>> | null | undefined): TrendForecast | null {
+  if (typeof e?.failureTs !== 'number') return null
   const num = (x: unknown) => (typeof x === 'number' ? x : null)
-  const forecast =
-    rule.kind === 'inverseVelocity' && typeof e?.failureTs === 'number'
-      ? { failureTs: e.failureTs, hoursLeft: Number(e.hoursLeft), safeHoursLeft: Number(e.safeHoursLeft ?? e.hoursLeft), earliestTs: num(e.earliestTs), latestTs: num(e.latestTs), alpha: num(e.alpha) }
-      : null
-  return { label, unit, metrics: read, lines, legend, forecast }
+  return { failureTs: e.failureTs, hoursLeft: Number(e.hoursLeft), safeHoursLeft: Number(e.safeHoursLeft ?? e.hoursLeft), earliestTs: num(e.earliestTs), latestTs: num(e.latestTs), alpha: num(e.alpha), madeAt: num(e.ts) }
 }
 
 /** Joins the metrics' points by timestamp and derives the rule's value at each. */

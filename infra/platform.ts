@@ -191,6 +191,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     presence: (id) => presence.get(id),
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
+    ruleState: (deviceId, ruleId) => alerting.engine.peek(deviceId, ruleId),
     demo: () => simulation,
     webRoot: cfg.webRoot ?? DEFAULT_WEB_ROOT,
     metrics: metricsRegistry,

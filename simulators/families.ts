@@ -20,6 +20,8 @@ export interface SeriesOptions {
   /** Daily cycle amplitude, mm (1.5). */
   readonly cycle?: number
   readonly rough?: boolean
+  /** Creep of the stable family, mm/d (drawn from 2–8 when not given). */
+  readonly creep?: number
   /** Length in days (a failing series ends at the failure). */
   readonly days?: number
 }
@@ -69,7 +71,8 @@ export function makeSeries(o: SeriesOptions): Series {
     }
     case 'stable': {
       // steady creep below the 10 mm/d rate threshold
-      const v = (params.creep = 2 + 6 * rnd.next())
+      const drawn = 2 + 6 * rnd.next()
+      const v = (params.creep = o.creep ?? drawn)
       move = (t) => (v * (t - start)) / DAY
       break
     }

@@ -2,6 +2,7 @@ import type { DeviceKind } from '../ingest/contract/kinds.js'
 import type { MetricValue } from '../ingest/reading.js'
 import { localHour } from '../ingest/zone-time.js'
 import { seeded, type Random } from './random.js'
+import { gnssModel, instrument, instrumentError, prismModel, type InstrumentModel, type InstrumentState } from './signal.js'
 import type { Effect, Scenario } from './scenario.js'
 
 /**
@@ -62,6 +63,8 @@ interface DeviceState {
   energy: number
   lastT?: number
   backlog: { ts: number; values: Record<string, MetricValue> }[]
+  /** A slope instrument's noise, daily cycle and outliers (simulators/signal.ts). */
+  instrument?: { readonly state: InstrumentState; readonly model: InstrumentModel }
 }
 
 export class World {
@@ -155,12 +158,13 @@ export class World {
       case 'prism':
       case 'gnss': {
         const d = this.displacement(device, t)
-        // a small daily thermal swing: well under the rules' noise floor
-        const thermal = 0.1 * Math.sin((2 * Math.PI * localHour(t, device.timeZone)) / 24)
-        const sigma = device.kind === 'prism' ? 0.1 : 0.8
-        const values: Record<string, MetricValue> = { dN: round(0.6 * d + thermal + rnd.gaussian(sigma)), dE: round(0.8 * d + rnd.gaussian(sigma)) }
-        if (device.kind === 'prism') values.dH = round(-0.2 * d + rnd.gaussian(sigma))
-        else Object.assign(values, { dU: round(-0.2 * d + rnd.gaussian(2 * sigma)), fix: 4, sats: 14 + Math.floor(rnd.next() * 8) })
+        // what a real instrument adds to the movement: noise, the daily cycle, outliers
+        // (docs/slope-warnings.md); a prism's noise grows with its sight distance, 300–1,000 m here
+        st.instrument ??= { state: instrument(seeded(this.seed ^ hash(`${device.id}/instrument`))), model: device.kind === 'prism' ? prismModel(300 + (hash(device.id) % 700)) : gnssModel() }
+        const e = instrumentError(st.instrument.state, st.instrument.model, t, localHour(t, device.timeZone))
+        const values: Record<string, MetricValue> = { dN: round(0.6 * d + e.dN), dE: round(0.8 * d + e.dE) }
+        if (device.kind === 'prism') values.dH = round(-0.2 * d + e.dV)
+        else Object.assign(values, { dU: round(-0.2 * d + e.dV), fix: 4, sats: 14 + Math.floor(rnd.next() * 8) })
         return values
       }
       case 'piezometer': {

@@ -30,6 +30,8 @@ export interface Alert {
   readonly state: AlertState
   /** The signal is back under every threshold (the warning stays until someone resolves it). */
   readonly normal: boolean
+  /** When the signal went back to normal (while `normal`). */
+  readonly normalSince?: number
   readonly raisedAt: number
   readonly updatedAt: number
   /** The end of the day it was raised, in the mine's time zone. */

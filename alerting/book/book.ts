@@ -24,9 +24,18 @@ export interface LevelContext {
   readonly ruleKind: string
   readonly class: AlertClass
   readonly timeZone: string
+  /**
+   * Ms after the signal went back to normal during which its return at a level no higher than
+   * before updates the warning silently: a signal hovering about a threshold is one episode, and
+   * the seat hears it once (default 12 h, a shift).
+   */
+  readonly quietMs?: number | undefined
   readonly message: string
   readonly basis?: string | undefined
 }
+
+/** The quiet period when the mine sets none: 12 hours, a shift. */
+export const QUIET_MS = 12 * 3_600_000
 
 const key = (subjectId: string, rule: string) => `${subjectId}\u0000${rule}`
 
@@ -57,7 +66,7 @@ export class AlertBook {
     const facts = { value: e.value, threshold: e.threshold, unit: e.unit, message: ctx.message, basis: ctx.basis, evidence: e.evidence }
     if (e.to === null) {
       if (!open || open.normal) return []
-      return [this.record('normal', { ...open, ...facts, normal: true, updatedAt: now }, 'system', false, e.from, null)]
+      return [this.record('normal', { ...open, ...facts, normal: true, normalSince: now, updatedAt: now }, 'system', false, e.from, null)]
     }
     if (!open) {
       const alert: Alert = {
@@ -79,10 +88,13 @@ export class AlertBook {
       }
       return [this.record('raised', alert, 'system', true, null, e.to)]
     }
-    // a rise, or the signal coming back after it was normal, is told again; a fall is recorded
-    const notify = open.normal || rank(e.to) > rank(open.level)
+    // a rise is told again; so is the signal coming back after it had been normal for longer than
+    // the quiet period (a new episode); a return within it, or a fall, is recorded
+    const quiet = open.normal && open.normalSince !== undefined && now - open.normalSince < (ctx.quietMs ?? QUIET_MS)
+    const notify = rank(e.to) > rank(open.level) || (open.normal && !quiet)
     const peak: Level = rank(e.to) > rank(open.peak) ? e.to : open.peak
-    return [this.record('level', { ...open, ...facts, level: e.to, peak, normal: false, updatedAt: now }, 'system', notify, open.normal ? null : open.level, e.to)]
+    const { normalSince: _since, ...active } = open
+    return [this.record('level', { ...active, ...facts, level: e.to, peak, normal: false, updatedAt: now }, 'system', notify, open.normal ? null : open.level, e.to)]
   }
 
   /** 签收: someone at the seat takes the warning. */

@@ -50,6 +50,8 @@ export const initialRate = (): RateState => ({ ...INITIAL_LEVEL_RULE, track: EMP
 const PER_MS = { day: 86_400_000, hour: 3_600_000 }
 /** A window this long or longer has the daily cycle fitted out. */
 const CYCLE_WINDOW_MS = 18 * 3_600_000
+/** The share of its window a cycle-fitting window must span before it is judged (a day less 2.4 h). */
+const FULL_CYCLE = 0.9
 
 export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule) => {
   const value = valueOf(reading, rule.source)
@@ -61,8 +63,12 @@ export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule
   if (fed.added.length === 0) return { state: { ...base, level: state.level }, events: [] }
   const samples = fed.state.samples
   const span = samples.at(-1)![0] - samples[0]![0]
-  if (samples.length < rule.minPoints || span < windowMs / 2) return { state: { ...base, level: state.level }, events: [] }
-  const cycle = rule.dailyCycle && windowMs >= CYCLE_WINDOW_MS && span >= CYCLE_WINDOW_MS
+  // a window that fits the daily cycle is judged only once it spans nearly a whole one: over part
+  // of a day a cycle and a trend trade off (a GNSS station's ±4 mm multipath read as 10 mm/d in
+  // its first 18 hours); a shorter window needs half its length
+  const cycleWindow = rule.dailyCycle && windowMs >= CYCLE_WINDOW_MS
+  if (samples.length < rule.minPoints || span < (cycleWindow ? Math.max(windowMs / 2, FULL_CYCLE * windowMs) : windowMs / 2)) return { state: { ...base, level: state.level }, events: [] }
+  const cycle = cycleWindow && span >= CYCLE_WINDOW_MS
   const v = (velocity(samples, cycle) * PER_MS[rule.per]) / PER_MS.day
   if (!Number.isFinite(v)) return { state: { ...base, level: state.level }, events: [] }
   const unit = `${unitOf(reading, rule.source)}/${rule.per === 'day' ? 'd' : 'h'}`

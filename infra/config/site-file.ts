@@ -12,7 +12,16 @@ import { checkDashboardSite, usersSchema } from '../../dashboard/users.js'
  * Every problem is reported with its path, e.g. `mines[1].devices[3].interval: expected a positive number`.
  */
 const siteDeviceSchema = deviceSchema.extend({ rules: deviceRulesSchema })
-const siteMineSchema = mineSchema.extend({ devices: z.array(siteDeviceSchema).default([]), rules: kindRulesSchema, items: itemsSchema })
+const siteMineSchema = mineSchema.extend({
+  devices: z.array(siteDeviceSchema).default([]),
+  rules: kindRulesSchema,
+  items: itemsSchema,
+  /**
+   * Seconds after a warning's signal went back to normal during which its return, at a level no
+   * higher than before, updates the warning without sounding the seat again (静默期; docs/slope-warnings.md "No flapping").
+   */
+  quietPeriod: z.number().nonnegative().default(12 * 3600),
+})
 
 export const siteSchema = z
   .strictObject({

@@ -46,6 +46,10 @@ describe('drills in the demo', () => {
     expect(status).toMatchObject({ error: null, progress: 1 })
     // judged although set in the past: exactly the manifest's warnings, at their levels
     checkManifest(scenario, peaksOf(platform.alerting.book.all().filter((a) => a.class === 'warning')))
+    // the seat's trend of the forecast warning carries the failure forecast
+    const iv = platform.alerting.book.all().find((a) => a.rule === 'inverse-velocity')!
+    const trend = (await platform.app.inject({ method: 'GET', url: `/api/alerts/${iv.id}/trend`, headers: admin })).json()
+    expect(trend.trend).toMatchObject({ forecast: { failureTs: expect.any(Number), safeHoursLeft: expect.any(Number) }, history: expect.any(Array) })
     await eventually(() => platform.presence.connectedCount === 19, 20_000)
   }, 90_000)
 

@@ -41,8 +41,25 @@ describe('the trend chart of a warning', () => {
     const r = rule({ kind: 'inverseVelocity', id: 'iv', source: { derived: 'total' }, thresholds: { orange: 72, red: 24 } })
     const t = trendOf(r, 'gnss', { evidence: { failureTs: 1000, hoursLeft: 20.5, safeHoursLeft: 15, earliestTs: 800, latestTs: 1500, alpha: 2.1 } })!
     expect(t.metrics).toEqual(['dN', 'dE', 'dU'])
-    expect(t.forecast).toEqual({ failureTs: 1000, hoursLeft: 20.5, safeHoursLeft: 15, earliestTs: 800, latestTs: 1500, alpha: 2.1 })
+    expect(t.forecast).toEqual({ failureTs: 1000, hoursLeft: 20.5, safeHoursLeft: 15, earliestTs: 800, latestTs: 1500, alpha: 2.1, madeAt: null })
     expect(t.legend).toBe('橙 < 72 h · 红 < 24 h')
+  })
+
+  it('shows the rule’s live forecast and its history rather than the one frozen in the evidence', () => {
+    const r = rule({ kind: 'inverseVelocity', id: 'iv', source: { derived: 'total' } })
+    const evidence = { evidence: { failureTs: 1000, hoursLeft: 20.5, safeHoursLeft: 15, earliestTs: 800, latestTs: 1500, alpha: 2.1 } }
+    const history = [[100, 2000, 1900, 1800, 2400] as const]
+    const live = trendOf(r, 'prism', evidence, { last: { reason: 'FORECAST', ts: 500, failureTs: 2100, hoursLeft: 9, safeHoursLeft: 8, earliestTs: 1900, latestTs: 2600, alpha: 1.8 }, history })!
+    expect(live.forecast).toEqual({ failureTs: 2100, hoursLeft: 9, safeHoursLeft: 8, earliestTs: 1900, latestTs: 2600, alpha: 1.8, madeAt: 500 })
+    expect(live.status).toBeNull()
+    expect(live.history).toEqual(history)
+    // the rule no longer forecasts: no forecast, and why, with the history that led there
+    const stopped = trendOf(r, 'prism', evidence, { last: { reason: 'LEVELLING_OFF', ts: 600, why: '速度增长趋缓' }, history })!
+    expect(stopped.forecast).toBeNull()
+    expect(stopped.status).toEqual({ reason: 'LEVELLING_OFF', why: '速度增长趋缓', madeAt: 600 })
+    expect(stopped.history).toEqual(history)
+    // a rule that has not fitted yet since it started: the evidence is all there is
+    expect(trendOf(r, 'prism', evidence, { last: null, history: [] })!.forecast).toMatchObject({ failureTs: 1000, madeAt: null })
   })
 
   it('has no chart for a rule that watches no series', () => {

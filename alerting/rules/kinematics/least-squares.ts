@@ -69,12 +69,20 @@ export const cycleColumns = (ts: number): [number, number] => [Math.cos((OMEGA *
 /**
  * Velocity (units per day) over samples: the least-squares slope, with the daily cycle fitted
  * alongside (harmonic regression) when `cycle` is set, so that a ±1.5 mm thermal swing does not
- * read as ±3 mm/d. A cycle can only be told from a trend over about a day or more of readings.
+ * read as ±3 mm/d. The cycle is the solar day and its first overtone: a thermal day is not a sine
+ * (the afternoon peak is sharp, the night flat), and the fundamental alone leaves enough of it to
+ * move a day's slope by 1–2 mm/d (an 8 mm/d creep then rang yellow up to four times a month; with
+ * the overtone once in six device-months). A cycle can only be told from a trend over about a
+ * day or more of readings.
  */
 export function velocity(samples: readonly Sample[], cycle: boolean): number {
-  if (samples.length < (cycle ? 6 : 2)) return Number.NaN
+  if (samples.length < (cycle ? 8 : 2)) return Number.NaN
   const x = daysBefore(samples)
-  const rows = samples.map(([t], i) => (cycle ? [1, x[i]!, ...cycleColumns(t)] : [1, x[i]!]))
+  const rows = samples.map(([t], i) => {
+    if (!cycle) return [1, x[i]!]
+    const [c, s] = cycleColumns(t)
+    return [1, x[i]!, c, s, c * c - s * s, 2 * s * c]
+  })
   const fit = fitColumns(
     rows,
     samples.map(([, v]) => v),

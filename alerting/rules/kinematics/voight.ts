@@ -26,7 +26,7 @@ import { cycleColumns, daysBefore, fitColumns, solve } from './least-squares.js'
  * The interval is every (α, t_f) whose residual is within an F-test margin of the best: the
  * earliest and latest failure times the data allow.
  */
-export type ForecastReason = 'TOO_FEW_POINTS' | 'NOT_ACCELERATING' | 'DECELERATING' | 'UNCONFIRMED' | 'BELOW_NOISE_FLOOR' | 'BEYOND_HORIZON' | 'FORECAST'
+export type ForecastReason = 'TOO_FEW_POINTS' | 'NOT_ACCELERATING' | 'DECELERATING' | 'LEVELLING_OFF' | 'UNCONFIRMED' | 'BELOW_NOISE_FLOOR' | 'BEYOND_HORIZON' | 'FORECAST'
 
 export interface Forecast {
   readonly reason: ForecastReason
@@ -217,19 +217,51 @@ function detrended(pr: Prepared, c: Candidate): number[] {
   })
 }
 
-/** Least-squares slope (per day) of the points at x ≥ from (days before the newest). */
-function slopeSince(x: readonly number[], y: readonly number[], from: number): number {
-  let n = 0
-  let sx = 0
-  let sy = 0
-  for (let i = 0; i < x.length; i++) if (x[i]! >= from) (n++, (sx += x[i]!), (sy += y[i]!))
-  if (n < 3) return Number.NaN
-  const mx = sx / n
-  const my = sy / n
+/** Least-squares slope (per day) of the points at x ≥ from (days before the newest), and its standard error. */
+function slopeSince(x: readonly number[], y: readonly number[], from: number): { slope: number; se: number } {
+  const at: number[] = []
+  for (let i = 0; i < x.length; i++) if (x[i]! >= from) at.push(i)
+  const n = at.length
+  if (n < 4) return { slope: Number.NaN, se: Number.NaN }
+  const mx = at.reduce((s, i) => s + x[i]!, 0) / n
+  const my = at.reduce((s, i) => s + y[i]!, 0) / n
   let num = 0
   let den = 0
-  for (let i = 0; i < x.length; i++) if (x[i]! >= from) (num += (x[i]! - mx) * (y[i]! - my)), (den += (x[i]! - mx) ** 2)
-  return den > 0 ? num / den : Number.NaN
+  for (const i of at) (num += (x[i]! - mx) * (y[i]! - my)), (den += (x[i]! - mx) ** 2)
+  if (!(den > 0)) return { slope: Number.NaN, se: Number.NaN }
+  const slope = num / den
+  const sse = at.reduce((s, i) => s + (y[i]! - my - slope * (x[i]! - mx)) ** 2, 0)
+  return { slope, se: Math.sqrt(sse / (n - 2) / den) }
+}
+
+/** Onset times tried by the levelling-off model: every 2 h, at least 6 h inside the window. */
+const ONSET_STEP_DAYS = 1 / 12
+/** Days over which a levelling-off velocity approaches its limit (3 h to 2 d). */
+const LEVELLING_TAUS = [0.125, 0.25, 0.5, 1, 2]
+/** F the levelling-off model must reach against the accelerating one (F(0.95; 1, ∞) ≈ 3.84). */
+const LEVELLING_F = 4
+
+/**
+ * The least residual of the levelling-off alternative: steady movement until an onset x0, then a
+ * velocity that rises by Δ > 0 towards a limit, v = b + Δ·(1 − e^(−(x − x0)/τ)), with the cycle
+ * alongside. This is how a slope answers rain (the pore pressure rises, then drains: regressive
+ * movement, Zavodni & Broadbent 1980): its velocity rises concave, towards a ceiling, while the
+ * velocity of Voight's accelerating stage rises convex, without bound. Where the ceiling fits the
+ * data at least as well as the unbounded law, the data do not show a failure coming.
+ */
+function levellingOffSse(pr: Prepared): number {
+  const first = pr.x[0]!
+  let best = Number.POSITIVE_INFINITY
+  for (let x0 = first + 0.25; x0 <= -0.25; x0 += ONSET_STEP_DAYS)
+    for (const tau of LEVELLING_TAUS) {
+      const rows = pr.x.map((x, i) => {
+        const u = x - x0
+        return [1, x, u > 0 ? u - tau * (1 - Math.exp(-u / tau)) : 0, ...pr.h[i]!]
+      })
+      const fit = fitColumns(rows, pr.y)
+      if (fit && fit.coef[2]! > 0 && fit.sse < best) best = fit.sse
+    }
+  return best
 }
 
 /** F quantile used for the interval (F(0.95; 2, ∞) ≈ 3.0). */
@@ -261,7 +293,6 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   // α and late for any larger one (+41% of the time left at α = 2.2 when α = 2 is assumed)
   const byAlpha = ALPHAS.map((a) => bestFor(pr, a, params.horizonDays, all))
   const point = byAlpha.reduce<Candidate | undefined>((b, c) => (c && (!b || c.sse < b.sse) ? c : b), undefined)
-  const safe = bestFor(pr, params.safeAlpha, params.horizonDays, all)
   const best = point
   // residuals of a daily cycle that changes with the weather are correlated: n readings then
   // carry the information of fewer, and the F statistic is deflated by (1 − ρ)/(1 + ρ)
@@ -269,7 +300,7 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   const rho = best ? residualCorrelation(pr, best) : 0
   const f = best ? (((steady.sse - best.sse) / 3 / (best.sse / dof)) * (1 - rho)) / (1 + rho) : 0
   const fText = Number.isFinite(f) ? f.toFixed(1) : '∞'
-  if (!point || !safe || !(f >= params.minF)) {
+  if (!point || !(f >= params.minF)) {
     return { ...base, reason: 'NOT_ACCELERATING', why: `未检出加速变形 (加速模型 F = ${best ? fText : '—'}, 需 ≥ ${params.minF}); 速度 ${steadyVelocity.toFixed(2)} mm/d`, velocity: steadyVelocity, f }
   }
   const velocity = point.coef[1]! * point.days ** (-1 / (point.alpha - 1))
@@ -289,11 +320,20 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   // the trend now, against the trend over the last days (short and long averages of velocity,
   // Dick et al. 2015; Carlà et al. 2017): a movement that has begun to slow down is regressive
   // (after rain or a blast), whatever shape the whole window has, and forecasts nothing
+  // the levelling-off alternative (a rain pulse's rise, concave) against the unbounded law (convex):
+  // it must fit better by more than noise does (an F of one parameter, deflated as above), or a
+  // window too short to tell the two apart would veto true accelerations by chance
+  const levelling = (((point.sse - levellingOffSse(pr)) / (point.sse / dof)) * (1 - rho)) / (1 + rho)
+  if (levelling >= LEVELLING_F) {
+    return { ...base, reason: 'LEVELLING_OFF', why: `速度增长趋缓, 趋于上限 (回落型变形的上升段, 拟合优于加速模型 F = ${levelling.toFixed(1)}): 不预测失稳`, velocity, f }
+  }
   const trend = detrended(pr, point)
   const recent = slopeSince(x, trend, -SHORT_DAYS)
   const longer = slopeSince(x, trend, -LONG_DAYS)
-  if (recent < DECELERATION * longer) {
-    return { ...base, reason: 'DECELERATING', why: `变形正在减速 (近 ${SHORT_DAYS * 24} h ${recent.toFixed(1)} mm/d, 近 ${LONG_DAYS * 24} h ${longer.toFixed(1)} mm/d): 回落型变形, 不预测失稳`, velocity: recent, f }
+  // slower by more than the short slope's own noise (two standard errors): at a few mm/d the
+  // slope of 12 hours scatters by about 1 mm/d, and a true acceleration must not read as slowing
+  if (recent.slope + 2 * recent.se < DECELERATION * longer.slope) {
+    return { ...base, reason: 'DECELERATING', why: `变形正在减速 (近 ${SHORT_DAYS * 24} h ${recent.slope.toFixed(1)} mm/d, 近 ${LONG_DAYS * 24} h ${longer.slope.toFixed(1)} mm/d): 回落型变形, 不预测失稳`, velocity: recent.slope, f }
   }
   if (point.days * STEP > params.horizonDays) {
     return { ...base, reason: 'BEYOND_HORIZON', why: `加速, 但 ${params.horizonDays} d 内无失稳迹象 (F = ${fText})`, velocity, f }
@@ -313,17 +353,23 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   // the interval: every (α, t_f) within an F margin of the best, the margin widened for correlated
   // residuals as the F test is, and the ends by half the candidates' spacing
   const limit = best!.sse * (1 + ((2 * F_INTERVAL) / dof) * ((1 + rho) / (1 - rho)))
-  let earliest = Math.min(days, safe.days)
+  let earliest = days
   let latest = days
+  // the margin: the earliest failure the data allow for any α up to `safeAlpha`. A larger α than
+  // the fitted one gives an earlier failure (the same rise of velocity reached with a gentler
+  // power), so this covers an α up to 2.2 where the data cannot rule it out, and adds nothing
+  // where they can (for α = 1.5, assuming 2.2 would put the failure at 0.4 of the time left)
+  let safeDays = days
   for (const c of all) {
     if (c.sse > limit) continue
     earliest = Math.min(earliest, c.days)
     latest = Math.max(latest, c.days)
+    if (c.alpha <= params.safeAlpha) safeDays = Math.min(safeDays, c.days)
   }
   earliest /= Math.sqrt(STEP)
   latest *= Math.sqrt(STEP)
   const hoursLeft = days * 24
-  const safeHoursLeft = Math.min(days, safe.days) * 24
+  const safeHoursLeft = safeDays * 24
   return {
     ...base,
     reason: 'FORECAST',

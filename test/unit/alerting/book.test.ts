@@ -29,11 +29,31 @@ describe('the warning book', () => {
     expect(b.onLevel(ctx, level('yellow', 'red'), t + 1)[0]).toMatchObject({ type: 'level', notify: true, from: 'yellow', to: 'red', alert: { id: 'a1', level: 'red', peak: 'red' } })
     expect(b.onLevel(ctx, level('red', 'orange'), t + 2)[0]).toMatchObject({ type: 'level', notify: false, to: 'orange', alert: { level: 'orange', peak: 'red' } })
     expect(b.onLevel(ctx, level('orange', null), t + 3)[0]).toMatchObject({ type: 'normal', notify: false, alert: { state: 'open', normal: true, level: 'orange' } })
-    // back again at the same level: it recurred, so people hear it again
-    expect(b.onLevel(ctx, level(null, 'orange'), t + 4)[0]).toMatchObject({ type: 'level', notify: true, alert: { id: 'a1', normal: false } })
+    // back again at the same level within the quiet period: the same episode, recorded without a new ring
+    expect(b.onLevel(ctx, level(null, 'orange'), t + 4)[0]).toMatchObject({ type: 'level', notify: false, alert: { id: 'a1', normal: false } })
+    expect(b.get('a1')!.normalSince).toBeUndefined()
     expect(b.unresolved()).toHaveLength(1)
     // another rule on the same device is another alert
     expect(b.onLevel(ctx, { ...level(null, 'blue'), rule: 'rate-hour' }, t + 5)[0]!.alert.id).toBe('a2')
+  })
+
+  it('sounds a return after normal only when it is higher than before or comes after the quiet period', () => {
+    const b = book()
+    const t = at('2026-11-23T10:00:00+08:00')
+    const h = 3_600_000
+    b.onLevel(ctx, level(null, 'yellow'), t)
+    b.onLevel(ctx, level('yellow', null), t + h)
+    // higher than it was: a rise is always told
+    expect(b.onLevel(ctx, level(null, 'orange'), t + 2 * h)[0]).toMatchObject({ type: 'level', notify: true, to: 'orange', alert: { id: 'a1' } })
+    b.onLevel(ctx, level('orange', null), t + 3 * h)
+    // the same level 11 h 59 min after it went normal: quiet; 12 h after the next normal: a new episode
+    expect(b.onLevel(ctx, level(null, 'orange'), t + 3 * h + 12 * h - 60_000)[0]).toMatchObject({ notify: false })
+    b.onLevel(ctx, level('orange', null), t + 16 * h)
+    expect(b.onLevel(ctx, level(null, 'yellow'), t + 28 * h)[0]).toMatchObject({ notify: true, alert: { id: 'a1', level: 'yellow', peak: 'orange' } })
+    // a mine that wants every return told sets a quiet period of 0
+    b.onLevel(ctx, level('yellow', null), t + 29 * h)
+    expect(b.onLevel({ ...ctx, quietMs: 0 }, level(null, 'yellow'), t + 29 * h + 1)[0]).toMatchObject({ notify: true })
+    expect(b.unresolved()).toHaveLength(1)
   })
 
   it('goes open → acknowledged → assigned → resolved, each step with who and when', () => {

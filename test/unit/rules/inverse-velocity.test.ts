@@ -55,6 +55,22 @@ describe('failure forecast (Voight, fitted to the displacement along the movemen
     for (let t = s.start + 48 * HOUR; t <= s.end; t += 6 * HOUR) expect(forecast(pointsAt(s, t), rule).reason).toMatch(/BELOW_NOISE_FLOOR|NOT_ACCELERATING|TOO_FEW_POINTS/)
   })
 
+  it('a rain pulse’s rise (regressive movement) levels off: never forecast for as long as `confirm`', () => {
+    // seed 1's first pulse: about 30 mm rising over a day from day 4, then decaying
+    const s = makeSeries({ family: 'regressive', seed: 1, days: 8 })
+    const reasons: string[] = []
+    let run = 0
+    let longest = 0
+    for (let t = s.start + 72 * HOUR; t <= s.end; t += 2 * HOUR) {
+      const f = forecast(pointsAt(s, t), rule)
+      reasons.push(f.reason)
+      run = f.reason === 'FORECAST' ? run + 2 : 0
+      longest = Math.max(longest, run)
+    }
+    expect(reasons).toContain('LEVELLING_OFF')
+    expect(longest).toBeLessThan(rule.confirm / 3600)
+  })
+
   it('a forecast sets a level only once it has stood for `confirm`', () => {
     const s = makeSeries({ family: 'voight', alpha: 2, seed: 1, days: 10 })
     const often = { ...rule, every: 3 * 3600 }
