@@ -1,7 +1,7 @@
 import type { AlertEvent } from './book/alert.js'
 
 /**
- * Where the warning book's events are kept (DESIGN §4: every step is kept): a table in the
+ * Where the warning book's events are kept (README, "Warnings": every step is kept): a table in the
  * embedded store, a measurement in InfluxDB; adapters in infra/. Appending is idempotent on
  * (alert, at), since the journal may hand an event over twice after a crash; events are never
  * edited or deleted.

@@ -1,7 +1,7 @@
 import type { Alert } from '../alerting/book/alert.js'
 
 /**
- * The socket.io event maps, shared by the server and the browser (DESIGN §7 lesson 5): a renamed
+ * The socket.io event maps, shared by the server and the browser (README, "Layout"): a renamed
  * event fails the type check on both sides.
  */
 export interface AlertPush {

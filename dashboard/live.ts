@@ -8,7 +8,7 @@ import type { Auth } from './auth.js'
 import type { ClientToServerEvents, DevicePush, ServerToClientEvents, SocketData } from './live-events.js'
 
 /**
- * Live push over socket.io (DESIGN §6 note): a socket signs in with its session (the cookie, or
+ * Live push over socket.io (README, "The web screens"): a socket signs in with its session (the cookie, or
  * `auth: { token }`), joins one room per mine it may see, and receives that mine's warnings and
  * device changes. Connection state recovery lets a screen that lost the network for up to two
  * minutes get what it missed; `skipMiddlewares: false`, so a recovered socket is authenticated

@@ -12,7 +12,7 @@ import type { AlertEventStore } from '../alerting/store.js'
 import { authHeaders, explain, parseVersion, writePath, type InfluxConfig, type ServerInfo } from './influx/server.js'
 
 /**
- * The production store (DESIGN §5): one code path for InfluxDB 1.x, 2.x and 3.x. Writes go
+ * The production store (README, "Storing in InfluxDB"): one code path for InfluxDB 1.x, 2.x and 3.x. Writes go
  * through the client's WriteApi with its own retries and buffering switched off: every call
  * sends one request and resolves only when the server confirmed it, so the journal's checkpoint
  * advances only on confirmed writes (the client's retry buffer lives in memory and drops lines

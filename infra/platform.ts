@@ -41,7 +41,7 @@ import { DEFAULT_WEB_ROOT } from '../dashboard/routes/web.js'
 import { DemoSimulation } from './simulation.js'
 
 /**
- * The composition root (DESIGN §7): the one place that builds and wires every part, starts them
+ * The composition root (README, "Layout"): the one place that builds and wires every part, starts them
  * in order (store → journal → writer → broker → listeners → HTTP) and stops them in reverse, so
  * that intake stops before the writer drains the journal and the store closes last.
  */
@@ -164,7 +164,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     snapshotMs: cfg.alertSnapshotMs ?? 60_000,
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
   })
-  // live consumers get readings at the journal's commit (DESIGN §2)
+  // live consumers get readings at the journal's commit (README, "Durability: the journal")
   intake.onReadings((readings) => alerting.onReadings(readings))
   const frameLimit = {
     // room for a payload just over the limit to arrive and be quarantined with its first bytes

@@ -5,7 +5,7 @@ import type { AlertEvent } from '../alerting/book/alert.js'
 import type { AlertEventStore } from '../alerting/store.js'
 
 /**
- * The embedded store (DESIGN §5): one SQLite file through better-sqlite3, used when no InfluxDB is
+ * The embedded store (README, "Storing in InfluxDB"): one SQLite file through better-sqlite3, used when no InfluxDB is
  * configured. One row per (device, metric, ts), the narrow shape that makes a range query per
  * metric an index walk. WAL mode: readers never block the writer. synchronous=FULL: a write that
  * returned is on disk even after a power cut, because the journal deletes what the store has

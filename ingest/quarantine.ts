@@ -4,7 +4,7 @@ import type { Problem } from './refusals.js'
 
 /**
  * Quarantine: refused messages are kept, not thrown away, so an integrator can see exactly what
- * a device sent (DESIGN §2). One JSON line per message in <dir>/<UTC date>.jsonl; the raw payload is
+ * a device sent (README, "Durability: the journal"). One JSON line per message in <dir>/<UTC date>.jsonl; the raw payload is
  * kept in base64 up to the payload limit. A daily cap bounds the disk a misbehaving (or hostile)
  * device can take; past it messages are still counted and logged, not kept.
  */

@@ -2,7 +2,7 @@ import type { DeviceKind } from './contract/kinds.js'
 
 export type MetricValue = number | boolean
 
-/** A validated reading, as the rest of the platform sees it (DESIGN §7 lesson 2). */
+/** A validated reading, as the rest of the platform sees it (README, "Layout"). */
 export interface Reading {
   readonly mineId: string
   readonly deviceId: string

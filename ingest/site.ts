@@ -5,7 +5,7 @@ import { SECRET_HASH_PATTERN } from './secrets.js'
 
 /**
  * The parts of the site file that ingest owns: regions, mines, devices and service accounts.
- * infra/ parses the file; every floor exports the schema of its own slice (DESIGN §7).
+ * infra/ parses the file; every floor exports the schema of its own slice (README, "Layout").
  */
 export const secretHashSchema = z
   .string({ error: 'expected an scrypt hash (text)' })

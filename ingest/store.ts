@@ -1,7 +1,7 @@
 import type { MetricValue, Reading } from './reading.js'
 
 /**
- * The storage port (DESIGN §5). Adapters live in infra/: the embedded SQLite store and InfluxDB.
+ * The storage port (README, "Storing in InfluxDB"). Adapters live in infra/: the embedded SQLite store and InfluxDB.
  * One contract test suite (test/contract/store.contract.ts) runs against every adapter.
  *
  * Semantics every adapter keeps:

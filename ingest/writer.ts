@@ -3,7 +3,7 @@ import type { IngestMetrics } from './metrics.js'
 import type { Reading } from './reading.js'
 
 /**
- * Drains the journal into the store in batches (DESIGN §2). It reads what the journal committed,
+ * Drains the journal into the store in batches (README, "Durability: the journal"). It reads what the journal committed,
  * writes it, and advances the journal's checkpoint only when the store confirmed the write; while
  * the store is down it retries the same batch with backoff, and intake goes on filling the
  * journal meanwhile. After an outage it catches up batch after batch with no pause between them.

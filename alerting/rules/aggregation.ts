@@ -4,8 +4,8 @@ import { LEVELS, rank, type Level } from './levels.js'
 /**
  * Item-level escalation of GB 39496-2020 §5.5.4: among the points of one monitoring item (e.g.
  * every piezometer of a dam), 4 points at blue or above make the item yellow, 3 at yellow or above
- * make it orange, 2 at orange or above make it red. The counts are configurable because the
- * retrieved text of the standard is cut off after this rule (reading/cn-standards.md §1.3).
+ * make it orange, 2 at orange or above make it red. The counts are configurable: a site may
+ * read the clause, or its provincial rules, differently.
  */
 export const itemSchema = z.strictObject({
   id: z.string().min(1),

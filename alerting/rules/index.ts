@@ -12,7 +12,7 @@ import { evaluatePumpFailure, initialPumpFailure, pumpFailureInputs, pumpFailure
 import { evaluateVideoOffline, initialVideoOffline, videoOfflineRuleSchema } from './video-offline.js'
 
 /**
- * Every rule kind in one map (DESIGN §7, ThingsBoard's rule-node registry): its config schema,
+ * Every rule kind in one map (README, "Layout", ThingsBoard's rule-node registry): its config schema,
  * its initial state and its evaluation. Adding a kind is one file and one line here.
  */
 export const ruleSchema = z.discriminatedUnion('kind', [

@@ -4,7 +4,7 @@ import { INITIAL_CONDITION, conditionFields, judgeCondition, type ConditionState
 import type { Evaluate } from './types.js'
 
 /**
- * powerDuringSuspension (明停暗开, DESIGN §4): a mine declared suspended whose power draw rises
+ * powerDuringSuspension (明停暗开, README, "Warnings"): a mine declared suspended whose power draw rises
  * above its standby baseline, by default only counted at night (20:00–06:00 local), when hidden
  * production shows most plainly. Regulators found such cases from meter data (the national
  * bureau's Hebei office, 2025: night-time peaks during a declared stop).

@@ -3,7 +3,7 @@ import { INITIAL_CONDITION, conditionFields, judgeCondition, type ConditionState
 import type { Evaluate } from './types.js'
 
 /**
- * pumpFailure (DESIGN §4): a drainage pump not running, or running with no flow, while the level
+ * pumpFailure (README, "Warnings"): a drainage pump not running, or running with no flow, while the level
  * it drains rises past a threshold. Set on the pump; readings of the linked level device (a
  * reservoir or sump gauge) reach it too. Storm inflow must be drained (GB 39496-2020 §6.4.2:
  * within 72 h), so a pump that fails when the water comes is a warning of its own.

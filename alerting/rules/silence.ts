@@ -4,7 +4,7 @@ import { judge } from './series.js'
 import type { Evaluate, Evaluation } from './types.js'
 
 /**
- * silence (断线, DESIGN §4): no reading for k × the device's reporting interval. Its own alert
+ * silence (断线, README, "Warnings"): no reading for k × the device's reporting interval. Its own alert
  * class: a device that stops talking is a data-link fault to fix (GB 51108-2015 §10.0.3: within
  * 7 days), not a signal from the slope. Checked on a timer with an injected `now`; any reading
  * clears it. The thresholds are multiples of the interval (default yellow at 3 ×).

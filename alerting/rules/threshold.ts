@@ -4,7 +4,7 @@ import { INITIAL_LEVEL_RULE, judge, sourceSchema, unitOf, valueOf, type LevelRul
 import type { Evaluate } from './types.js'
 
 /**
- * threshold (DESIGN §4): a value above (or below) up to four level thresholds, with a clear
+ * threshold (README, "Warnings"): a value above (or below) up to four level thresholds, with a clear
  * margin and optional persistence. E.g. phreatic burial depth below its red control depth, with
  * orange at 1.1 × red (GB 51108-2015 §8.3.4); a pond level above its flood-season control level.
  */

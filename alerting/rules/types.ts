@@ -2,7 +2,7 @@ import type { Reading } from '../../ingest/reading.js'
 import type { Level } from './levels.js'
 
 /**
- * The contract of every rule (DESIGN §7 lesson 1): `(state, reading, rule, now) → {state, events}`,
+ * The contract of every rule (README, "Layout"): `(state, reading, rule, now) → {state, events}`,
  * pure, no I/O, no clock of its own. State is small and serializable (plain numbers and arrays),
  * so the engine can snapshot it and rebuild it after a restart.
  */

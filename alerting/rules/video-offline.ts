@@ -3,7 +3,7 @@ import { INITIAL_CONDITION, conditionFields, judgeCondition, type ConditionState
 import type { Evaluate } from './types.js'
 
 /**
- * videoOffline (无视频不作业, DESIGN §4): a camera reporting itself offline (or showing no frames)
+ * videoOffline (无视频不作业, README, "Warnings"): a camera reporting itself offline (or showing no frames)
  * while its mine is declared producing. Video of the dam and the working areas is required
  * (GB 39496-2020 §5.5.2; 矿安〔2023〕119号); a camera that stops talking altogether raises 断线.
  */

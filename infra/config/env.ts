@@ -5,7 +5,7 @@ import type { InfluxConfig } from '../influx/server.js'
 
 /**
  * Environment variables, all documented in README §Configuration. Parsed once here; no other
- * part of the platform reads process.env (DESIGN §7).
+ * part of the platform reads process.env (README, "Layout").
  */
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
 export const DEMO_SITE = resolve(repoRoot, 'infra/sites/demo.yaml')

@@ -1,6 +1,6 @@
 /**
  * InfluxQL text built from values a user or a device chose (device ids, metric names) must
- * treat them as data (DESIGN §5). Identifiers are double-quoted and string literals single-quoted,
+ * treat them as data (README, "Storing in InfluxDB"). Identifiers are double-quoted and string literals single-quoted,
  * each with backslash escapes, as the InfluxQL spec defines them; numbers are checked to be
  * integers before they are written into the query.
  */

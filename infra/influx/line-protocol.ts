@@ -4,7 +4,7 @@ import type { Reading } from '../../ingest/reading.js'
 import type { AlertEvent } from '../../alerting/book/alert.js'
 
 /**
- * The schema (DESIGN §5): one measurement per device kind, tags `device` and `mine` (low
+ * The schema (README, "Storing in InfluxDB"): one measurement per device kind, tags `device` and `mine` (low
  * cardinality: one series per device), one field per metric, the device's own timestamp in ms.
  * Escaping is the client library's. Integer metrics are written as integers (`i`) and every
  * other number as a float, always, because InfluxDB fixes a field's type per shard and refuses

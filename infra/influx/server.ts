@@ -1,7 +1,7 @@
 import { HttpError } from '@influxdata/influxdb-client'
 
 /**
- * What differs between InfluxDB 1.x, 2.x and 3.x, found out from `/ping` (DESIGN §5): the write
+ * What differs between InfluxDB 1.x, 2.x and 3.x, found out from `/ping` (README, "Storing in InfluxDB"): the write
  * endpoint and how credentials travel. Everything else (line protocol, InfluxQL on /query) is
  * the same on all three.
  */

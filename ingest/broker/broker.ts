@@ -6,7 +6,7 @@ import type { BrokerContext } from './context.js'
 import { preConnect } from './pre-connect.js'
 
 /**
- * The embedded broker with minewatch's hooks. aedes 1.x speaks MQTT 3.1.1 (DESIGN §2).
+ * The embedded broker with minewatch's hooks. aedes 1.x speaks MQTT 3.1.1 (README, "Durability: the journal").
  * Connection bookkeeping (presence) follows the broker's own events, so a takeover or a dropped
  * socket is seen the same way as a clean DISCONNECT.
  */

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-/** DESIGN §3: ids of mines, devices and accounts match [A-Za-z0-9_-]{1,64}. */
+/** README, "The device contract": ids of mines, devices and accounts match [A-Za-z0-9_-]{1,64}. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
 export const idSchema = z

@@ -1,7 +1,7 @@
 import { isId } from './ids.js'
 
 /**
- * Topics of the device contract (DESIGN §3):
+ * Topics of the device contract (README, "The device contract"):
  *   mines/{mineId}/devices/{deviceId}/telemetry | status | rejects
  *   mines/{mineId}/alerts
  */

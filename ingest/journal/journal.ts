@@ -7,7 +7,7 @@ import { encodeRecord } from './record.js'
 import { listSegments, readSegment, scanSegment, segmentName, type Segment } from './segments.js'
 
 /**
- * The durable journal (DESIGN §2): every accepted reading is appended and fsynced here before the
+ * The durable journal (README, "Durability: the journal"): every accepted reading is appended and fsynced here before the
  * broker acknowledges it, and the store writer drains it into the store. Appends that arrive
  * together share one write and one fdatasync (group commit), so the cost of durability is paid
  * per group, not per reading.

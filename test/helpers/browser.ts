@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { aptInstall } from './apt.js'
 
-/** Debian's Chromium (DESIGN §8): playwright-core drives it; no browser is downloaded. */
+/** Debian's Chromium (README, "Tests"): playwright-core drives it; no browser is downloaded. */
 export const CHROMIUM = '/usr/bin/chromium'
 export const ARTIFACTS = 'test-artifacts/screenshots'
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 /**
- * A real InfluxDB for tests (DESIGN §5): Debian's `influxdb` package (1.6.7), installed by the
+ * A real InfluxDB for tests (README, "Storing in InfluxDB"): Debian's `influxdb` package (1.6.7), installed by the
  * global setup when `influxd` is missing, started here with its own config on free loopback
  * ports and a temp data directory, and stopped afterwards. Nothing is mocked.
  */

@@ -16,7 +16,7 @@ import { runPlatform, testEnv, waitFor } from '../helpers/process.js'
 import { SAMPLE_VALUES } from '../helpers/samples.js'
 
 /**
- * Zero loss under faults (DESIGN §2), with real processes: the platform as `npm start` runs it,
+ * Zero loss under faults (README, "Durability: the journal"), with real processes: the platform as `npm start` runs it,
  * a real influxd, real MQTT.js devices publishing QoS 1 as fast as PUBACKs allow.
  */
 let influx: TestInflux

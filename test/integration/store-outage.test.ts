@@ -7,7 +7,7 @@ import { INFLUX_ADMIN, startInflux, type TestInflux } from '../helpers/influxdb.
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 
 /**
- * The store failing under the platform (DESIGN §2): InfluxDB stopped under load, refusing the
+ * The store failing under the platform (README, "Durability: the journal"): InfluxDB stopped under load, refusing the
  * credentials, missing its database. Readings keep being acknowledged into the journal, live
  * consumers keep receiving them, health and the log say what is wrong, and once it is fixed the
  * backlog drains with nothing lost and nothing doubled.

@@ -11,7 +11,7 @@ const dev = (kind: DeviceKind) => ({ mineId: 'm1', deviceId: 'd1', kind })
 const decode = (kind: DeviceKind, body: unknown) =>
   decodeTelemetry(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), dev(kind), NOW, LIMITS)
 
-// one complete, valid reading per kind of DESIGN §3
+// one complete, valid reading per kind of README, "The device contract"
 
 describe('decodeTelemetry: valid readings of every kind', () => {
   it.each(DEVICE_KINDS)('%s', (kind) => {

@@ -1,6 +1,6 @@
 /**
  * The mine board (issue 6 §4): devices grouped by kind, in the order of the device contract
- * (DESIGN §3), each with the metric its sparkline draws.
+ * (README, "The device contract"), each with the metric its sparkline draws.
  */
 export interface BoardDevice {
   readonly id: string

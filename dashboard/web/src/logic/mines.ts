@@ -3,7 +3,7 @@ import { RANK, worst, type Level } from './levels.js'
 /**
  * The regulators' map (issue 6 §4): each connected mine coloured by its worst open warning, with
  * markers for a mine whose devices are offline, one declared suspended, and 明停暗开 (power drawn
- * while declared suspended: the powerDuringSuspension rule, DESIGN §4). Computed from the live
+ * while declared suspended: the powerDuringSuspension rule, README, "Warnings"). Computed from the live
  * warning book on the screen, so the map changes the moment a push arrives.
  */
 export interface MapMine {

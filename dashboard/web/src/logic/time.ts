@@ -37,7 +37,7 @@ export function span(ms: number): string {
 }
 
 /**
- * Time left to handle a warning today (DESIGN §4: due by the end of the day it was raised, in the
+ * Time left to handle a warning today (README, "Warnings": due by the end of the day it was raised, in the
  * mine's zone). Under an hour left is urgent; past the deadline it is overdue, counting up.
  */
 export function countdown(deadline: number, now: number): { text: string; tone: 'ok' | 'urgent' | 'overdue' } {
