@@ -16,10 +16,11 @@ export type { Forecast, ForecastReason } from './kinematics/voight.js'
  * (kinematics/voight.ts), so that the noise and cycle of a real prism do not drown it the way
  * they drown 1/v from short velocity fits (Carlà et al. 2017).
  *
- * Nothing is forecast until acceleration beats steady movement (the onset test); every
- * evaluation says why it did or did not forecast. Levels are set on the hours left if α were
- * `safeAlpha` (2.2, the top of the field range): the forecast of α = 2 is late for any α above 2,
- * and this margin keeps the warning early for every α up to 2.2. Steps are bridged first.
+ * Nothing is forecast until acceleration beats steady movement (the onset test) and a rise that
+ * levels off (a rain pulse); every evaluation says why it did or did not forecast. Levels are set
+ * on the earliest failure the data allow for any α up to `safeAlpha` (2.2, the top of the field
+ * range): the forecast of α = 2 is late for any α above 2, and this margin keeps the warning early
+ * for every α up to 2.2 that the data cannot rule out. Steps are bridged first.
  */
 export const inverseVelocityRuleSchema = z
   .object({
@@ -44,7 +45,7 @@ export const inverseVelocityRuleSchema = z
     minMovement: z.number().nonnegative().default(5),
     /** Days: failure times further away than this are not forecast. */
     horizonDays: z.number().positive().default(30),
-    /** The largest α allowed for: levels are judged on the failure time this α gives. */
+    /** The largest α allowed for: levels are judged on the earliest failure the data allow for α up to this. */
     safeAlpha: z.number().min(2).max(3).default(2.2),
     /**
      * Seconds a forecast must have stood, fit after fit, before it sets a level: a rain pulse's
@@ -66,7 +67,7 @@ export const inverseVelocityRuleSchema = z
 
 export type InverseVelocityRule = z.infer<typeof inverseVelocityRuleSchema>
 
-/** One forecast as kept for the trend: made at, failure by α = 2, by `safeAlpha`, earliest, latest. */
+/** One forecast as kept for the trend: made at, central failure time, with the margin, earliest, latest. */
 export type ForecastPoint = readonly [ts: number, failureTs: number, safeTs: number, earliestTs: number, latestTs: number]
 
 export interface InverseVelocityState extends LevelRuleState {

@@ -25,8 +25,10 @@ export interface SeriesResult {
   readonly rings: readonly Ring[]
   /** Hours before the failure of the first warning at each level or above (failing series). */
   readonly lead: Partial<Record<'yellow' | 'orange' | 'red', number>>
-  /** Forecast error (forecast − actual failure, hours) at these leads; undefined when no forecast. */
+  /** Forecast error (central forecast − actual failure, hours) at these leads; undefined when no forecast. */
   readonly error: Partial<Record<48 | 24 | 12, number>>
+  /** The same for the time with the margin (what the warning's text leads with and the levels judge). */
+  readonly safeError: Partial<Record<48 | 24 | 12, number>>
   /** The forecasts made (time, failure time), for the plots. */
   readonly forecasts: readonly [number, number][]
 }
@@ -49,6 +51,7 @@ export function evaluateSeries(series: Series): SeriesResult {
   const engine = new AlertEngine([device], book, series.start)
   const rings: Ring[] = []
   const error: SeriesResult['error'] = {}
+  const safeError: SeriesResult['safeError'] = {}
   const forecasts: [number, number][] = []
   const pendingLeads = [...LEADS]
   const ruleClass = new Map(device.rules.map((r) => [r.id, classOf(r)]))
@@ -64,6 +67,7 @@ export function evaluateSeries(series: Series): SeriesResult {
         const lead = pendingLeads.shift()!
         // the forecast made with the reading at that moment
         error[lead] = fresh && f?.failureTs !== undefined ? (f.failureTs - series.failAt) / HOUR : undefined
+        safeError[lead] = fresh && f?.safeTs !== undefined ? (f.safeTs - series.failAt) / HOUR : undefined
       }
     }
   }
@@ -74,5 +78,5 @@ export function evaluateSeries(series: Series): SeriesResult {
       if (first) lead[level] = (series.failAt - first.ts) / HOUR
     }
   }
-  return { series, rings, lead, error, forecasts }
+  return { series, rings, lead, error, safeError, forecasts }
 }

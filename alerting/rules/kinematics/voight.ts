@@ -22,7 +22,8 @@ import { cycleColumns, daysBefore, fitColumns, solve } from './least-squares.js'
  *
  * Before anything is forecast, the accelerating model must beat steady movement
  * (d = a + b·t + cycle) by an F-test at `minF`: this is the onset-of-acceleration test (Carlà et al.
- * 2017, IJRMMS 93), so that creep, noise and a decaying (regressive) movement forecast nothing.
+ * 2017, IJRMMS 93), so that creep, noise and a decaying (regressive) movement forecast nothing;
+ * and it must beat a rise that levels off towards a ceiling (a rain pulse), see levellingOffSse.
  * The interval is every (α, t_f) whose residual is within an F-test margin of the best: the
  * earliest and latest failure times the data allow.
  */
@@ -44,7 +45,7 @@ export interface Forecast {
   /** The forecast failure time (by the fitted α), and the hours left until it. */
   readonly failureTs?: number
   readonly hoursLeft?: number
-  /** The earlier of the forecast and the failure time if α were `safeAlpha`: what the levels judge. */
+  /** The earliest failure time the data allow for any α up to `safeAlpha` (no later than the forecast): what the levels judge. */
   readonly safeTs?: number
   readonly safeHoursLeft?: number
   /** The interval: the earliest and latest failure times the data allow for α from 1.5 to `safeAlpha`. */
@@ -247,7 +248,8 @@ const LEVELLING_F = 4
  * alongside. This is how a slope answers rain (the pore pressure rises, then drains: regressive
  * movement, Zavodni & Broadbent 1980): its velocity rises concave, towards a ceiling, while the
  * velocity of Voight's accelerating stage rises convex, without bound. Where the ceiling fits the
- * data at least as well as the unbounded law, the data do not show a failure coming.
+ * data better than the unbounded law, by more than noise would, the data do not show a failure
+ * coming.
  */
 function levellingOffSse(pr: Prepared): number {
   const first = pr.x[0]!
@@ -317,9 +319,6 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   if (point.days <= FIRST_CANDIDATE * STEP) {
     return { ...base, reason: 'UNCONFIRMED', why: `加速仅见于最近几个测点, 待后续数据确认 (F = ${fText})`, velocity, f }
   }
-  // the trend now, against the trend over the last days (short and long averages of velocity,
-  // Dick et al. 2015; Carlà et al. 2017): a movement that has begun to slow down is regressive
-  // (after rain or a blast), whatever shape the whole window has, and forecasts nothing
   // the levelling-off alternative (a rain pulse's rise, concave) against the unbounded law (convex):
   // it must fit better by more than noise does (an F of one parameter, deflated as above), or a
   // window too short to tell the two apart would veto true accelerations by chance
@@ -327,6 +326,9 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   if (levelling >= LEVELLING_F) {
     return { ...base, reason: 'LEVELLING_OFF', why: `速度增长趋缓, 趋于上限 (回落型变形的上升段, 拟合优于加速模型 F = ${levelling.toFixed(1)}): 不预测失稳`, velocity, f }
   }
+  // the trend now, against the trend over the last days (short and long averages of velocity,
+  // Dick et al. 2015; Carlà et al. 2017): a movement that has begun to slow down is regressive
+  // (after rain or a blast), whatever shape the whole window has, and forecasts nothing
   const trend = detrended(pr, point)
   const recent = slopeSince(x, trend, -SHORT_DAYS)
   const longer = slopeSince(x, trend, -LONG_DAYS)
