@@ -119,10 +119,11 @@ export function forecast(points: readonly Point[], rule: Pick<InverseVelocityRul
       chosen = { ...f, windowDays: d }
       break
     }
-    // the window whose acceleration stands out most decides, and it may say the rise is levelling
-    // off (a short window cannot tell a rise that levels off from one that does not; a long one can)
-    const decides = (r: Forecast) => r.reason === 'FORECAST' || r.reason === 'LEVELLING_OFF'
-    const better = !chosen || (decides(f) && (!decides(chosen) || (f.f ?? 0) > (chosen.f ?? 0))) || (!decides(chosen) && (f.f ?? -1) > (chosen.f ?? -1))
+    // a window that forecasts (having beaten steady movement and a rise that levels off) wins over
+    // one that does not: a long window that reaches back past a sudden onset sees a jump in
+    // velocity that the law cannot fit and a ceiling can, while the days since are plain
+    // acceleration; among forecasts, the clearest acceleration (largest F) wins
+    const better = !chosen || (f.reason === 'FORECAST' && (chosen.reason !== 'FORECAST' || (f.f ?? 0) > (chosen.f ?? 0))) || (chosen.reason !== 'FORECAST' && (f.f ?? -1) > (chosen.f ?? -1))
     if (better) chosen = { ...f, windowDays: d }
   }
   const f = chosen!

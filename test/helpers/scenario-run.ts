@@ -34,6 +34,8 @@ export function runScenario(scenario: Scenario, seed: number, start: number, sit
   let misjudged = 0
   const codes = new Set<string>()
   let nextTick = start
+  /** Every time the seat was made to ring by a reading, in order. */
+  const rings: { at: number; subject: string; rule: string; level: Level }[] = []
   for (const m of messages) {
     for (; nextTick <= m.t; nextTick += 5 * 60_000) engine.tick(nextTick)
     const d = kindOf.get(m.deviceId)!
@@ -41,10 +43,10 @@ export function runScenario(scenario: Scenario, seed: number, start: number, sit
     if (decoded.problems.length > 0) refused++
     for (const p of decoded.problems) codes.add(p.code)
     if ((decoded.problems.length === 0) !== m.valid) misjudged++
-    engine.onReadings(decoded.readings, m.t)
+    for (const e of engine.onReadings(decoded.readings, m.t)) if (e.notify) rings.push({ at: e.at, subject: e.alert.subject.id, rule: e.alert.rule, level: e.alert.level })
   }
   engine.tick(start + scenario.duration)
-  return { messages, refused, misjudged, codes, peaks: peaksOf(book.all()), book }
+  return { messages, refused, misjudged, codes, peaks: peaksOf(book.all()), book, rings }
 }
 
 /** The highest level each (subject, rule) reached, as "subject rule" → level. */

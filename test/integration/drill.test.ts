@@ -41,7 +41,7 @@ describe('drills in the demo', () => {
     await eventually(async () => {
       const status = await platform.app.inject({ method: 'GET', url: '/api/demo/drill', headers: admin })
       return status.json().drill.running === false
-    }, 40_000)
+    }, 70_000)
     const status = (await platform.app.inject({ method: 'GET', url: '/api/demo/drill', headers: admin })).json().drill
     expect(status).toMatchObject({ error: null, progress: 1 })
     // judged although set in the past: exactly the manifest's warnings, at their levels
@@ -51,7 +51,7 @@ describe('drills in the demo', () => {
     const trend = (await platform.app.inject({ method: 'GET', url: `/api/alerts/${iv.id}/trend`, headers: admin })).json()
     expect(trend.trend).toMatchObject({ forecast: { failureTs: expect.any(Number), safeHoursLeft: expect.any(Number) }, history: expect.any(Array) })
     await eventually(() => platform.presence.connectedCount === 19, 20_000)
-  }, 90_000)
+  }, 120_000)
 
   it('refuses an unknown scenario, and anyone but an admin', async () => {
     const unknown = await drill({ scenario: 'meteor' })
