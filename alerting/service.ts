@@ -87,7 +87,7 @@ export class Alerting {
       onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
     })
     const alerting = new Alerting(deps, book, engine, writer)
-    alerting.timer = setInterval(() => alerting.handle(engine.tick(deps.now())), deps.tickMs)
+    alerting.timer = setInterval(() => alerting.system(engine.tick(deps.now())), deps.tickMs)
     alerting.snapshotTimer = setInterval(() => void alerting.snapshot(), deps.snapshotMs)
     deps.log.info({ open: book.unresolved().length, rebuilt, replayed }, 'warning book ready')
     return alerting
@@ -95,19 +95,19 @@ export class Alerting {
 
   /** Readings as they are committed to the ingest journal. */
   onReadings(readings: readonly Reading[]): void {
-    this.handle(this.engine.onReadings(readings, this.deps.now()))
+    this.system(this.engine.onReadings(readings, this.deps.now()))
   }
 
-  acknowledge(id: string, actor: string): BookResult {
-    return this.act(this.book.acknowledge(id, actor, this.deps.now()))
+  acknowledge(id: string, actor: string): Promise<BookResult> {
+    return this.act(id, () => this.book.acknowledge(id, actor, this.deps.now()))
   }
 
-  assign(id: string, actor: string, to: string): BookResult {
-    return this.act(this.book.assign(id, actor, to, this.deps.now()))
+  assign(id: string, actor: string, to: string): Promise<BookResult> {
+    return this.act(id, () => this.book.assign(id, actor, to, this.deps.now()))
   }
 
-  resolve(id: string, actor: string, note: string): BookResult {
-    return this.act(this.book.resolve(id, actor, note, this.deps.now()))
+  resolve(id: string, actor: string, note: string): Promise<BookResult> {
+    return this.act(id, () => this.book.resolve(id, actor, note, this.deps.now()))
   }
 
   async stop(): Promise<void> {
@@ -123,20 +123,56 @@ export class Alerting {
     this.engine.reset(deviceIds, this.deps.now())
   }
 
-  private act(result: BookResult): BookResult {
-    if (result.ok) this.handle([result.event])
-    return result
+  /**
+   * What a person did (签收, 指派, 处置完成) is answered only once it is durable: the event is in the
+   * journal, fsynced, so a kill -9 a moment after the answer cannot take it back. One that cannot
+   * be made durable is undone in the book and answered with MW_NOT_DURABLE, so that the person
+   * knows to try again rather than walk away from a warning that silently returns.
+   */
+  private async act(id: string, run: () => BookResult): Promise<BookResult> {
+    const before = this.book.get(id)
+    const result = run()
+    if (!result.ok) return result
+    try {
+      await this.handle([result.event])
+      return result
+    } catch (err) {
+      // undone unless the warning has moved on since (a level change the rules made meanwhile)
+      if (before && this.book.get(id)?.updatedAt === result.event.at) this.book.restore(before)
+      this.deps.log.error({ err: (err as Error).message, alert: id, type: result.event.type }, 'an action could not be made durable; undone and refused')
+      return { ok: false, error: { code: 'MW_NOT_DURABLE', message: '操作未能保存 (磁盘或日志不可用), 未生效, 请稍后重试 (the action could not be saved and did not take effect; try again)' } }
+    }
   }
 
-  private handle(events: readonly AlertEvent[]): void {
+  /**
+   * Journals events, then tells the seat, the bus and MQTT: nobody hears of an event the platform
+   * could lose. The journal commits in order, so events are told in the order they happened. A
+   * rule's warning that cannot be journaled (a full disk) is still told, because a silent red
+   * warning is worse than one the store may miss; the error is logged and the promise rejects.
+   */
+  private async handle(events: readonly AlertEvent[]): Promise<void> {
     if (events.length === 0) return
-    this.deps.journal.append(events).catch((err: Error) => this.deps.log.error({ err: err.message, events: events.length }, 'alert events could not be journaled'))
-    for (const e of events) {
-      this.deps.bus.emit(e)
-      this.deps.publish(e)
-      // `alertLevel`: pino's own `level` field must not be shadowed
-      if (e.notify) this.deps.log.warn({ alert: e.alertId, mine: e.mineId, alertLevel: e.alert.level, type: e.type }, e.alert.message)
+    let failure: Error | undefined
+    try {
+      await this.deps.journal.append(events)
+    } catch (err) {
+      failure = err as Error
+      this.deps.log.error({ err: failure.message, events: events.length }, 'alert events could not be journaled')
     }
+    const person = events.every((e) => e.actor !== 'system')
+    if (!(failure && person))
+      for (const e of events) {
+        this.deps.bus.emit(e)
+        this.deps.publish(e)
+        // `alertLevel`: pino's own `level` field must not be shadowed
+        if (e.notify) this.deps.log.warn({ alert: e.alertId, mine: e.mineId, alertLevel: e.alert.level, type: e.type }, e.alert.message)
+      }
+    if (failure) throw failure
+  }
+
+  /** The rules' and the clock's events: journaled, then told; a failure is logged in handle. */
+  private system(events: readonly AlertEvent[]): void {
+    this.handle(events).catch(() => undefined)
   }
 
   private async snapshot(): Promise<void> {

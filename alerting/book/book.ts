@@ -8,7 +8,7 @@ import type { Alert, AlertClass, AlertEvent, AlertEventType, Subject } from './a
  * `now` comes in, events go out, and the caller appends them to the store. Expected refusals
  * (signing a resolved warning, resolving without a note) are values with stable codes.
  */
-export type BookErrorCode = 'MW_ALERT_NOT_FOUND' | 'MW_ALERT_NOT_ACKNOWLEDGED' | 'MW_ALERT_ALREADY_ACKNOWLEDGED' | 'MW_ALERT_RESOLVED' | 'MW_NOTE_REQUIRED' | 'MW_ASSIGNEE_REQUIRED'
+export type BookErrorCode = 'MW_NOT_DURABLE' | 'MW_ALERT_NOT_FOUND' | 'MW_ALERT_NOT_ACKNOWLEDGED' | 'MW_ALERT_ALREADY_ACKNOWLEDGED' | 'MW_ALERT_RESOLVED' | 'MW_NOTE_REQUIRED' | 'MW_ASSIGNEE_REQUIRED'
 
 export interface BookError {
   readonly code: BookErrorCode
@@ -139,6 +139,11 @@ export class AlertBook {
       if (!a.overdue && now >= a.deadline) events.push(this.record('overdue', { ...a, overdue: true, updatedAt: now }, 'system', true))
     }
     return events
+  }
+
+  /** Puts an alert back as it was (an action that could not be made durable is undone). */
+  restore(alert: Alert): void {
+    this.put(alert)
   }
 
   /** Rebuild: replays an event read back from the store (the alert it carries is the state after it). */

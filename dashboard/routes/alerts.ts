@@ -27,10 +27,11 @@ const querySchema = z.strictObject({
   overdue: z.enum(['true', 'false']).optional(),
 })
 
+/** What people do to a warning: each answers once the action is durable (or with MW_NOT_DURABLE). */
 export interface AlertActions {
-  acknowledge(id: string, actor: string): BookResult
-  assign(id: string, actor: string, to: string): BookResult
-  resolve(id: string, actor: string, note: string): BookResult
+  acknowledge(id: string, actor: string): Promise<BookResult>
+  assign(id: string, actor: string, to: string): Promise<BookResult>
+  resolve(id: string, actor: string, note: string): Promise<BookResult>
 }
 
 export interface TrendDeps {
@@ -73,13 +74,13 @@ export const alertRoutes: FastifyPluginAsync<{
     return { count: alerts.length, alerts: alerts.map(view) }
   })
 
-  const act = (path: string, summary: string, body: z.ZodType, run: (id: string, actor: string, b: Record<string, string>) => BookResult) =>
-    typed.post(`/api/alerts/:id/${path}`, { schema: { summary, tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), body, response: { 200: alertViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema } } }, async (request) => {
+  const act = (path: string, summary: string, body: z.ZodType, run: (id: string, actor: string, b: Record<string, string>) => Promise<BookResult>) =>
+    typed.post(`/api/alerts/:id/${path}`, { schema: { summary, tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), body, response: { 200: alertViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema } } }, async (request) => {
       const user = await opts.auth.user(request)
       const alert = opts.alerts().find((a) => a.id === request.params.id)
       if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
       if (!opts.access.canAct(user, alert.mineId)) throw new HttpError('MW_FORBIDDEN', '只有该矿山的预警专席或安全负责人可以处置预警 (only the mine’s own people act on its warnings)')
-      const result = run(alert.id, user.id, (request.body ?? {}) as Record<string, string>)
+      const result = await run(alert.id, user.id, (request.body ?? {}) as Record<string, string>)
       if (!result.ok) throw new HttpError(result.error.code, result.error.message)
       return view(result.event.alert)
     })

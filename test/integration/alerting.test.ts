@@ -53,8 +53,8 @@ describe('warnings from readings, over MQTT', () => {
 
     // people act on it: each step goes out too
     const id = mine[0]!.alertId
-    expect(t.platform.alerting.resolve(id, 'wang', '已处置')).toMatchObject({ ok: false, error: { code: 'MW_ALERT_NOT_ACKNOWLEDGED' } })
-    expect(t.platform.alerting.acknowledge(id, 'wang').ok).toBe(true)
+    expect(await t.platform.alerting.resolve(id, 'wang', '已处置')).toMatchObject({ ok: false, error: { code: 'MW_ALERT_NOT_ACKNOWLEDGED' } })
+    expect((await t.platform.alerting.acknowledge(id, 'wang')).ok).toBe(true)
     await eventually(() => got.some((e) => e.type === 'acknowledged' && e.actor === 'wang'))
 
     const list = await t.admin('/api/alerts?mine=mine-a')

@@ -1,13 +1,14 @@
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.js'
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { secretOf } from '../helpers/site.js'
 
 /**
  * A nearly full disk (the journal's free-space reading is the one seam): readings are refused
- * without a PUBACK, devices are turned away at CONNECT with "server unavailable", health and
- * metrics say why, and everything works again once there is space.
+ * without a PUBACK, devices are turned away at CONNECT with "server unavailable", a person's
+ * 签收 is refused with MW_NOT_DURABLE rather than confirmed and lost, health and metrics say why,
+ * and everything works again once there is space.
  */
 let t: TestPlatform
 let free = 50 * 1024 * 1024 * 1024
@@ -22,7 +23,14 @@ const topic = 'mines/mine-a/devices/a-rain/telemetry'
 const body = (ts: number) => JSON.stringify({ ts, values: { rainfall: 1.5 } })
 
 describe('journal refusing on a nearly full disk', () => {
-  it('does not acknowledge, turns devices away, says why, and recovers', async () => {
+  it('does not acknowledge, turns devices away, refuses to confirm a sign-off it cannot keep, says why, and recovers', async () => {
+    // a red warning to sign for later
+    const piezo = await t.connect('a-piezo')
+    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: Date.now() - 120_000, values: { depth: 3.5 } }), { qos: 1 })
+    await eventually(async () => (await t.admin('/api/alerts?mine=mine-a&level=red')).body.count === 1)
+    const warning = (await t.admin('/api/alerts?mine=mine-a&level=red')).body.alerts[0]
+    const sign = () => t.platform.app.inject({ method: 'POST', url: `/api/alerts/${warning.id}/acknowledge`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+
     const device = await t.connect('a-rain')
     const ts = Date.now() - 60_000
     await device.publishAsync(topic, body(ts), { qos: 1 })
@@ -38,6 +46,12 @@ describe('journal refusing on a nearly full disk', () => {
     device.publish(topic, body(ts + 1000), { qos: 1 })
     await closed
     expect((await t.admin('/metrics')).text).toMatch(/minewatch_journal_refused_total\{code="JOURNAL_FULL"\} 1/)
+
+    // a sign-off the platform cannot make durable is not confirmed, and does not take effect
+    const notKept = await sign()
+    expect(notKept.statusCode).toBe(503)
+    expect(notKept.json().error).toMatchObject({ code: 'MW_NOT_DURABLE', message: expect.stringContaining('重试') })
+    expect((await t.admin(`/api/alerts?mine=mine-a&level=red`)).body.alerts[0]).toMatchObject({ id: warning.id, state: 'open' })
     expect((await t.admin('/metrics')).text).toMatch(/minewatch_journal_refusing 1/)
 
     // a device is turned away at the door with CONNACK 3; an integration account still gets in
@@ -50,6 +64,7 @@ describe('journal refusing on a nearly full disk', () => {
 
     free = 50 * 1024 * 1024 * 1024
     await eventually(async () => (await t.admin('/api/health')).body.journal.ok)
+    expect((await sign()).statusCode).toBe(200)
     const back = await t.connect('a-rain')
     await back.publishAsync(topic, body(ts + 2000), { qos: 1 })
     await t.platform.writer.flush()
