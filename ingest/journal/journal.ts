@@ -32,7 +32,16 @@ export interface JournalOptions {
   readonly spaceCheckMs: number
   /** Free bytes of the file system holding `dir` (statfs by default; a seam for tests). */
   readonly freeBytes?: (dir: string) => Promise<number>
+  /**
+   * Opens a segment file (fs.promises.open by default). A seam for tests: a file layer that
+   * forgets what was written but not yet synced, as a power cut does, shows that nothing is
+   * acknowledged before its fdatasync returns.
+   */
+  readonly openFile?: (path: string, flags: string) => Promise<SegmentFile>
 }
+
+/** What the journal does with a segment file. */
+export type SegmentFile = Pick<FileHandle, 'writev' | 'datasync' | 'truncate' | 'close'>
 
 export const DEFAULT_JOURNAL_OPTIONS: Omit<JournalOptions, 'dir'> = {
   segmentBytes: 64 * 1024 * 1024,
@@ -105,7 +114,7 @@ export class Journal<T = Reading> {
     private readonly log: Log,
     private readonly hooks: JournalHooks,
     private readonly segments: Segment[],
-    private active: FileHandle,
+    private active: SegmentFile,
     private confirmed: number,
     private unconfirmed: number,
   ) {
@@ -162,7 +171,7 @@ export class Journal<T = Reading> {
     }
     if (live.length === 0) live.push({ base: checkpoint, file: join(opts.dir, segmentName(checkpoint)), size: 0 })
     const last = live.at(-1)!
-    const handle = await open(last.file, last.size === 0 ? 'w+' : 'r+')
+    const handle = await (opts.openFile ?? open)(last.file, last.size === 0 ? 'w+' : 'r+')
     // cut a torn tail so the next append starts on a record boundary
     await handle.truncate(last.size)
     await handle.datasync()
@@ -334,7 +343,7 @@ export class Journal<T = Reading> {
     const old = this.segments.at(-1)!
     const base = old.base + old.size
     const seg: Segment = { base, file: join(this.opts.dir, segmentName(base)), size: 0 }
-    const handle = await open(seg.file, 'wx')
+    const handle = await (this.opts.openFile ?? open)(seg.file, 'wx')
     await this.active.close()
     this.active = handle
     this.segments.push(seg)

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, truncateSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_JOURNAL_OPTIONS, Journal, type JournalHooks, type JournalOptions } from '../../ingest/journal/journal.js'
@@ -33,4 +34,41 @@ export async function readAll(journal: Journal, batch = 1000): Promise<Reading[]
     at = end
   }
   return out
+}
+
+/**
+ * A file layer that keeps what a power cut would: every write goes to the real file, but `cut()`
+ * cuts each file back to what its last fdatasync covered (a disk's write-back cache and the page
+ * cache are lost with the power; a kill -9 alone would not show it, since the page cache survives).
+ */
+export function powerCutFiles(): { open: NonNullable<JournalOptions['openFile']>; cut(): void } {
+  const files = new Map<string, { written: number; synced: number }>()
+  return {
+    async open(path, flags) {
+      const handle = await open(path, flags)
+      const size = (await handle.stat()).size
+      const f = { written: size, synced: size }
+      files.set(path, f)
+      return {
+        writev: async (buffers, position) => {
+          const r = await handle.writev(buffers, position)
+          f.written = Math.max(f.written, (position ?? 0) + r.bytesWritten)
+          return r
+        },
+        datasync: async () => {
+          await handle.datasync()
+          f.synced = f.written
+        },
+        truncate: async (len) => {
+          await handle.truncate(len)
+          f.written = Math.min(f.written, len ?? 0)
+          f.synced = Math.min(f.synced, len ?? 0)
+        },
+        close: () => handle.close(),
+      }
+    },
+    cut() {
+      for (const [path, f] of files) truncateSync(path, f.synced)
+    },
+  }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { JournalRefusal, type Journal } from '../../ingest/journal/journal.js'
 import { eventually } from '../helpers/eventually.js'
-import { memoryLog, openJournal, readAll, reading, tempDir } from '../helpers/journal.js'
+import { memoryLog, openJournal, powerCutFiles, readAll, reading, tempDir } from '../helpers/journal.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -35,6 +35,23 @@ describe('Journal', () => {
     expect(ends.at(-1)).toBe(j.head)
     expect(j.unconfirmedReadings).toBe(100)
     expect(values(await readAll(j, 7))).toEqual(Array.from({ length: 100 }, (_, i) => i))
+  })
+
+  it('keeps through a power cut every append it resolved: nothing is acknowledged before its fdatasync', async () => {
+    const d = dir()
+    const files = powerCutFiles()
+    // small segments, so that appends also cross into new files
+    const j = await openJournal(d, { openFile: files.open, segmentBytes: 2048 })
+    const resolved: number[] = []
+    for (let g = 0; g < 20; g++) {
+      await Promise.all(Array.from({ length: 5 }, (_, i) => j.append([reading(g * 5 + i)]).then(() => resolved.push(g * 5 + i))))
+    }
+    cleanups.push(() => j.close())
+    files.cut()
+    const again = await open(d)
+    const kept = new Set(values(await readAll(again)))
+    expect(resolved).toHaveLength(100)
+    expect(resolved.filter((v) => !kept.has(v))).toEqual([])
   })
 
   it('gives back at a restart exactly what the store has not confirmed', async () => {
