@@ -45,7 +45,9 @@ describe('drills in the demo', () => {
     const status = (await platform.app.inject({ method: 'GET', url: '/api/demo/drill', headers: admin })).json().drill
     expect(status).toMatchObject({ error: null, progress: 1 })
     // judged although set in the past: exactly the manifest's warnings, at their levels
-    checkManifest(scenario, peaksOf(platform.alerting.book.all().filter((a) => a.class === 'warning')))
+    const { missing, unexpected } = checkManifest(scenario, peaksOf(platform.alerting.book.all().filter((a) => a.class === 'warning')))
+    expect(missing).toEqual([])
+    expect(unexpected).toEqual([])
     // the seat's trend of the forecast warning carries the failure forecast
     const iv = platform.alerting.book.all().find((a) => a.rule === 'inverse-velocity')!
     const trend = (await platform.app.inject({ method: 'GET', url: `/api/alerts/${iv.id}/trend`, headers: admin })).json()
