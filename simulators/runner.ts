@@ -90,6 +90,8 @@ export class SimRunner {
 
   /** Sends everything due up to the simulated now; call on a timer until `done`. */
   step(): Message[] {
+    // closed: its clients are ended, and publishing on one throws inside MQTT.js
+    if (this.closed) return []
     if (this.realStart === 0) {
       this.realStart = this.realNow()
       this.simCursor = this.opts.world.start
@@ -106,15 +108,18 @@ export class SimRunner {
   async run(onTick?: () => void): Promise<RunnerStats> {
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
-        this.step()
-        onTick?.()
+        if (!this.closed) {
+          this.step()
+          onTick?.()
+        }
         if (this.done || this.closed) {
           clearInterval(timer)
           resolve()
         }
       }, this.opts.tickMs ?? 50)
     })
-    const deadline = Date.now() + 30_000
+    // a closed run's last publishes will not be answered: nothing to wait for
+    const deadline = this.closed ? 0 : Date.now() + 30_000
     while (this.stats.acked + this.stats.errors < this.stats.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     return this.stats
   }
