@@ -53,6 +53,12 @@ export const inverseVelocityRuleSchema = z
      * accelerating stage that ends in failure is forecast for days before it.
      */
     confirm: z.number().nonnegative().default(24 * 3600),
+    /**
+     * Seconds without a forecast that do not restart the confirmation: near its end a true
+     * acceleration's fit now and then misses for a few hours (the noise reads as slowing for an
+     * afternoon), while a rain pulse stops forecasting for a day or more once it levels off.
+     */
+    confirmGap: z.number().nonnegative().default(6 * 3600),
     /** Hours left before the forecast failure time (by `safeAlpha`). */
     thresholds: thresholdsSchema.default({ yellow: 168, orange: 72, red: 24 }),
     /** Hours: a forecast must move this far past a level's threshold to lower it (noise moves it a few hours). */
@@ -74,8 +80,10 @@ export interface InverseVelocityState extends LevelRuleState {
   readonly track: TrackState<Point>
   /** When the fit last ran. */
   readonly evaluatedAt: number
-  /** Since when every fit has forecast a failure (0: the last one did not). */
+  /** Since when the fits have forecast a failure, with no pause longer than `confirmGap` (0: none now). */
   readonly forecastSince: number
+  /** When a fit last forecast a failure. */
+  readonly lastForecastAt?: number
   readonly last: Forecast | null
   /** The forecasts of the last days, oldest first: how the predicted failure time converged. */
   readonly history: readonly ForecastPoint[]
@@ -144,9 +152,12 @@ export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVeloc
   const history = f.reason === 'FORECAST' ? [...state.history, [f.ts, f.failureTs!, f.safeTs!, f.earliestTs!, f.latestTs!] as const].slice(-HISTORY) : state.history
   // too little to judge, or a bump in the newest readings waiting for the next: the level stands
   if (f.reason === 'TOO_FEW_POINTS' || f.reason === 'UNCONFIRMED') return { state: { ...next, evaluatedAt: reading.ts, last: f, history }, events: [] }
-  const forecastSince = f.reason !== 'FORECAST' ? 0 : state.forecastSince || reading.ts
-  const evaluated = { ...next, evaluatedAt: reading.ts, forecastSince, last: f, history }
-  const confirmed = forecastSince > 0 && reading.ts - forecastSince >= rule.confirm * 1000
+  const forecasting = f.reason === 'FORECAST'
+  const paused = reading.ts - (state.lastForecastAt ?? 0) > rule.confirmGap * 1000
+  const forecastSince = forecasting ? (state.forecastSince && !paused ? state.forecastSince : reading.ts) : paused ? 0 : state.forecastSince
+  const lastForecastAt = forecasting ? reading.ts : (state.lastForecastAt ?? 0)
+  const evaluated = { ...next, evaluatedAt: reading.ts, forecastSince, lastForecastAt, last: f, history }
+  const confirmed = forecasting && forecastSince > 0 && reading.ts - forecastSince >= rule.confirm * 1000
   const hours = confirmed ? f.safeHoursLeft! : Number.POSITIVE_INFINITY
   const { direction: _direction, ...evidence } = f
   const { level, events } = judge(state.level, hours, reading.ts, { ...rule, direction: 'below' }, rule.id, 'h', { ...evidence, forecastSince })

@@ -64,6 +64,8 @@ export interface TrackResult<P extends Point = Sample> {
 /** Readings the prediction line is fitted to, and the span of steps judged for the noise estimate. */
 const LOCAL = 12
 const NOISE = 48
+/** Readings a new track is started from (held, then taken together, outliers left out). */
+const WARM_UP = 5
 /** 1.4826 · MAD estimates σ for normal data; successive differences carry √2 · σ. */
 const MAD_TO_SIGMA = 1.4826
 
@@ -114,6 +116,18 @@ export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: nu
     return out
   }
   const base = { offset, pending: [] as P[] }
+  // no track yet: the first readings are held until there are enough to tell an outlier among
+  // them (a first reading 20 mm off read as a step, and as 8 mm/h, on a prism that never moved)
+  if (samples.length === 0) {
+    const pending = [...state.pending, point]
+    if (pending.length < WARM_UP) return { state: { samples, offset, pending }, added: [], outliers: 0 }
+    const start = pending.filter((p) => p.length === point.length)
+    const centre = Array.from({ length: values.length }, (_, j) => median(start.map((p) => p[j + 1]!)))
+    const sigma = Math.sqrt(centre.reduce((sum, c, j) => sum + (MAD_TO_SIGMA * median(start.map((p) => Math.abs(p[j + 1]! - c)))) ** 2, 0))
+    const limit = Math.max(params.minStep, params.stepSigmas * sigma)
+    const good = start.filter((p) => norm(p.slice(1).map((v, j) => v - centre[j]!)) <= limit)
+    return { state: { ...base, samples: push(samples, good) }, added: good, outliers: pending.length - good.length }
+  }
   // too little track to judge by, or a change of dimension: take the reading as it is
   if (samples.length < 6 || samples.at(-1)!.length !== point.length) return { state: { ...base, samples: push(samples, [point]) }, added: [point], outliers: 0 }
   const dims = values.length

@@ -127,6 +127,24 @@ describe('a step is a data-quality event, not a velocity', () => {
   })
 })
 
+describe('the first readings of a new track', () => {
+  it('leave out an outlier among them: a prism whose very first reading is 20 mm off raises no step and no rate warning (noise seed 5)', () => {
+    const whole = makeSeries({ family: 'noise', seed: 5 })
+    const series = { ...whole, readings: whole.readings.filter((r) => r.ts < whole.start + 2 * 86_400_000) }
+    expect(Math.abs(series.readings[0]!.values.dN)).toBeGreaterThan(15)
+    expect(raises(runRate(rateHour, series))).toEqual([])
+    expect(raises(runRate(rateDay, series))).toEqual([])
+    let state: StepState = initialStep()
+    const events: LevelEvent[] = []
+    for (const r of series.readings) {
+      const e = evaluateStep(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, stepRule, r.ts, ctx)
+      state = e.state
+      events.push(...e.events)
+    }
+    expect(raises(events)).toEqual([])
+  })
+})
+
 describe('clearAfter: a level falls only after the value has stayed back', () => {
   const spec = { thresholds: { yellow: 10 }, direction: 'above' as const, clearMargin: 0, clearAfter: 3600 }
   const at = (m: number) => m * 60_000
