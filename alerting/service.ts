@@ -2,7 +2,7 @@ import type { Journal } from '../ingest/journal/journal.js'
 import type { Log } from '../ingest/log.js'
 import type { Reading } from '../ingest/reading.js'
 import { StoreWriter, type WriterMetrics } from '../ingest/writer.js'
-import type { AlertEvent } from './book/alert.js'
+import type { Alert, AlertEvent } from './book/alert.js'
 import { AlertBook, type BookResult } from './book/book.js'
 import type { AlertBus } from './bus.js'
 import { AlertEngine, type EngineDevice, type EngineItem, type RuleStates } from './engine.js'
@@ -12,8 +12,9 @@ import type { AlertEventStore } from './store.js'
  * Alerting as a running part: readings in from intake (at the journal's commit), the engine and
  * the book in memory, every alert event appended to its own journal (so none is lost while the
  * store is down) and drained into the store, published on the bus and to the mine's MQTT alerts
- * topic. Rule state is snapshotted now and then and at stop; open alerts are rebuilt from the
- * store and the journal at start.
+ * topic. Rule state and the book are snapshotted now and then and at stop; at start the book is
+ * the snapshot's plus the alert journal after it, so it does not depend on the store being up
+ * (without a snapshot, from an older version, it is read from the store and the journal).
  */
 export interface AlertingDeps {
   readonly devices: readonly EngineDevice[]
@@ -41,6 +42,8 @@ export interface RuleSnapshot {
   /** Readings journal position: every reading before it is in `states`. */
   readonly position: number
   readonly states: RuleStates
+  /** The warning book, with the alert journal's position it covers: every event before it is in `alerts`. */
+  readonly book?: { readonly position: number; readonly alerts: readonly Alert[] }
 }
 
 export class Alerting {
@@ -56,16 +59,25 @@ export class Alerting {
   static async start(deps: AlertingDeps): Promise<Alerting> {
     const book = new AlertBook(deps.newId)
     let rebuilt = 0
-    try {
-      for (const e of await deps.store.latestAlertEvents()) {
-        book.apply(e)
-        rebuilt++
+    const saved = deps.snapshot?.book
+    let from = deps.journal.checkpoint
+    if (saved && saved.position >= deps.journal.start && saved.position <= deps.journal.head) {
+      // the book as it was at the snapshot, then every event journaled after it: whatever the store's state
+      for (const a of saved.alerts) book.restore(a)
+      rebuilt = saved.alerts.length
+      from = saved.position
+    } else {
+      try {
+        for (const e of await deps.store.latestAlertEvents()) {
+          book.apply(e)
+          rebuilt++
+        }
+      } catch (err) {
+        deps.log.error({ err: (err as Error).message }, 'could not read the warning book from the store; open warnings known only from the local journal')
       }
-    } catch (err) {
-      deps.log.error({ err: (err as Error).message }, 'could not read the warning book from the store; open warnings known only from the local journal')
     }
-    // events the store had not confirmed are newer than anything it holds
-    for (let at = deps.journal.checkpoint; at < deps.journal.head; ) {
+    // events the store had not confirmed (or the snapshot did not cover) are newer than anything it holds
+    for (let at = from; at < deps.journal.head; ) {
       const { readings: events, end } = await deps.journal.read(at, 1000)
       for (const e of events) book.apply(e)
       at = end
@@ -178,9 +190,13 @@ export class Alerting {
   private async snapshot(): Promise<void> {
     // taken between two turns of the event loop: every reading committed so far has been judged
     const position = this.deps.readings.head
+    // the alert journal's head: events still being written are in the book already, and are
+    // applied again over it at a restart, which changes nothing (each carries the whole alert)
+    const bookPosition = this.deps.journal.head
     try {
-      await this.deps.snapshots.save({ position, states: this.engine.snapshot() })
+      await this.deps.snapshots.save({ position, states: this.engine.snapshot(), book: { position: bookPosition, alerts: this.book.all() } })
       this.deps.readings.retain(position)
+      this.deps.journal.retain(bookPosition)
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'rule state snapshot not saved; the readings journal keeps what the last one needs')
     }

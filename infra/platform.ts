@@ -150,7 +150,8 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     devices: ruleDevices,
     items: engineItems(cfg.site),
     store,
-    journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log),
+    // the book's snapshot is replayed from its position: the alert journal keeps that much
+    journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log, {}, snapshot?.book?.position),
     bus: alertBus,
     // integrations read the mine's warnings on MQTT, with the time in the mine's zone beside epoch ms
     publish: (e) => tell(alertsTopic(e.mineId), { ...e, time: isoInZone(e.at, timeZoneOf(e.mineId)) }),

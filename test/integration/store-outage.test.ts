@@ -1,10 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pino } from 'pino'
 import type { Reading } from '../../ingest/reading.js'
 import { startPublisher } from '../../simulators/load.js'
 import { eventually } from '../helpers/eventually.js'
 import { INFLUX_ADMIN, startInflux, type TestInflux } from '../helpers/influxdb.js'
-import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 
 /**
  * The store failing under the platform (README, "Durability: the journal"): InfluxDB stopped under load, refusing the
@@ -91,6 +94,41 @@ describe('InfluxDB stopped under load', () => {
     expect(s.total).toBe(s.distinct)
     expect([...acked].filter((ts) => !s.ts.has(ts))).toEqual([])
     await t.stop()
+  })
+})
+
+describe('InfluxDB down when the platform starts', () => {
+  it('starts with the book it had (a signed warning still signed), and a new low reading updates that warning instead of opening a second', async () => {
+    await influx.query('CREATE DATABASE "bookstart"')
+    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-bookstart-'))
+    try {
+      const first = await startTestPlatform({ influx: { url: influx.url, bucket: 'bookstart', ...INFLUX_ADMIN, timeoutMs: 2000 }, dataDir })
+      const piezo = await first.connect('a-piezo')
+      await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: Date.now() - 60_000, values: { depth: 3.5 } }), { qos: 1 })
+      await eventually(async () => (await first.admin('/api/alerts?mine=mine-a&level=red')).body.count === 1)
+      const id = (await first.admin('/api/alerts?mine=mine-a&level=red')).body.alerts[0].id
+      const signed = await first.platform.app.inject({ method: 'POST', url: `/api/alerts/${id}/acknowledge`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+      expect(signed.statusCode).toBe(200)
+      await first.stop()
+
+      await influx.stop()
+      const second = await startTestPlatform({ influx: { url: influx.url, bucket: 'bookstart', ...INFLUX_ADMIN, timeoutMs: 2000 }, dataDir })
+      try {
+        expect((await second.admin('/api/alerts?mine=mine-a')).body.alerts).toMatchObject([{ id, state: 'acknowledged', level: 'red' }])
+        // the phreatic line back to normal, then low again: the same warning, back from normal
+        const again = await second.connect('a-piezo')
+        await again.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: Date.now() - 40_000, values: { depth: 5.0 } }), { qos: 1 })
+        await again.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: Date.now() - 30_000, values: { depth: 3.4 } }), { qos: 1 })
+        await eventually(async () => (await second.admin('/api/alerts?mine=mine-a&state=all')).body.alerts.some((a: { value: number }) => a.value === 3.4))
+        const all = (await second.admin('/api/alerts?mine=mine-a&state=all')).body.alerts
+        expect(all).toMatchObject([{ id, state: 'acknowledged', level: 'red', value: 3.4, normal: false }])
+      } finally {
+        await influx.start()
+        await second.stop()
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
 
