@@ -99,6 +99,10 @@ export class Alerting {
       onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
     })
     const alerting = new Alerting(deps, book, engine, writer)
+    // a snapshot now, so that the next start replays only what comes after this one (a process
+    // killed every few seconds would otherwise replay more at each start, and keep ever more
+    // journal), and so that even the first minute of a first start is replayed after a crash
+    await alerting.snapshot()
     alerting.timer = setInterval(() => alerting.system(engine.tick(deps.now())), deps.tickMs)
     alerting.snapshotTimer = setInterval(() => void alerting.snapshot(), deps.snapshotMs)
     deps.log.info({ open: book.unresolved().length, rebuilt, replayed }, 'warning book ready')

@@ -35,7 +35,7 @@ import { engineDevices, engineItems } from '../alerting/config.js'
 import { Alerting, type RuleSnapshot } from '../alerting/service.js'
 import type { AlertEventStore } from '../alerting/store.js'
 import { alertsTopic } from '../ingest/contract/topics.js'
-import { writeFileAtomic } from '../ingest/atomic-file.js'
+import { removeStaleTemp, writeFileAtomic } from '../ingest/atomic-file.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import { DEFAULT_WEB_ROOT } from '../dashboard/routes/web.js'
 import { DemoSimulation } from './simulation.js'
@@ -277,6 +277,7 @@ async function counts(registry: MetricsRegistry): Promise<Record<string, unknown
 function ruleStateFile(file: string) {
   return {
     async load(): Promise<RuleSnapshot | undefined> {
+      await removeStaleTemp(file)
       try {
         const snap = JSON.parse(await readFile(file, 'utf8')) as Partial<RuleSnapshot>
         return typeof snap.position === 'number' && snap.states ? (snap as RuleSnapshot) : undefined

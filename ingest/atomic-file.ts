@@ -1,4 +1,4 @@
-import { open, rename } from 'node:fs/promises'
+import { open, rename, rm } from 'node:fs/promises'
 
 /**
  * Replaces a small file so that a crash leaves the old or the new content, never half of one:
@@ -14,4 +14,9 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
     await handle.close()
   }
   await rename(tmp, file)
+}
+
+/** Removes what a write killed half-way left behind (`file.tmp`); the file itself is whole. */
+export async function removeStaleTemp(file: string): Promise<void> {
+  await rm(`${file}.tmp`, { force: true })
 }

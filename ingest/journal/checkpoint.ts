@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic } from '../atomic-file.js'
+import { removeStaleTemp, writeFileAtomic } from '../atomic-file.js'
 
 /**
  * The journal position up to which the store has confirmed every reading. Saved by write, fsync,
@@ -11,6 +11,7 @@ const FILE = 'checkpoint.json'
 
 export async function loadCheckpoint(dir: string): Promise<{ position: number } | { position: undefined; problem?: string }> {
   let text: string
+  await removeStaleTemp(join(dir, FILE))
   try {
     text = await readFile(join(dir, FILE), 'utf8')
   } catch (err) {
