@@ -103,10 +103,15 @@ export class Alerting {
     // killed every few seconds would otherwise replay more at each start, and keep ever more
     // journal), and so that even the first minute of a first start is replayed after a crash
     await alerting.snapshot()
-    alerting.timer = setInterval(() => alerting.system(engine.tick(deps.now())), deps.tickMs)
+    alerting.timer = setInterval(() => alerting.tick(), deps.tickMs)
     alerting.snapshotTimer = setInterval(() => void alerting.snapshot(), deps.snapshotMs)
     deps.log.info({ open: book.unresolved().length, rebuilt, replayed }, 'warning book ready')
     return alerting
+  }
+
+  /** A turn of the clock (silence, deadlines): on a timer, and for a test that must know one happened. */
+  tick(): void {
+    this.system(this.engine.tick(this.deps.now()))
   }
 
   /** Readings as they are committed to the ingest journal. */

@@ -25,6 +25,8 @@ export interface RunnerOptions {
   readonly concurrency?: number
   /** MQTT client ids are `<device id><clientSuffix>` (default `-sim`); two runners need different ones. */
   readonly clientSuffix?: string
+  /** Real ms to wait at the end of a run for the last acknowledgements (30 s). */
+  readonly settleMs?: number
 }
 
 export interface RunnerStats {
@@ -119,7 +121,7 @@ export class SimRunner {
       }, this.opts.tickMs ?? 50)
     })
     // a closed run's last publishes will not be answered: nothing to wait for
-    const deadline = this.closed ? 0 : Date.now() + 30_000
+    const deadline = this.closed ? 0 : Date.now() + (this.opts.settleMs ?? 30_000)
     while (this.stats.acked + this.stats.errors < this.stats.sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     return this.stats
   }

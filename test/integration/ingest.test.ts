@@ -198,7 +198,9 @@ describe('authentication and the topic ACL', () => {
     const svc = await t.connect('svc-a')
     await svc.subscribeAsync('mines/+/alerts', { qos: 1 })
     let spoofed = 0
-    svc.on('message', () => spoofed++)
+    const MARKER = '{"marker":true}'
+    let svcMarker = false
+    svc.on('message', (_topic, payload) => (payload.toString() === MARKER ? (svcMarker = true) : spoofed++))
     const intruder = await t.connect('b-prism')
     const ts = Date.now() - 5000
     const body = JSON.stringify({ ts, values: { dN: 999 } })
@@ -210,9 +212,13 @@ describe('authentication and the topic ACL', () => {
     expect(stored.points).toEqual([])
     // a late subscriber sees no retained spoof either
     const late = await t.connect('svc-a')
-    late.on('message', () => spoofed++)
+    let marker = false
+    late.on('message', (_topic, payload) => (payload.toString() === MARKER ? (marker = true) : spoofed++))
     await late.subscribeAsync('mines/mine-a/alerts', { qos: 1 })
-    await new Promise((r) => setTimeout(r, 200))
+    // a marker published now reaches both after anything delivered before it: a retained message
+    // comes right after the subscription, the intruder's publishes came earlier still
+    t.platform.broker.publish({ cmd: 'publish', topic: 'mines/mine-a/alerts', payload: Buffer.from(MARKER), qos: 1, retain: false, dup: false }, () => undefined)
+    await eventually(() => marker && svcMarker)
     expect(spoofed).toBe(0)
     await Promise.all([svc.endAsync(), intruder.endAsync(), late.endAsync()])
   })
@@ -239,8 +245,8 @@ describe('authentication and the topic ACL', () => {
       )
     await publish('mines/mine-b/alerts')
     await publish('mines/mine-a/alerts')
-    await eventually(() => got.length === 1)
-    await new Promise((r) => setTimeout(r, 100))
+    // the broker delivers to a client in publish order: once mine-a's is in, mine-b's would be too
+    await eventually(() => got.includes('mines/mine-a/alerts'))
     expect(got).toEqual(['mines/mine-a/alerts'])
     await svc.endAsync()
   })

@@ -53,8 +53,11 @@ describe('live push over socket.io', () => {
     const raised = a.got.find((e) => e.alert.rule === 'phreatic-depth')!
     expect(raised).toMatchObject({ type: 'raised', notify: true, alert: { level: 'red', mineId: 'mine-a', deadlineTime: expect.stringMatching(/\+08:00$/) } })
     await eventually(() => regA.got.length > 0)
-    await new Promise((r) => setTimeout(r, 100))
-    expect(b.got).toEqual([])
+    // a marker event of mine B, emitted now, reaches B's dispatcher after anything sent to it before
+    const marker = { type: 'raised', alertId: 'marker', mineId: 'mine-b', at: Date.now(), actor: 'system', notify: false, alert: { ...t.platform.alerting.book.get(raised.alert.id)!, id: 'marker', mineId: 'mine-b' } } as const
+    t.platform.alertBus.emit(marker)
+    await eventually(() => b.got.some((e) => e.alert.id === 'marker'))
+    expect(b.got.map((e) => e.alert.id)).toEqual(['marker'])
     // the board gets the device's latest reading too (throttled per device)
     expect(readings).toMatchObject([{ deviceId: 'a-piezo', mineId: 'mine-a', values: { depth: 3.9 }, time: expect.stringMatching(/\+08:00$/) }])
 

@@ -141,9 +141,13 @@ describe('web UI in Chromium', () => {
   it('fits a 1366×768 laptop screen without sideways scrolling', async () => {
     const { page, errors } = await login('dir-a', { width: 1366, height: 768 })
     await page.locator('[data-test=alert]').first().waitFor()
-    for (const hash of ['#/seat', '#/mine']) {
+    // each screen measured once its content is drawn: the seat's trend chart, the board's tiles
+    for (const [hash, drawn] of [
+      ['#/seat', '[data-test=trend] canvas'],
+      ['#/mine', '[data-test=tile]'],
+    ] as const) {
       await page.goto(`${base}/${hash}`)
-      await page.waitForTimeout(300)
+      await page.locator(drawn).first().waitFor()
       // the page's own globals: this runs in the browser
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
       await screenshot(page, `laptop-1366${hash.replace('#/', '-')}`)
