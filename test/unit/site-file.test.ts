@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEVICE_KINDS } from '../../ingest/contract/kinds.js'
 import { verifySecret } from '../../ingest/secrets.js'
@@ -82,6 +85,15 @@ describe('site validation reports every problem with its path', () => {
   it('reports a missing file and bad YAML clearly', () => {
     const missing = loadSiteFile('/nonexistent/site.yaml')
     expect(!missing.ok && missing.errors[0]).toMatch(/cannot read site file .*ENOENT/)
+    const dir = mkdtempSync(join(tmpdir(), 'minewatch-site-'))
+    try {
+      const file = join(dir, 'site.yaml')
+      writeFileSync(file, 'regions:\n  - { id: sd, name: 山东省\nmines: []\n')
+      const bad = loadSiteFile(file)
+      expect(!bad.ok && bad.errors).toEqual([expect.stringMatching(/site\.yaml \(line \d+\): not valid YAML\/JSON: /)])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

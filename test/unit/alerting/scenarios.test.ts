@@ -134,5 +134,16 @@ describe('demo-site scenarios through the engine', () => {
     const offline = events.filter((e) => e.alert.class === 'offline' && e.type === 'raised').map((e) => e.alert.subject.id)
     // every yt device reports every 5–30 min in its site entry: 3 h of silence is 断线 for all of them; bt never reported
     expect(offline).toEqual(expect.arrayContaining(['yt-prism-p07', 'yt-rain-01', 'bt-power-01']))
+    // P-07 reports again: its 断线 goes back to normal; the rain gauge, still silent, stays offline
+    let n = 0
+    const book = new AlertBook(() => `a${++n}`)
+    const engine = new AlertEngine(engineDevices(site), book, T0, {}, engineItems(site))
+    for (const r of before) engine.onReadings([r], r.ts)
+    engine.tick(T0 + 4 * HOUR)
+    const back = engine.onReadings([at('yt-prism-p07', T0 + 4 * HOUR + MIN, { dN: 0.1, dE: 0.1, dH: 0.1 })], T0 + 4 * HOUR + MIN)
+    expect(back.filter((e) => e.alert.class === 'offline').map((e) => [e.type, e.alert.subject.id])).toEqual([['normal', 'yt-prism-p07']])
+    const open = (id: string) => book.all().find((a) => a.class === 'offline' && a.subject.id === id)!
+    expect(open('yt-prism-p07').normal).toBe(true)
+    expect(open('yt-rain-01').normal).toBe(false)
   })
 })
