@@ -201,7 +201,7 @@ export class AlertEngine {
         class: classOf(rule),
         timeZone: device.timeZone,
         quietMs: device.quietMs,
-        message: describe(rule, device.kind, device.name, e),
+        message: describe(rule, device.kind, device.name, e, (id) => this.devices.get(id)?.name),
         basis: 'basis' in rule ? rule.basis : undefined,
       },
       e,

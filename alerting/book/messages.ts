@@ -7,7 +7,7 @@ import type { LevelEvent } from '../rules/types.js'
  * The warning's words, Chinese first, as a dispatcher reads them aloud: who, what, how much, and
  * against which threshold, e.g. `东帮边坡 P-07 三维位移速率 12.4 mm/d，超过橙色预警值 10 mm/d`.
  */
-export function describe(rule: Rule, kind: DeviceKind, subject: string, e: LevelEvent): string {
+export function describe(rule: Rule, kind: DeviceKind, subject: string, e: LevelEvent, nameOf: (deviceId: string) => string | undefined = () => undefined): string {
   const n = (x: number | undefined) => (x === undefined ? '—' : Number.isFinite(x) ? String(Math.round(x * 100) / 100) : '∞')
   const level = e.to ? LEVEL_NAME[e.to] : null
   switch (rule.kind) {
@@ -35,7 +35,7 @@ export function describe(rule: Rule, kind: DeviceKind, subject: string, e: Level
     case 'pumpFailure': {
       const how = e.evidence?.running === false ? '未运行' : '运行但无流量'
       return level
-        ? `${subject} 水泵${how}，${rule.watch.device} 水位 ${n(e.value)} m 超过 ${n(e.threshold)} m，${level}预警`
+        ? `${subject} 水泵${how}，${nameOf(rule.watch.device) ?? `${rule.watch.device} 水位`} ${n(e.value)} m 超过 ${n(e.threshold)} m，${level}预警`
         : `${subject} 排水恢复 (或水位回落)，预警条件解除`
     }
     case 'powerDuringSuspension':

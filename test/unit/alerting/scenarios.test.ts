@@ -88,7 +88,7 @@ describe('demo-site scenarios through the engine', () => {
     const rising = [0, 1, 2, 3].map((i) => at('yt-reservoir-01', T0 + HOUR + i * 10 * MIN, { level: 98.9 + i * 0.15 }))
     const { raised, events } = run([...calm(1, 10 * MIN), ...rising, at('yt-pump-01', T0 + HOUR + 35 * MIN, { running: false, flow: 0 })])
     expect(raised).toEqual(['yt-pump-01 pump-failure orange', 'yt-reservoir-01 pond-level orange'])
-    expect(events.find((e) => e.alert.rule === 'pump-failure')!.alert.message).toBe('-60m 中段 1号排水泵 水泵未运行，yt-reservoir-01 水位 99.35 m 超过 99.2 m，橙色预警')
+    expect(events.find((e) => e.alert.rule === 'pump-failure')!.alert.message).toBe('-60m 中段 1号排水泵 水泵未运行，尾矿库库水位 99.35 m 超过 99.2 m，橙色预警')
   })
 
   it('secret production (明停暗开): the suspended mine draws power at night', () => {
