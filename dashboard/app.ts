@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { Registry } from '../ingest/registry.js'
@@ -22,6 +22,7 @@ import type { Rule } from '../alerting/rules/index.js'
 import type { DeviceKind } from '../ingest/contract/kinds.js'
 import { webRoutes } from './routes/web.js'
 import { demoRoutes, type DemoControl } from './routes/demo.js'
+import { RequestLog } from './request-log.js'
 
 export interface AppDeps {
   readonly store: Store
@@ -51,14 +52,15 @@ export interface AppDeps {
   readonly webRoot?: string | undefined
   /** Mark the session cookie Secure (behind HTTPS). */
   readonly secureCookie?: boolean
+  /** The level of the one line logged per request: `debug` in the demo (see request-log.ts). */
+  readonly requestLogLevel?: 'info' | 'debug'
 }
 
 /** Builds the HTTP app without listening, so tests drive it with `inject()` (fastify's testing guide). */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger,
-    // health probes and scrapes come every few seconds; logging each would drown the log
-    logController: new LogController({ disableRequestLogging: (r) => r.url.startsWith('/api/health') || r.url.startsWith('/metrics') || r.url.startsWith('/docs') }),
+    logController: new RequestLog(deps.requestLogLevel ?? 'info'),
   })
   // zod schemas validate params, query and bodies, and document them in the OpenAPI at /docs
   app.setValidatorCompiler(validatorCompiler)

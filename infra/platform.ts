@@ -194,6 +194,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     deviceRules: (id) => ruleDevice.get(id),
     ruleState: (deviceId, ruleId) => alerting.engine.peek(deviceId, ruleId),
     demo: () => simulation,
+    requestLogLevel: cfg.simulate ? 'debug' : 'info',
     webRoot: cfg.webRoot ?? DEFAULT_WEB_ROOT,
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
