@@ -93,13 +93,22 @@ if (env.MINEWATCH_SIMULATE) {
   )
 }
 
-let signals = 0
+/**
+ * One clean answer to SIGINT and SIGTERM. A Ctrl-C in a terminal reaches this process twice within
+ * milliseconds (the terminal signals the whole process group, and npm or tsx forwards it again):
+ * a repeat within DUPLICATE_MS is that echo. A signal later than that is a person insisting, and
+ * exits at once, without the clean shutdown.
+ */
+const DUPLICATE_MS = 1000
+let firstSignalAt: number | undefined
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (++signals > 1) {
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt < DUPLICATE_MS) return
       logger.warn('second signal: exiting without a clean shutdown')
       process.exit(130)
     }
+    firstSignalAt = Date.now()
     logger.info({ signal }, 'stopping: closing MQTT intake, flushing readings to the store')
     platform
       .stop()

@@ -72,6 +72,18 @@ mines:
   })
 })
 
+describe('signals', () => {
+  it('answers a Ctrl-C that arrives twice (the terminal and npm or tsx each send it) with one clean shutdown', async () => {
+    const p = run(testEnv(tempDir()))
+    await p.started()
+    p.child.kill('SIGINT')
+    p.child.kill('SIGINT')
+    expect(await p.exited).toBe(0)
+    expect(p.output()).toContain('stopped cleanly')
+    expect(p.output()).not.toContain('second signal')
+  })
+})
+
 describe('the demo (npm run demo)', () => {
   it('starts the platform with every demo device simulated over its own MQTT connection', async () => {
     const dir = tempDir()
