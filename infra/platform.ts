@@ -88,7 +88,28 @@ export interface Platform {
   stop(): Promise<void>
 }
 
+/**
+ * Starts the platform in stages; when a stage fails (a port taken, a journal unreadable), what the
+ * earlier stages started is stopped again, newest first, before the error is passed on, so that
+ * nothing is left holding files, ports or timers.
+ */
 export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
+  const undo: (() => Promise<unknown> | unknown)[] = []
+  try {
+    return await startStages(cfg, undo)
+  } catch (err) {
+    for (const step of undo.reverse()) {
+      try {
+        await step()
+      } catch (undoErr) {
+        cfg.logger.warn({ err: (undoErr as Error).message }, 'could not undo a start stage')
+      }
+    }
+    throw err
+  }
+}
+
+async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | unknown)[]): Promise<Platform> {
   const log = cfg.logger
   const now = cfg.now ?? Date.now
   mkdirSync(cfg.dataDir, { recursive: true })
@@ -100,6 +121,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
   const store: Store & AlertEventStore = cfg.influx
     ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log)
     : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
+  undo.push(() => store.close())
   // the rules' snapshot says from where they need the readings again: the journal keeps that much
   const ruleState = ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json'))
   const snapshot = await ruleState.load()
@@ -110,16 +132,19 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     },
     onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
   }, snapshot?.position)
+  undo.push(() => journal.close())
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
   const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, ...cfg.writer }, ingestWriterMetrics(metrics), {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
     onRecovered: (attempts) => log.info({ attempts, pending: writer.pending }, 'store writes recovered'),
   })
 
+  undo.push(() => writer.stop())
   const quarantineDir = join(cfg.dataDir, 'quarantine')
   const quarantine = new Quarantine(quarantineDir, { maxPayloadBytes: cfg.limits.maxPayloadBytes, maxBytesPerDay: cfg.quarantineMaxBytesPerDay }, (err) =>
     log.error({ err: err.message }, 'quarantine write failed'),
   )
+  undo.push(() => quarantine.close())
   const presence = new Presence()
   let tell: (topic: string, body: object) => void = () => undefined
   const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log, journal })
@@ -138,6 +163,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     emptyIdPersistent: new WeakSet(),
   }
   const broker = await createBroker(ctx)
+  undo.push(() => new Promise<void>((resolve) => broker.close(() => resolve())))
   tell = brokerTeller(broker, log)
 
   const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
@@ -165,6 +191,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     snapshotMs: cfg.alertSnapshotMs ?? 60_000,
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
   })
+  undo.push(() => alerting.stop())
   // live consumers get readings at the journal's commit (README, "Durability: the journal")
   intake.onReadings((readings) => alerting.onReadings(readings))
   const frameLimit = {
@@ -176,7 +203,9 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     },
   }
   const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort, frameLimit)
+  undo.push(() => tcp.close())
   const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort, frameLimit)
+  undo.push(() => ws.close())
 
   const access = new Access(cfg.site)
   const auth = new Auth({ users: new Map(cfg.site.users.map((u) => [u.id, u])), sessions: new Sessions(), limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
@@ -216,7 +245,9 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
     },
   })
   // live push shares the HTTP server: warnings and device changes to the rooms of their mine
+  undo.push(() => app.close())
   const live = startLive(app.server, { auth, access, timeZoneOf, now })
+  undo.push(() => live.close())
   alertBus.on((e) => live.alert(e))
   intake.onReadings((readings) => live.readings(readings))
   presence.on('change', (p) => {
