@@ -22,8 +22,31 @@ const SLOPE: Rule[] = [
   // slope reference rates from practice (README, rule table): > 10 mm/d mean; ≥ 5 mm/h on a working slope.
   // The daily rate has the daily cycle fitted out; both bridge steps and clear only after 6 h back
   // under their threshold (docs/slope-warnings.md)
-  parse({ kind: 'rate', id: 'rate-day', source: { derived: 'total' }, window: 86_400, per: 'day', thresholds: { yellow: 10 }, clearMargin: 1, clearAfter: 6 * 3600, steps: STEPS, basis: '三维位移速率 > 10 mm/d (边坡监测实践), 已扣除日周期' }),
-  parse({ kind: 'rate', id: 'rate-hour', source: { derived: 'total' }, window: 3 * 3600, per: 'hour', thresholds: { orange: 5 }, clearMargin: 0.5, clearAfter: 6 * 3600, persistence: { readings: 2 }, steps: STEPS, basis: '工作边坡 ≥ 5 mm/h (边坡监测实践)' }),
+  parse({
+    kind: 'rate',
+    id: 'rate-day',
+    source: { derived: 'total' },
+    window: 86_400,
+    per: 'day',
+    thresholds: { yellow: 10 },
+    clearMargin: 1,
+    clearAfter: 6 * 3600,
+    steps: STEPS,
+    basis: '三维位移速率 > 10 mm/d (边坡监测实践), 已扣除日周期',
+  }),
+  parse({
+    kind: 'rate',
+    id: 'rate-hour',
+    source: { derived: 'total' },
+    window: 3 * 3600,
+    per: 'hour',
+    thresholds: { orange: 5 },
+    clearMargin: 0.5,
+    clearAfter: 6 * 3600,
+    persistence: { readings: 2 },
+    steps: STEPS,
+    basis: '工作边坡 ≥ 5 mm/h (边坡监测实践)',
+  }),
   parse({ kind: 'inverseVelocity', id: 'inverse-velocity' }),
   parse({ kind: 'step', id: 'step' }),
 ]

@@ -70,7 +70,13 @@ export class AlertEngine {
       this.itemById.set(item.id, item)
       for (const id of item.devices) this.itemsOf.set(id, [...(this.itemsOf.get(id) ?? []), item])
       // restored rule states already carry the points' levels: the item starts where it was
-      this.itemLevels.set(item.id, aggregate(item.devices.map((id) => this.pointLevel(id)), item.escalation).level)
+      this.itemLevels.set(
+        item.id,
+        aggregate(
+          item.devices.map((id) => this.pointLevel(id)),
+          item.escalation,
+        ).level,
+      )
     }
   }
 
@@ -91,7 +97,10 @@ export class AlertEngine {
     const out: AlertEvent[] = []
     for (const item of this.itemsOf.get(deviceId) ?? []) {
       const before = this.itemLevels.get(item.id) ?? null
-      const { level, counts } = aggregate(item.devices.map((id) => this.pointLevel(id)), item.escalation)
+      const { level, counts } = aggregate(
+        item.devices.map((id) => this.pointLevel(id)),
+        item.escalation,
+      )
       if (level === before) continue
       this.itemLevels.set(item.id, level)
       const e: LevelEvent = { type: 'level', rule: ITEM_RULE, from: before, to: level, value: level ? counts[LEVELS[LEVELS.indexOf(level) - 1]!] : 0, unit: '个测点', ts: now, evidence: { counts } }
@@ -150,7 +159,14 @@ export class AlertEngine {
         states[rule.id] = evaluate(states[rule.id], reading, rule, now, { mineStatus: device.mineStatus, timeZone: device.timeZone }).state
       }
     }
-    for (const [id, item] of this.itemById) this.itemLevels.set(id, aggregate(item.devices.map((d) => this.pointLevel(d)), item.escalation).level)
+    for (const [id, item] of this.itemById)
+      this.itemLevels.set(
+        id,
+        aggregate(
+          item.devices.map((d) => this.pointLevel(d)),
+          item.escalation,
+        ).level,
+      )
   }
 
   /** The clock: devices gone silent, and warnings past their deadline. */
@@ -179,7 +195,14 @@ export class AlertEngine {
       const device = this.devices.get(id)
       if (device) this.states[id] = Object.fromEntries(device.rules.map((r) => [r.id, RULES[r.kind].initial(now)]))
     }
-    for (const [id, item] of this.itemById) this.itemLevels.set(id, aggregate(item.devices.map((d) => this.pointLevel(d)), item.escalation).level)
+    for (const [id, item] of this.itemById)
+      this.itemLevels.set(
+        id,
+        aggregate(
+          item.devices.map((d) => this.pointLevel(d)),
+          item.escalation,
+        ).level,
+      )
   }
 
   /** One rule's state as it stands (read-only: the trend's live forecast, the evaluation). */

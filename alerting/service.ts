@@ -77,7 +77,7 @@ export class Alerting {
       }
     }
     // events the store had not confirmed (or the snapshot did not cover) are newer than anything it holds
-    for (let at = from; at < deps.journal.head; ) {
+    for (let at = from; at < deps.journal.head;) {
       const { readings: events, end } = await deps.journal.read(at, 1000)
       for (const e of events) book.apply(e)
       at = end
@@ -86,7 +86,7 @@ export class Alerting {
     // readings after the snapshot were judged before the restart: replay them into the rules' state
     let replayed = 0
     if (deps.snapshot) {
-      for (let at = Math.max(deps.snapshot.position, deps.readings.start); at < deps.readings.head; ) {
+      for (let at = Math.max(deps.snapshot.position, deps.readings.start); at < deps.readings.head;) {
         const { readings, end } = await deps.readings.read(at, 5000)
         engine.warm(readings, deps.now())
         replayed += readings.length

@@ -4,7 +4,12 @@ import type { BenchDevice } from './site.js'
 import { fmt, progress, Samples } from './stats.js'
 
 /** N device connections (one MQTT.js client each), opened with bounded concurrency. */
-export async function connectFleet(label: string, port: number, devices: readonly BenchDevice[], opts: { concurrency?: number; auth?: boolean } = {}): Promise<{ clients: MqttClient[]; seconds: number }> {
+export async function connectFleet(
+  label: string,
+  port: number,
+  devices: readonly BenchDevice[],
+  opts: { concurrency?: number; auth?: boolean } = {},
+): Promise<{ clients: MqttClient[]; seconds: number }> {
   const clients: MqttClient[] = new Array(devices.length)
   let next = 0
   let connected = 0

@@ -9,7 +9,7 @@ import { startInflux, type TestInflux } from '../test/helpers/influxdb.js'
 import { runPlatform, testEnv, type PlatformProcess } from '../test/helpers/process.js'
 import { closeFleet, connectFleet, runLoad, type LoadResult } from './fleet.js'
 import { startProbe } from './probe.js'
-import { PROBE, writeBenchSite, type BenchDevice } from './site.js'
+import { PROBE, writeBenchSite } from './site.js'
 import { fmt, mib, percentile, progress, rssOf, Samples } from './stats.js'
 import { AlertBook } from '../alerting/book/book.js'
 import { rulesFor } from '../alerting/config.js'
@@ -121,7 +121,12 @@ async function startPlatformProcess(influx: TestInflux, siteFile: string, db: st
     health: async () => (await fetch(`http://127.0.0.1:${ports.http}/api/health`)).json(),
     metrics: async () => {
       const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text()
-      return new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]))
+      return new Map(
+        text
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]),
+      )
     },
     async stop() {
       proc.child.kill('SIGTERM')
@@ -210,7 +215,12 @@ async function throughput(influx: TestInflux) {
   await bare.stop()
   const bareRate = bareLoad.acked / bareLoad.seconds
 
-  const [flat, halfLat, bareFlat, bareHalfLat] = [load, half, bareLoad, bareHalf].map(latencyLine) as [ReturnType<typeof latencyLine>, ReturnType<typeof latencyLine>, ReturnType<typeof latencyLine>, ReturnType<typeof latencyLine>]
+  const [flat, halfLat, bareFlat, bareHalfLat] = [load, half, bareLoad, bareHalf].map(latencyLine) as [
+    ReturnType<typeof latencyLine>,
+    ReturnType<typeof latencyLine>,
+    ReturnType<typeof latencyLine>,
+    ReturnType<typeof latencyLine>,
+  ]
   const [flatStored, halfStoredLat] = [flatProbe.latency.sorted(), halfProbe.latency.sorted()]
   report.throughput = {
     devices: n,
@@ -327,7 +337,16 @@ async function alerting(influx: TestInflux) {
   await p.stop()
   const s = latency.sorted()
   const cost = ruleCost()
-  report.alerting = { inside: loaded, generatorDelay, backgroundPerSec: result.acked / result.seconds, probes: k, alertEvents: s.length, p50: percentile(s, 50), p99: percentile(s, 99), ruleCost: cost }
+  report.alerting = {
+    inside: loaded,
+    generatorDelay,
+    backgroundPerSec: result.acked / result.seconds,
+    probes: k,
+    alertEvents: s.length,
+    p50: percentile(s, 50),
+    p99: percentile(s, 99),
+    ruleCost: cost,
+  }
   say()
   say('| figure | value |')
   say('|---|---:|')
@@ -359,7 +378,14 @@ function ruleCost(): Record<string, number> {
   const out: Record<string, number> = {}
   for (const [what, device] of [
     ['a prism with the default rules (silence, rate per day and per hour, inverse velocity)', prism],
-    ['a piezometer with one threshold rule and silence', { ...prism, kind: 'piezometer' as const, rules: rulesFor('piezometer', {}, {}, [ruleSchema.parse({ kind: 'threshold', id: 't', source: { metric: 'depth' }, direction: 'below', thresholds: { red: 4 } })]) }],
+    [
+      'a piezometer with one threshold rule and silence',
+      {
+        ...prism,
+        kind: 'piezometer' as const,
+        rules: rulesFor('piezometer', {}, {}, [ruleSchema.parse({ kind: 'threshold', id: 't', source: { metric: 'depth' }, direction: 'below', thresholds: { red: 4 } })]),
+      },
+    ],
   ] as const) {
     const engine = new AlertEngine([device], new AlertBook(() => 'x'), 0)
     const T = Date.parse('2026-11-01T00:00:00Z')
@@ -412,7 +438,11 @@ async function outage(influx: TestInflux) {
   say(`| time to drain the backlog (while new readings keep arriving) | ${fmt(drainSeconds, 1)} s (${fmt(backlog / drainSeconds)} readings/s) |`)
   say(`| acknowledged / stored | ${fmt(load.acked)} / ${fmt(stored)} |`)
   say()
-  check(`backlog of a ${outageSeconds} s outage drained in under ${fmt((60 * outageSeconds) / 600, 1)} s (the 10 min → 1 min target, scaled)`, drainSeconds < (60 * outageSeconds) / 600, `${fmt(drainSeconds, 1)} s`)
+  check(
+    `backlog of a ${outageSeconds} s outage drained in under ${fmt((60 * outageSeconds) / 600, 1)} s (the 10 min → 1 min target, scaled)`,
+    drainSeconds < (60 * outageSeconds) / 600,
+    `${fmt(drainSeconds, 1)} s`,
+  )
   check('every acknowledged reading stored', stored >= load.acked, `${fmt(stored)} of ${fmt(load.acked)}`)
 }
 

@@ -11,7 +11,9 @@ export function adminGuard(token: string) {
   return async function requireAdmin(request: FastifyRequest): Promise<void> {
     const header = request.headers.authorization ?? ''
     const match = /^Bearer\s+(\S+)$/i.exec(header)
-    const given = createHash('sha256').update(match?.[1] ?? '').digest()
+    const given = createHash('sha256')
+      .update(match?.[1] ?? '')
+      .digest()
     if (!match || !timingSafeEqual(given, expected)) {
       throw new HttpError('MW_UNAUTHORIZED', 'send Authorization: Bearer <MINEWATCH_ADMIN_TOKEN>')
     }

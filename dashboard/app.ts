@@ -105,7 +105,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const { auth, access } = deps
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
   app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
-  app.register(alertRoutes, { alerts: deps.alerts, actions: deps.alertActions, timeZoneOf: deps.timeZoneOf, auth, access, trend: { device: deps.deviceRules, store: deps.store, now: deps.now, ...(deps.ruleState ? { state: deps.ruleState } : {}) } })
+  app.register(alertRoutes, {
+    alerts: deps.alerts,
+    actions: deps.alertActions,
+    timeZoneOf: deps.timeZoneOf,
+    auth,
+    access,
+    trend: { device: deps.deviceRules, store: deps.store, now: deps.now, ...(deps.ruleState ? { state: deps.ruleState } : {}) },
+  })
   app.register(demoRoutes, { demo: deps.demo ?? (() => undefined), auth })
   app.register(webRoutes, { root: deps.webRoot })
   return app

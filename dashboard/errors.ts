@@ -27,7 +27,10 @@ export type HttpErrorCode = keyof typeof HTTP_ERRORS
 
 export class HttpError extends Error {
   readonly status: number
-  constructor(readonly code: HttpErrorCode, message: string) {
+  constructor(
+    readonly code: HttpErrorCode,
+    message: string,
+  ) {
     super(message)
     this.status = HTTP_ERRORS[code]
   }

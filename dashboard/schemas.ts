@@ -35,6 +35,12 @@ export const mineViewSchema = z.object({
   status: z.enum(['producing', 'suspended']),
   location: z.looseObject({ lat: z.number(), lon: z.number() }),
   timeZone: z.string(),
-  alerts: z.object({ unresolved: z.number(), worst: z.enum(LEVELS).nullable(), overdue: z.number(), offline: z.number(), secretProduction: z.number().describe('open 明停暗开 warnings: power drawn while declared suspended') }),
+  alerts: z.object({
+    unresolved: z.number(),
+    worst: z.enum(LEVELS).nullable(),
+    overdue: z.number(),
+    offline: z.number(),
+    secretProduction: z.number().describe('open 明停暗开 warnings: power drawn while declared suspended'),
+  }),
   devices: z.object({ known: z.number(), connected: z.number() }),
 })

@@ -92,7 +92,15 @@ function isForecastState(s: unknown): s is ForecastState {
 function forecastOf(e: Readonly<Record<string, unknown>> | null | undefined): TrendForecast | null {
   if (typeof e?.failureTs !== 'number') return null
   const num = (x: unknown) => (typeof x === 'number' ? x : null)
-  return { failureTs: e.failureTs, hoursLeft: Number(e.hoursLeft), safeHoursLeft: Number(e.safeHoursLeft ?? e.hoursLeft), earliestTs: num(e.earliestTs), latestTs: num(e.latestTs), alpha: num(e.alpha), madeAt: num(e.ts) }
+  return {
+    failureTs: e.failureTs,
+    hoursLeft: Number(e.hoursLeft),
+    safeHoursLeft: Number(e.safeHoursLeft ?? e.hoursLeft),
+    earliestTs: num(e.earliestTs),
+    latestTs: num(e.latestTs),
+    alpha: num(e.alpha),
+    madeAt: num(e.ts),
+  }
 }
 
 /** Joins the metrics' points by timestamp and derives the rule's value at each. */

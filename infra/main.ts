@@ -74,19 +74,22 @@ logger.info(
     `MQTT/WebSocket ws://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTP http://localhost:${platform.ports.http}/api/health`,
 )
 
-
 // the demo: where to look and who to be (the demo site's users all have the password <id>-demo)
 if (env.MINEWATCH_SIMULATE) {
   const roles = { dispatcher: '预警专席 dispatcher', director: '安全负责人 safety director', regulator: '监管 regulator', admin: '管理员 admin' }
   const mineNames = new Map(site.mines.map((m) => [m.id, m.name]))
-  const logins = site.users.map((u) => `    ${u.id.padEnd(20)} ${siteFile === DEMO_SITE ? `${u.id}-demo`.padEnd(25) : ''} ${roles[u.role]}${u.mines.length ? ` · ${u.mines.map((m) => mineNames.get(m) ?? m).join('、')}` : ''}`)
+  const logins = site.users.map(
+    (u) => `    ${u.id.padEnd(20)} ${siteFile === DEMO_SITE ? `${u.id}-demo`.padEnd(25) : ''} ${roles[u.role]}${u.mines.length ? ` · ${u.mines.map((m) => mineNames.get(m) ?? m).join('、')}` : ''}`,
+  )
   process.stdout.write(
     [
       '',
       `  minewatch 演示 demo: open http://localhost:${platform.ports.http}/`,
       `  logins (user, password, role):`,
       ...logins,
-      `  run a scenario into it: npm run drill -- slope-failure   (others: ${scenarioNames().filter((n) => n !== 'normal').join(', ')})`,
+      `  run a scenario into it: npm run drill -- slope-failure   (others: ${scenarioNames()
+        .filter((n) => n !== 'normal')
+        .join(', ')})`,
       '',
       '',
     ].join('\n'),
@@ -110,9 +113,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     }
     firstSignalAt = Date.now()
     logger.info({ signal }, 'stopping: closing MQTT intake, flushing readings to the store')
-    platform
-      .stop()
-      .then(
+    platform.stop().then(
       () => {
         logger.info('stopped cleanly')
         process.exit(0)

@@ -118,20 +118,23 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const metrics = createIngestMetrics(metricsRegistry)
 
   const registry = new Registry(cfg.site)
-  const store: Store & AlertEventStore = cfg.influx
-    ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log)
-    : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
+  const store: Store & AlertEventStore = cfg.influx ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log) : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
   undo.push(() => store.close())
   // the rules' snapshot says from where they need the readings again: the journal keeps that much
   const ruleState = ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json'))
   const snapshot = await ruleState.load()
-  const journal = await Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') }, log, {
-    onGroup: (readings, _bytes, seconds) => {
-      metrics.journalGroupSeconds.observe(seconds)
-      metrics.journalGroupReadings.observe(readings)
+  const journal = await Journal.open(
+    { ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') },
+    log,
+    {
+      onGroup: (readings, _bytes, seconds) => {
+        metrics.journalGroupSeconds.observe(seconds)
+        metrics.journalGroupReadings.observe(readings)
+      },
+      onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
     },
-    onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
-  }, snapshot?.position)
+    snapshot?.position,
+  )
   undo.push(() => journal.close())
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
   const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, ...cfg.writer }, ingestWriterMetrics(metrics), {

@@ -79,9 +79,7 @@ export class SqliteStore implements Store, AlertEventStore {
         }
       }
     })
-    this.selectRange = this.db.prepare(
-      'SELECT ts, value, is_bool FROM readings WHERE device = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?',
-    )
+    this.selectRange = this.db.prepare('SELECT ts, value, is_bool FROM readings WHERE device = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?')
     this.selectBuckets = this.db.prepare(
       // JS numbers bind as REAL; integer division is what makes the buckets
       `SELECT (ts / CAST(@every AS INTEGER)) * CAST(@every AS INTEGER) AS ts,
@@ -126,9 +124,7 @@ export class SqliteStore implements Store, AlertEventStore {
   }
 
   async latestAlertEvents(): Promise<AlertEvent[]> {
-    const rows = this.db
-      .prepare('SELECT body FROM alert_events e WHERE at = (SELECT max(at) FROM alert_events WHERE alert_id = e.alert_id) ORDER BY at')
-      .all() as { body: string }[]
+    const rows = this.db.prepare('SELECT body FROM alert_events e WHERE at = (SELECT max(at) FROM alert_events WHERE alert_id = e.alert_id) ORDER BY at').all() as { body: string }[]
     return rows.map((r) => JSON.parse(r.body) as AlertEvent)
   }
 

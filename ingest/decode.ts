@@ -99,13 +99,7 @@ export function parseJson(payload: Buffer, maxPayloadBytes: number): { ok: true;
   }
 }
 
-function decodeReading(
-  item: unknown,
-  device: DeviceRef,
-  now: number,
-  limits: DecodeLimits,
-  index: number | undefined,
-): { reading: Reading } | { problem: Problem } {
+function decodeReading(item: unknown, device: DeviceRef, now: number, limits: DecodeLimits, index: number | undefined): { reading: Reading } | { problem: Problem } {
   const at = index === undefined ? '' : `[${index}] `
   const envelope = envelopeSchema.safeParse(item)
   if (!envelope.success) {
@@ -146,13 +140,7 @@ function decodeReading(
   return { reading }
 }
 
-function valuesProblem(
-  issue: z.core.$ZodIssue,
-  kind: DeviceKind,
-  values: Record<string, unknown>,
-  at: string,
-  index: number | undefined,
-): Problem {
+function valuesProblem(issue: z.core.$ZodIssue, kind: DeviceKind, values: Record<string, unknown>, at: string, index: number | undefined): Problem {
   if (issue.code === 'unrecognized_keys') {
     const known = metricNames(kind).join(', ')
     return problem('UNKNOWN_METRIC', `${at}unknown metric ${issue.keys.map((k) => `"${k}"`).join(', ')} for kind ${kind} (known: ${known})`, index)

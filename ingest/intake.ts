@@ -98,15 +98,7 @@ export class Intake {
     }
   }
 
-  private refuse(
-    principal: Principal,
-    clientId: string,
-    topic: string,
-    payload: Buffer,
-    receivedAt: number,
-    problems: readonly Problem[],
-    accepted: number,
-  ): IntakeResult {
+  private refuse(principal: Principal, clientId: string, topic: string, payload: Buffer, receivedAt: number, problems: readonly Problem[], accepted: number): IntakeResult {
     const { metrics, quarantine, log } = this.deps
     for (const p of problems) metrics.refused.inc({ code: p.code })
     const device = principal.type === 'device' ? principal : undefined
@@ -125,10 +117,7 @@ export class Intake {
     const first = problems[0]!
     const suppressed = this.throttle.admit(`${principal.id}/${first.code}`, receivedAt)
     if (suppressed >= 0) {
-      log.warn(
-        { principal: principal.id, clientId, topic, code: first.code, problems: problems.length, accepted, suppressed, quarantined: kept },
-        `refused: ${first.message}`,
-      )
+      log.warn({ principal: principal.id, clientId, topic, code: first.code, problems: problems.length, accepted, suppressed, quarantined: kept }, `refused: ${first.message}`)
     }
     if (device) {
       const notice: RejectNotice = {

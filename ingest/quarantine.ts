@@ -76,7 +76,11 @@ export class Quarantine {
 
   /** Day files, newest first: what the admin list reads. */
   files(): string[] {
-    return readdirSync(this.dir).filter((f) => f.endsWith('.jsonl')).sort().reverse().map((f) => join(this.dir, f))
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort()
+      .reverse()
+      .map((f) => join(this.dir, f))
   }
 
   async close(): Promise<void> {

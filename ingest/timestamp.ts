@@ -3,8 +3,7 @@
  * A time without an offset is refused: a device's local midnight is not UTC midnight, and
  * guessing would shift a mine's whole record by eight hours.
  */
-const ISO_WITH_OFFSET =
-  /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})$/
+const ISO_WITH_OFFSET = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})$/
 
 /** Epoch ms below this (1973-03-03) is almost surely seconds, not milliseconds. */
 const SECONDS_SUSPECT_BELOW = 1e11

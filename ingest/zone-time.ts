@@ -24,7 +24,11 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 /** The wall-clock fields of an instant in a zone. */
 function wallParts(ms: number, timeZone: string): Record<string, string> {
-  return Object.fromEntries(formatter(timeZone).formatToParts(ms).map((p) => [p.type, p.value]))
+  return Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(ms)
+      .map((p) => [p.type, p.value]),
+  )
 }
 
 /** The local hour (0–23) of an instant in a zone. */

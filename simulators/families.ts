@@ -90,17 +90,19 @@ export function makeSeries(o: SeriesOptions): Series {
       // rain every 5–10 days sets off a pulse of 10–40 mm that rises over 6–24 h and decays over 1–3 days
       const base = (params.creep = 0.5 + 1.5 * rnd.next())
       const pulses: { at: number; total: number; rise: number; decay: number }[] = []
-      for (let t = start + (2 + 3 * rnd.next()) * DAY; t < end; t += (5 + 5 * rnd.next()) * DAY) pulses.push({ at: t, total: 10 + 30 * rnd.next(), rise: 6 + 18 * rnd.next(), decay: 24 + 48 * rnd.next() })
+      for (let t = start + (2 + 3 * rnd.next()) * DAY; t < end; t += (5 + 5 * rnd.next()) * DAY)
+        pulses.push({ at: t, total: 10 + 30 * rnd.next(), rise: 6 + 18 * rnd.next(), decay: 24 + 48 * rnd.next() })
       params.pulses = pulses.length
       move = (t) => (base * (t - start)) / DAY + pulses.reduce((s, p) => s + regressiveDisplacement(t - p.at, p.total, p.rise, p.decay), 0)
       break
     }
   }
   const gaps: [number, number][] = []
-  if (rough) for (let i = 0; i < 2; i++) {
-    const a = start + (1 + rnd.next() * (days - 2.5)) * DAY
-    gaps.push([a, a + 6 * HOUR])
-  }
+  if (rough)
+    for (let i = 0; i < 2; i++) {
+      const a = start + (1 + rnd.next() * (days - 2.5)) * DAY
+      gaps.push([a, a + 6 * HOUR])
+    }
   const times = sendSchedule(rnd, start, end, { meanMs: 10 * 60_000, jitter: rough ? 0.5 : 0, gaps, burstRate: rough ? 0.01 : 0 })
   const model = { ...prismModel(0), sigma: { dN: params.sigma!, dE: params.sigma!, dV: params.sigma! }, cycle: { dN: params.cycle!, dE: 0.6 * params.cycle!, dV: 0.8 * params.cycle! } }
   const st = instrument(rnd)

@@ -27,7 +27,12 @@ export function between(world: World, devices: readonly SimDevice[], from: numbe
 
 /** The simulated devices of a site (as the platform's site file describes them). */
 export function simDevices(site: {
-  readonly mines: readonly { readonly id: string; readonly timezone: string; readonly status: 'producing' | 'suspended'; readonly devices: readonly { readonly id: string; readonly kind: SimDevice['kind']; readonly interval: number }[] }[]
+  readonly mines: readonly {
+    readonly id: string
+    readonly timezone: string
+    readonly status: 'producing' | 'suspended'
+    readonly devices: readonly { readonly id: string; readonly kind: SimDevice['kind']; readonly interval: number }[]
+  }[]
 }): SimDevice[] {
   return site.mines.flatMap((m) => m.devices.map((d) => ({ id: d.id, kind: d.kind, mineId: m.id, intervalMs: d.interval * 1000, mineStatus: m.status, timeZone: m.timezone })))
 }

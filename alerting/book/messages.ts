@@ -13,24 +13,21 @@ export function describe(rule: Rule, kind: DeviceKind, subject: string, e: Level
   switch (rule.kind) {
     case 'silence': {
       const minutes = Math.round((e.value * Number((e.evidence?.intervalSeconds as number | undefined) ?? 0)) / 60)
-      return level
-        ? `${subject} 已 ${n(e.value)} 个上报周期${minutes ? ` (${minutes} min)` : ''}无数据，断线${level}预警`
-        : `${subject} 恢复上报，断线解除`
+      return level ? `${subject} 已 ${n(e.value)} 个上报周期${minutes ? ` (${minutes} min)` : ''}无数据，断线${level}预警` : `${subject} 恢复上报，断线解除`
     }
     case 'inverseVelocity': {
       // the level is judged on the hours left with the α margin (e.value); the central forecast
       // and its interval go alongside, so that the words and the trend agree
       const e2 = e.evidence as { hoursLeft?: number; earliestTs?: number; latestTs?: number; ts?: number; alpha?: number; why?: string } | undefined
-      const interval = e2?.earliestTs !== undefined && e2.latestTs !== undefined && e2.ts !== undefined ? `，区间 ${n((e2.earliestTs - e2.ts) / 3_600_000)}–${n((e2.latestTs - e2.ts) / 3_600_000)} h` : ''
+      const interval =
+        e2?.earliestTs !== undefined && e2.latestTs !== undefined && e2.ts !== undefined ? `，区间 ${n((e2.earliestTs - e2.ts) / 3_600_000)}–${n((e2.latestTs - e2.ts) / 3_600_000)} h` : ''
       return level
         ? `${subject} 加速变形，预测 ${n(e.value)} h 内失稳 (Voight 模型${e2?.hoursLeft === undefined ? '' : `中值 ${n(e2.hoursLeft)} h`}${interval})，进入${level}预警 (< ${n(e.threshold)} h)`
         : `${subject} 不再预测失稳 (${String(e2?.why ?? '')})`
     }
     case 'step': {
       const size = e.evidence?.size as number | undefined
-      return level
-        ? `${subject} 位移突变 ${n(size)} mm (疑似仪器重设、换站、棱镜碰动或真实滑移)，请现场核查，${level}预警；速率与预测已跨过该突变`
-        : `${subject} 24 h 内无新的位移突变`
+      return level ? `${subject} 位移突变 ${n(size)} mm (疑似仪器重设、换站、棱镜碰动或真实滑移)，请现场核查，${level}预警；速率与预测已跨过该突变` : `${subject} 24 h 内无新的位移突变`
     }
     case 'pumpFailure': {
       const how = e.evidence?.running === false ? '未运行' : '运行但无流量'
@@ -39,9 +36,7 @@ export function describe(rule: Rule, kind: DeviceKind, subject: string, e: Level
         : `${subject} 排水恢复 (或水位回落)，预警条件解除`
     }
     case 'powerDuringSuspension':
-      return level
-        ? `${subject} 停产期间用电 ${n(e.value)} kW，高于待机负荷上限 ${n(e.threshold)} kW (疑似明停暗开)，${level}预警`
-        : `${subject} 停产期间用电回到待机负荷以内`
+      return level ? `${subject} 停产期间用电 ${n(e.value)} kW，高于待机负荷上限 ${n(e.threshold)} kW (疑似明停暗开)，${level}预警` : `${subject} 停产期间用电回到待机负荷以内`
     case 'videoOffline':
       return level ? `${subject} 生产期间视频离线 (无视频不作业)，${level}预警` : `${subject} 视频恢复`
     case 'dataQuality': {

@@ -32,6 +32,8 @@ export type RuleKind = Rule['kind']
 
 type Entry<R extends Rule> = {
   readonly initial: (now: number) => unknown
+  // each kind has its own state type, which a map of all kinds cannot name (the state is both read and returned)
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly evaluate: Evaluate<R, any>
   /** Other devices whose readings the rule reads (a pump's level gauge). */
   readonly inputs?: (rule: R) => string[]

@@ -32,7 +32,10 @@ export const inverseVelocityRuleSchema = z
      * long stretch of the accelerating stage tells them apart (on the test families the spread of
      * the error at 24 h lead about halved from four days to six); the cycle is told from a trend too.
      */
-    window: z.number().positive().default(6 * 86_400),
+    window: z
+      .number()
+      .positive()
+      .default(6 * 86_400),
     /** Seconds between fits (each costs about 10 ms): a forecast of a day or more changes little in 30 minutes. */
     every: z.number().positive().default(1800),
     /** Readings the window needs before anything is forecast. */
@@ -52,13 +55,19 @@ export const inverseVelocityRuleSchema = z
      * rise looks like acceleration for some hours, then slows down (DECELERATING); an
      * accelerating stage that ends in failure is forecast for days before it.
      */
-    confirm: z.number().nonnegative().default(24 * 3600),
+    confirm: z
+      .number()
+      .nonnegative()
+      .default(24 * 3600),
     /**
      * Seconds without a forecast that do not restart the confirmation: near its end a true
      * acceleration's fit now and then misses for a few hours (the noise reads as slowing for an
      * afternoon), while a rain pulse stops forecasting for a day or more once it levels off.
      */
-    confirmGap: z.number().nonnegative().default(6 * 3600),
+    confirmGap: z
+      .number()
+      .nonnegative()
+      .default(6 * 3600),
     /** Hours left before the forecast failure time (by `safeAlpha`). */
     thresholds: thresholdsSchema.default({ yellow: 168, orange: 72, red: 24 }),
     /** Hours: a forecast must move this far past a level's threshold to lower it (noise moves it a few hours). */
@@ -114,14 +123,23 @@ const WINDOWS_DAYS = [2, 4, 6]
  * trailing windows of 2, 4 and 6 days are tried, and the one whose acceleration stands out most
  * (the largest F, which a misfit's correlated residuals deflate) is the forecast.
  */
-export function forecast(points: readonly Point[], rule: Pick<InverseVelocityRule, 'window' | 'minPoints' | 'minF' | 'noiseFloor' | 'minMovement' | 'horizonDays' | 'safeAlpha'>): Forecast & { direction?: number[]; windowDays?: number } {
+export function forecast(
+  points: readonly Point[],
+  rule: Pick<InverseVelocityRule, 'window' | 'minPoints' | 'minF' | 'noiseFloor' | 'minMovement' | 'horizonDays' | 'safeAlpha'>,
+): Forecast & { direction?: number[]; windowDays?: number } {
   const { samples, direction } = alongMovement(points)
   const now = samples.at(-1)?.[0] ?? 0
   const days = [...WINDOWS_DAYS.filter((d) => d * 86_400 < rule.window), rule.window / 86_400]
   let chosen: (Forecast & { windowDays: number }) | undefined
   for (const d of days) {
     const from = now - d * 86_400_000
-    const f = forecastFailure(binMeans(samples.filter(([t]) => t > from), BIN_MS), { ...rule, window: d * 86_400 })
+    const f = forecastFailure(
+      binMeans(
+        samples.filter(([t]) => t > from),
+        BIN_MS,
+      ),
+      { ...rule, window: d * 86_400 },
+    )
     // a movement slowing down is regressive whatever window shows it (the trend now is the same data in each)
     if (f.reason === 'DECELERATING') {
       chosen = { ...f, windowDays: d }

@@ -72,6 +72,11 @@ export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule
   const v = (velocity(samples, cycle) * PER_MS[rule.per]) / PER_MS.day
   if (!Number.isFinite(v)) return { state: { ...base, level: state.level }, events: [] }
   const unit = `${unitOf(reading, rule.source)}/${rule.per === 'day' ? 'd' : 'h'}`
-  const { level, events } = judge(state.level, Math.abs(v), reading.ts, { ...rule, direction: 'above' }, rule.id, unit, { velocity: v, points: samples.length, spanSeconds: span / 1000, dailyCycle: cycle })
+  const { level, events } = judge(state.level, Math.abs(v), reading.ts, { ...rule, direction: 'above' }, rule.id, unit, {
+    velocity: v,
+    points: samples.length,
+    spanSeconds: span / 1000,
+    dailyCycle: cycle,
+  })
   return { state: { ...base, level }, events }
 }

@@ -9,10 +9,7 @@ import type { LevelEvent } from './types.js'
  * of a prism or GNSS reading (horizontal = √(dN² + dE²); total, the 3-D one = √(dN² + dE² + dH²),
  * with dU for GNSS).
  */
-export const sourceSchema = z.union([
-  z.object({ metric: z.string().min(1) }).strict(),
-  z.object({ derived: z.enum(['horizontal', 'total']) }).strict(),
-])
+export const sourceSchema = z.union([z.object({ metric: z.string().min(1) }).strict(), z.object({ derived: z.enum(['horizontal', 'total']) }).strict()])
 export type Source = z.infer<typeof sourceSchema>
 
 export function valueOf(reading: Reading, source: Source): number | undefined {
@@ -92,15 +89,7 @@ export interface LevelRuleState {
 export const INITIAL_LEVEL_RULE: LevelRuleState = { level: NO_LEVEL, lastTs: 0 }
 
 /** Steps the level and says when it changed. */
-export function judge(
-  level: LevelState,
-  value: number,
-  ts: number,
-  spec: LevelSpec,
-  rule: string,
-  unit: string,
-  evidence?: Record<string, unknown>,
-): { level: LevelState; events: LevelEvent[] } {
+export function judge(level: LevelState, value: number, ts: number, spec: LevelSpec, rule: string, unit: string, evidence?: Record<string, unknown>): { level: LevelState; events: LevelEvent[] } {
   const next = stepLevel(level, value, ts, spec)
   if (next.level === level.level) return { level: next, events: [] }
   return {

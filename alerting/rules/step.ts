@@ -45,6 +45,9 @@ export const evaluateStep: Evaluate<StepRule, StepState> = (state, reading, rule
   const evidence = fed.step ? { problem: 'step', size: fed.step.size, at: fed.step.ts, tolerance: fed.step.tolerance } : { problem: met ? 'step' : null }
   const { level, events } = judgeCondition(state.level, met, reading.ts, rule, evidence)
   // a new step while the warning stands is told as its own event, with its size
-  const extra = fed.step && state.level.level !== null && level.level !== null ? [{ type: 'level' as const, rule: rule.id, from: level.level, to: level.level, value: fed.step.size, unit: 'mm', ts: reading.ts, evidence }] : []
+  const extra =
+    fed.step && state.level.level !== null && level.level !== null
+      ? [{ type: 'level' as const, rule: rule.id, from: level.level, to: level.level, value: fed.step.size, unit: 'mm', ts: reading.ts, evidence }]
+      : []
   return { state: { level, lastTs: reading.ts, track: fed.state, stepAt }, events: [...events.map((e) => ({ ...e, value: fed.step?.size ?? e.value, unit: 'mm' })), ...extra] }
 }

@@ -50,4 +50,6 @@ const { markdown, plots } = report(results, { seeds, seconds })
 mkdirSync('docs/evaluation', { recursive: true })
 for (const [name, svg] of Object.entries(plots)) writeFileSync(`docs/evaluation/${name}`, svg)
 writeFileSync(args.out, markdown)
-process.stdout.write(`${markdown.split('\n## ')[1]?.split('\n').slice(0, 20).join('\n') ?? ''}\n\nwrote ${args.out} and ${Object.keys(plots).length} plots in docs/evaluation/ (${seconds.toFixed(0)} s)\n`)
+process.stdout.write(
+  `${markdown.split('\n## ')[1]?.split('\n').slice(0, 20).join('\n') ?? ''}\n\nwrote ${args.out} and ${Object.keys(plots).length} plots in docs/evaluation/ (${seconds.toFixed(0)} s)\n`,
+)

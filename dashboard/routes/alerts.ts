@@ -62,43 +62,85 @@ export const alertRoutes: FastifyPluginAsync<{
   }
 
   const typed = app.withTypeProvider<ZodTypeProvider>()
-  typed.get('/api/alerts', { schema: { summary: '预警列表 the warnings the user may see', tags: ['alerts'], querystring: querySchema, response: { 200: z.object({ count: z.number(), alerts: z.array(alertViewSchema) }), 401: errorSchema } } }, async (request) => {
-    const user = await opts.auth.user(request)
-    const { mine, state, level, overdue } = request.query
-    const alerts = opts
-      .alerts()
-      .filter((a) => opts.access.canSee(user, a.mineId))
-      .filter((a) => (mine === undefined || a.mineId === mine) && (level === undefined || a.level === level) && (overdue === undefined || String(a.overdue) === overdue))
-      .filter((a) => state === 'all' || (state === 'unresolved' ? a.state !== 'resolved' : a.state === state))
-      .sort((a, b) => RANK[b.level] - RANK[a.level] || a.raisedAt - b.raisedAt)
-    return { count: alerts.length, alerts: alerts.map(view) }
-  })
+  typed.get(
+    '/api/alerts',
+    {
+      schema: {
+        summary: '预警列表 the warnings the user may see',
+        tags: ['alerts'],
+        querystring: querySchema,
+        response: { 200: z.object({ count: z.number(), alerts: z.array(alertViewSchema) }), 401: errorSchema },
+      },
+    },
+    async (request) => {
+      const user = await opts.auth.user(request)
+      const { mine, state, level, overdue } = request.query
+      const alerts = opts
+        .alerts()
+        .filter((a) => opts.access.canSee(user, a.mineId))
+        .filter((a) => (mine === undefined || a.mineId === mine) && (level === undefined || a.level === level) && (overdue === undefined || String(a.overdue) === overdue))
+        .filter((a) => state === 'all' || (state === 'unresolved' ? a.state !== 'resolved' : a.state === state))
+        .sort((a, b) => RANK[b.level] - RANK[a.level] || a.raisedAt - b.raisedAt)
+      return { count: alerts.length, alerts: alerts.map(view) }
+    },
+  )
 
   const act = (path: string, summary: string, body: z.ZodType, run: (id: string, actor: string, b: Record<string, string>) => Promise<BookResult>) =>
-    typed.post(`/api/alerts/:id/${path}`, { schema: { summary, tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), body, response: { 200: alertViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema } } }, async (request) => {
+    typed.post(
+      `/api/alerts/:id/${path}`,
+      {
+        schema: {
+          summary,
+          tags: ['alerts'],
+          params: z.object({ id: z.string().min(1).max(100) }),
+          body,
+          response: { 200: alertViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 503: errorSchema },
+        },
+      },
+      async (request) => {
+        const user = await opts.auth.user(request)
+        const alert = opts.alerts().find((a) => a.id === request.params.id)
+        if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+        if (!opts.access.canAct(user, alert.mineId)) throw new HttpError('MW_FORBIDDEN', '只有该矿山的预警专席或安全负责人可以处置预警 (only the mine’s own people act on its warnings)')
+        const result = await run(alert.id, user.id, (request.body ?? {}) as Record<string, string>)
+        if (!result.ok) throw new HttpError(result.error.code, result.error.message)
+        return view(result.event.alert)
+      },
+    )
+
+  typed.get(
+    '/api/alerts/:id/trend',
+    {
+      schema: {
+        summary: '趋势 the series a warning’s rule judged, its thresholds and forecast',
+        tags: ['alerts'],
+        params: z.object({ id: z.string().min(1).max(100) }),
+        querystring: z.strictObject({
+          hours: z.coerce
+            .number()
+            .positive()
+            .max(24 * 31)
+            .default(72),
+        }),
+      },
+    },
+    async (request) => {
       const user = await opts.auth.user(request)
       const alert = opts.alerts().find((a) => a.id === request.params.id)
       if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
-      if (!opts.access.canAct(user, alert.mineId)) throw new HttpError('MW_FORBIDDEN', '只有该矿山的预警专席或安全负责人可以处置预警 (only the mine’s own people act on its warnings)')
-      const result = await run(alert.id, user.id, (request.body ?? {}) as Record<string, string>)
-      if (!result.ok) throw new HttpError(result.error.code, result.error.message)
-      return view(result.event.alert)
-    })
-
-  typed.get('/api/alerts/:id/trend', { schema: { summary: '趋势 the series a warning’s rule judged, its thresholds and forecast', tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }), querystring: z.strictObject({ hours: z.coerce.number().positive().max(24 * 31).default(72) }) } }, async (request) => {
-    const user = await opts.auth.user(request)
-    const alert = opts.alerts().find((a) => a.id === request.params.id)
-    if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
-    const device = alert.subject.type === 'device' ? opts.trend.device(alert.subject.id) : undefined
-    const rule = device?.rules.find((r) => r.id === alert.rule)
-    const trend = device && rule ? trendOf(rule, device.kind, alert, opts.trend.state?.(alert.subject.id, alert.rule)) : undefined
-    const to = opts.trend.now()
-    const from = to - request.query.hours * HOUR
-    if (!device || !rule || !trend) return { alert: view(alert), from, to, trend: null, points: [] }
-    const byMetric = Object.fromEntries(await Promise.all(trend.metrics.map(async (m) => [m, await opts.trend.store.range({ deviceId: alert.subject.id, metric: m, from, to, limit: TREND_READ })] as const)))
-    const points = thin(seriesOf(rule, device.kind, byMetric), TREND_DRAWN)
-    return { alert: view(alert), from, to, trend, points }
-  })
+      const device = alert.subject.type === 'device' ? opts.trend.device(alert.subject.id) : undefined
+      const rule = device?.rules.find((r) => r.id === alert.rule)
+      const trend = device && rule ? trendOf(rule, device.kind, alert, opts.trend.state?.(alert.subject.id, alert.rule)) : undefined
+      const to = opts.trend.now()
+      const from = to - request.query.hours * HOUR
+      if (!device || !rule || !trend) return { alert: view(alert), from, to, trend: null, points: [] }
+      const byMetric = Object.fromEntries(
+        await Promise.all(trend.metrics.map(async (m) => [m, await opts.trend.store.range({ deviceId: alert.subject.id, metric: m, from, to, limit: TREND_READ })] as const)),
+      )
+      const points = thin(seriesOf(rule, device.kind, byMetric), TREND_DRAWN)
+      return { alert: view(alert), from, to, trend, points }
+    },
+  )
 
   // signing needs no body at all
   act('acknowledge', '签收 acknowledge a warning', z.strictObject({}).nullish(), (id, actor) => opts.actions.acknowledge(id, actor))

@@ -17,24 +17,32 @@ export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secure
   const typed = app.withTypeProvider<ZodTypeProvider>()
   typed.post(
     '/api/login',
-    { schema: { summary: '登录 sign in: a session cookie and a bearer token', tags: ['auth'], security: [], body: loginSchema, response: { 200: z.object({ token: z.string(), user: userViewSchema }), 401: errorSchema, 429: errorSchema } } },
+    {
+      schema: {
+        summary: '登录 sign in: a session cookie and a bearer token',
+        tags: ['auth'],
+        security: [],
+        body: loginSchema,
+        response: { 200: z.object({ token: z.string(), user: userViewSchema }), 401: errorSchema, 429: errorSchema },
+      },
+    },
     async (request, reply) => {
-    const body = { data: request.body }
-    const result = await opts.auth.login(body.data.username, body.data.password, request.ip)
-    if (result && 'retryAfter' in result) {
-      request.log.warn({ username: body.data.username, ip: request.ip }, 'login refused: too many failed attempts')
-      reply.header('retry-after', String(result.retryAfter))
-      throw new HttpError('MW_TOO_MANY_ATTEMPTS', `登录失败次数过多，请 ${result.retryAfter} 秒后再试 (too many failed logins; try again in ${result.retryAfter} s)`)
-    }
-    if (!result) {
-      // the password is never logged
-      request.log.warn({ username: body.data.username, ip: request.ip }, 'login failed')
-      throw new HttpError('MW_UNAUTHORIZED', '用户名或密码错误 (wrong user name or password)')
-    }
-    const secure = opts.secureCookie ? '; Secure' : ''
-    reply.header('set-cookie', `${SESSION_COOKIE}=${result.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`)
-    request.log.info({ user: result.user.id }, 'logged in')
-    return { token: result.token, user: publicUser(result.user, opts.access) }
+      const body = { data: request.body }
+      const result = await opts.auth.login(body.data.username, body.data.password, request.ip)
+      if (result && 'retryAfter' in result) {
+        request.log.warn({ username: body.data.username, ip: request.ip }, 'login refused: too many failed attempts')
+        reply.header('retry-after', String(result.retryAfter))
+        throw new HttpError('MW_TOO_MANY_ATTEMPTS', `登录失败次数过多，请 ${result.retryAfter} 秒后再试 (too many failed logins; try again in ${result.retryAfter} s)`)
+      }
+      if (!result) {
+        // the password is never logged
+        request.log.warn({ username: body.data.username, ip: request.ip }, 'login failed')
+        throw new HttpError('MW_UNAUTHORIZED', '用户名或密码错误 (wrong user name or password)')
+      }
+      const secure = opts.secureCookie ? '; Secure' : ''
+      reply.header('set-cookie', `${SESSION_COOKIE}=${result.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`)
+      request.log.info({ user: result.user.id }, 'logged in')
+      return { token: result.token, user: publicUser(result.user, opts.access) }
     },
   )
 

@@ -28,17 +28,27 @@ export const demoRoutes: FastifyPluginAsync<{ demo: () => DemoControl | undefine
     const d = opts.demo()
     return { demo: d !== undefined, drill: d?.status() ?? null }
   })
-  typed.post('/api/demo/drill', { schema: { summary: '演练 run a scenario into the live demo (admins)', tags: ['demo'], body: z.strictObject({ scenario: z.string().min(1).max(64), speed: z.number().min(1).max(100_000).optional().describe('simulated ms per real ms; default: a run of about three minutes') }) } }, async (request, reply) => {
-    const user = await opts.auth.user(request)
-    if (user.role !== 'admin') throw new HttpError('MW_FORBIDDEN', '只有管理员可以发起演练 (only admins start drills)')
-    const d = demo()
-    try {
-      const drill = await d.drill(request.body.scenario, request.body.speed)
-      return reply.code(202).send({ drill })
-    } catch (err) {
-      const e = err as Error & { code?: string }
-      if (e.code === 'MW_DRILL_RUNNING' || e.code === 'MW_UNKNOWN_SCENARIO') throw new HttpError(e.code, e.message)
-      throw err
-    }
-  })
+  typed.post(
+    '/api/demo/drill',
+    {
+      schema: {
+        summary: '演练 run a scenario into the live demo (admins)',
+        tags: ['demo'],
+        body: z.strictObject({ scenario: z.string().min(1).max(64), speed: z.number().min(1).max(100_000).optional().describe('simulated ms per real ms; default: a run of about three minutes') }),
+      },
+    },
+    async (request, reply) => {
+      const user = await opts.auth.user(request)
+      if (user.role !== 'admin') throw new HttpError('MW_FORBIDDEN', '只有管理员可以发起演练 (only admins start drills)')
+      const d = demo()
+      try {
+        const drill = await d.drill(request.body.scenario, request.body.speed)
+        return reply.code(202).send({ drill })
+      } catch (err) {
+        const e = err as Error & { code?: string }
+        if (e.code === 'MW_DRILL_RUNNING' || e.code === 'MW_UNKNOWN_SCENARIO') throw new HttpError(e.code, e.message)
+        throw err
+      }
+    },
+  )
 }

@@ -56,27 +56,37 @@ export const mineRoutes: FastifyPluginAsync<{
 
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const mineParams = z.object({ id: z.string().min(1).max(100) })
-  typed.get('/api/mines', { schema: { summary: '矿山 the mines the user may see, with their state', tags: ['mines'], response: { 200: z.array(mineViewSchema), 401: errorSchema } } }, async (request) => {
-    const user = await opts.auth.user(request)
-    const alerts = opts.alerts().filter((a) => a.state !== 'resolved')
-    return opts.site.mines
-      .filter((m) => opts.access.canSee(user, m.id))
-      .map((m) => {
-        const open = alerts.filter((a) => a.mineId === m.id)
-        const worst = open.reduce<Alert['level'] | null>((w, a) => (w === null || RANK[a.level] > RANK[w] ? a.level : w), null)
-        return {
-          id: m.id,
-          name: m.name,
-          region: m.region,
-          regionName: regionName.get(m.region) ?? m.region,
-          status: m.status,
-          location: m.location,
-          timeZone: m.timezone,
-          alerts: { unresolved: open.length, worst, overdue: open.filter((a) => a.overdue).length, offline: open.filter((a) => a.class === 'offline').length, secretProduction: open.filter((a) => a.ruleKind === 'powerDuringSuspension').length },
-          devices: { known: m.devices.length, connected: m.devices.filter((d) => opts.presence(d.id)?.connected).length },
-        }
-      })
-  })
+  typed.get(
+    '/api/mines',
+    { schema: { summary: '矿山 the mines the user may see, with their state', tags: ['mines'], response: { 200: z.array(mineViewSchema), 401: errorSchema } } },
+    async (request) => {
+      const user = await opts.auth.user(request)
+      const alerts = opts.alerts().filter((a) => a.state !== 'resolved')
+      return opts.site.mines
+        .filter((m) => opts.access.canSee(user, m.id))
+        .map((m) => {
+          const open = alerts.filter((a) => a.mineId === m.id)
+          const worst = open.reduce<Alert['level'] | null>((w, a) => (w === null || RANK[a.level] > RANK[w] ? a.level : w), null)
+          return {
+            id: m.id,
+            name: m.name,
+            region: m.region,
+            regionName: regionName.get(m.region) ?? m.region,
+            status: m.status,
+            location: m.location,
+            timeZone: m.timezone,
+            alerts: {
+              unresolved: open.length,
+              worst,
+              overdue: open.filter((a) => a.overdue).length,
+              offline: open.filter((a) => a.class === 'offline').length,
+              secretProduction: open.filter((a) => a.ruleKind === 'powerDuringSuspension').length,
+            },
+            devices: { known: m.devices.length, connected: m.devices.filter((d) => opts.presence(d.id)?.connected).length },
+          }
+        })
+    },
+  )
 
   typed.get('/api/mines/:id/devices', { schema: { summary: '设备 a mine’s devices: connection, last reading, staleness', tags: ['mines'], params: mineParams } }, async (request) => {
     const mine = await visibleMine(request, request.params.id)
@@ -99,7 +109,14 @@ export const mineRoutes: FastifyPluginAsync<{
           state,
           connected: p?.connected ?? false,
           since: p ? isoInZone(p.since, mine.timezone) : null,
-          last: last ? { ts: last.ts, time: isoInZone(last.ts, mine.timezone), values: last.values, units: Object.fromEntries(Object.keys(last.values).map((k) => [k, (KINDS[d.kind].metrics as Record<string, { unit: string }>)[k]?.unit ?? ''])) } : null,
+          last: last
+            ? {
+                ts: last.ts,
+                time: isoInZone(last.ts, mine.timezone),
+                values: last.values,
+                units: Object.fromEntries(Object.keys(last.values).map((k) => [k, (KINDS[d.kind].metrics as Record<string, { unit: string }>)[k]?.unit ?? ''])),
+              }
+            : null,
         }
       }),
     )

@@ -12,7 +12,10 @@ import { HttpError } from '../errors.js'
  * payloads may hold anything a device sent, so no one else sees them.
  */
 const query = z.strictObject({
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' }).optional(),
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' })
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 })
 
@@ -25,7 +28,10 @@ export const quarantineRoutes: FastifyPluginAsync<{ files: () => string[]; auth:
     const file = request.query.date ? files.find((f) => basename(f, '.jsonl') === request.query.date) : files[0]
     if (!file) return { days, date: request.query.date ?? null, count: 0, entries: [] }
     const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean)
-    const entries = lines.slice(-request.query.limit).reverse().map((l) => JSON.parse(l) as Record<string, unknown>)
+    const entries = lines
+      .slice(-request.query.limit)
+      .reverse()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     return { days, date: basename(file, '.jsonl'), count: lines.length, entries }
   })
 }

@@ -20,7 +20,9 @@ export const webRoutes: FastifyPluginAsync<{ root?: string | undefined }> = asyn
       reply
         .code(503)
         .type('text/html; charset=utf-8')
-        .send(`<!doctype html><meta charset="utf-8"><title>minewatch</title><p>界面尚未构建 (the web UI is not built${root ? ` in ${root}` : ''}): 请运行 <code>npm run build:web</code>, 然后刷新本页. The API is at <a href="/docs">/docs</a>.</p>`),
+        .send(
+          `<!doctype html><meta charset="utf-8"><title>minewatch</title><p>界面尚未构建 (the web UI is not built${root ? ` in ${root}` : ''}): 请运行 <code>npm run build:web</code>, 然后刷新本页. The API is at <a href="/docs">/docs</a>.</p>`,
+        ),
     )
     return
   }

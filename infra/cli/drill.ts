@@ -52,7 +52,11 @@ interface Drill {
 async function call(method: 'GET' | 'POST', body?: object): Promise<Drill> {
   let res: Response
   try {
-    res = await fetch(`${url}/api/demo/drill`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })
+    res = await fetch(`${url}/api/demo/drill`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    })
   } catch (err) {
     fail(`could not reach the platform at ${url} (${(err as Error).message}); is the demo running? npm run demo`)
   }

@@ -72,7 +72,15 @@ if (args.load !== undefined) {
   const rate = Number(args.load)
   if (!(rate > 0)) fail(`--load ${args.load}: expected readings per second per device, e.g. 1`)
   const seconds = args.duration === undefined ? 60 : (parseDuration(args.duration) ?? 60_000) / 1000
-  const loadRunner = new SimRunner({ url: args.url, devices, world: new World(devices, loadScenario('normal'), seed, Date.now() - seconds * 1000), speed: 1, durationMs: seconds * 1000, password: (id) => args['password-pattern'].replaceAll('{id}', id), clientSuffix: '-load' })
+  const loadRunner = new SimRunner({
+    url: args.url,
+    devices,
+    world: new World(devices, loadScenario('normal'), seed, Date.now() - seconds * 1000),
+    speed: 1,
+    durationMs: seconds * 1000,
+    password: (id) => args['password-pattern'].replaceAll('{id}', id),
+    clientSuffix: '-load',
+  })
   try {
     await loadRunner.connect()
   } catch (err) {

@@ -20,7 +20,10 @@ const siteMineSchema = mineSchema.extend({
    * Seconds after a warning's signal went back to normal during which its return, at a level no
    * higher than before, updates the warning without sounding the seat again (静默期; docs/slope-warnings.md "No flapping").
    */
-  quietPeriod: z.number().nonnegative().default(12 * 3600),
+  quietPeriod: z
+    .number()
+    .nonnegative()
+    .default(12 * 3600),
 })
 
 export const siteSchema = z

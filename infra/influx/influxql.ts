@@ -30,10 +30,7 @@ export function rangeQuery(measurement: string, metric: string, device: string, 
 
 export function bucketQuery(measurement: string, metric: string, device: string, from: number, to: number, every: number, limit: number): string {
   const m = ident(metric)
-  return (
-    `SELECT mean(${m}), min(${m}), max(${m}), count(${m}) FROM ${ident(measurement)} ${where(device, from, to)} ` +
-    `GROUP BY time(${epochMs(every)}) fill(none) LIMIT ${int(limit)}`
-  )
+  return `SELECT mean(${m}), min(${m}), max(${m}), count(${m}) FROM ${ident(measurement)} ${where(device, from, to)} ` + `GROUP BY time(${epochMs(every)}) fill(none) LIMIT ${int(limit)}`
 }
 
 export function latestQuery(measurement: string, device: string): string {

@@ -46,11 +46,8 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
 /** Publishes a platform message (QoS 1, not retained) from inside the broker. */
 export function brokerTeller(broker: Aedes, log: BrokerContext['log']) {
   return function tell(topic: string, body: object): void {
-    broker.publish(
-      { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false },
-      (err) => {
-        if (err) log.warn({ topic, err: err.message }, 'could not publish platform message')
-      },
-    )
+    broker.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false }, (err) => {
+      if (err) log.warn({ topic, err: err.message }, 'could not publish platform message')
+    })
   }
 }

@@ -50,7 +50,10 @@ export class FrameScanner {
 }
 
 export class FrameTooLargeError extends Error {
-  constructor(readonly announced: number, readonly limit: number) {
+  constructor(
+    readonly announced: number,
+    readonly limit: number,
+  ) {
     super(`MQTT packet of ${announced} bytes is over the ${limit}-byte frame limit; connection closed`)
   }
 }

@@ -36,7 +36,10 @@ export async function listenWebSocket(broker: Aedes, host: string, port: number,
   wss.on('connection', (ws, req) => {
     ws.on('error', () => ws.terminate())
     const remote = req.socket.remoteAddress
-    broker.handle(guardedConnection(createWebSocketStream(ws), limit.maxFrameBytes, (err) => limit.onTooLarge(err, remote)), req)
+    broker.handle(
+      guardedConnection(createWebSocketStream(ws), limit.maxFrameBytes, (err) => limit.onTooLarge(err, remote)),
+      req,
+    )
   })
   const listener = await listening(http, host, port)
   return {

@@ -7,9 +7,7 @@ import { isId } from './ids.js'
  */
 export type DeviceChannel = 'telemetry' | 'status' | 'rejects'
 
-export type ParsedTopic =
-  | { readonly type: 'device'; readonly mineId: string; readonly deviceId: string; readonly channel: DeviceChannel }
-  | { readonly type: 'alerts'; readonly mineId: string }
+export type ParsedTopic = { readonly type: 'device'; readonly mineId: string; readonly deviceId: string; readonly channel: DeviceChannel } | { readonly type: 'alerts'; readonly mineId: string }
 
 const CHANNELS: ReadonlySet<string> = new Set<DeviceChannel>(['telemetry', 'status', 'rejects'])
 

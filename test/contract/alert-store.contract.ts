@@ -17,7 +17,14 @@ export function alertStoreContract(name: string, open: () => Promise<AlertEventS
     const T = Date.parse('2026-11-23T10:00:00+08:00')
     function history(id = `it's "a1"`) {
       const book = new AlertBook(() => id)
-      const ctx = { mineId: 'm1', subject: { type: 'device' as const, id: 'p07', name: 'P-07' }, ruleKind: 'rate', class: 'warning' as const, timeZone: 'Asia/Shanghai', message: '东帮边坡 P-07 三维位移速率 12.4 mm/d' }
+      const ctx = {
+        mineId: 'm1',
+        subject: { type: 'device' as const, id: 'p07', name: 'P-07' },
+        ruleKind: 'rate',
+        class: 'warning' as const,
+        timeZone: 'Asia/Shanghai',
+        message: '东帮边坡 P-07 三维位移速率 12.4 mm/d',
+      }
       const events: AlertEvent[] = [...book.onLevel(ctx, { type: 'level', rule: 'r', from: null, to: 'yellow', value: 6, unit: 'mm/d', ts: T }, T)]
       // signed in the same millisecond: the book still gives it its own time
       const ack = book.acknowledge(id, 'wang', T)

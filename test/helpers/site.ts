@@ -58,9 +58,7 @@ export async function testSite(): Promise<Site> {
     ],
     mines: [await mine('mine-a', 'region-a', 'Asia/Shanghai'), await mine('mine-b', 'region-b', 'Asia/Urumqi')],
     serviceAccounts: [{ id: 'svc-a', name: '甲市对接', secretHash: await hashSecret(secretOf('svc-a'), TEST_COST), mines: ['mine-a'] }],
-    users: await Promise.all(
-      TEST_USERS.map(async (u) => ({ ...u, name: `测试 ${u.id}`, passwordHash: await hashSecret(secretOf(u.id), TEST_COST) })),
-    ),
+    users: await Promise.all(TEST_USERS.map(async (u) => ({ ...u, name: `测试 ${u.id}`, passwordHash: await hashSecret(secretOf(u.id), TEST_COST) }))),
   })
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
   return parsed.site

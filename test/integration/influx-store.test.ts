@@ -20,11 +20,7 @@ async function freshStore(opts: { kindOf?: (id: string) => 'pump' | undefined; u
   const db = `minewatch_${++databases}`
   if (opts.create !== false) await influx.query(`CREATE DATABASE "${db}"`)
   const log = memoryLog()
-  const store = new InfluxStore(
-    { url: influx.url, bucket: db, username: opts.username ?? INFLUX_ADMIN.username, password: opts.password ?? INFLUX_ADMIN.password },
-    opts.kindOf ?? (() => 'pump'),
-    log,
-  )
+  const store = new InfluxStore({ url: influx.url, bucket: db, username: opts.username ?? INFLUX_ADMIN.username, password: opts.password ?? INFLUX_ADMIN.password }, opts.kindOf ?? (() => 'pump'), log)
   return { store, db, log }
 }
 

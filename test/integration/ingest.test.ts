@@ -19,7 +19,6 @@ afterAll(async () => {
 const telemetry = (mine: string, device: string) => `mines/${mine}/devices/${device}/telemetry`
 const rejects = (mine: string, device: string) => `mines/${mine}/devices/${device}/rejects`
 
-
 async function readBack(device: string, metric: string, extra = '') {
   const from = extra.includes('from=') ? '' : '&from=0'
   const res = await t.admin(`/api/readings?device=${device}&metric=${metric}${from}${extra}`)
@@ -103,9 +102,7 @@ describe('refused messages are quarantined, counted and explained on the rejects
 
     const sent = Buffer.isBuffer(payload) ? payload : Buffer.from(payload)
     const kept = sent.subarray(0, 256 * 1024).toString('base64')
-    const record = await eventually(() =>
-      readQuarantine().find((r) => r.code === code && r.principal === sender && r.payload === kept && r.receivedAt === notice.receivedAt),
-    )
+    const record = await eventually(() => readQuarantine().find((r) => r.code === code && r.principal === sender && r.payload === kept && r.receivedAt === notice.receivedAt))
     expect(record).toMatchObject({ topic, deviceId: sender, mineId: 'mine-a', bytes: sent.length, truncated: sent.length > 256 * 1024 })
     expect(record.message).toBe(notice.message)
     const metrics = await t.admin('/metrics')
@@ -166,7 +163,12 @@ describe('refused messages are quarantined, counted and explained on the rejects
     const dir = t.platform.quarantineDir
     return readdirSync(dir)
       .filter((f) => f.endsWith('.jsonl'))
-      .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)))
+      .flatMap((f) =>
+        readFileSync(join(dir, f), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      )
   }
 })
 
@@ -223,15 +225,12 @@ describe('authentication and the topic ACL', () => {
     await Promise.all([svc.endAsync(), intruder.endAsync(), late.endAsync()])
   })
 
-  it.each(['#', '$SYS/#', 'mines/mine-a/devices/a-prism/#', 'mines/mine-a/devices/a-gnss/rejects', 'mines/mine-a/alerts'])(
-    'refuses a device subscribing to %s (SUBACK 0x80)',
-    async (filter) => {
-      const client = await t.connect('a-prism')
-      expect(await grantedQos(client, filter)).toBe(128)
-      expect(client.connected).toBe(true)
-      await client.endAsync()
-    },
-  )
+  it.each(['#', '$SYS/#', 'mines/mine-a/devices/a-prism/#', 'mines/mine-a/devices/a-gnss/rejects', 'mines/mine-a/alerts'])('refuses a device subscribing to %s (SUBACK 0x80)', async (filter) => {
+    const client = await t.connect('a-prism')
+    expect(await grantedQos(client, filter)).toBe(128)
+    expect(client.connected).toBe(true)
+    await client.endAsync()
+  })
 
   it('delivers to a service account only the alerts of its own mines', async () => {
     const svc = await t.connect('svc-a')
@@ -240,9 +239,7 @@ describe('authentication and the topic ACL', () => {
     const got: string[] = []
     svc.on('message', (topic) => got.push(topic))
     const publish = (topic: string) =>
-      new Promise<void>((resolve) =>
-        t.platform.broker.publish({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 1, retain: false, dup: false }, () => resolve()),
-      )
+      new Promise<void>((resolve) => t.platform.broker.publish({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 1, retain: false, dup: false }, () => resolve()))
     await publish('mines/mine-b/alerts')
     await publish('mines/mine-a/alerts')
     // the broker delivers to a client in publish order: once mine-a's is in, mine-b's would be too
@@ -339,13 +336,7 @@ function grantedQos(client: mqtt.MqttClient, filter: string): Promise<number | u
 function rawConnect(opts: { clientId: string; clean: boolean; username: string; password: Buffer }): Promise<{ returnCode: number }> {
   const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
   const flags = 0x80 | 0x40 | (opts.clean ? 0x02 : 0)
-  const body = Buffer.concat([
-    str(Buffer.from('MQTT')),
-    Buffer.from([4, flags, 0, 30]),
-    str(Buffer.from(opts.clientId)),
-    str(Buffer.from(opts.username)),
-    str(opts.password),
-  ])
+  const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, flags, 0, 30]), str(Buffer.from(opts.clientId)), str(Buffer.from(opts.username)), str(opts.password)])
   const packet = Buffer.concat([Buffer.from([0x10, body.length]), body]) // body < 128 bytes: one length byte
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(t.platform.ports.mqtt, '127.0.0.1')

@@ -55,9 +55,7 @@ describe('journal refusing on a nearly full disk', () => {
     expect((await t.admin('/metrics')).text).toMatch(/minewatch_journal_refusing 1/)
 
     // a device is turned away at the door with CONNACK 3; an integration account still gets in
-    const refused = await mqtt
-      .connectAsync(t.mqttUrl, { username: 'a-rain', password: secretOf('a-rain'), reconnectPeriod: 0, clientId: 'again' })
-      .catch((e: { code?: number }) => e)
+    const refused = await mqtt.connectAsync(t.mqttUrl, { username: 'a-rain', password: secretOf('a-rain'), reconnectPeriod: 0, clientId: 'again' }).catch((e: { code?: number }) => e)
     expect(refused).toMatchObject({ code: 3 })
     const svc = await t.connect('svc-a')
     await svc.endAsync()

@@ -54,7 +54,15 @@ describe('live push over socket.io', () => {
     expect(raised).toMatchObject({ type: 'raised', notify: true, alert: { level: 'red', mineId: 'mine-a', deadlineTime: expect.stringMatching(/\+08:00$/) } })
     await eventually(() => regA.got.length > 0)
     // a marker event of mine B, emitted now, reaches B's dispatcher after anything sent to it before
-    const marker = { type: 'raised', alertId: 'marker', mineId: 'mine-b', at: Date.now(), actor: 'system', notify: false, alert: { ...t.platform.alerting.book.get(raised.alert.id)!, id: 'marker', mineId: 'mine-b' } } as const
+    const marker = {
+      type: 'raised',
+      alertId: 'marker',
+      mineId: 'mine-b',
+      at: Date.now(),
+      actor: 'system',
+      notify: false,
+      alert: { ...t.platform.alerting.book.get(raised.alert.id)!, id: 'marker', mineId: 'mine-b' },
+    } as const
     t.platform.alertBus.emit(marker)
     await eventually(() => b.got.some((e) => e.alert.id === 'marker'))
     expect(b.got.map((e) => e.alert.id)).toEqual(['marker'])

@@ -18,7 +18,10 @@ async function startAndReplayed(env: Record<string, string>): Promise<{ p: Platf
   const p = runPlatform(env)
   const ports = await p.started()
   await waitFor(() => p.output().includes('warning book ready'), 10_000)
-  const line = p.output().split('\n').find((l) => l.includes('warning book ready'))!
+  const line = p
+    .output()
+    .split('\n')
+    .find((l) => l.includes('warning book ready'))!
   return { p, replayed: JSON.parse(line).replayed as number, mqtt: ports.mqtt }
 }
 

@@ -26,14 +26,25 @@ describe('SimRunner', () => {
     const scenario = loadScenario('rainstorm')
     for (let i = 0; i < 12; i++) {
       const start = Date.now() - scenario.duration
-      const runner = new SimRunner({ url: t.mqttUrl, devices, world: new World(devices, scenario, i, start), speed: scenario.duration / 4000, durationMs: scenario.duration, password: (id) => `${id}-demo`, tickMs: 5 })
+      const runner = new SimRunner({
+        url: t.mqttUrl,
+        devices,
+        world: new World(devices, scenario, i, start),
+        speed: scenario.duration / 4000,
+        durationMs: scenario.duration,
+        password: (id) => `${id}-demo`,
+        tickMs: 5,
+      })
       await runner.connect()
       const run = runner.run()
       // wait for the run to be under way, then close it between two of its ticks, a little later each time
       const sent = runner.stats.sent
       await new Promise<void>((resolve) => {
         const check = setInterval(() => {
-          if (runner.stats.sent > sent + i * 5) (clearInterval(check), resolve())
+          if (runner.stats.sent > sent + i * 5) {
+            clearInterval(check)
+            resolve()
+          }
         }, 1)
       })
       await runner.close()

@@ -8,8 +8,7 @@ import { SAMPLE_VALUES } from '../helpers/samples.js'
 const NOW = Date.parse('2026-11-23T02:00:00Z')
 const LIMITS: DecodeLimits = { maxPayloadBytes: 1024, maxFutureMs: 5 * 60_000, maxAgeMs: 7 * 86_400_000 }
 const dev = (kind: DeviceKind) => ({ mineId: 'm1', deviceId: 'd1', kind })
-const decode = (kind: DeviceKind, body: unknown) =>
-  decodeTelemetry(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), dev(kind), NOW, LIMITS)
+const decode = (kind: DeviceKind, body: unknown) => decodeTelemetry(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), dev(kind), NOW, LIMITS)
 
 // one complete, valid reading per kind of README, "The device contract"
 

@@ -41,4 +41,3 @@ describe('FrameScanner', () => {
     expect(new FrameScanner(1 << 30).feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBe(Number.POSITIVE_INFINITY)
   })
 })
-

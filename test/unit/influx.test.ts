@@ -92,10 +92,16 @@ describe('InfluxDB settings', () => {
   it('is off without a URL, and needs a bucket with one', () => {
     expect(cfg({})).toBeUndefined()
     expect(cfg({ MINEWATCH_INFLUX_URL: 'http://127.0.0.1:8086' })).toEqual({ errors: [expect.stringContaining('MINEWATCH_INFLUX_BUCKET: required')] })
-    expect(cfg({ MINEWATCH_INFLUX_URL: 'http://127.0.0.1:8086/', MINEWATCH_INFLUX_BUCKET: 'mw', MINEWATCH_INFLUX_TOKEN: 't' })).toMatchObject({ url: 'http://127.0.0.1:8086', bucket: 'mw', token: 't' })
+    expect(cfg({ MINEWATCH_INFLUX_URL: 'http://127.0.0.1:8086/', MINEWATCH_INFLUX_BUCKET: 'mw', MINEWATCH_INFLUX_TOKEN: 't' })).toMatchObject({
+      url: 'http://127.0.0.1:8086',
+      bucket: 'mw',
+      token: 't',
+    })
   })
   it('refuses a URL that is not http(s), and a password without a user', () => {
     expect(cfg({ MINEWATCH_INFLUX_URL: 'influx:8086', MINEWATCH_INFLUX_BUCKET: 'mw' })).toEqual([expect.stringContaining('expected an http(s) URL')])
-    expect(cfg({ MINEWATCH_INFLUX_URL: 'http://x', MINEWATCH_INFLUX_BUCKET: 'mw', MINEWATCH_INFLUX_PASSWORD: 'p' })).toEqual({ errors: [expect.stringContaining('MINEWATCH_INFLUX_USERNAME: required')] })
+    expect(cfg({ MINEWATCH_INFLUX_URL: 'http://x', MINEWATCH_INFLUX_BUCKET: 'mw', MINEWATCH_INFLUX_PASSWORD: 'p' })).toEqual({
+      errors: [expect.stringContaining('MINEWATCH_INFLUX_USERNAME: required')],
+    })
   })
 })

@@ -22,7 +22,10 @@ async function open(d: string, ...rest: Parameters<typeof openJournal> extends [
   return j
 }
 
-const segmentFiles = (d: string) => readdirSync(join(d, 'journal')).filter((n) => n.endsWith('.seg')).sort()
+const segmentFiles = (d: string) =>
+  readdirSync(join(d, 'journal'))
+    .filter((n) => n.endsWith('.seg'))
+    .sort()
 const values = (readings: { values: Record<string, unknown> }[]) => readings.map((r) => r.values.rainfall)
 
 describe('Journal', () => {

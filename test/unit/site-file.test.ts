@@ -150,7 +150,21 @@ describe('warning rules in the site file', () => {
   })
 
   it('names a metric the device kind does not have, and a displacement a rain gauge cannot have', () => {
-    expect(errorsOf(site([mine('m1', [device('r1d', { kind: 'rain', rules: [{ ...depth, id: 'x' }, { kind: 'rate', id: 'v', source: { derived: 'total' }, window: 3600, thresholds: { red: 1 } }] })])]))).toEqual([
+    expect(
+      errorsOf(
+        site([
+          mine('m1', [
+            device('r1d', {
+              kind: 'rain',
+              rules: [
+                { ...depth, id: 'x' },
+                { kind: 'rate', id: 'v', source: { derived: 'total' }, window: 3600, thresholds: { red: 1 } },
+              ],
+            }),
+          ]),
+        ]),
+      ),
+    ).toEqual([
       'mines[0].devices[0].rules: rule "x": a rain has no metric "depth" (it has rainfall)',
       'mines[0].devices[0].rules: rule "v": a total displacement needs a prism or GNSS device, not rain',
     ])
@@ -158,7 +172,17 @@ describe('warning rules in the site file', () => {
 
   it('refuses thresholds out of order and unknown rule kinds, with their paths', () => {
     const errors = errorsOf(
-      site([mine('m1', [device('z1', { kind: 'piezometer', rules: [{ ...depth, thresholds: { orange: 4, red: 4.4 } }, { kind: 'magic', id: 'm' }] })])]),
+      site([
+        mine('m1', [
+          device('z1', {
+            kind: 'piezometer',
+            rules: [
+              { ...depth, thresholds: { orange: 4, red: 4.4 } },
+              { kind: 'magic', id: 'm' },
+            ],
+          }),
+        ]),
+      ]),
     )
     expect(errors).toContain('mines[0].devices[0].rules[0].thresholds: thresholds must grow more extreme from blue to red in the rule direction')
     expect(errors.some((e) => e.startsWith('mines[0].devices[0].rules[1].kind'))).toBe(true)
@@ -180,6 +204,9 @@ describe('composite rules in the site file', () => {
           ]),
         ]),
       ),
-    ).toEqual(['mines[0].devices[0].rules: rule "pf": watches "nowhere", which is not a device of this mine', 'mines[0].devices[1].rules: rule "v": videoOffline belongs on a video device, not a prism'])
+    ).toEqual([
+      'mines[0].devices[0].rules: rule "pf": watches "nowhere", which is not a device of this mine',
+      'mines[0].devices[1].rules: rule "v": videoOffline belongs on a video device, not a prism',
+    ])
   })
 })

@@ -228,7 +228,10 @@ function slopeSince(x: readonly number[], y: readonly number[], from: number): {
   const my = at.reduce((s, i) => s + y[i]!, 0) / n
   let num = 0
   let den = 0
-  for (const i of at) (num += (x[i]! - mx) * (y[i]! - my)), (den += (x[i]! - mx) ** 2)
+  for (const i of at) {
+    num += (x[i]! - mx) * (y[i]! - my)
+    den += (x[i]! - mx) ** 2
+  }
   if (!(den > 0)) return { slope: Number.NaN, se: Number.NaN }
   const slope = num / den
   const sse = at.reduce((s, i) => s + (y[i]! - my - slope * (x[i]! - mx)) ** 2, 0)
@@ -275,7 +278,8 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   const base = { ts: now, points: n }
   if (n < params.minPoints) return { ...base, reason: 'TOO_FEW_POINTS', why: `数据不足: ${n} 个测点, 需 ${params.minPoints} 个` }
   const span = now - samples[0]![0]
-  if (span < Math.min(MIN_SPAN_DAYS * DAY, 0.95 * params.window * 1000)) return { ...base, reason: 'TOO_FEW_POINTS', why: `数据跨度 ${(span / 3_600_000).toFixed(1)} h, 需 ${MIN_SPAN_DAYS * 24} h 才能分离日周期与趋势` }
+  if (span < Math.min(MIN_SPAN_DAYS * DAY, 0.95 * params.window * 1000))
+    return { ...base, reason: 'TOO_FEW_POINTS', why: `数据跨度 ${(span / 3_600_000).toFixed(1)} h, 需 ${MIN_SPAN_DAYS * 24} h 才能分离日周期与趋势` }
   const x = daysBefore(samples)
   const harmonics = harmonicsFor((n - 1) / (span / DAY))
   const steady = fitColumns(
@@ -287,7 +291,12 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   // a window that has not moved by half the movement asked for cannot hold an acceleration worth
   // forecasting: most prisms most of the time, and the fit below costs a few milliseconds
   if (!(Math.abs(steadyVelocity) * (span / DAY) >= params.minMovement / 2)) {
-    return { ...base, reason: 'BELOW_NOISE_FLOOR', why: `窗口内位移约 ${(Math.abs(steadyVelocity) * (span / DAY)).toFixed(1)} mm, 未超过 ${params.minMovement} mm (日周期与噪声的范围)`, velocity: steadyVelocity }
+    return {
+      ...base,
+      reason: 'BELOW_NOISE_FLOOR',
+      why: `窗口内位移约 ${(Math.abs(steadyVelocity) * (span / DAY)).toFixed(1)} mm, 未超过 ${params.minMovement} mm (日周期与噪声的范围)`,
+      velocity: steadyVelocity,
+    }
   }
   const pr = prepare(samples, harmonics)
   const all: Candidate[] = []
@@ -335,7 +344,13 @@ export function forecastFailure(samples: readonly Sample[], params: VoightParams
   // slower by more than the short slope's own noise (two standard errors): at a few mm/d the
   // slope of 12 hours scatters by about 1 mm/d, and a true acceleration must not read as slowing
   if (recent.slope + 2 * recent.se < DECELERATION * longer.slope) {
-    return { ...base, reason: 'DECELERATING', why: `变形正在减速 (近 ${SHORT_DAYS * 24} h ${recent.slope.toFixed(1)} mm/d, 近 ${LONG_DAYS * 24} h ${longer.slope.toFixed(1)} mm/d): 回落型变形, 不预测失稳`, velocity: recent.slope, f }
+    return {
+      ...base,
+      reason: 'DECELERATING',
+      why: `变形正在减速 (近 ${SHORT_DAYS * 24} h ${recent.slope.toFixed(1)} mm/d, 近 ${LONG_DAYS * 24} h ${longer.slope.toFixed(1)} mm/d): 回落型变形, 不预测失稳`,
+      velocity: recent.slope,
+      f,
+    }
   }
   if (point.days * STEP > params.horizonDays) {
     return { ...base, reason: 'BEYOND_HORIZON', why: `加速, 但 ${params.horizonDays} d 内无失稳迹象 (F = ${fText})`, velocity, f }

@@ -51,7 +51,15 @@ export interface TrendView {
     readonly unit: string
     readonly lines: readonly { readonly level: 'blue' | 'yellow' | 'orange' | 'red'; readonly value: number }[]
     readonly legend: string
-    readonly forecast: { readonly failureTs: number; readonly hoursLeft: number; readonly safeHoursLeft: number; readonly earliestTs: number | null; readonly latestTs: number | null; readonly alpha: number | null; readonly madeAt: number | null } | null
+    readonly forecast: {
+      readonly failureTs: number
+      readonly hoursLeft: number
+      readonly safeHoursLeft: number
+      readonly earliestTs: number | null
+      readonly latestTs: number | null
+      readonly alpha: number | null
+      readonly madeAt: number | null
+    } | null
     readonly status: { readonly reason: string; readonly why: string; readonly madeAt: number } | null
     /** [made at, failure, failure with the α margin, earliest, latest], oldest first. */
     readonly history: readonly (readonly [number, number, number, number, number])[]

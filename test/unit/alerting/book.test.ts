@@ -128,7 +128,12 @@ describe('the warning book', () => {
 
 describe('warning messages (Chinese first)', () => {
   it.each([
-    [{ kind: 'rate', id: 'rate-day', source: { derived: 'total' }, window: 86400, thresholds: { orange: 10 } }, 'prism', level(null, 'orange'), '东帮边坡 P-07 三维位移速率 12.4 mm/d，超过橙色预警值 10 mm/d'],
+    [
+      { kind: 'rate', id: 'rate-day', source: { derived: 'total' }, window: 86400, thresholds: { orange: 10 } },
+      'prism',
+      level(null, 'orange'),
+      '东帮边坡 P-07 三维位移速率 12.4 mm/d，超过橙色预警值 10 mm/d',
+    ],
     [
       { kind: 'threshold', id: 'd', source: { metric: 'depth' }, direction: 'below', thresholds: { red: 4 } },
       'piezometer',
@@ -136,7 +141,12 @@ describe('warning messages (Chinese first)', () => {
       '东帮边坡 P-07 浸润线埋深 3.95 m，低于红色预警值 4 m',
     ],
     [{ kind: 'accumulation', id: 'r' }, 'rain', { ...level(null, 'yellow'), value: 52.5, threshold: 50, unit: 'mm' }, '东帮边坡 P-07 24 h 累计降雨量 52.5 mm，超过黄色预警值 50 mm'],
-    [{ kind: 'silence', id: 's' }, 'rain', { ...level(null, 'yellow'), value: 3, threshold: 3, unit: '个周期', evidence: { intervalSeconds: 300 } }, '东帮边坡 P-07 已 3 个上报周期 (15 min)无数据，断线黄色预警'],
+    [
+      { kind: 'silence', id: 's' },
+      'rain',
+      { ...level(null, 'yellow'), value: 3, threshold: 3, unit: '个周期', evidence: { intervalSeconds: 300 } },
+      '东帮边坡 P-07 已 3 个上报周期 (15 min)无数据，断线黄色预警',
+    ],
     [
       { kind: 'inverseVelocity', id: 'iv' },
       'prism',

@@ -69,10 +69,9 @@ describe('video offline (无视频不作业)', () => {
   const rule = videoOfflineRuleSchema.parse({ kind: 'videoOffline', id: 'v' })
   const cam = (i: number, values: Reading['values']) => r('cam', 'video', T0 + i * MIN, values)
   it('fires while a producing mine has a dark camera, and clears when it is back', () => {
-    expect(changes(evaluateVideoOffline, initialVideoOffline(), rule, [cam(0, { online: true, fps: 25 }), cam(1, { online: false }), cam(2, { online: true, fps: 0 }), cam(3, { online: true, fps: 25 })])).toEqual([
-      '-→yellow@1',
-      'yellow→-@3',
-    ])
+    expect(
+      changes(evaluateVideoOffline, initialVideoOffline(), rule, [cam(0, { online: true, fps: 25 }), cam(1, { online: false }), cam(2, { online: true, fps: 0 }), cam(3, { online: true, fps: 25 })]),
+    ).toEqual(['-→yellow@1', 'yellow→-@3'])
   })
   it('not in a suspended mine', () => {
     expect(changes(evaluateVideoOffline, initialVideoOffline(), rule, [cam(0, { online: false })], SUSPENDED)).toEqual([])

@@ -11,8 +11,7 @@ import { makeSeries, type Series } from '../../../simulators/families.js'
 const HOUR = 3_600_000
 const rule = inverseVelocityRuleSchema.parse({ kind: 'inverseVelocity', id: 'iv' })
 
-const pointsAt = (s: Series, t: number, r: InverseVelocityRule = rule) =>
-  s.readings.filter((x) => x.ts <= t && x.ts > t - r.window * 1000).map((x) => [x.ts, x.values.dN, x.values.dE, x.values.dH])
+const pointsAt = (s: Series, t: number, r: InverseVelocityRule = rule) => s.readings.filter((x) => x.ts <= t && x.ts > t - r.window * 1000).map((x) => [x.ts, x.values.dN, x.values.dE, x.values.dH])
 
 function run(s: Series, r: InverseVelocityRule) {
   let state: InverseVelocityState = initialInverseVelocity()

@@ -29,8 +29,7 @@ function run<C, S>(evaluate: Evaluate<C, S>, initial: S, rule: C, readings: Read
 }
 
 const reading = (kind: DeviceKind, ts: number, values: Reading['values']): Reading => ({ mineId: 'm', deviceId: 'd', kind, ts, values })
-const series = (kind: DeviceKind, metric: string, values: (number | undefined)[], every = MIN) =>
-  values.map((v, i) => reading(kind, T0 + i * every, v === undefined ? { other: 1 } : { [metric]: v }))
+const series = (kind: DeviceKind, metric: string, values: (number | undefined)[], every = MIN) => values.map((v, i) => reading(kind, T0 + i * every, v === undefined ? { other: 1 } : { [metric]: v }))
 
 describe('level logic', () => {
   const spec: LevelSpec = { thresholds: { blue: 10, yellow: 20, orange: 30, red: 40 }, direction: 'above', clearMargin: 2 }
@@ -110,7 +109,12 @@ describe('rate rule', () => {
 
   it('judges the least-squares velocity of the 3-D displacement over the window, in mm/d', () => {
     // 0.5 mm/h = 12 mm/d: orange
-    const { events, changes } = run(evaluateRate, initialRate(), rule, Array.from({ length: 8 }, (_, i) => prism(i, i * 0.5)))
+    const { events, changes } = run(
+      evaluateRate,
+      initialRate(),
+      rule,
+      Array.from({ length: 8 }, (_, i) => prism(i, i * 0.5)),
+    )
     expect(changes).toEqual(['-→orange@3'])
     expect(events[0]!.value).toBeCloseTo(12, 6)
     expect(events[0]).toMatchObject({ unit: 'mm/d', threshold: 10 })

@@ -13,14 +13,18 @@ describe('every scenario against the platform decoder and the demo site rules (s
     expect(scenarioNames()).toEqual(['camera-offline', 'network-drop', 'normal', 'power-outage', 'pump-failure', 'rainstorm', 'secret-production', 'sensor-faults', 'slope-failure'])
   })
 
-  it.each(scenarioNames())('%s: causes exactly the warnings of its manifest, at their levels, and no other', (name) => {
-    const scenario = loadScenario(name)
-    const { peaks, misjudged } = run7(name)
-    expect(misjudged, 'a payload the simulator meant as valid was refused, or the reverse').toBe(0)
-    const { missing, unexpected } = checkManifest(scenario, peaks)
-    expect(missing, `raised: ${[...peaks].map(([k, l]) => `${k} ${l}`).join(', ')}`).toEqual([])
-    expect(unexpected).toEqual([])
-  }, 90_000)
+  it.each(scenarioNames())(
+    '%s: causes exactly the warnings of its manifest, at their levels, and no other',
+    (name) => {
+      const scenario = loadScenario(name)
+      const { peaks, misjudged } = run7(name)
+      expect(misjudged, 'a payload the simulator meant as valid was refused, or the reverse').toBe(0)
+      const { missing, unexpected } = checkManifest(scenario, peaks)
+      expect(missing, `raised: ${[...peaks].map(([k, l]) => `${k} ${l}`).join(', ')}`).toEqual([])
+      expect(unexpected).toEqual([])
+    },
+    90_000,
+  )
 
   it('sensor-faults: the deliberately bad payloads fail with the codes they should', () => {
     const { codes, refused } = run7('sensor-faults')

@@ -24,7 +24,14 @@ describe('the simulated world', () => {
     const rain = msgs.filter((m) => m.deviceId === 'yt-rain-01')
     expect(rain).toHaveLength(12) // every 5 min for an hour
     expect(rain[1]!.t - rain[0]!.t).toBe(300_000)
-    expect(sendTimes(devices.find((d) => d.id === 'yt-rain-01')!, START, START + 3_600_000, START + 7_200_000)).toHaveLength(12)
+    expect(
+      sendTimes(
+        devices.find((d) => d.id === 'yt-rain-01')!,
+        START,
+        START + 3_600_000,
+        START + 7_200_000,
+      ),
+    ).toHaveLength(12)
   })
 
   it('uploads what a dropped-out device kept as one backlog array when it is back (断电续传)', () => {

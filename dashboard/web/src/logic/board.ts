@@ -29,9 +29,7 @@ export function byKind<D extends BoardDevice>(devices: readonly D[]): { kind: st
   const groups = new Map<string, D[]>()
   for (const d of devices) groups.set(d.kind, [...(groups.get(d.kind) ?? []), d])
   const rank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : KIND_ORDER.length)
-  return [...groups]
-    .sort((a, b) => rank(a[0]) - rank(b[0]))
-    .map(([kind, list]) => ({ kind, label: list[0]!.kindLabel, devices: list }))
+  return [...groups].sort((a, b) => rank(a[0]) - rank(b[0])).map(([kind, list]) => ({ kind, label: list[0]!.kindLabel, devices: list }))
 }
 
 export const STATE_NAME = { online: '在线', stale: '数据迟滞', offline: '离线' } as const
