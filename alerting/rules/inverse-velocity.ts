@@ -60,9 +60,10 @@ export const inverseVelocityRuleSchema = z
       .nonnegative()
       .default(24 * 3600),
     /**
-     * Seconds without a forecast that do not restart the confirmation: near its end a true
-     * acceleration's fit now and then misses for a few hours (the noise reads as slowing for an
-     * afternoon), while a rain pulse stops forecasting for a day or more once it levels off.
+     * Seconds of fits that do not forecast which do not restart the confirmation: near its end a
+     * true acceleration's fit now and then misses for a few hours (the noise reads as slowing for
+     * an afternoon), while a rain pulse stops forecasting for a day or more once it levels off.
+     * Hours without readings are not counted: a gap says nothing.
      */
     confirmGap: z
       .number()
@@ -91,8 +92,8 @@ export interface InverseVelocityState extends LevelRuleState {
   readonly evaluatedAt: number
   /** Since when the fits have forecast a failure, with no pause longer than `confirmGap` (0: none now). */
   readonly forecastSince: number
-  /** When a fit last forecast a failure. */
-  readonly lastForecastAt?: number
+  /** Since when the fits have not forecast (0: the last one did); a gap in the readings is not a pause. */
+  readonly pausedSince?: number
   readonly last: Forecast | null
   /** The forecasts of the last days, oldest first: how the predicted failure time converged. */
   readonly history: readonly ForecastPoint[]
@@ -170,11 +171,12 @@ export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVeloc
   const history = f.reason === 'FORECAST' ? [...state.history, [f.ts, f.failureTs!, f.safeTs!, f.earliestTs!, f.latestTs!] as const].slice(-HISTORY) : state.history
   // too little to judge, or a bump in the newest readings waiting for the next: the level stands
   if (f.reason === 'TOO_FEW_POINTS' || f.reason === 'UNCONFIRMED') return { state: { ...next, evaluatedAt: reading.ts, last: f, history }, events: [] }
+  // the confirmation restarts once the fits have said "no failure" for longer than confirmGap;
+  // hours without readings (a gap) say nothing either way
   const forecasting = f.reason === 'FORECAST'
-  const paused = reading.ts - (state.lastForecastAt ?? 0) > rule.confirmGap * 1000
-  const forecastSince = forecasting ? (state.forecastSince && !paused ? state.forecastSince : reading.ts) : paused ? 0 : state.forecastSince
-  const lastForecastAt = forecasting ? reading.ts : (state.lastForecastAt ?? 0)
-  const evaluated = { ...next, evaluatedAt: reading.ts, forecastSince, lastForecastAt, last: f, history }
+  const pausedSince = forecasting ? 0 : state.pausedSince || reading.ts
+  const forecastSince = forecasting ? state.forecastSince || reading.ts : reading.ts - pausedSince > rule.confirmGap * 1000 ? 0 : state.forecastSince
+  const evaluated = { ...next, evaluatedAt: reading.ts, forecastSince, pausedSince, last: f, history }
   const confirmed = forecasting && forecastSince > 0 && reading.ts - forecastSince >= rule.confirm * 1000
   const hours = confirmed ? f.safeHoursLeft! : Number.POSITIVE_INFINITY
   const { direction: _direction, ...evidence } = f
