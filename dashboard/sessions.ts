@@ -1,19 +1,47 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { writeFileAtomic } from '../ingest/atomic-file.js'
 
 /**
  * Login sessions: a random token given once to the browser (an httpOnly cookie) or to an API
- * client (bearer); only its SHA-256 is held, in memory. A session lasts a 12-hour shift.
+ * client (bearer); only its SHA-256 is held. A session lasts a 12-hour shift.
+ *
+ * With a file, the sessions survive a restart: a wall screen in the dispatch room stays signed in
+ * and keeps receiving warnings when the platform is restarted, instead of falling back to the
+ * login page and going silent until someone logs in. The file holds only the digests (a digest
+ * of a 256-bit random token cannot be turned back into the token), the user ids and the expiry
+ * times; it is rewritten on every login and logout, and expired sessions are swept then.
  */
 export const SESSION_MS = 12 * 3_600_000
 
 const digest = (token: string) => createHash('sha256').update(token).digest('hex')
 
+type Stored = [hash: string, userId: string, expires: number]
+
 export class Sessions {
   private readonly byHash = new Map<string, { userId: string; expires: number }>()
+  private saving: Promise<void> = Promise.resolve()
+
+  /** `file`: where the sessions are kept across restarts (none: in memory only). */
+  constructor(
+    private readonly file?: string,
+    private readonly onError: (err: Error) => void = () => undefined,
+    now = Date.now(),
+  ) {
+    if (!file) return
+    try {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { sessions?: Stored[] }
+      for (const [hash, userId, expires] of stored.sessions ?? []) if (expires > now) this.byHash.set(hash, { userId, expires })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onError(err as Error)
+    }
+  }
 
   create(userId: string, now: number): string {
     const token = randomBytes(32).toString('base64url')
+    this.sweep(now)
     this.byHash.set(digest(token), { userId, expires: now + SESSION_MS })
+    this.save()
     return token
   }
 
@@ -28,7 +56,29 @@ export class Sessions {
   }
 
   revoke(token: string): void {
-    this.byHash.delete(digest(token))
+    if (this.byHash.delete(digest(token))) this.save()
+  }
+
+  /** Sessions held (for tests and health). */
+  get size(): number {
+    return this.byHash.size
+  }
+
+  /** Resolves once every change so far is on disk. */
+  flushed(): Promise<void> {
+    return this.saving
+  }
+
+  private sweep(now: number): void {
+    for (const [hash, s] of this.byHash) if (s.expires <= now) this.byHash.delete(hash)
+  }
+
+  /** Writes the sessions, one write at a time, the last one winning. */
+  private save(): void {
+    const file = this.file
+    if (!file) return
+    const sessions: Stored[] = [...this.byHash].map(([hash, s]) => [hash, s.userId, s.expires])
+    this.saving = this.saving.then(() => writeFileAtomic(file, JSON.stringify({ sessions }))).catch((err: Error) => this.onError(err))
   }
 }
 

@@ -211,7 +211,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   undo.push(() => ws.close())
 
   const access = new Access(cfg.site)
-  const auth = new Auth({ users: new Map(cfg.site.users.map((u) => [u.id, u])), sessions: new Sessions(), limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
+  // kept across restarts: a wall screen stays signed in (dashboard/sessions.ts)
+  const sessions = new Sessions(join(cfg.dataDir, 'sessions.json'), (err) =>
+    log.error({ err: err.message }, 'sessions could not be saved or read; signed-in screens may have to sign in again after a restart'),
+  )
+  const auth = new Auth({ users: new Map(cfg.site.users.map((u) => [u.id, u])), sessions, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
   const app = buildApp({
     store,
     registry,
@@ -292,6 +296,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         // 3. close live push and HTTP, then the store
         await live.close()
         await app.close()
+        await sessions.flushed()
         await store.close()
       })()),
   }
