@@ -4,7 +4,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dashboard/web/dist/', 'data/', 'test-artifacts/', 'tmp/'] },
+  { ignores: ['node_modules/', 'dist/', 'dashboard/web/dist/', 'data/', 'test-artifacts/', 'tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,8 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { REPO_ROOT } from '../ingest/repo-root.js'
 import { parseDuration } from './duration.js'
 
 /**
@@ -52,7 +52,7 @@ export const scenarioSchema = z.strictObject({
 })
 export type Scenario = z.infer<typeof scenarioSchema>
 
-export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), 'scenarios')
+export const SCENARIO_DIR = join(REPO_ROOT, 'simulators/scenarios')
 
 export function scenarioNames(): string[] {
   return readdirSync(SCENARIO_DIR)

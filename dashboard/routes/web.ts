@@ -2,10 +2,10 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { REPO_ROOT } from '../../ingest/repo-root.js'
 
 /** Where `npm run build:web` (Vite) puts the web UI. */
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url))
+export const DEFAULT_WEB_ROOT = join(REPO_ROOT, 'dashboard/web/dist')
 
 /**
  * The web UI at `/`: the files Vite built, everything local (no CDN, no map tiles: the dispatch

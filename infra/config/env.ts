@@ -1,14 +1,13 @@
 import { resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { REPO_ROOT } from '../../ingest/repo-root.js'
 import type { InfluxConfig } from '../influx/server.js'
 
 /**
  * Environment variables, all documented in README §Configuration. Parsed once here; no other
  * part of the platform reads process.env (README, "Layout").
  */
-const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
-export const DEMO_SITE = resolve(repoRoot, 'infra/sites/demo.yaml')
+export const DEMO_SITE = resolve(REPO_ROOT, 'infra/sites/demo.yaml')
 
 const port = (fallback: number) =>
   z.coerce.number({ error: 'expected a port number' }).int({ error: 'expected a port number' }).min(0).max(65535, { error: 'expected a port 0–65535' }).default(fallback)

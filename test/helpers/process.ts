@@ -9,8 +9,12 @@ export interface PlatformProcess {
   started(timeoutMs?: number): Promise<{ mqtt: number; ws: number; http: number }>
 }
 
-export function runPlatform(env: Record<string, string>, nodeArgs: string[] = []): PlatformProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'infra/main.ts'], {
+/** The TypeScript entry point through tsx (as in development), or the compiled one (as `npm start` runs it). */
+export const SOURCE_ENTRY = ['--import', 'tsx', 'infra/main.ts']
+export const COMPILED_ENTRY = ['dist/infra/main.js']
+
+export function runPlatform(env: Record<string, string>, nodeArgs: string[] = [], entry: readonly string[] = SOURCE_ENTRY): PlatformProcess {
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

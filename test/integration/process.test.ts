@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../infra/sqlite-store.js'
-import { runPlatform as run, testEnv, waitFor } from '../helpers/process.js'
+import { spawnSync } from 'node:child_process'
+import { COMPILED_ENTRY, runPlatform as run, testEnv, waitFor } from '../helpers/process.js'
 
 /** The real entry point, as `npm start` runs it, in a child process. */
 const dirs: string[] = []
@@ -70,6 +71,34 @@ mines:
     expect(await store.latest('yt-rain-01')).toEqual({ ts, values: { rainfall: 3.5 } })
     await store.close()
   })
+})
+
+describe('the compiled build (npm start)', () => {
+  it('compiles, and the JavaScript starts, takes a reading and stops cleanly, finding the demo site and the web UI from dist/', async () => {
+    const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' })
+    expect(build.status, build.stdout + build.stderr).toBe(0)
+    const dir = tempDir()
+    const p = run(testEnv(dir), [], COMPILED_ENTRY)
+    const ports = await p.started()
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { username: 'yt-rain-01', password: 'yt-rain-01-demo', reconnectPeriod: 0 })
+    await client.publishAsync('mines/yt-jinshan/devices/yt-rain-01/telemetry', JSON.stringify({ ts: Date.now(), values: { rainfall: 1 } }), { qos: 1 })
+    await client.endAsync()
+    expect((await fetch(`http://127.0.0.1:${ports.http}/api/health`)).status).toBe(200)
+    p.child.kill('SIGTERM')
+    expect(await p.exited).toBe(0)
+    expect(p.output()).toContain('stopped cleanly')
+    // the files that are not code are found from dist/ where they are in the repository
+    const paths = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const [w, e, s] = await Promise.all(['./dist/dashboard/routes/web.js', './dist/infra/config/env.js', './dist/simulators/scenario.js'].map((m) => import(m))); console.log(JSON.stringify([w.DEFAULT_WEB_ROOT, e.DEMO_SITE, s.SCENARIO_DIR]))",
+      ],
+      { encoding: 'utf8' },
+    )
+    expect(JSON.parse(paths.stdout)).toEqual([resolve('dashboard/web/dist'), resolve('infra/sites/demo.yaml'), resolve('simulators/scenarios')])
+  }, 90_000)
 })
 
 describe('signals', () => {
