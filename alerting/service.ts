@@ -38,6 +38,9 @@ export interface AlertingDeps {
   readonly writerMetrics: WriterMetrics
 }
 
+/** How long a resolved warning stays in memory (the seat's 本班已处置, the week's screens). */
+export const RESOLVED_KEPT_MS = 7 * 86_400_000
+
 export interface RuleSnapshot {
   /** Readings journal position: every reading before it is in `states`. */
   readonly position: number
@@ -197,6 +200,8 @@ export class Alerting {
   }
 
   private async snapshot(): Promise<void> {
+    // resolved warnings older than a week leave memory (they are in the store): the book holds what is open and recent
+    this.book.prune(this.deps.now(), RESOLVED_KEPT_MS)
     // taken between two turns of the event loop: every reading committed so far has been judged
     const position = this.deps.readings.head
     // the alert journal's head: events still being written are in the book already, and are

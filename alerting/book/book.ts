@@ -55,6 +55,22 @@ export class AlertBook {
     return [...this.current.values()].map((id) => this.alerts.get(id)!).sort((a, b) => RANK[b.level] - RANK[a.level] || a.raisedAt - b.raisedAt)
   }
 
+  /**
+   * Forgets warnings resolved more than `keepMs` ago: they are in the store for good, and a book
+   * that kept every warning ever raised would grow without end (and be scanned on every request).
+   * Unresolved warnings stay, however old.
+   */
+  prune(now: number, keepMs: number): number {
+    let dropped = 0
+    for (const [id, a] of this.alerts) {
+      if (a.state === 'resolved' && a.resolved && a.resolved.at < now - keepMs) {
+        this.alerts.delete(id)
+        dropped++
+      }
+    }
+    return dropped
+  }
+
   all(): Alert[] {
     return [...this.alerts.values()]
   }

@@ -56,6 +56,20 @@ describe('the warning book', () => {
     expect(b.unresolved()).toHaveLength(1)
   })
 
+  it('forgets warnings resolved longer ago than it keeps, and never an unresolved one', () => {
+    const b = book()
+    const t = at('2026-11-01T10:00:00+08:00')
+    const day = 86_400_000
+    b.onLevel(ctx, level(null, 'yellow'), t)
+    b.onLevel({ ...ctx, subject: { ...ctx.subject, id: 'old-open' } }, level(null, 'red'), t)
+    b.acknowledge('a1', 'wang', t + 1)
+    b.resolve('a1', 'wang', '已处置', t + 2)
+    expect(b.prune(t + 6 * day, 7 * day)).toBe(0)
+    expect(b.prune(t + 8 * day, 7 * day)).toBe(1)
+    expect(b.all().map((a) => a.id)).toEqual(['a2'])
+    expect(b.unresolved().map((a) => a.id)).toEqual(['a2'])
+  })
+
   it('goes open → acknowledged → assigned → resolved, each step with who and when', () => {
     const b = book()
     const t = at('2026-11-23T10:00:00+08:00')
