@@ -27,6 +27,8 @@ export class Access {
   }
 
   canAct(user: User, mineId: string): boolean {
+    // a wall screen's display credential reads, it never acts (dashboard/displays.ts)
+    if (user.readOnly) return false
     return (user.role === 'admin' || user.role === 'dispatcher' || user.role === 'director') && this.canSee(user, mineId)
   }
 

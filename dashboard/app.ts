@@ -23,6 +23,8 @@ import type { DeviceKind } from '../ingest/contract/kinds.js'
 import { webRoutes } from './routes/web.js'
 import { demoRoutes, type DemoControl } from './routes/demo.js'
 import { RequestLog } from './request-log.js'
+import { displayRoutes } from './routes/displays.js'
+import type { Displays } from './displays.js'
 
 export interface AppDeps {
   readonly store: Store
@@ -52,6 +54,8 @@ export interface AppDeps {
   readonly webRoot?: string | undefined
   /** Mark the session cookie Secure (behind HTTPS). */
   readonly secureCookie?: boolean
+  /** Wall screens' display credentials (none: the routes are not offered). */
+  readonly displays?: Displays
   /** The level of the one line logged per request: `debug` in the demo (see request-log.ts). */
   readonly requestLogLevel?: 'info' | 'debug'
 }
@@ -104,6 +108,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(quarantineRoutes, { files: deps.quarantineFiles, auth: deps.auth })
   const { auth, access } = deps
   app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
+  if (deps.displays) app.register(displayRoutes, { auth, displays: deps.displays, now: deps.now, secureCookie: deps.secureCookie ?? false })
   app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
   app.register(alertRoutes, {
     alerts: deps.alerts,

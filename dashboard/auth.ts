@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { SecretVerifier } from '../ingest/secrets.js'
 import { HttpError } from './errors.js'
+import type { Displays } from './displays.js'
 import type { LoginLimiter, Sessions } from './sessions.js'
 import type { User } from './users.js'
 
@@ -14,6 +15,8 @@ export const SESSION_COOKIE = 'mw_session'
 export interface AuthDeps {
   readonly users: ReadonlyMap<string, User>
   readonly sessions: Sessions
+  /** Wall screens' read-only credentials (none: no displays). */
+  readonly displays?: Displays
   readonly limiter: LoginLimiter
   readonly adminToken: string
   readonly now: () => number
@@ -48,8 +51,17 @@ export class Auth {
       const id = this.deps.sessions.userOf(token, this.deps.now())
       const user = id ? this.deps.users.get(id) : undefined
       if (user) return user
+      // a wall screen: it sees what its user sees, and acts on nothing
+      const display = this.deps.displays?.of(token)
+      const shown = display ? this.deps.users.get(display.userId) : undefined
+      if (display && shown) return { ...shown, readOnly: true, display: display.name }
     }
     throw new HttpError('MW_UNAUTHORIZED', '请先登录 (log in: POST /api/login, then send the session cookie or Authorization: Bearer <token>)')
+  }
+
+  /** Whether the site file has this user. */
+  knows(userId: string): boolean {
+    return this.deps.users.has(userId)
   }
 
   /** Checks a password, with the failed-login limit per (user name, address). */

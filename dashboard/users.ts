@@ -20,7 +20,12 @@ export const userSchema = z.strictObject({
   regions: z.array(idSchema).default([]),
   passwordHash: secretHashSchema,
 })
-export type User = z.infer<typeof userSchema>
+export type User = z.infer<typeof userSchema> & {
+  /** A wall screen signed in with a display credential: it sees what this user sees, and acts on nothing. */
+  readonly readOnly?: boolean
+  /** The screen's name, for the display credential. */
+  readonly display?: string
+}
 
 export const usersSchema = z.array(userSchema).default([])
 

@@ -9,6 +9,7 @@ import { Access } from '../dashboard/access.js'
 import { Auth } from '../dashboard/auth.js'
 import { startLive } from '../dashboard/live.js'
 import { LoginLimiter, Sessions } from '../dashboard/sessions.js'
+import { Displays } from '../dashboard/displays.js'
 import { brokerTeller, createBroker } from '../ingest/broker/broker.js'
 import type { BrokerContext } from '../ingest/broker/context.js'
 import { listenTcp, listenWebSocket } from '../ingest/broker/listeners.js'
@@ -215,7 +216,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const sessions = new Sessions(join(cfg.dataDir, 'sessions.json'), (err) =>
     log.error({ err: err.message }, 'sessions could not be saved or read; signed-in screens may have to sign in again after a restart'),
   )
-  const auth = new Auth({ users: new Map(cfg.site.users.map((u) => [u.id, u])), sessions, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
+  const displays = new Displays(join(cfg.dataDir, 'displays.json'), (err) => log.error({ err: err.message }, 'display credentials could not be saved or read'))
+  const auth = new Auth({ users: new Map(cfg.site.users.map((u) => [u.id, u])), sessions, displays, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
   const app = buildApp({
     store,
     registry,
@@ -231,6 +233,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     ruleState: (deviceId, ruleId) => alerting.engine.peek(deviceId, ruleId),
     demo: () => simulation,
     requestLogLevel: cfg.simulate ? 'debug' : 'info',
+    displays,
     webRoot: cfg.webRoot ?? DEFAULT_WEB_ROOT,
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
@@ -297,6 +300,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         await live.close()
         await app.close()
         await sessions.flushed()
+        await displays.flushed()
         await store.close()
       })()),
   }
