@@ -26,6 +26,9 @@ const ADMIN_BY_TOKEN: User = { id: 'admin-token', name: '管理令牌 (admin tok
 // a hash no password matches, so that an unknown user name costs the same scrypt as a known one
 const NOBODY = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
 
+/** The digest a session or display token is known by (only digests are kept). */
+export const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex')
+
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=')
@@ -37,6 +40,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
 export class Auth {
   private readonly verifier = new SecretVerifier()
   private readonly adminDigest: Buffer
+  private readonly endListeners: ((digest: string) => void)[] = []
 
   constructor(private readonly deps: AuthDeps) {
     this.adminDigest = createHash('sha256').update(deps.adminToken).digest()
@@ -82,6 +86,17 @@ export class Auth {
 
   logout(request: FastifyRequest): void {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? cookieValue(request.headers.cookie, SESSION_COOKIE)
-    if (token) this.deps.sessions.revoke(token)
+    if (!token) return
+    this.deps.sessions.revoke(token)
+    this.ended(tokenDigest(token))
+  }
+
+  /** Tells whoever holds a connection on the session or display with this digest that it is over (live sockets close). */
+  ended(digest: string): void {
+    for (const listener of this.endListeners) listener(digest)
+  }
+
+  onEnded(listener: (digest: string) => void): void {
+    this.endListeners.push(listener)
   }
 }

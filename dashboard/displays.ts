@@ -54,14 +54,15 @@ export class Displays {
     return [...this.byHash.values()].map(view).sort((a, b) => a.createdAt - b.createdAt)
   }
 
-  revoke(id: string): boolean {
+  /** Revokes a credential; returns the digest it was known by (undefined: no such credential). */
+  revoke(id: string): string | undefined {
     for (const [hash, d] of this.byHash)
       if (d.id === id) {
         this.byHash.delete(hash)
         this.save()
-        return true
+        return hash
       }
-    return false
+    return undefined
   }
 
   /** Resolves once every change so far is on disk. */

@@ -4,7 +4,7 @@ import type { AlertEvent } from '../alerting/book/alert.js'
 import type { Reading } from '../ingest/reading.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import type { Access } from './access.js'
-import type { Auth } from './auth.js'
+import { SESSION_COOKIE, cookieValue, tokenDigest, type Auth } from './auth.js'
 import type { ClientToServerEvents, DevicePush, ServerToClientEvents, SocketData } from './live-events.js'
 
 /**
@@ -19,10 +19,13 @@ export interface Live {
   /** Readings as committed; the latest of each device goes out at most every `readingEveryMs`. */
   readings(readings: readonly Reading[]): void
   device(event: DevicePush): void
+  /** Closes the live connections of a session or display that ended (logout, revocation). */
+  endSession(digest: string): void
   close(): Promise<void>
 }
 
 export const room = (mineId: string) => `mine:${mineId}`
+const sessionRoom = (digest: string) => `session:${digest}`
 
 export function startLive(server: HttpServer, deps: { auth: Auth; access: Access; timeZoneOf: (mineId: string) => string; now: () => number; readingEveryMs?: number }): Live {
   const every = deps.readingEveryMs ?? 5000
@@ -40,6 +43,9 @@ export function startLive(server: HttpServer, deps: { auth: Auth; access: Access
       .user(request as never)
       .then((user) => {
         socket.data.userId = user.id
+        // a room per session, so that a logout or a revoked display ends its live connections
+        const used = token ?? cookieValue(socket.handshake.headers.cookie, SESSION_COOKIE)
+        if (used) void socket.join(sessionRoom(tokenDigest(used)))
         if (!socket.recovered) for (const mine of deps.access.visibleMines(user)) void socket.join(room(mine))
         next()
       })
@@ -69,6 +75,9 @@ export function startLive(server: HttpServer, deps: { auth: Auth; access: Access
     },
     device(d) {
       io.to(room(d.mineId)).emit('device', d)
+    },
+    endSession(digest) {
+      io.in(sessionRoom(digest)).disconnectSockets(true)
     },
     // the HTTP server is fastify's to close: only the sockets and the engine end here
     close: async () => {

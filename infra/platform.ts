@@ -259,6 +259,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const live = startLive(app.server, { auth, access, timeZoneOf, now })
   undo.push(() => live.close())
   alertBus.on((e) => live.alert(e))
+  auth.onEnded((digest) => live.endSession(digest))
   intake.onReadings((readings) => live.readings(readings))
   presence.on('change', (p) => {
     const mineId = registry.device(p.deviceId)?.mineId

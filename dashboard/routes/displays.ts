@@ -63,7 +63,10 @@ export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays;
     },
     async (request, reply) => {
       await admin(request)
-      if (!opts.displays.revoke(request.params.id)) throw new HttpError('MW_NOT_FOUND', `没有编号为 ${request.params.id} 的大屏凭据 (no such display credential)`)
+      const digest = opts.displays.revoke(request.params.id)
+      if (!digest) throw new HttpError('MW_NOT_FOUND', `没有编号为 ${request.params.id} 的大屏凭据 (no such display credential)`)
+      // the screen's live connection ends with it
+      opts.auth.ended(digest)
       request.log.info({ display: request.params.id }, 'display credential revoked')
       return reply.code(204).send(null)
     },

@@ -10,7 +10,8 @@ import { secretOf } from '../helpers/site.js'
 /**
  * A wall screen signed in for good with a read-only display credential that an admin issues and
  * revokes (issue 12 item 6): it sees what its user sees, over HTTP and live push, across a restart,
- * signs nothing, and is out the moment the credential is revoked.
+ * signs nothing, and is out the moment the credential is revoked, live connection included; a
+ * person who signs out loses their live connection too.
  */
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -48,6 +49,12 @@ describe('display credentials', () => {
     const sign = await app().inject({ method: 'POST', url: `/api/alerts/${pushed[0]}/acknowledge`, headers: { cookie } })
     expect(sign.statusCode).toBe(403)
     screen.close()
+    // a person who signs out is cut off live too, not only on the next request
+    const desk = connect(`http://127.0.0.1:${first.platform.ports.http}`, { auth: { token: dispatcher }, transports: ['websocket'], reconnection: false })
+    await eventually(() => desk.connected)
+    const deskClosed = new Promise<string>((resolve) => desk.on('disconnect', (reason) => resolve(reason)))
+    expect((await app().inject({ method: 'POST', url: '/api/logout', headers: { authorization: `Bearer ${dispatcher}` } })).statusCode).toBe(200)
+    expect(await deskClosed).toBe('io server disconnect')
     expect(readFileSync(join(dataDir, 'displays.json'), 'utf8')).not.toContain(token)
     await first.stop()
 
@@ -55,7 +62,12 @@ describe('display credentials', () => {
     try {
       expect((await second.platform.app.inject({ method: 'GET', url: '/api/alerts', headers: { cookie } })).statusCode).toBe(200)
       expect((await second.platform.app.inject({ method: 'GET', url: '/api/displays', headers: admin })).json().displays).toMatchObject([{ id, name: '调度室大屏', userId: 'disp-a' }])
+      // the screen, connected live, is cut off the moment its credential is revoked
+      const wallScreen = connect(`http://127.0.0.1:${second.platform.ports.http}`, { auth: { token }, transports: ['websocket'], reconnection: false })
+      await eventually(() => wallScreen.connected)
+      const cut = new Promise<string>((resolve) => wallScreen.on('disconnect', (reason) => resolve(reason)))
       expect((await second.platform.app.inject({ method: 'DELETE', url: `/api/displays/${id}`, headers: admin })).statusCode).toBe(204)
+      expect(await cut).toBe('io server disconnect')
       expect((await second.platform.app.inject({ method: 'GET', url: '/api/alerts', headers: { cookie } })).statusCode).toBe(401)
       expect((await second.platform.app.inject({ method: 'GET', url: login })).statusCode).toBe(401)
     } finally {
