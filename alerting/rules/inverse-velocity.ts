@@ -158,6 +158,22 @@ export function forecast(
   return { ...f, ts: now, ...(f.failureTs !== undefined ? { hoursLeft: (f.failureTs - now) / 3_600_000, safeHoursLeft: (f.safeTs! - now) / 3_600_000 } : {}), direction }
 }
 
+/**
+ * Whether a forecast has stood long enough to set a level. Pure. The count starts at the first fit
+ * that forecasts and restarts once the fits have said "no failure" for longer than `confirmGap`;
+ * hours without readings (a gap) say nothing either way.
+ */
+export function confirmation(
+  state: Pick<InverseVelocityState, 'forecastSince' | 'pausedSince'>,
+  forecasting: boolean,
+  ts: number,
+  rule: Pick<InverseVelocityRule, 'confirm' | 'confirmGap'>,
+): { forecastSince: number; pausedSince: number; confirmed: boolean } {
+  const pausedSince = forecasting ? 0 : state.pausedSince || ts
+  const forecastSince = forecasting ? state.forecastSince || ts : ts - pausedSince > rule.confirmGap * 1000 ? 0 : state.forecastSince
+  return { forecastSince, pausedSince, confirmed: forecasting && forecastSince > 0 && ts - forecastSince >= rule.confirm * 1000 }
+}
+
 export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVelocityState> = (saved, reading, rule) => {
   // a snapshot from before the forecast worked on components starts afresh
   const state = 'track' in saved ? saved : initialInverseVelocity()
@@ -171,13 +187,8 @@ export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVeloc
   const history = f.reason === 'FORECAST' ? [...state.history, [f.ts, f.failureTs!, f.safeTs!, f.earliestTs!, f.latestTs!] as const].slice(-HISTORY) : state.history
   // too little to judge, or a bump in the newest readings waiting for the next: the level stands
   if (f.reason === 'TOO_FEW_POINTS' || f.reason === 'UNCONFIRMED') return { state: { ...next, evaluatedAt: reading.ts, last: f, history }, events: [] }
-  // the confirmation restarts once the fits have said "no failure" for longer than confirmGap;
-  // hours without readings (a gap) say nothing either way
-  const forecasting = f.reason === 'FORECAST'
-  const pausedSince = forecasting ? 0 : state.pausedSince || reading.ts
-  const forecastSince = forecasting ? state.forecastSince || reading.ts : reading.ts - pausedSince > rule.confirmGap * 1000 ? 0 : state.forecastSince
+  const { forecastSince, pausedSince, confirmed } = confirmation(state, f.reason === 'FORECAST', reading.ts, rule)
   const evaluated = { ...next, evaluatedAt: reading.ts, forecastSince, pausedSince, last: f, history }
-  const confirmed = forecasting && forecastSince > 0 && reading.ts - forecastSince >= rule.confirm * 1000
   const hours = confirmed ? f.safeHoursLeft! : Number.POSITIVE_INFINITY
   const { direction: _direction, ...evidence } = f
   const { level, events } = judge(state.level, hours, reading.ts, { ...rule, direction: 'below' }, rule.id, 'h', { ...evidence, forecastSince })

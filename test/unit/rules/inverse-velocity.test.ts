@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { evaluateInverseVelocity, forecast, initialInverseVelocity, inverseVelocityRuleSchema, type InverseVelocityRule, type InverseVelocityState } from '../../../alerting/rules/inverse-velocity.js'
+import {
+  confirmation,
+  evaluateInverseVelocity,
+  forecast,
+  initialInverseVelocity,
+  inverseVelocityRuleSchema,
+  type InverseVelocityRule,
+  type InverseVelocityState,
+} from '../../../alerting/rules/inverse-velocity.js'
 import type { LevelEvent } from '../../../alerting/rules/types.js'
 import { makeSeries, type Series } from '../../../simulators/families.js'
 
@@ -77,6 +85,32 @@ describe('failure forecast (Voight, fitted to the displacement along the movemen
     const first = shipped.events.find((e) => e.to !== null)!
     expect(first.ts - (first.evidence!.forecastSince as number)).toBeGreaterThanOrEqual(rule.confirm * 1000)
     expect(run(s, { ...often, confirm: 30 * 86_400 }).events).toEqual([])
+  })
+
+  it('confirms a forecast after `confirm` of fits, through a short pause and a data gap, not through a long pause', () => {
+    const h = 3_600_000
+    // a fit every half hour: forecast, forecast, …; verdicts as [hour, forecasting]
+    const walk = (verdicts: [number, boolean][]) => {
+      let st = { forecastSince: 0, pausedSince: 0 }
+      const out: boolean[] = []
+      for (const [hour, forecasting] of verdicts) {
+        const c = confirmation(st, forecasting, (1000 + hour) * h, rule)
+        st = c
+        out.push(c.confirmed)
+      }
+      return out
+    }
+    const every = (from: number, to: number, forecasting: boolean): [number, boolean][] => Array.from({ length: (to - from) * 2 }, (_, i) => [from + i / 2, forecasting])
+    // 24 h of forecasts: confirmed at hour 24
+    expect(walk(every(0, 25, true)).indexOf(true)).toBe(48)
+    // a 4-hour pause at hour 10 (no failure said) does not restart the count
+    expect(walk([...every(0, 10, true), ...every(10, 14, false), ...every(14, 25, true)]).at(-1)).toBe(true)
+    // a 6-hour gap without readings (no fits at all) does not either
+    expect(walk([...every(0, 10, true), ...every(16, 25, true)]).at(-1)).toBe(true)
+    // an 8-hour pause does: the count starts again at hour 18
+    const long = walk([...every(0, 10, true), ...every(10, 18, false), ...every(18, 43, true)])
+    expect(long.at(-1)).toBe(true)
+    expect(long.indexOf(true)).toBe(20 + 16 + 48)
   })
 
   it('says there are too few points at first', () => {
