@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { afterAll } from 'vitest'
 
 /** The real entry point, as `npm start` runs it, in a child process. */
 export interface PlatformProcess {
@@ -13,6 +14,12 @@ export interface PlatformProcess {
 export const SOURCE_ENTRY = ['--import', 'tsx', 'infra/main.ts']
 export const COMPILED_ENTRY = ['dist/infra/main.js']
 
+/** Platform processes still running: killed after the test file, whatever its tests did. */
+const children = new Set<ReturnType<typeof spawn>>()
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL')
+})
+
 export function runPlatform(env: Record<string, string>, nodeArgs: string[] = [], entry: readonly string[] = SOURCE_ENTRY): PlatformProcess {
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -22,6 +29,9 @@ export function runPlatform(env: Record<string, string>, nodeArgs: string[] = []
   child.stdout.on('data', (c) => (out += c))
   child.stderr.on('data', (c) => (out += c))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  // a test that fails half-way must not leave its platform running (holding ports and CPU)
+  children.add(child)
+  child.on('exit', () => children.delete(child))
   return {
     child,
     exited,
