@@ -159,14 +159,7 @@ export class AlertEngine {
         states[rule.id] = evaluate(states[rule.id], reading, rule, now, { mineStatus: device.mineStatus, timeZone: device.timeZone }).state
       }
     }
-    for (const [id, item] of this.itemById)
-      this.itemLevels.set(
-        id,
-        aggregate(
-          item.devices.map((d) => this.pointLevel(d)),
-          item.escalation,
-        ).level,
-      )
+    this.refreshItems()
   }
 
   /** The clock: devices gone silent, and warnings past their deadline. */
@@ -195,6 +188,11 @@ export class AlertEngine {
       const device = this.devices.get(id)
       if (device) this.states[id] = Object.fromEntries(device.rules.map((r) => [r.id, RULES[r.kind].initial(now)]))
     }
+    this.refreshItems()
+  }
+
+  /** Each item's level from its points' levels as they now stand (after a warm-up or a reset). */
+  private refreshItems(): void {
     for (const [id, item] of this.itemById)
       this.itemLevels.set(
         id,

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { SecretVerifier } from '../ingest/secrets.js'
 import { HttpError } from './errors.js'
 import type { Displays } from './displays.js'
-import type { LoginLimiter, Sessions } from './sessions.js'
+import { tokenDigest, type LoginLimiter, type Sessions } from './sessions.js'
 import type { User } from './users.js'
 
 /**
@@ -25,9 +25,6 @@ export interface AuthDeps {
 const ADMIN_BY_TOKEN: User = { id: 'admin-token', name: '管理令牌 (admin token)', role: 'admin', mines: [], regions: [], passwordHash: '' }
 // a hash no password matches, so that an unknown user name costs the same scrypt as a known one
 const NOBODY = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
-
-/** The digest a session or display token is known by (only digests are kept). */
-export const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex')
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {

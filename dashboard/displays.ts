@@ -1,6 +1,7 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { writeFileAtomic } from '../ingest/atomic-file.js'
+import { tokenDigest as digest } from './sessions.js'
 
 /**
  * Display credentials for wall screens (大屏, the dispatch room's screens): an admin issues one for
@@ -17,8 +18,6 @@ export interface Display {
 }
 
 type Stored = Display & { readonly hash: string }
-
-const digest = (token: string) => createHash('sha256').update(token).digest('hex')
 
 export class Displays {
   private readonly byHash = new Map<string, Stored>()

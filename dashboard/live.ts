@@ -4,7 +4,8 @@ import type { AlertEvent } from '../alerting/book/alert.js'
 import type { Reading } from '../ingest/reading.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import type { Access } from './access.js'
-import { SESSION_COOKIE, cookieValue, tokenDigest, type Auth } from './auth.js'
+import { SESSION_COOKIE, cookieValue, type Auth } from './auth.js'
+import { tokenDigest } from './sessions.js'
 import type { ClientToServerEvents, DevicePush, ServerToClientEvents, SocketData } from './live-events.js'
 
 /**

@@ -14,7 +14,9 @@ import { writeFileAtomic } from '../ingest/atomic-file.js'
  */
 export const SESSION_MS = 12 * 3_600_000
 
-const digest = (token: string) => createHash('sha256').update(token).digest('hex')
+/** The digest a session or display token is known by (only digests are kept). */
+export const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex')
+const digest = tokenDigest
 
 type Stored = [hash: string, userId: string, expires: number]
 

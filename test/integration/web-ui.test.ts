@@ -127,7 +127,6 @@ describe('web UI in Chromium', () => {
     await expect.poll(() => mine.getAttribute('data-level')).toBe('red')
     // a regulator watches: signing is the mine's, so no alarm sounds on this screen
     expect(await page.locator('[data-alarm]').count()).toBe(0)
-    await page.waitForTimeout(500) // the map's ripple animation starts
     await screenshot(page, 'map-1920-red')
 
     // a click opens the mine's board

@@ -29,6 +29,17 @@ function runRate(rule: RateRule, series: Series): LevelEvent[] {
   return out
 }
 
+function runStep(series: Series): LevelEvent[] {
+  let state: StepState = initialStep()
+  const out: LevelEvent[] = []
+  for (const r of series.readings) {
+    const e = evaluateStep(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, stepRule, r.ts, ctx)
+    state = e.state
+    out.push(...e.events)
+  }
+  return out
+}
+
 const raises = (events: readonly LevelEvent[]) => events.filter((e) => e.from === null && e.to !== null)
 
 describe('rate-day on steady creep with a daily cycle', () => {
@@ -85,14 +96,7 @@ describe('a step is a data-quality event, not a velocity', () => {
     expect(Math.abs(series.params.step!)).toBeGreaterThanOrEqual(5)
     expect(raises(runRate(rateHour, series))).toEqual([])
     expect(raises(runRate(rateDay, series))).toEqual([])
-    let state: StepState = initialStep()
-    const events: LevelEvent[] = []
-    for (const r of series.readings) {
-      const e = evaluateStep(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, stepRule, r.ts, ctx)
-      state = e.state
-      events.push(...e.events)
-    }
-    const found = raises(events)
+    const found = raises(runStep(series))
     expect(found).toHaveLength(1)
     // the size is the step of the 3-D displacement (a step against the movement can shrink it)
     expect(Math.abs(found[0]!.value)).toBeGreaterThanOrEqual(5)
@@ -143,14 +147,7 @@ describe('the first readings of a new track', () => {
     expect(Math.abs(series.readings[0]!.values.dN)).toBeGreaterThan(15)
     expect(raises(runRate(rateHour, series))).toEqual([])
     expect(raises(runRate(rateDay, series))).toEqual([])
-    let state: StepState = initialStep()
-    const events: LevelEvent[] = []
-    for (const r of series.readings) {
-      const e = evaluateStep(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, stepRule, r.ts, ctx)
-      state = e.state
-      events.push(...e.events)
-    }
-    expect(raises(events)).toEqual([])
+    expect(raises(runStep(series))).toEqual([])
   })
 })
 
