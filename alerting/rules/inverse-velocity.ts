@@ -28,14 +28,16 @@ export const inverseVelocityRuleSchema = z
     id: z.string().min(1),
     source: sourceSchema.default({ derived: 'total' }),
     /**
-     * Seconds of readings fitted. Six days: α and the failure time trade off in a fit, and only a
-     * long stretch of the accelerating stage tells them apart (on the test families the spread of
-     * the error at 24 h lead about halved from four days to six); the cycle is told from a trend too.
+     * Seconds of readings fitted. Ten days: α and the failure time trade off in a fit, and only a
+     * long stretch of the accelerating stage tells them apart. The information bound says so
+     * (docs/slope-warnings.md, "How well the data can know the failure time"): at 24 h lead, with
+     * σ = 0.5 mm and α = 2.2 fitted, the failure time's standard deviation is about 16 h on 6 days
+     * of a slow start and 9 h on 9 days; shorter windows are tried too (see WINDOWS_DAYS).
      */
     window: z
       .number()
       .positive()
-      .default(6 * 86_400),
+      .default(10 * 86_400),
     /** Seconds between fits (each costs about 10 ms): a forecast of a day or more changes little in 30 minutes. */
     every: z.number().positive().default(1800),
     /** Readings the window needs before anything is forecast. */
@@ -104,7 +106,7 @@ export const initialInverseVelocity = (): InverseVelocityState => ({ ...INITIAL_
 /** The fit takes 40-minute means of the readings. */
 const BIN_MS = 40 * 60_000
 /**
- * Readings the window keeps: every one (6 days of 5-minute readings), not one per half hour as the
+ * Readings the window keeps: every one (10 days of 10-minute readings; of 5-minute ones, the last 7 days), not one per half hour as the
  * rate rules keep. The fit's 40-minute means are what tell a slow acceleration from noise and the
  * daily cycle; thinning to one reading per mean doubles their noise and cost a day of lead on the
  * slowest (α = 2.2) test series. Readings of a burst (a round measured again within minutes) count once.
@@ -121,7 +123,7 @@ const WINDOWS_DAYS = [2, 4, 6]
  * The forecast on a window of bridged points (components). Pure. A long window tells α from the
  * failure time best, but one that reaches back past the start of the accelerating stage (a slope
  * that crept for weeks, then began to accelerate) mixes two regimes the model cannot fit; so
- * trailing windows of 2, 4 and 6 days are tried, and the one whose acceleration stands out most
+ * trailing windows of 2, 4, 6 and 10 days are tried, and the one whose acceleration stands out most
  * (the largest F, which a misfit's correlated residuals deflate) is the forecast.
  */
 export function forecast(

@@ -5,6 +5,7 @@ import { RANK, type Level } from '../../alerting/rules/levels.js'
 import type { InverseVelocityState } from '../../alerting/rules/inverse-velocity.js'
 import { classOf } from '../../alerting/rules/index.js'
 import type { Series } from '../../simulators/families.js'
+import { failureTimeBound } from './bound.js'
 
 /**
  * One series through the platform's real rule engine and warning book, with the built-in rules of
@@ -29,6 +30,11 @@ export interface SeriesResult {
   readonly error: Partial<Record<48 | 24 | 12, number>>
   /** The same for the time with the margin (what the warning's text leads with and the levels judge). */
   readonly safeError: Partial<Record<48 | 24 | 12, number>>
+  /**
+   * The least spread (1 SD, hours) any method could have at 24 h lead on this series' readings: the
+   * Cramér–Rao bound with α unknown (bound.ts). Failing series only.
+   */
+  readonly bound24?: number
   /** The forecasts made (time, failure time), for the plots. */
   readonly forecasts: readonly [number, number][]
 }
@@ -78,5 +84,18 @@ export function evaluateSeries(series: Series): SeriesResult {
       if (first) lead[level] = (series.failAt - first.ts) / HOUR
     }
   }
-  return { series, rings, lead, error, safeError, forecasts }
+  const iv = device.rules.find((r) => r.kind === 'inverseVelocity')
+  const bound24 =
+    series.failAt !== undefined && series.alpha !== undefined
+      ? failureTimeBound({
+          times: series.readings.filter((r) => r.ts <= series.failAt! - 24 * HOUR).map((r) => r.ts),
+          start: series.start,
+          failAt: series.failAt,
+          alpha: series.alpha,
+          v0: series.params.v0!,
+          sigma: series.params.sigma!,
+          windowDays: (iv && 'window' in iv ? iv.window : 10 * 86_400) / 86_400,
+        })
+      : undefined
+  return { series, rings, lead, error, safeError, forecasts, ...(bound24 === undefined ? {} : { bound24 }) }
 }

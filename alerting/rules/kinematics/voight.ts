@@ -255,16 +255,37 @@ const LEVELLING_F = 4
  * coming.
  */
 function levellingOffSse(pr: Prepared): number {
+  const n = pr.x.length
+  // the columns every candidate shares (1, x, the cycle) are summed once; each candidate adds
+  // its ramp column's sums, as fitCandidate does: a few hundred candidates on a 10-day window
+  const base = pr.x.map((x, i) => [1, x, ...pr.h[i]!])
+  const m = base[0]!.length
+  if (n <= m + 1) return Number.POSITIVE_INFINITY
+  const gram = Array.from({ length: m }, (_, a) => Array.from({ length: m }, (_, b) => base.reduce((sum, r) => sum + r[a]! * r[b]!, 0)))
+  const bty = Array.from({ length: m }, (_, a) => base.reduce((sum, r, i) => sum + r[a]! * pr.y[i]!, 0))
   const first = pr.x[0]!
   let best = Number.POSITIVE_INFINITY
+  const sgb = new Array<number>(m)
   for (let x0 = first + 0.25; x0 <= -0.25; x0 += ONSET_STEP_DAYS)
     for (const tau of LEVELLING_TAUS) {
-      const rows = pr.x.map((x, i) => {
-        const u = x - x0
-        return [1, x, u > 0 ? u - tau * (1 - Math.exp(-u / tau)) : 0, ...pr.h[i]!]
-      })
-      const fit = fitColumns(rows, pr.y)
-      if (fit && fit.coef[2]! > 0 && fit.sse < best) best = fit.sse
+      let sgg = 0
+      let sgy = 0
+      sgb.fill(0)
+      for (let i = 0; i < n; i++) {
+        const u = pr.x[i]! - x0
+        if (u <= 0) continue
+        const g = u - tau * (1 - Math.exp(-u / tau))
+        sgg += g * g
+        sgy += g * pr.y[i]!
+        const r = base[i]!
+        for (let k = 0; k < m; k++) sgb[k]! += g * r[k]!
+      }
+      const a = [...gram.map((row, k) => [...row, sgb[k]!]), [...sgb, sgg]]
+      const rhs = [...bty, sgy]
+      const coef = solve(a, [...rhs])
+      if (!coef || !(coef[m]! > 0)) continue
+      const sse = Math.max(0, pr.yy - coef.reduce((sum, v, i) => sum + v * rhs[i]!, 0))
+      if (sse < best) best = sse
     }
   return best
 }
