@@ -40,6 +40,8 @@ import { removeStaleTemp, writeFileAtomic } from '../ingest/atomic-file.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import { DEFAULT_WEB_ROOT } from '../dashboard/routes/web.js'
 import { DemoSimulation } from './simulation.js'
+import { drillEngineDevices, withDrillShadows } from './drill-site.js'
+import { isDrillId } from '../ingest/contract/ids.js'
 
 /**
  * The composition root (README, "Layout"): the one place that builds and wires every part, starts them
@@ -118,7 +120,10 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   collectDefaultMetrics({ register: metricsRegistry, prefix: 'minewatch_process_' })
   const metrics = createIngestMetrics(metricsRegistry)
 
-  const registry = new Registry(cfg.site)
+  // the demo runs drills as shadows of the devices, never as the devices (infra/drill-site.ts)
+  const site = cfg.simulate ? withDrillShadows(cfg.site) : cfg.site
+  const registry = new Registry(site)
+  const realDevices = () => registry.devices().filter((d) => !isDrillId(d.id))
   const store: Store & AlertEventStore = cfg.influx ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log) : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
   undo.push(() => store.close())
   // the rules' snapshot says from where they need the readings again: the journal keeps that much
@@ -174,11 +179,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const timeZoneOf = (mineId: string) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai'
   const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
   let simulation: DemoSimulation | undefined
-  const ruleDevices = engineDevices(cfg.site)
+  const ruleDevices = drillEngineDevices(engineDevices(site))
   const ruleDevice = new Map(ruleDevices.map((d) => [d.id, d]))
   const alerting = await Alerting.start({
     devices: ruleDevices,
-    items: engineItems(cfg.site),
+    items: engineItems(site),
     store,
     // the book's snapshot is replayed from its position: the alert journal keeps that much
     journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log, {}, snapshot?.book?.position),
@@ -224,6 +229,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     timeZoneOf,
     alerts: () => alerting.book.all(),
     alertActions: alerting,
+    resolvedAlerts: (q) => store.resolvedAlerts(q),
     auth,
     access,
     site: cfg.site,
@@ -246,7 +252,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       return {
         status: ok ? 'ok' : 'degraded',
         time: new Date(now()).toISOString(),
-        broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: presence.connectedCount, devicesKnown: registry.devices().length },
+        // the site's devices, not the shadows a drill runs as
+        broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length, devicesKnown: realDevices().length },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, lastError: writer.lastError ?? null },
         journal: journalStatus,
         alerts: { unresolved: alerting.book.unresolved().length },

@@ -25,6 +25,12 @@ export interface RunnerOptions {
   readonly concurrency?: number
   /** MQTT client ids are `<device id><clientSuffix>` (default `-sim`); two runners need different ones. */
   readonly clientSuffix?: string
+  /**
+   * The identity a device connects and publishes as (its username, client id and topics), when it
+   * is not the device's own: the demo's drills run as the devices' shadows (infra/drill-site.ts).
+   * The password is still asked for the device's id.
+   */
+  readonly publishAs?: (deviceId: string) => string
   /** Real ms to wait at the end of a run for the last acknowledgements (30 s). */
   readonly settleMs?: number
 }
@@ -66,24 +72,36 @@ export class SimRunner {
   async connect(): Promise<void> {
     let next = 0
     const worker = async () => {
-      while (next < this.opts.devices.length) {
+      while (next < this.opts.devices.length && !this.closed) {
         const d = this.opts.devices[next++]!
-        const base = `mines/${d.mineId}/devices/${d.id}`
+        const as = this.as(d.id)
+        const base = `mines/${d.mineId}/devices/${as}`
         const client = await mqtt.connectAsync(this.opts.url, {
-          username: d.id,
+          username: as,
           password: this.opts.password(d.id),
-          clientId: `${d.id}${this.opts.clientSuffix ?? '-sim'}`,
+          clientId: `${as}${this.opts.clientSuffix ?? '-sim'}`,
           reconnectPeriod: 0,
           connectTimeout: 30_000,
           will: { topic: `${base}/status`, payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
         })
+        // closed while this one connected: it must not stay connected behind the runner's back
+        if (this.closed) {
+          await client.endAsync(true).catch(() => undefined)
+          return
+        }
+        this.clients.set(d.id, client)
         client.on('message', (topic) => {
           if (topic.endsWith('/rejects')) this.stats.refused++
         })
         client.on('error', (err) => this.fail(err))
-        await client.subscribeAsync(`${base}/rejects`, { qos: 1 })
-        await client.publishAsync(`${base}/status`, '{"online":true}', { qos: 1, retain: true })
-        this.clients.set(d.id, client)
+        try {
+          await client.subscribeAsync(`${base}/rejects`, { qos: 1 })
+          await client.publishAsync(`${base}/status`, '{"online":true}', { qos: 1, retain: true })
+        } catch (err) {
+          // close() ended it meanwhile: not a failure of the run
+          if (this.closed) return
+          throw err
+        }
         this.stats.connected++
       }
     }
@@ -134,7 +152,7 @@ export class SimRunner {
     const stepMs = 1000 / ratePerDevice
     const publishers = this.opts.devices.map((d) =>
       startPublisher(this.clients.get(d.id)!, {
-        topic: `mines/${d.mineId}/devices/${d.id}/telemetry`,
+        topic: `mines/${d.mineId}/devices/${this.as(d.id)}/telemetry`,
         window: 8,
         ratePerSec: ratePerDevice,
         message: (i) => {
@@ -169,10 +187,14 @@ export class SimRunner {
     const client = this.clients.get(m.deviceId)
     if (!client) return
     this.stats.sent++
-    client.publish(`mines/${m.mineId}/devices/${m.deviceId}/telemetry`, m.payload, { qos: 1 }, (err) => {
+    client.publish(`mines/${m.mineId}/devices/${this.as(m.deviceId)}/telemetry`, m.payload, { qos: 1 }, (err) => {
       if (err) this.fail(err)
       else this.stats.acked++
     })
+  }
+
+  private as(deviceId: string): string {
+    return this.opts.publishAs?.(deviceId) ?? deviceId
   }
 
   private fail(err: Error): void {

@@ -6,13 +6,15 @@ import { HttpError } from '../errors.js'
 
 /**
  * Drills in the demo (README, "Run a scenario into the demo"): `POST /api/demo/drill` runs a
- * scenario into the live demo (admins: the admin token or an admin user); `GET /api/demo/drill`
+ * scenario into the live demo as the devices' shadows (docs/drills.md; admins: the admin token or an
+ * admin user), `DELETE /api/demo/drill` stops it at once (admins); `GET /api/demo/drill`
  * says what runs, to everyone signed in, so every screen can say a drill is on. Without
  * simulators (`npm start`) there are no drills: `demo: false`, and a POST is 404 MW_NO_DEMO.
  */
 export interface DemoControl {
   status(): unknown
   drill(scenario: string, speed?: number): Promise<unknown>
+  stopDrill(): Promise<unknown>
 }
 
 export const demoRoutes: FastifyPluginAsync<{ demo: () => DemoControl | undefined; auth: Auth }> = async (app, opts) => {
@@ -51,4 +53,9 @@ export const demoRoutes: FastifyPluginAsync<{ demo: () => DemoControl | undefine
       }
     },
   )
+  typed.delete('/api/demo/drill', { schema: { summary: '演练 stop the running drill (admins); what it sent stays in its own series', tags: ['demo'] } }, async (request) => {
+    const user = await opts.auth.user(request)
+    if (user.role !== 'admin') throw new HttpError('MW_FORBIDDEN', '只有管理员可以停止演练 (only admins stop drills)')
+    return { drill: await demo().stopDrill() }
+  })
 }

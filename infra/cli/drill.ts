@@ -5,24 +5,25 @@ import { scenarioNames } from '../../simulators/scenario.js'
 import { parseEnv } from '../config/env.js'
 
 /**
- * `npm run drill -- slope-failure`: runs a scenario into the running demo (`npm run demo`) and
- * follows it to the end; the warnings climb on the 预警专席 meanwhile. It asks the platform over
+ * `npm run drill -- slope-failure`: runs a scenario into the running demo (`npm run demo`) as the
+ * devices' shadows (docs/drills.md) and follows it to the end; the warnings climb on the 预警专席
+ * meanwhile. Ctrl-C stops the drill; `npm run drill -- --stop` stops the one running. It asks the platform over
  * HTTP with the admin token (MINEWATCH_ADMIN_TOKEN, or the one the platform keeps in
  * <data dir>/admin-token); the platform replays the scenario (infra/simulation.ts says how).
  */
-const usage = `usage: npm run drill -- <${scenarioNames().join('|')}> [--url http://127.0.0.1:3000]`
+const usage = `usage: npm run drill -- <${scenarioNames().join('|')}> [--url http://127.0.0.1:3000]\n       npm run drill -- --stop   (stops the drill running)`
 const say = (line: string) => process.stdout.write(`${line}\n`)
 function fail(message: string): never {
   process.stderr.write(`minewatch drill: ${message}\n${usage}\n`)
   process.exit(2)
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { url: { type: 'string' }, help: { type: 'boolean', default: false } } })
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { url: { type: 'string' }, stop: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } })
 if (values.help) {
   say(usage)
   process.exit(0)
 }
-const scenario = positionals[0] ?? fail('which scenario?')
+const scenario = values.stop ? '' : (positionals[0] ?? fail('which scenario?'))
 const envResult = parseEnv(process.env)
 if (!envResult.ok) fail(envResult.errors.join('; '))
 const env = envResult.env
@@ -47,9 +48,10 @@ interface Drill {
   speed: number
   expect: { device: string; rule: string; level: string }[]
   error: string | null
+  stopped: boolean
 }
 
-async function call(method: 'GET' | 'POST', body?: object): Promise<Drill> {
+async function call(method: 'GET' | 'POST' | 'DELETE', body?: object): Promise<Drill> {
   let res: Response
   try {
     res = await fetch(`${url}/api/demo/drill`, {
@@ -65,7 +67,20 @@ async function call(method: 'GET' | 'POST', body?: object): Promise<Drill> {
   return json.drill
 }
 
+if (values.stop) {
+  const stopped = await call('DELETE')
+  say(stopped.stopped ? `演练已停止 drill stopped: ${stopped.title}` : `没有正在进行的演练 (no drill was running; the last one: ${stopped.title})`)
+  process.exit(0)
+}
+
 let drill = await call('POST', { scenario })
+// Ctrl-C stops the drill, not only this command
+process.once('SIGINT', () => {
+  void call('DELETE').then(() => {
+    say('演练已停止 drill stopped')
+    process.exit(130)
+  })
+})
 say(`演练 drill: ${drill.title} · ${(drill.durationMs / 3_600_000).toFixed(0)} simulated hours at ×${drill.speed} (about ${Math.ceil(drill.durationMs / drill.speed / 1000)} s)`)
 if (drill.expect.length > 0) say(`expected warnings: ${drill.expect.map((e) => `${e.device} ${e.rule} ≥ ${e.level}`).join('; ')}`)
 say(`watch them on the 预警专席: ${url}/#/seat`)
@@ -75,4 +90,5 @@ while (drill.running) {
   say(`[drill] ${(drill.progress * 100).toFixed(0)}%`)
 }
 if (drill.error) fail(`the drill stopped: ${drill.error}`)
-say('演练结束 drill over: the live simulators have resumed; the drill’s warnings wait on the seat to be signed and resolved')
+if (drill.stopped) say('演练已停止 drill stopped')
+else say('演练结束 drill over: its warnings (marked 演练) wait on the seat to be signed and resolved; the devices’ own series and warnings were not touched')

@@ -8,3 +8,12 @@ export const idSchema = z.string({ error: 'expected an id (text)' }).regex(ID_PA
 export function isId(value: string): boolean {
   return ID_PATTERN.test(value)
 }
+
+/**
+ * A drill's shadow of a device (docs/drills.md): the demo runs drills as these, so that a drill's
+ * readings and warnings have their own series and never enter the device's real history. The
+ * suffix is what marks them everywhere (two hyphens: no demo device id ends in it).
+ */
+export const DRILL_SUFFIX = '--drill'
+export const drillIdOf = (deviceId: string): string => `${deviceId}${DRILL_SUFFIX}`
+export const isDrillId = (deviceId: string): boolean => deviceId.endsWith(DRILL_SUFFIX)
