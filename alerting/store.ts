@@ -1,4 +1,4 @@
-import type { AlertEvent } from './book/alert.js'
+import type { Alert, AlertEvent } from './book/alert.js'
 
 /**
  * Where the warning book's events are kept (README, "Warnings": every step is kept): a table in the
@@ -12,4 +12,15 @@ export interface AlertEventStore {
   latestAlertEvents(): Promise<AlertEvent[]>
   /** Every event of one alert, oldest first (its record). */
   alertHistory(alertId: string): Promise<AlertEvent[]>
+  /**
+   * Warnings of these mines resolved before `before` (epoch ms; none: the latest), the latest resolved first, at most
+   * `limit`, as they stood when resolved: the pages of the book older than what it keeps in memory.
+   */
+  resolvedAlerts(q: ResolvedQuery): Promise<Alert[]>
+}
+
+export interface ResolvedQuery {
+  readonly mines: readonly string[]
+  readonly before?: number | undefined
+  readonly limit: number
 }

@@ -12,6 +12,7 @@ import { metricsRoutes } from './routes/metrics.js'
 import { readingsRoutes } from './routes/readings.js'
 import { alertRoutes, type AlertActions } from './routes/alerts.js'
 import type { Alert } from '../alerting/book/alert.js'
+import type { ResolvedQuery } from '../alerting/store.js'
 import type { Access } from './access.js'
 import type { Auth } from './auth.js'
 import { authRoutes } from './routes/auth.js'
@@ -38,6 +39,8 @@ export interface AppDeps {
   /** The warning book's alerts (resolved ones included), and what people may do with them. */
   readonly alerts: () => Alert[]
   readonly alertActions: AlertActions
+  /** Older resolved warnings, paged from the store (the book keeps the unresolved and the last days). */
+  readonly resolvedAlerts?: (q: ResolvedQuery) => Promise<Alert[]>
   readonly auth: Auth
   readonly access: Access
   readonly site: MinesSite
@@ -113,6 +116,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(alertRoutes, {
     alerts: deps.alerts,
     actions: deps.alertActions,
+    resolved: deps.resolvedAlerts ?? (async () => []),
+    mineIds: deps.site.mines.map((m) => m.id),
     timeZoneOf: deps.timeZoneOf,
     auth,
     access,

@@ -6,9 +6,9 @@ import type { Bucket, Point, RangeQuery, Store, StoreHealth, StoredReading } fro
 import { bucketize } from './influx/buckets.js'
 import { bucketQuery, latestQuery, rangeQuery } from './influx/influxql.js'
 import { ALERT_MEASUREMENT, SEQ_FIELD, alertEventLine, toLine } from './influx/line-protocol.js'
-import { ident, str } from './influx/influxql.js'
-import type { AlertEvent } from '../alerting/book/alert.js'
-import type { AlertEventStore } from '../alerting/store.js'
+import { epochMs, ident, str } from './influx/influxql.js'
+import type { Alert, AlertEvent } from '../alerting/book/alert.js'
+import type { AlertEventStore, ResolvedQuery } from '../alerting/store.js'
 import { authHeaders, explain, parseVersion, writePath, type InfluxConfig, type ServerInfo } from './influx/server.js'
 
 /**
@@ -78,6 +78,15 @@ export class InfluxStore implements Store, AlertEventStore {
   async alertHistory(alertId: string): Promise<AlertEvent[]> {
     const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "alert" = ${str(alertId)} ORDER BY time ASC`)
     return rows.map(([, body]) => JSON.parse(body as string) as AlertEvent)
+  }
+
+  async resolvedAlerts(q: ResolvedQuery): Promise<Alert[]> {
+    if (q.mines.length === 0 || q.limit <= 0) return []
+    const mines = q.mines.map((m) => `"mine" = ${str(m)}`).join(' OR ')
+    const rows = await this.rows(
+      `SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "type" = 'resolved'${q.before === undefined ? '' : ` AND time < ${epochMs(q.before)}`} AND (${mines}) ORDER BY time DESC LIMIT ${Math.trunc(q.limit)}`,
+    )
+    return rows.map(([, body]) => (JSON.parse(body as string) as AlertEvent).alert)
   }
 
   async range(q: RangeQuery): Promise<Point[]> {

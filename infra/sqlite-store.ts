@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3'
 import type { Reading } from '../ingest/reading.js'
 import type { Bucket, Point, RangeQuery, Store, StoreHealth, StoredReading } from '../ingest/store.js'
-import type { AlertEvent } from '../alerting/book/alert.js'
-import type { AlertEventStore } from '../alerting/store.js'
+import type { Alert, AlertEvent } from '../alerting/book/alert.js'
+import type { AlertEventStore, ResolvedQuery } from '../alerting/store.js'
 
 /**
  * The embedded store (README, "Storing in InfluxDB"): one SQLite file through better-sqlite3, used when no InfluxDB is
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS alert_events (
   body     TEXT    NOT NULL,
   PRIMARY KEY (alert_id, at)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alert_events_type_at ON alert_events (type, at);
 `
 
 interface Row {
@@ -131,6 +132,14 @@ export class SqliteStore implements Store, AlertEventStore {
   async alertHistory(alertId: string): Promise<AlertEvent[]> {
     const rows = this.db.prepare('SELECT body FROM alert_events WHERE alert_id = ? ORDER BY at').all(alertId) as { body: string }[]
     return rows.map((r) => JSON.parse(r.body) as AlertEvent)
+  }
+
+  async resolvedAlerts(q: ResolvedQuery): Promise<Alert[]> {
+    if (q.mines.length === 0 || q.limit <= 0) return []
+    const rows = this.db
+      .prepare(`SELECT body FROM alert_events WHERE type = 'resolved' AND at < ? AND mine IN (${q.mines.map(() => '?').join(', ')}) ORDER BY at DESC LIMIT ?`)
+      .all(q.before ?? Number.MAX_SAFE_INTEGER, ...q.mines, q.limit) as { body: string }[]
+    return rows.map((r) => (JSON.parse(r.body) as AlertEvent).alert)
   }
 
   async health(): Promise<StoreHealth> {

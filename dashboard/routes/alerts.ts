@@ -13,6 +13,7 @@ import { seriesOf, thin, trendOf } from '../trend.js'
 import type { Rule } from '../../alerting/rules/index.js'
 import type { DeviceKind } from '../../ingest/contract/kinds.js'
 import type { Store } from '../../ingest/store.js'
+import type { ResolvedQuery } from '../../alerting/store.js'
 
 /**
  * The warning book over HTTP: `GET /api/alerts` (what the user may see, most severe and oldest
@@ -50,6 +51,9 @@ const TREND_DRAWN = 1500
 export const alertRoutes: FastifyPluginAsync<{
   alerts: () => Alert[]
   actions: AlertActions
+  /** Resolved warnings paged from the store, and the site's mines (what a user may page through). */
+  resolved: (q: ResolvedQuery) => Promise<Alert[]>
+  mineIds: readonly string[]
   timeZoneOf: (mineId: string) => string
   auth: Auth
   access: Access
@@ -82,6 +86,32 @@ export const alertRoutes: FastifyPluginAsync<{
         .filter((a) => state === 'all' || (state === 'unresolved' ? a.state !== 'resolved' : a.state === state))
         .sort((a, b) => RANK[b.level] - RANK[a.level] || a.raisedAt - b.raisedAt)
       return { count: alerts.length, alerts: alerts.map(view) }
+    },
+  )
+
+  // the book keeps what is unresolved and what was resolved in the last days (RESOLVED_KEPT_MS);
+  // the record of every older warning is in the store, a page at a time, the latest resolved first
+  typed.get(
+    '/api/alerts/resolved',
+    {
+      schema: {
+        summary: '已处置预警 resolved warnings from the record, the latest first, a page at a time',
+        tags: ['alerts'],
+        querystring: z.strictObject({
+          mine: z.string().min(1).optional(),
+          before: z.coerce.number().int().positive().optional().describe('epoch ms: warnings resolved before this (the `next` of the page before); default now'),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+        response: { 200: z.object({ count: z.number(), alerts: z.array(alertViewSchema), next: z.number().nullable() }), 401: errorSchema },
+      },
+    },
+    async (request) => {
+      const user = await opts.auth.user(request)
+      const { mine, before, limit } = request.query
+      const mines = opts.mineIds.filter((m) => opts.access.canSee(user, m) && (mine === undefined || m === mine))
+      const alerts = await opts.resolved({ mines, before, limit })
+      // a full page may have more behind it: the next page is what was resolved before its last
+      return { count: alerts.length, alerts: alerts.map(view), next: alerts.length === limit ? alerts.at(-1)!.updatedAt : null }
     },
   )
 

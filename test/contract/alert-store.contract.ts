@@ -50,6 +50,44 @@ export function alertStoreContract(name: string, open: () => Promise<AlertEventS
       expect(await store.alertHistory('a2')).toHaveLength(3)
     })
 
+    it('pages the resolved warnings of the mines asked for, the latest resolved first, before a time', async () => {
+      const events: AlertEvent[] = []
+      // five warnings, resolved an hour apart, in two mines; one left unresolved
+      for (let i = 0; i < 6; i++) {
+        const book = new AlertBook(() => `r${i}`)
+        const mineId = i % 2 === 0 ? 'm1' : 'm2'
+        const at = T + i * 3_600_000
+        const ctx = { mineId, subject: { type: 'device' as const, id: `p${i}`, name: `P-${i}` }, ruleKind: 'rate', class: 'warning' as const, timeZone: 'Asia/Shanghai', message: `P-${i}` }
+        events.push(...book.onLevel(ctx, { type: 'level', rule: 'r', from: null, to: 'yellow', value: 12, unit: 'mm/d', ts: at }, at))
+        if (i === 5) continue
+        const ack = book.acknowledge(`r${i}`, 'wang', at + 30_000)
+        const resolved = book.resolve(`r${i}`, 'wang', '已复测', at + 60_000)
+        if (!ack.ok || !resolved.ok) throw new Error('the book refused')
+        events.push(ack.event, resolved.event)
+      }
+      await store.appendAlertEvents(events)
+      const page = (q: { mines: string[]; before?: number; limit: number }) => store.resolvedAlerts(q).then((as) => as.map((a) => [a.id, a.state]))
+      expect(await page({ mines: ['m1', 'm2'], before: T + 10 * 3_600_000, limit: 3 })).toEqual([
+        ['r4', 'resolved'],
+        ['r3', 'resolved'],
+        ['r2', 'resolved'],
+      ])
+      // the next page starts before the last one's resolve time
+      const last = (await store.resolvedAlerts({ mines: ['m1', 'm2'], before: T + 10 * 3_600_000, limit: 3 })).at(-1)!
+      expect(await page({ mines: ['m1', 'm2'], before: last.updatedAt, limit: 3 })).toEqual([
+        ['r1', 'resolved'],
+        ['r0', 'resolved'],
+      ])
+      // no time given: the latest
+      expect(await page({ mines: ['m1', 'm2'], limit: 1 })).toEqual([['r4', 'resolved']])
+      // only the mines asked for
+      expect(await page({ mines: ['m2'], before: T + 10 * 3_600_000, limit: 10 })).toEqual([
+        ['r3', 'resolved'],
+        ['r1', 'resolved'],
+      ])
+      expect(await page({ mines: [], before: T + 10 * 3_600_000, limit: 10 })).toEqual([])
+    })
+
     it('keeps alerts apart', async () => {
       await store.appendAlertEvents([...history('x1'), ...history('x2').slice(0, 1)])
       const latest = await store.latestAlertEvents()

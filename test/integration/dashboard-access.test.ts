@@ -130,6 +130,31 @@ describe('regulators', () => {
   })
 })
 
+describe('the record of resolved warnings', () => {
+  it('pages resolved warnings from the record, its own mine’s only', async () => {
+    // mine B's people resolve one of theirs too
+    const b = alertOf('mine-b')
+    const dispB = await as('disp-b')
+    expect((await post(dispB, `/api/alerts/${b.id}/acknowledge`)).statusCode).toBe(200)
+    expect((await post(dispB, `/api/alerts/${b.id}/resolve`, { note: '已复测' })).statusCode).toBe(200)
+    const token = await as('disp-a')
+    // the record is written from the journal a moment after the answer
+    await eventually(async () => (await get(token, '/api/alerts/resolved')).json().count >= 1)
+    const page = (await get(token, '/api/alerts/resolved?limit=1')).json()
+    expect(page.alerts).toHaveLength(1)
+    expect(page.alerts[0]).toMatchObject({ mineId: 'mine-a', state: 'resolved', resolved: { by: 'dir-a' }, updatedTime: expect.stringMatching(/\+08:00$/) })
+    // a full page says where the next starts; the next holds nothing of mine B
+    expect(page.next).toBe(page.alerts[0].updatedAt)
+    expect((await get(token, `/api/alerts/resolved?before=${page.next}`)).json().alerts.filter((x: { mineId: string }) => x.mineId !== 'mine-a')).toEqual([])
+    // asking for mine B gives nothing: it is not theirs to see
+    expect((await get(token, '/api/alerts/resolved?mine=mine-b')).json()).toEqual({ count: 0, alerts: [], next: null })
+    // a regulator of all mines sees both
+    await eventually(async () => (await get(await as('reg-all'), '/api/alerts/resolved')).json().count >= 2)
+    const bad = await get(token, '/api/alerts/resolved?limit=1000')
+    expect(bad.json().error.code).toBe('MW_BAD_QUERY')
+  })
+})
+
 describe('mines, devices and the daily report', () => {
   it('lists the mines a user may see, with their worst open warning and devices', async () => {
     const mines = (await get(await as('disp-a'), '/api/mines')).json()

@@ -41,6 +41,7 @@ alertStoreContract('embedded SQLite', async () => {
     appendAlertEvents: (e) => store.appendAlertEvents(e),
     latestAlertEvents: () => store.latestAlertEvents(),
     alertHistory: (id) => store.alertHistory(id),
+    resolvedAlerts: (q) => store.resolvedAlerts(q),
     close: async () => {
       await store.close()
       rmSync(dir, { recursive: true, force: true })
