@@ -1,4 +1,5 @@
 import type { DeviceKind } from '../ingest/contract/kinds.js'
+import { isDrillId } from '../ingest/contract/ids.js'
 import type { Reading } from '../ingest/reading.js'
 import type { AlertEvent } from './book/alert.js'
 import type { AlertBook } from './book/book.js'
@@ -108,7 +109,7 @@ export class AlertEngine {
         ...this.book.onLevel(
           {
             mineId: item.mineId,
-            subject: { type: 'item', id: item.id, name: item.name },
+            subject: { type: 'item', id: item.id, name: item.name, ...(isDrillId(item.id) ? { drill: true as const } : {}) },
             ruleKind: 'aggregation',
             class: 'warning',
             timeZone: item.timeZone,
@@ -217,7 +218,7 @@ export class AlertEngine {
     return this.book.onLevel(
       {
         mineId: device.mineId,
-        subject: { type: 'device', id: device.id, name: device.name },
+        subject: { type: 'device', id: device.id, name: device.name, ...(isDrillId(device.id) ? { drill: true as const } : {}) },
         ruleKind: rule.kind,
         class: classOf(rule),
         timeZone: device.timeZone,

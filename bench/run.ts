@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -25,6 +25,9 @@ import type { Reading } from '../ingest/reading.js'
  *                         PUBACK latency; publish-to-stored latency by a probe.
  *   idle                  10,000 idle device connections; the platform's RSS.
  *   outage                a steady rate, InfluxDB stopped for a while, then the drain time.
+ *   restart               the platform killed (kill -9) after a few seconds of load, again and
+ *                         again, with SQLite and with InfluxDB: the time from start to a healthy
+ *                         platform at each start, which must stay flat (issue 12 C).
  * Everything runs on this machine: the load generator, the broker or platform, and influxd
  * share its cores, so ratios against the baseline of the same run mean more than raw figures.
  */
@@ -39,6 +42,9 @@ const { values: args, positionals } = parseArgs({
     'scrypt-n': { type: 'string', default: '1024' },
     'outage-seconds': { type: 'string', default: '60' },
     'outage-rate': { type: 'string', default: '5000' },
+    /** restart mode: starts (each after a kill -9), and seconds of load before each kill */
+    'restart-cycles': { type: 'string', default: '8' },
+    'restart-load-seconds': { type: 'string', default: '8' },
     /** alerting mode: readings/s of background load beside the probe */
     'alert-load': { type: 'string', default: '10000' },
     json: { type: 'string' },
@@ -446,6 +452,73 @@ async function outage(influx: TestInflux) {
   check('every acknowledged reading stored', stored >= load.acked, `${fmt(stored)} of ${fmt(load.acked)}`)
 }
 
+/**
+ * Restarts under repeated kill -9: each start replays what the journal holds beyond the last rule
+ * snapshot, so a platform that never lived long enough to save one would start slower and slower.
+ */
+async function restarts(influx: TestInflux) {
+  const n = Math.min(num(args.devices), 500)
+  const rate = num(args['outage-rate'])
+  const cycles = num(args['restart-cycles'])
+  const loadSeconds = num(args['restart-load-seconds'])
+  say(`== restart: ${cycles} starts, each killed (kill -9) after ${loadSeconds} s of ${fmt(rate)} readings/s from ${fmt(n)} devices`)
+  const { file, devices } = await writeBenchSite(work, n)
+  const rows: Record<string, { ready: number; replayed: number; journalMiB: number }[]> = {}
+  for (const store of ['sqlite', 'influxdb'] as const) {
+    if (store === 'influxdb') await influx.query('CREATE DATABASE "restart"')
+    const dataDir = join(work, `data-restart-${store}`)
+    mkdirSync(dataDir)
+    const env = testEnv(dataDir, {
+      MINEWATCH_SITE: file,
+      MINEWATCH_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+      ...(store === 'influxdb' ? { MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'restart' } : {}),
+    })
+    const list: { ready: number; replayed: number; journalMiB: number }[] = (rows[store] = [])
+    for (let i = 0; i < cycles; i++) {
+      const started = performance.now()
+      const proc = runPlatform(env)
+      const ports = await proc.started(120_000)
+      for (;;) {
+        const res = await fetch(`http://127.0.0.1:${ports.http}/api/health`).catch(() => undefined)
+        if (res?.status === 200) break
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      const ready = (performance.now() - started) / 1000
+      const line = proc
+        .output()
+        .split('\n')
+        .find((l) => l.includes('warning book ready'))
+      const replayed = line ? (JSON.parse(line).replayed as number) : NaN
+      const fleet = await connectFleet(`restart ${store} ${i + 1}`, ports.mqtt, devices)
+      await runLoad(`restart ${store} ${i + 1}`, fleet.clients, devices, { seconds: loadSeconds, window: 8, ratePerDevice: rate / n, t0: Date.now() - 3_600_000 })
+      proc.child.kill('SIGKILL')
+      await proc.exited
+      await closeFleet(fleet.clients)
+      const journalMiB = Number(execFileSync('du', ['-sm', join(dataDir, 'journal')], { encoding: 'utf8' }).split('\t')[0])
+      list.push({ ready, replayed, journalMiB })
+      say(`  ${store} start ${i + 1}: healthy after ${fmt(ready, 2)} s, ${fmt(replayed)} readings replayed into the rules, journal ${fmt(journalMiB)} MiB`)
+    }
+  }
+  report.restart = rows
+  say()
+  // the first start has nothing to replay: the second is the first like the others
+  say('| store | first start (nothing to replay), s | second, s | median, s | last, s | last ÷ second | replayed at the last start | journal at the end |')
+  say('|---|---:|---:|---:|---:|---:|---:|---:|')
+  for (const [store, list] of Object.entries(rows)) {
+    const ready = list.map((r) => r.ready)
+    const med = percentile(
+      [...ready].sort((a, b) => a - b),
+      50,
+    )
+    say(
+      `| ${store} | ${fmt(ready[0]!, 2)} | ${fmt(ready[1]!, 2)} | ${fmt(med, 2)} | ${fmt(ready.at(-1)!, 2)} | ${fmt(ready.at(-1)! / ready[1]!, 2)} | ${fmt(list.at(-1)!.replayed)} | ${fmt(list.at(-1)!.journalMiB)} MiB |`,
+    )
+  }
+  say()
+  for (const [store, list] of Object.entries(rows))
+    check(`${store}: the last start no slower than twice the second`, list.at(-1)!.ready <= 2 * list[1]!.ready, `${fmt(list[1]!.ready, 2)} → ${fmt(list.at(-1)!.ready, 2)} s`)
+}
+
 const checks: { name: string; ok: boolean; value: string }[] = []
 function check(name: string, ok: boolean, value: string) {
   checks.push({ name, ok, value })
@@ -463,7 +536,8 @@ try {
   else if (mode === 'idle') await idle(influx)
   else if (mode === 'outage') await outage(influx)
   else if (mode === 'alerting') await alerting(influx)
-  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage or alerting`)
+  else if (mode === 'restart') await restarts(influx)
+  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting or restart`)
   report.checks = checks
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2))
 } finally {

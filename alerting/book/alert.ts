@@ -14,6 +14,8 @@ export interface Subject {
   readonly type: 'device' | 'item'
   readonly id: string
   readonly name: string
+  /** A drill's shadow of a device or item (docs/drills.md): a drill's warning, not the mine's own. */
+  readonly drill?: true
 }
 
 export interface Alert {

@@ -16,9 +16,11 @@ export const COMPILED_ENTRY = ['dist/infra/main.js']
 
 /** Platform processes still running: killed after the test file, whatever its tests did. */
 const children = new Set<ReturnType<typeof spawn>>()
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL')
-})
+// (under vitest only: `npm run bench` starts platforms with these helpers too, outside any test)
+if (process.env.VITEST)
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL')
+  })
 
 export function runPlatform(env: Record<string, string>, nodeArgs: string[] = [], entry: readonly string[] = SOURCE_ENTRY): PlatformProcess {
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {

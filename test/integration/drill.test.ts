@@ -74,7 +74,7 @@ describe('drills in the demo', () => {
     expect(unexpected).toEqual([])
     // marked as a drill wherever the warning shows, and none of the devices' own warnings from it
     const iv = platform.alerting.book.all().find((a) => a.rule === 'inverse-velocity')!
-    expect(iv.subject).toMatchObject({ id: 'yt-prism-p07--drill', name: expect.stringContaining('(演练)') })
+    expect(iv.subject).toEqual({ type: 'device', id: 'yt-prism-p07--drill', name: expect.stringContaining('(演练)'), drill: true })
     expect(platform.alerting.book.all().filter((a) => a.class === 'warning' && !isDrillId(a.subject.id))).toEqual([])
     // the live simulators never stopped: the devices' own series went on in real time, with no drill reading in them
     const drillOver = (await drillStatus()).endedAt as number
