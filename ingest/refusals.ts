@@ -2,7 +2,7 @@
  * The catalog of refusal codes: why a message from a device was not accepted.
  * Codes are stable (devices and integrations match on them); add, never rename.
  * Each refused message is quarantined, counted per code and explained on the
- * device's `rejects` topic (README, "Durability: the journal" and "The device contract").
+ * device's `rejects` topic (README, "Durability: the journal"; docs/device-contract.md).
  */
 export const REFUSAL_CODES = {
   PAYLOAD_TOO_LARGE: '消息过大',

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { parseJson } from './decode.js'
 import { problem, type Problem } from './refusals.js'
 
-/** `mines/{mineId}/devices/{deviceId}/status` payload (README, "The device contract"); extra fields are tolerated. */
+/** `mines/{mineId}/devices/{deviceId}/status` payload (docs/device-contract.md); extra fields are tolerated. */
 const statusSchema = z.looseObject({ online: z.boolean() })
 
 export function decodeStatus(payload: Buffer, maxPayloadBytes: number): { online: boolean } | { problem: Problem } {

@@ -1,5 +1,5 @@
 /**
- * Reading timestamps (README, "The device contract"): epoch milliseconds, or ISO 8601 with an explicit offset.
+ * Reading timestamps (docs/device-contract.md): epoch milliseconds, or ISO 8601 with an explicit offset.
  * A time without an offset is refused: a device's local midnight is not UTC midnight, and
  * guessing would shift a mine's whole record by eight hours.
  */

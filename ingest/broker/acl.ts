@@ -3,7 +3,7 @@ import type { Principal } from '../registry.js'
 import { problem, type Problem } from '../refusals.js'
 
 /**
- * The topic ACL of README, "The device contract", as pure functions:
+ * The topic ACL of docs/device-contract.md, as pure functions:
  * - a device publishes only its own telemetry and status, subscribes only to its own rejects;
  * - a service account publishes nothing and reads `mines/{its mines}/alerts`
  *   (`mines/+/alerts` is allowed and filtered per message on delivery);
@@ -32,7 +32,7 @@ function refused(code: 'TOPIC_FORBIDDEN' | 'UNKNOWN_TOPIC', message: string): Pu
   return { ok: false, problem: problem(code, message) }
 }
 
-/** The only topic a device may set its will on: its own status (README, "The device contract"). */
+/** The only topic a device may set its will on: its own status (docs/device-contract.md). */
 export function willAllowed(principal: Principal, topic: string): boolean {
   return principal.type === 'device' && topic === deviceTopic(principal.mineId, principal.id, 'status')
 }

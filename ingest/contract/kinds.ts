@@ -1,5 +1,5 @@
 /**
- * Device kinds and their metrics: the device contract of README, "The device contract" (normative).
+ * Device kinds and their metrics: the device contract of docs/device-contract.md (normative).
  * Units are part of the contract; the platform never converts them.
  */
 

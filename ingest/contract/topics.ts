@@ -1,7 +1,7 @@
 import { isId } from './ids.js'
 
 /**
- * Topics of the device contract (README, "The device contract"):
+ * Topics of the device contract (docs/device-contract.md):
  *   mines/{mineId}/devices/{deviceId}/telemetry | status | rejects
  *   mines/{mineId}/alerts
  */

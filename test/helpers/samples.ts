@@ -1,6 +1,6 @@
 import type { DeviceKind } from '../../ingest/contract/kinds.js'
 
-/** One complete, valid set of values per device kind of README, "The device contract", every metric present. */
+/** One complete, valid set of values per device kind of docs/device-contract.md, every metric present. */
 export const SAMPLE_VALUES: Record<DeviceKind, Record<string, number | boolean>> = {
   prism: { dN: 1.25, dE: -0.5, dH: 0.75 },
   gnss: { dN: 0.8, dE: 0.1, dU: -2.5, fix: 4, sats: 17 },

@@ -10,7 +10,7 @@ const LIMITS: DecodeLimits = { maxPayloadBytes: 1024, maxFutureMs: 5 * 60_000, m
 const dev = (kind: DeviceKind) => ({ mineId: 'm1', deviceId: 'd1', kind })
 const decode = (kind: DeviceKind, body: unknown) => decodeTelemetry(Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), dev(kind), NOW, LIMITS)
 
-// one complete, valid reading per kind of README, "The device contract"
+// one complete, valid reading per kind of docs/device-contract.md
 
 describe('decodeTelemetry: valid readings of every kind', () => {
   it.each(DEVICE_KINDS)('%s', (kind) => {

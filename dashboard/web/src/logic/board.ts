@@ -1,6 +1,6 @@
 /**
  * The mine board (issue 6 §4): devices grouped by kind, in the order of the device contract
- * (README, "The device contract"), each with the metric its sparkline draws.
+ * (docs/device-contract.md), each with the metric its sparkline draws.
  */
 export interface BoardDevice {
   readonly id: string
