@@ -27,7 +27,7 @@ import type { Reading } from '../ingest/reading.js'
  *   outage                a steady rate, InfluxDB stopped for a while, then the drain time.
  *   restart               the platform killed (kill -9) after a few seconds of load, again and
  *                         again, with SQLite and with InfluxDB: the time from start to a healthy
- *                         platform at each start, which must stay flat (issue 12 C).
+ *                         platform at each start, which must stay flat (docs/benchmarks.md, "Restarts under repeated kill -9").
  * Everything runs on this machine: the load generator, the broker or platform, and influxd
  * share its cores, so ratios against the baseline of the same run mean more than raw figures.
  */

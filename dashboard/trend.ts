@@ -7,7 +7,7 @@ import type { MetricValue } from '../ingest/reading.js'
 import type { Point } from '../ingest/store.js'
 
 /**
- * What the seat's trend chart of a warning shows (issue 6 §4): the series the rule judged (a stored
+ * What the seat's trend chart of a warning shows (README, "The web screens"): the series the rule judged (a stored
  * metric, or the horizontal / total displacement derived from dN, dE, dH as the rule derives it),
  * the threshold lines where the thresholds are in the series' own unit (a threshold rule; a rate
  * rule's mm/d are not mm, so they go in the legend instead), and the inverse-velocity forecast.

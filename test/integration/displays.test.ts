@@ -9,7 +9,7 @@ import { secretOf } from '../helpers/site.js'
 
 /**
  * A wall screen signed in for good with a read-only display credential that an admin issues and
- * revokes (issue 12 item 6): it sees what its user sees, over HTTP and live push, across a restart,
+ * revokes: it sees what its user sees, over HTTP and live push, across a restart,
  * signs nothing, and is out the moment the credential is revoked, live connection included; a
  * person who signs out loses their live connection too.
  */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { RequestLog } from '../../dashboard/request-log.js'
 import { ADMIN_TOKEN, startTestPlatform } from '../helpers/platform.js'
 
-/** Request logs are one line each, and quiet in the demo (issue 12 item 9). */
+/** Request logs are one line each, and quiet in the demo. */
 function capture(level = 'trace') {
   const lines: { level: number; msg: string; [k: string]: unknown }[] = []
   return { logger: pino({ level }, { write: (s: string) => void lines.push(JSON.parse(s)) }), lines }

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { runPlatform, testEnv, waitFor, type PlatformProcess } from '../helpers/process.js'
 
 /**
- * Restarts under repeated crashes (issue 12 C): a process killed every few seconds used never to
+ * Restarts under repeated crashes (docs/benchmarks.md, "Restarts under repeated kill -9"): a process killed every few seconds used never to
  * save a new rule snapshot, so each start replayed everything since the last one that did, and
  * restarts grew slower and the journal larger. Each start now saves one once it has replayed.
  */

@@ -6,7 +6,7 @@ import { startTestPlatform } from '../helpers/platform.js'
 import { secretOf } from '../helpers/site.js'
 
 /**
- * Sessions survive a restart (issue 12 item 6): a wall screen signed in before the platform was
+ * Sessions survive a restart: a wall screen signed in before the platform was
  * restarted is still signed in after it; one that signed out stays out. Only digests are kept.
  */
 const dirs: string[] = []

@@ -5,7 +5,7 @@ import { startTestPlatform } from '../helpers/platform.js'
 /**
  * A start that fails half-way (here the HTTP port is taken, the last stage to open) stops what the
  * stages before it had started: the store, the journals, the broker and its MQTT listeners, the
- * rules' timers. Nothing is left holding a port or a timer (issue 12 item 8).
+ * rules' timers. Nothing is left holding a port or a timer.
  */
 const kinds = () => process.getActiveResourcesInfo().filter((k) => k !== 'TTYWrap')
 const count = (list: string[]) => list.reduce<Record<string, number>>((m, k) => ((m[k] = (m[k] ?? 0) + 1), m), {})

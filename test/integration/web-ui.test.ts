@@ -6,7 +6,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { secretOf } from '../helpers/site.js'
 
 /**
- * The web UI in Debian's Chromium against the real platform (issue 6, tests): warnings published
+ * The web UI in Debian's Chromium against the real platform (README, "Tests"): warnings published
  * over MQTT reach the 预警专席 without a reload, are signed and resolved there, and colour the
  * regulators' map. Screenshots go to test-artifacts/screenshots.
  */

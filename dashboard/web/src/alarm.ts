@@ -2,7 +2,7 @@ import type { Level } from './logic/levels.js'
 
 /**
  * The seat's sound: a tone that repeats every few seconds while any warning is not signed for
- * (issue 6 §4), more pulses and a higher pitch for a higher level. Browsers play sound only after
+ * (README, "The web screens"), more pulses and a higher pitch for a higher level. Browsers play sound only after
  * a click on the page; the login click unlocks it, and after a reload the header asks for a click.
  */
 let ctx: AudioContext | undefined

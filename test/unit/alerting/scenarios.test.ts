@@ -8,7 +8,7 @@ import type { Reading } from '../../../ingest/reading.js'
 import { seeded } from '../../../simulators/random.js'
 
 /**
- * The demo site's rules against reading sequences of each scenario (issue "Alerting", done when):
+ * The demo site's rules against reading sequences of each scenario (README, "Warnings (alerting)"):
  * each raises exactly the warnings it should, at the level it should, and nothing else.
  */
 const loaded = loadSiteFile(DEMO_SITE)

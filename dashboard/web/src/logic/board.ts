@@ -1,5 +1,5 @@
 /**
- * The mine board (issue 6 §4): devices grouped by kind, in the order of the device contract
+ * The mine board (README, "The web screens"): devices grouped by kind, in the order of the device contract
  * (docs/device-contract.md), each with the metric its sparkline draws.
  */
 export interface BoardDevice {

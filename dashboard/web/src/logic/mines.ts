@@ -1,7 +1,7 @@
 import { RANK, worst, type Level } from './levels.js'
 
 /**
- * The regulators' map (issue 6 §4): each connected mine coloured by its worst open warning, with
+ * The regulators' map (README, "The web screens"): each connected mine coloured by its worst open warning, with
  * markers for a mine whose devices are offline, one declared suspended, and 明停暗开 (power drawn
  * while declared suspended: the powerDuringSuspension rule, README, "Warnings"). Computed from the live
  * warning book on the screen, so the map changes the moment a push arrives.

@@ -1,7 +1,7 @@
 import { RANK, type Level } from './levels.js'
 
 /**
- * The seat's queue (issue 6 §4): unresolved warnings, unsigned first (they sound until signed),
+ * The seat's queue (README, "The web screens"): unresolved warnings, unsigned first (they sound until signed),
  * then the most severe, then the oldest; resolved ones leave the queue.
  */
 export interface QueueAlert {
