@@ -51,6 +51,35 @@ const valuesSchemas = Object.fromEntries(
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * Readings one backlog array may hold (docs/device-contract.md): days of a fast device fit, and a
+ * message of a hundred thousand tiny items (a 256 KiB `[0,0,…]`) is refused whole before anything
+ * decodes it item by item.
+ */
+export const MAX_BATCH = 10_000
+/**
+ * Nesting a payload may have: a backlog of readings needs 3 (`[{"values": {…}}]`). Deeper is not a
+ * reading, and a payload nested thousands deep overflows the stack of whatever walks it.
+ */
+export const MAX_DEPTH = 8
+
+/** The deepest nesting of arrays and objects in JSON text (outside strings). */
+export function jsonDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92) i++ // backslash: the next character is escaped
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 || c === 91) deepest = Math.max(deepest, ++depth)
+    else if (c === 125 || c === 93) depth--
+  }
+  return deepest
+}
+
 /** JSON has no NaN or Infinity; firmware that prints them deserves a precise answer. */
 const NON_FINITE_TOKEN = /(?<![A-Za-z"])(-?(?:NaN|nan|Infinity|inf))(?![A-Za-z"])/
 
@@ -60,6 +89,7 @@ export function decodeTelemetry(payload: Buffer, device: DeviceRef, now: number,
   const body = parsed.value
   if (Array.isArray(body)) {
     if (body.length === 0) return refuse(problem('EMPTY_BATCH', 'backlog array is empty'))
+    if (body.length > MAX_BATCH) return refuse(problem('BATCH_TOO_LONG', `backlog array holds ${body.length} items; send at most ${MAX_BATCH} readings per message`))
     const readings: Reading[] = []
     const problems: Problem[] = []
     body.forEach((item, index) => {
@@ -88,6 +118,8 @@ export function parseJson(payload: Buffer, maxPayloadBytes: number): { ok: true;
   } catch {
     return { ok: false, problem: problem('BAD_JSON', 'payload is not valid UTF-8') }
   }
+  const depth = jsonDepth(text)
+  if (depth > MAX_DEPTH) return { ok: false, problem: problem('TOO_DEEP', `payload nests ${depth} levels deep; a reading needs 3, at most ${MAX_DEPTH} are read`) }
   try {
     return { ok: true, value: JSON.parse(text) }
   } catch (err) {
@@ -152,5 +184,11 @@ function valuesProblem(issue: z.core.$ZodIssue, kind: DeviceKind, values: Record
     return problem('OUT_OF_RANGE', `${at}values.${name} = ${String(values[name])} is below ${spec?.min}${unit}`, index)
   }
   const expected = spec?.type === 'integer' ? 'a whole number' : spec?.type === 'boolean' ? 'true or false' : 'a number'
-  return problem('WRONG_TYPE', `${at}values.${name} must be ${expected}${unit}, got ${JSON.stringify(values[name])}`, index)
+  return problem('WRONG_TYPE', `${at}values.${name} must be ${expected}${unit}, got ${shown(values[name])}`, index)
+}
+
+/** A value as the rejects notice quotes it: short, whatever the device sent. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 40 ? `${text.slice(0, 40)}… (${text.length} characters)` : text
 }

@@ -48,8 +48,17 @@ export interface RejectNotice {
   readonly topic: string
   /** Readings of the same message that were accepted (a backlog array is judged per reading). */
   readonly accepted: number
+  /** The first NOTICE_PROBLEMS problems in full. */
   readonly problems: readonly Problem[]
+  /** Every problem of the message, counted by code (the notice is bounded, the count is not). */
+  readonly counts: Readonly<Record<string, number>>
 }
+
+/**
+ * Problems a rejects notice and a quarantine record carry in full; the rest are counted by code.
+ * One message of thousands of bad readings must not become a notice of megabytes.
+ */
+export const NOTICE_PROBLEMS = 20
 
 export class Intake {
   private readonly listeners: ReadingsListener[] = []
@@ -100,7 +109,10 @@ export class Intake {
 
   private refuse(principal: Principal, clientId: string, topic: string, payload: Buffer, receivedAt: number, problems: readonly Problem[], accepted: number): IntakeResult {
     const { metrics, quarantine, log } = this.deps
-    for (const p of problems) metrics.refused.inc({ code: p.code })
+    const counts: Record<string, number> = {}
+    for (const p of problems) counts[p.code] = (counts[p.code] ?? 0) + 1
+    for (const [code, n] of Object.entries(counts)) metrics.refused.inc({ code }, n)
+    const listed = problems.slice(0, NOTICE_PROBLEMS)
     const device = principal.type === 'device' ? principal : undefined
     const kept = quarantine.keep({
       receivedAt,
@@ -109,7 +121,8 @@ export class Intake {
       principal: principal.id,
       mineId: device?.mineId ?? null,
       deviceId: device?.id ?? null,
-      problems,
+      problems: listed,
+      counts,
       payload,
     })
     if (kept) metrics.quarantined.inc()
@@ -126,7 +139,8 @@ export class Intake {
         receivedAt: new Date(receivedAt).toISOString(),
         topic,
         accepted,
-        problems,
+        problems: listed,
+        counts,
       }
       this.deps.tell(deviceTopic(device.mineId, device.id, 'rejects'), notice)
     }

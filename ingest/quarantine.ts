@@ -15,10 +15,11 @@ export interface QuarantineRecord {
   readonly principal: string | null
   readonly mineId: string | null
   readonly deviceId: string | null
-  /** The first problem's code; every problem is in `problems`. */
+  /** The first problem's code; the first problems are in `problems`, every one is counted in `counts`. */
   readonly code: string
   readonly message: string
   readonly problems: readonly Problem[]
+  readonly counts?: Readonly<Record<string, number>>
   readonly bytes: number
   readonly truncated: boolean
   readonly payload: string
@@ -32,6 +33,8 @@ export interface QuarantineInput {
   readonly mineId: string | null
   readonly deviceId: string | null
   readonly problems: readonly Problem[]
+  /** Every problem of the message by code, when `problems` lists only the first. */
+  readonly counts?: Readonly<Record<string, number>>
   readonly payload: Buffer
 }
 
@@ -62,6 +65,7 @@ export class Quarantine {
       code: first?.code ?? 'UNKNOWN',
       message: first?.message ?? '',
       problems: input.problems,
+      ...(input.counts ? { counts: input.counts } : {}),
       bytes: input.payload.length,
       truncated: kept.length < input.payload.length,
       payload: kept.toString('base64'),

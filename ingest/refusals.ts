@@ -20,6 +20,8 @@ export const REFUSAL_CODES = {
   BAD_STATUS: '状态消息格式错误',
   TOPIC_FORBIDDEN: '无权发布到该主题',
   UNKNOWN_TOPIC: '不是设备契约中的主题',
+  TOO_DEEP: 'JSON 嵌套层级过深',
+  BATCH_TOO_LONG: '补传数组过长',
 } as const
 
 export type RefusalCode = keyof typeof REFUSAL_CODES

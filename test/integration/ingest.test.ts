@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.js'
-import { nextMessage, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { ADMIN_TOKEN, nextMessage, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { TEST_DEVICES, secretOf } from '../helpers/site.js'
 import { SAMPLE_VALUES } from '../helpers/samples.js'
 
@@ -18,6 +18,13 @@ afterAll(async () => {
 
 const telemetry = (mine: string, device: string) => `mines/${mine}/devices/${device}/telemetry`
 const rejects = (mine: string, device: string) => `mines/${mine}/devices/${device}/rejects`
+
+/** minewatch_readings_refused_total for one code, from /metrics. */
+async function counter(code: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${t.platform.ports.http}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+  const line = (await res.text()).split('\n').find((l) => l.startsWith(`minewatch_readings_refused_total{code="${code}"}`))
+  return line ? Number(line.split(' ').at(-1)) : 0
+}
 
 async function readBack(device: string, metric: string, extra = '') {
   const from = extra.includes('from=') ? '' : '&from=0'
@@ -129,6 +136,38 @@ describe('refused messages are quarantined, counted and explained on the rejects
     await t.platform.writer.flush()
     const body = await readBack('a-reservoir', 'level', `&from=${base}&to=${base + 120_001}`)
     expect(body.points.map((p: { value: number }) => p.value)).toEqual([300.5, 300.7])
+    await client.endAsync()
+  })
+
+  it('answers hostile payloads with a bounded notice and keeps the connection: nested 5,000 deep, 131,071 items, 5,000 bad readings', async () => {
+    const client = await t.connect('a-prism')
+    await client.subscribeAsync(rejects('mine-a', 'a-prism'), { qos: 1 })
+    const refusedBefore = counter
+    const deep0 = await refusedBefore('TOO_DEEP')
+    const long0 = await refusedBefore('BATCH_TOO_LONG')
+    const bad0 = await refusedBefore('BAD_READING')
+    const cases: [string, string, (notice: any) => void][] = [
+      // a metric's value nested 5,000 deep: quoting it in the notice used to overflow the stack
+      [`{"ts":${Date.now()},"values":{"dN":${'['.repeat(5000)}${']'.repeat(5000)}}}`, 'TOO_DEEP', (n) => expect(n.problems).toHaveLength(1)],
+      [`[${new Array(131_071).fill(0).join(',')}]`, 'BATCH_TOO_LONG', (n) => expect(n.message).toContain('131071')],
+      // under the batch cap: every one refused and counted, the notice lists the first 20
+      [`[${new Array(5000).fill(0).join(',')}]`, 'BAD_READING', (n) => expect([n.problems.length, n.counts]).toEqual([20, { BAD_READING: 5000 }])],
+    ]
+    for (const [payload, code, check] of cases) {
+      const told = nextMessage(client, rejects('mine-a', 'a-prism'))
+      // acknowledged (PUBACK), not answered by closing the connection
+      await client.publishAsync(telemetry('mine-a', 'a-prism'), payload, { qos: 1 })
+      const raw = await told
+      expect(raw.code).toBe(code)
+      expect(JSON.stringify(raw).length).toBeLessThan(8 * 1024)
+      check(raw)
+    }
+    expect(await counter('TOO_DEEP')).toBe(deep0 + 1)
+    expect(await counter('BATCH_TOO_LONG')).toBe(long0 + 1)
+    expect(await counter('BAD_READING')).toBe(bad0 + 5000)
+    // the same connection still delivers a good reading
+    await client.publishAsync(telemetry('mine-a', 'a-prism'), JSON.stringify({ ts: Date.now(), values: SAMPLE_VALUES.prism }), { qos: 1 })
+    expect(client.connected).toBe(true)
     await client.endAsync()
   })
 
