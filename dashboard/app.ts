@@ -82,6 +82,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (err instanceof HttpError) {
       return reply.code(err.status).send({ error: { code: err.code, message: err.message } })
     }
+    // what the client got wrong (bad JSON, a forbidden __proto__, a body too large, a bad path):
+    // its own status and a clear code, logged as one quiet line, never a stack trace: an
+    // anonymous caller must not be able to flood the error log
+    const status = (err as { statusCode?: number }).statusCode
+    if (status !== undefined && status >= 400 && status < 500) {
+      const message = (err as Error).message
+      request.log.info({ code: (err as { code?: string }).code, status }, `client error: ${message}`)
+      const code = status === 413 ? 'MW_BODY_TOO_LARGE' : status === 415 ? 'MW_UNSUPPORTED_MEDIA_TYPE' : status === 404 ? 'MW_NOT_FOUND' : 'MW_BAD_REQUEST'
+      return reply.code(status).send({ error: { code, message: `${message} (请求有误 the request was refused as it stands)` } })
+    }
     request.log.error({ err }, 'request failed')
     return reply.code(500).send({ error: { code: 'MW_INTERNAL', message: 'internal error; see the server log' } })
   })
