@@ -124,7 +124,7 @@ async function startPlatformProcess(influx: TestInflux, siteFile: string, db: st
   return {
     proc,
     ports,
-    health: async () => (await fetch(`http://127.0.0.1:${ports.http}/api/health`)).json(),
+    health: async () => (await fetch(`http://127.0.0.1:${ports.http}/api/health`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).json(),
     metrics: async () => {
       const text = await (await fetch(`http://127.0.0.1:${ports.http}/metrics`, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text()
       return new Map(

@@ -114,7 +114,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // the UI's scripts are served from node_modules: /docs works without the internet
   app.register(swaggerUi, { routePrefix: '/docs' })
   const requireAdmin = adminGuard(deps.adminToken)
-  app.register(healthRoutes, { health: deps.health })
+  app.register(healthRoutes, {
+    health: deps.health,
+    isAdmin: (request) =>
+      deps.auth.user(request).then(
+        (u) => u.role === 'admin' && !u.readOnly,
+        () => false,
+      ),
+  })
   app.register(metricsRoutes, { metrics: deps.metrics, requireAdmin })
   const canSeeMine = async (request: Parameters<Auth['user']>[0], mineId: string) => deps.access.canSee(await deps.auth.user(request), mineId)
   app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, canSeeMine })

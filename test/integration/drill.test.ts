@@ -106,7 +106,7 @@ describe('drills in the demo', () => {
     }
     expect(await drillStatus()).toMatchObject({ running: false, stopped: true })
     // the demo runs on: healthy, its devices connected, the drills' shadows gone
-    const health = await platform.app.inject({ method: 'GET', url: '/api/health' })
+    const health = await platform.app.inject({ method: 'GET', url: '/api/health', headers: admin })
     expect(health.statusCode).toBe(200)
     expect(health.json().broker).toMatchObject({ devicesKnown: 19 })
     await eventually(() => platform.presence.connectedCount === 19, 20_000)

@@ -65,7 +65,7 @@ async function publishFlatOut(mqttPort: number, t0: number) {
 }
 
 async function health(httpPort: number) {
-  return (await fetch(`http://127.0.0.1:${httpPort}/api/health`)).json() as Promise<any>
+  return (await fetch(`http://127.0.0.1:${httpPort}/api/health`, { headers: { authorization: 'Bearer fault-test-admin-token' } })).json() as Promise<any>
 }
 
 /** Every acknowledged reading is in the store, and nothing is there twice. */

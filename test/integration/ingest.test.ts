@@ -329,10 +329,17 @@ describe('HTTP', () => {
     }
   })
 
-  it('reports health without a token', async () => {
+  it('says to anyone whether it is healthy, and the parts only to an admin', async () => {
     const res = await t.platform.app.inject({ method: 'GET', url: '/api/health' })
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toMatchObject({ status: 'ok', store: { kind: 'sqlite', ok: true }, broker: { devicesKnown: TEST_DEVICES.length } })
+    // no paths, no free disk, no backlog for an anonymous caller
+    expect(res.json()).toEqual({ status: 'ok', time: expect.any(String) })
+    const admin = await t.admin('/api/health')
+    expect(admin.body).toMatchObject({ status: 'ok', store: { kind: 'sqlite', ok: true }, broker: { devicesKnown: TEST_DEVICES.length }, journal: expect.objectContaining({ ok: true }) })
+    // a dispatcher is not an admin
+    const login = await t.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'disp-a', password: secretOf('disp-a') } })
+    const dispatcher = await t.platform.app.inject({ method: 'GET', url: '/api/health', headers: { authorization: `Bearer ${login.json().token}` } })
+    expect(Object.keys(dispatcher.json()).sort()).toEqual(['status', 'time'])
   })
 
   it('exposes Prometheus metrics for accepted readings, connections and store latency', async () => {

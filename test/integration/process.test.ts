@@ -119,7 +119,8 @@ describe('the demo (npm run demo)', () => {
     const p = run(testEnv(dir, { MINEWATCH_SIMULATE: 'normal' }))
     const ports = await p.started()
     await waitFor(() => p.output().includes('模拟器已连接'), 30_000)
-    const health = (await (await fetch(`http://127.0.0.1:${ports.http}/api/health`)).json()) as { broker: object }
+    const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim()
+    const health = (await (await fetch(`http://127.0.0.1:${ports.http}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { broker: object }
     expect(health.broker).toMatchObject({ devicesConnected: 19, devicesKnown: 19 })
     p.child.kill('SIGTERM')
     expect(await p.exited).toBe(0)
