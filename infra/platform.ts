@@ -40,6 +40,7 @@ import { removeStaleTemp, writeFileAtomic } from '../ingest/atomic-file.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import { DEFAULT_WEB_ROOT } from '../dashboard/routes/web.js'
 import { DemoSimulation } from './simulation.js'
+import { ClientIds } from '../ingest/broker/client-ids.js'
 import { drillEngineDevices, withDrillShadows } from './drill-site.js'
 import { isDrillId } from '../ingest/contract/ids.js'
 
@@ -170,6 +171,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     refusalLog: new LogThrottle(60_000),
     principals: new WeakMap(),
     emptyIdPersistent: new WeakSet(),
+    clientIds: new ClientIds(),
   }
   const broker = await createBroker(ctx)
   undo.push(() => new Promise<void>((resolve) => broker.close(() => resolve())))

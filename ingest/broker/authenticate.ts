@@ -36,12 +36,18 @@ export function authenticate(ctx: BrokerContext): NonNullable<AedesOptions['auth
         if (will && !willAllowed(principal, will.topic)) {
           return refuse(NOT_AUTHORIZED, 'WILL_FORBIDDEN', `will topic "${will.topic}" is not this device's status topic`)
         }
+        // a client id in use by another principal is not taken over (client-ids.ts)
+        const owner = ctx.clientIds.ownerOf(client.id)
+        if (owner !== undefined && owner !== principal.id) {
+          return refuse(IDENTIFIER_REJECTED, 'CLIENT_ID_TAKEN', `client id "${client.id}" belongs to another device or account; use one of your own (e.g. your device id)`)
+        }
         const unavailable = principal.type === 'device' ? ctx.unavailable() : undefined
         if (unavailable) {
           // the journal cannot keep readings now: say so at the door instead of closing after each publish
           return refuse(SERVER_UNAVAILABLE, 'SERVER_UNAVAILABLE', `server unavailable: ${unavailable}`)
         }
         ctx.principals.set(client, principal)
+        ctx.clientIds.claim(client.id, principal.id, !(client as unknown as { clean?: boolean }).clean)
         done(null, true)
       },
       (err: Error) => {

@@ -1,4 +1,4 @@
-import { Aedes } from 'aedes'
+import { Aedes, type Client } from 'aedes'
 import { authenticate } from './authenticate.js'
 import { authorizePublish } from './authorize-publish.js'
 import { authorizeForward, authorizeSubscribe } from './authorize-subscribe.js'
@@ -11,9 +11,33 @@ import { preConnect } from './pre-connect.js'
  * socket is seen the same way as a clean DISCONNECT.
  */
 export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
+  // A connection is over once, whichever comes first: aedes' clientDisconnect, or its socket
+  // closing. A socket that closes between a successful authentication and the CONNACK gets no
+  // clientDisconnect from aedes (it was never registered), yet aedes still emits clientReady for it
+  // once its CONNACK is written to the dead socket: counted as connected, it stayed "online" until
+  // a restart. So presence and client-id ownership follow the socket too.
+  const ready = new WeakSet<Client>()
+  const over = new WeakSet<Client>()
+  const closed = (client: Client) => (client.conn as { destroyed?: boolean } | undefined)?.destroyed === true
+  function gone(client: Client): void {
+    if (over.has(client)) return
+    over.add(client)
+    const p = ctx.principals.get(client)
+    if (!p) return
+    ctx.clientIds.release(client.id, p.id)
+    if (p.type === 'device' && ready.has(client)) {
+      ctx.presence.disconnected(p.id, ctx.now())
+      ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
+    }
+  }
+  const checkSecret = authenticate(ctx)
   const broker = await Aedes.createBroker({
     preConnect: preConnect(ctx),
-    authenticate: authenticate(ctx),
+    authenticate: (client, username, password, done) =>
+      checkSecret(client, username, password, (err, ok) => {
+        if (ok) client.conn.once('close', () => gone(client))
+        done(err, ok)
+      }),
     authorizePublish: authorizePublish(ctx),
     authorizeSubscribe: authorizeSubscribe(ctx),
     authorizeForward: authorizeForward(ctx),
@@ -21,19 +45,15 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
     drainTimeout: 30_000,
   })
   broker.on('clientReady', function trackConnect(client) {
+    if (over.has(client) || closed(client)) return gone(client)
+    ready.add(client)
     const p = ctx.principals.get(client)
     if (p?.type === 'device') {
       ctx.presence.connected(p.id, ctx.now())
       ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
     }
   })
-  broker.on('clientDisconnect', function trackDisconnect(client) {
-    const p = ctx.principals.get(client)
-    if (p?.type === 'device') {
-      ctx.presence.disconnected(p.id, ctx.now())
-      ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
-    }
-  })
+  broker.on('clientDisconnect', gone)
   broker.on('clientError', function reportClientError(client, err) {
     ctx.log.debug({ clientId: client.id, err: err.message }, 'MQTT client error; connection closed')
   })

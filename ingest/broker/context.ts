@@ -5,6 +5,7 @@ import type { IngestMetrics } from '../metrics.js'
 import type { Presence } from '../presence.js'
 import type { Principal, Registry } from '../registry.js'
 import type { SecretVerifier } from '../secrets.js'
+import type { ClientIds } from './client-ids.js'
 
 /** What the broker hooks share. Principals hang off the aedes Client for the life of the connection. */
 export interface BrokerContext {
@@ -22,6 +23,8 @@ export interface BrokerContext {
   readonly refusalLog: LogThrottle
   /** Clients that sent an empty client id with clean session off ([MQTT-3.1.3-8]). */
   readonly emptyIdPersistent: WeakSet<Client>
+  /** Which principal owns which client id (client-ids.ts). */
+  readonly clientIds: ClientIds
 }
 
 export function remoteAddress(client: Client): string | undefined {

@@ -19,6 +19,13 @@ afterAll(async () => {
 const telemetry = (mine: string, device: string) => `mines/${mine}/devices/${device}/telemetry`
 const rejects = (mine: string, device: string) => `mines/${mine}/devices/${device}/rejects`
 
+/** minewatch_connections_refused_total for one reason, from /metrics. */
+async function refusedConnections(reason: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${t.platform.ports.http}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+  const line = (await res.text()).split('\n').find((l) => l.startsWith(`minewatch_connections_refused_total{reason="${reason}"}`))
+  return line ? Number(line.split(' ').at(-1)) : 0
+}
+
 /** minewatch_readings_refused_total for one code, from /metrics. */
 async function counter(code: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${t.platform.ports.http}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
@@ -230,6 +237,50 @@ describe('authentication and the topic ACL', () => {
     await ok.endAsync()
   })
 
+  it('keeps a client id its owner’s: another device is refused (CONNACK 2) and the owner stays connected; the owner may reconnect with it', async () => {
+    const owner = await t.connect('a-power', { clientId: 'shared-id' })
+    let dropped = 0
+    owner.on('close', () => dropped++)
+    // a device of another mine with the owner's client id
+    await expect(t.connect('b-prism', { clientId: 'shared-id' })).rejects.toMatchObject({ code: 2 })
+    await expect(t.connect('b-prism', { clientId: 'shared-id' })).rejects.toMatchObject({ code: 2 })
+    // the refusal is decided and counted before the owner could have been touched
+    expect(await refusedConnections('CLIENT_ID_TAKEN')).toBeGreaterThanOrEqual(2)
+    expect([owner.connected, dropped, t.platform.presence.get('a-power')?.connected]).toEqual([true, 0, true])
+    // the owner's own reconnect takes the id over, as MQTT says
+    const again = await t.connect('a-power', { clientId: 'shared-id' })
+    await eventually(() => dropped === 1)
+    expect(t.platform.presence.get('a-power')?.connected).toBe(true)
+    await again.endAsync()
+    // once the owner is gone and its session was clean, the id is free
+    await eventually(() => t.platform.presence.get('a-power')?.connected === false)
+    const other = await t.connect('b-prism', { clientId: 'shared-id' })
+    await other.endAsync()
+  })
+
+  it('does not count as connected a device whose socket closed before its CONNACK', async () => {
+    const seen = new Promise<void>((resolve) => {
+      const onReady = (client: { id: string }) => {
+        if (client.id !== 'closes-early') return
+        t.platform.broker.off('clientReady', onReady)
+        resolve()
+      }
+      t.platform.broker.on('clientReady', onReady)
+    })
+    // its secret checked once already (as a device that reconnects): the broker answers at once
+    const first = await t.connect('a-rain')
+    await first.endAsync()
+    await eventually(() => t.platform.presence.get('a-rain')?.connected === false)
+    // CONNECT with good credentials, and the socket closed right behind it
+    await rawConnect({ clientId: 'closes-early', clean: true, username: 'a-rain', password: Buffer.from(secretOf('a-rain')), closeAfterSend: true })
+    // aedes still finishes the connect of the dead socket and says it is ready
+    await seen
+    expect(t.platform.presence.get('a-rain')?.connected ?? false).toBe(false)
+    // and its client id is not held by it
+    const real = await t.connect('a-prism', { clientId: 'closes-early' })
+    await real.endAsync()
+  })
+
   it('refuses a will on another topic than the device status (CONNACK 5)', async () => {
     const will = { topic: 'mines/mine-a/alerts', payload: Buffer.from('{"fake":true}'), qos: 1 as const, retain: false }
     await expect(t.connect('a-prism', { will })).rejects.toMatchObject({ code: 5 })
@@ -379,7 +430,7 @@ function grantedQos(client: mqtt.MqttClient, filter: string): Promise<number | u
  * A CONNECT built byte by byte (MQTT 3.1.1 §3.1): MQTT.js and mqtt-packet both refuse to send an
  * empty client id with clean session off, which is exactly what the broker must answer.
  */
-function rawConnect(opts: { clientId: string; clean: boolean; username: string; password: Buffer }): Promise<{ returnCode: number }> {
+function rawConnect(opts: { clientId: string; clean: boolean; username: string; password: Buffer; closeAfterSend?: boolean }): Promise<{ returnCode: number }> {
   const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
   const flags = 0x80 | 0x40 | (opts.clean ? 0x02 : 0)
   const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, flags, 0, 30]), str(Buffer.from(opts.clientId)), str(Buffer.from(opts.username)), str(opts.password)])
@@ -396,6 +447,13 @@ function rawConnect(opts: { clientId: string; clean: boolean; username: string; 
       }
     })
     socket.on('error', reject)
+    if (opts.closeAfterSend) {
+      socket.end(packet, () => {
+        socket.destroy()
+        resolve({ returnCode: -1 })
+      })
+      return
+    }
     socket.write(packet)
   })
 }
