@@ -65,19 +65,15 @@ export class Auth {
     return this.deps.users.has(userId)
   }
 
-  /** Checks a password, with the failed-login limit per (user name, address). */
+  /** Checks a password, with the failed-login limit per (user name, address) and per address, counting tries in flight. */
   async login(username: string, password: string, address: string): Promise<{ user: User; token: string } | { retryAfter: number } | undefined> {
-    const key = `${username}\u0000${address}`
     const now = this.deps.now()
-    const wait = this.deps.limiter.retryAfter(key, now)
-    if (wait > 0) return { retryAfter: wait }
+    const started = this.deps.limiter.begin(username, address, now)
+    if ('retryAfter' in started) return started
     const user = this.deps.users.get(username)
     const ok = await this.verifier.verify(user?.id ?? '\u0000nobody', password, user?.passwordHash ?? NOBODY).catch(() => false)
-    if (!user || !ok) {
-      this.deps.limiter.failed(key, now)
-      return undefined
-    }
-    this.deps.limiter.succeeded(key)
+    this.deps.limiter.settle(started.ticket, Boolean(user && ok))
+    if (!user || !ok) return undefined
     return { user, token: this.deps.sessions.create(user.id, now) }
   }
 

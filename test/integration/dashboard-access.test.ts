@@ -56,6 +56,22 @@ describe('signing in', () => {
     expect((await login('reg-all', secretOf('reg-all'), '10.8.8.8')).statusCode).toBe(200)
   })
 
+  it('counts guesses still being checked: 60 at once for one user get 5 password checks', async () => {
+    const answers = await Promise.all(Array.from({ length: 60 }, () => login('reg-a', 'guess', '10.7.7.7')))
+    const codes = answers.map((r) => r.statusCode)
+    expect([codes.filter((c) => c === 401).length, codes.filter((c) => c === 429).length]).toEqual([5, 55])
+  })
+
+  it('limits one address however many user names it tries, and not the other addresses', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `nobody-${i}`)
+    const codes: number[] = []
+    for (const name of names) codes.push((await login(name, 'guess', '10.6.6.6')).statusCode)
+    // 20 failures from the address, then it waits, whatever name comes next
+    expect([codes.filter((c) => c === 401).length, codes.slice(20).every((c) => c === 429)]).toEqual([20, true])
+    expect((await login('disp-b', secretOf('disp-b'), '10.6.6.6')).statusCode).toBe(429)
+    expect((await login('disp-b', secretOf('disp-b'), '10.5.5.5')).statusCode).toBe(200)
+  })
+
   it('refuses requests without a session', async () => {
     const res = await t.platform.app.inject({ method: 'GET', url: '/api/alerts' })
     expect(res.statusCode).toBe(401)
