@@ -172,6 +172,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     principals: new WeakMap(),
     emptyIdPersistent: new WeakSet(),
     clientIds: new ClientIds(),
+    // devices behind one NAT share an address: 50 failures per address, 5 per device and address
+    authLimiter: new LoginLimiter(5, 50),
   }
   const broker = await createBroker(ctx)
   undo.push(() => new Promise<void>((resolve) => broker.close(() => resolve())))

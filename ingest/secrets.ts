@@ -39,21 +39,59 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return key.length === expected.length && timingSafeEqual(key, expected)
 }
 
+/** Too many secrets are being checked now: the connection is asked to come back (CONNACK 3). */
+export class VerifierBusy extends Error {
+  constructor() {
+    super('too many secrets being checked; try again shortly')
+  }
+}
+
 /**
  * scrypt is slow on purpose; a mine's 2,000 devices reconnecting after a power cut would queue
  * behind it for minutes. A verified secret is remembered only as an HMAC under a key that lives in
  * this process's memory, never on disk, so the cache leaks nothing a memory dump would not.
+ *
+ * scrypt runs on libuv's thread pool (4 threads), which the journal's fdatasync needs too: a flood
+ * of wrong passwords must not hold the pool while readings wait to be made durable. So at most
+ * `concurrency` checks run at once (2: half the pool), at most `queue` wait, and past that a check
+ * is refused at once with VerifierBusy (docs/security.md).
  */
 export class SecretVerifier {
   private readonly key = randomBytes(32)
   private readonly verified = new Map<string, Buffer>()
+  private running = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(
+    private readonly concurrency = 2,
+    private readonly queue = 500,
+  ) {}
+
+  /** Whether this secret is the one verified before for this id (no scrypt). */
+  cached(id: string, secret: string, stored: string): boolean {
+    const known = this.verified.get(id)
+    return known !== undefined && timingSafeEqual(known, this.tag(secret, stored))
+  }
 
   async verify(id: string, secret: string, stored: string): Promise<boolean> {
-    const tag = createHmac('sha256', this.key).update(stored).update('\0').update(secret).digest()
-    const known = this.verified.get(id)
-    if (known && timingSafeEqual(known, tag)) return true
-    const ok = await verifySecret(secret, stored)
-    if (ok) this.verified.set(id, tag)
-    return ok
+    if (this.cached(id, secret, stored)) return true
+    if (this.running >= this.concurrency) {
+      if (this.waiting.length >= this.queue) throw new VerifierBusy()
+      await new Promise<void>((resolve) => this.waiting.push(resolve))
+    } else this.running++
+    try {
+      const ok = await verifySecret(secret, stored)
+      if (ok) this.verified.set(id, this.tag(secret, stored))
+      return ok
+    } finally {
+      // the slot passes to the next in line, or is freed
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running--
+    }
+  }
+
+  private tag(secret: string, stored: string): Buffer {
+    return createHmac('sha256', this.key).update(stored).update('\0').update(secret).digest()
   }
 }

@@ -1,6 +1,7 @@
 import type { AedesOptions, AuthenticateError } from 'aedes'
 import { willAllowed } from './acl.js'
 import { remoteAddress, type BrokerContext } from './context.js'
+import { VerifierBusy } from '../secrets.js'
 
 // CONNACK return codes, MQTT 3.1.1 §3.2.2.3
 const IDENTIFIER_REJECTED = 2
@@ -27,30 +28,47 @@ export function authenticate(ctx: BrokerContext): NonNullable<AedesOptions['auth
     if (!principal || !password) {
       return refuse(BAD_USERNAME_OR_PASSWORD, principal ? 'NO_PASSWORD' : 'UNKNOWN_PRINCIPAL', 'bad username or password')
     }
-    ctx.verifier.verify(principal.id, password.toString('utf8'), principal.secretHash).then(
+    const secret = password.toString('utf8')
+    const accept = () => {
+      // aedes publishes the will through authorizePublish only at disconnect; a will on a foreign
+      // topic is refused now, while the device can still be told
+      const will = (client as unknown as { _will?: { topic: string } })._will
+      if (will && !willAllowed(principal, will.topic)) {
+        return refuse(NOT_AUTHORIZED, 'WILL_FORBIDDEN', `will topic "${will.topic}" is not this device's status topic`)
+      }
+      // a client id in use by another principal is not taken over (client-ids.ts)
+      const owner = ctx.clientIds.ownerOf(client.id)
+      if (owner !== undefined && owner !== principal.id) {
+        return refuse(IDENTIFIER_REJECTED, 'CLIENT_ID_TAKEN', `client id "${client.id}" belongs to another device or account; use one of your own (e.g. your device id)`)
+      }
+      const unavailable = principal.type === 'device' ? ctx.unavailable() : undefined
+      if (unavailable) {
+        // the journal cannot keep readings now: say so at the door instead of closing after each publish
+        return refuse(SERVER_UNAVAILABLE, 'SERVER_UNAVAILABLE', `server unavailable: ${unavailable}`)
+      }
+      ctx.principals.set(client, principal)
+      ctx.clientIds.claim(client.id, principal.id, !(client as unknown as { clean?: boolean }).clean)
+      done(null, true)
+    }
+    // a secret verified before needs no scrypt and no limit: a mine's devices reconnecting after a
+    // network cut come straight back, whatever a guesser does meanwhile
+    if (ctx.verifier.cached(principal.id, secret, principal.secretHash)) return accept()
+    // the failed-login limit, tries in flight included (ingest/login-limit.ts)
+    const started = ctx.authLimiter.begin(username, remoteAddress(client) ?? 'unknown', ctx.now())
+    if ('retryAfter' in started) {
+      return started.reason === 'failures'
+        ? refuse(NOT_AUTHORIZED, 'TOO_MANY_FAILURES', `too many failed connections; try again in ${started.retryAfter} s`)
+        : refuse(SERVER_UNAVAILABLE, 'AUTH_BUSY', 'too many connections being checked from this address; try again shortly')
+    }
+    ctx.verifier.verify(principal.id, secret, principal.secretHash).then(
       (ok) => {
+        ctx.authLimiter.settle(started.ticket, ok)
         if (!ok) return refuse(BAD_USERNAME_OR_PASSWORD, 'BAD_SECRET', 'bad username or password')
-        // aedes publishes the will through authorizePublish only at disconnect; a will on a foreign
-        // topic is refused now, while the device can still be told
-        const will = (client as unknown as { _will?: { topic: string } })._will
-        if (will && !willAllowed(principal, will.topic)) {
-          return refuse(NOT_AUTHORIZED, 'WILL_FORBIDDEN', `will topic "${will.topic}" is not this device's status topic`)
-        }
-        // a client id in use by another principal is not taken over (client-ids.ts)
-        const owner = ctx.clientIds.ownerOf(client.id)
-        if (owner !== undefined && owner !== principal.id) {
-          return refuse(IDENTIFIER_REJECTED, 'CLIENT_ID_TAKEN', `client id "${client.id}" belongs to another device or account; use one of your own (e.g. your device id)`)
-        }
-        const unavailable = principal.type === 'device' ? ctx.unavailable() : undefined
-        if (unavailable) {
-          // the journal cannot keep readings now: say so at the door instead of closing after each publish
-          return refuse(SERVER_UNAVAILABLE, 'SERVER_UNAVAILABLE', `server unavailable: ${unavailable}`)
-        }
-        ctx.principals.set(client, principal)
-        ctx.clientIds.claim(client.id, principal.id, !(client as unknown as { clean?: boolean }).clean)
-        done(null, true)
+        accept()
       },
       (err: Error) => {
+        ctx.authLimiter.abandon(started.ticket)
+        if (err instanceof VerifierBusy) return refuse(SERVER_UNAVAILABLE, 'AUTH_BUSY', err.message)
         ctx.log.error({ err, username }, 'secret verification failed')
         refuse(NOT_AUTHORIZED, 'VERIFY_ERROR', 'could not verify the secret')
       },

@@ -6,6 +6,7 @@ import type { Presence } from '../presence.js'
 import type { Principal, Registry } from '../registry.js'
 import type { SecretVerifier } from '../secrets.js'
 import type { ClientIds } from './client-ids.js'
+import type { LoginLimiter } from '../login-limit.js'
 
 /** What the broker hooks share. Principals hang off the aedes Client for the life of the connection. */
 export interface BrokerContext {
@@ -23,6 +24,8 @@ export interface BrokerContext {
   readonly refusalLog: LogThrottle
   /** Clients that sent an empty client id with clean session off ([MQTT-3.1.3-8]). */
   readonly emptyIdPersistent: WeakSet<Client>
+  /** The failed-connection limit per (username, address) and per address, tries in flight counted. */
+  readonly authLimiter: LoginLimiter
   /** Which principal owns which client id (client-ids.ts). */
   readonly clientIds: ClientIds
 }

@@ -18,7 +18,7 @@ describe('the failed-login limit', () => {
       const t = limiter.begin('held', '10.0.0.1', 2000)
       if ('ticket' in t) limiter.settle(t.ticket, false)
     }
-    expect(limiter.begin('held', '10.0.0.1', 2000)).toEqual({ retryAfter: 898 })
+    expect(limiter.begin('held', '10.0.0.1', 2000)).toEqual({ retryAfter: 898, reason: 'failures' })
   })
 
   it('lets a try again once the oldest failure is out of the window', () => {
@@ -27,7 +27,7 @@ describe('the failed-login limit', () => {
       const t = limiter.begin('u', 'a', at)
       if ('ticket' in t) limiter.settle(t.ticket, false)
     }
-    expect(limiter.begin('u', 'a', 30_000)).toEqual({ retryAfter: 30 })
+    expect(limiter.begin('u', 'a', 30_000)).toEqual({ retryAfter: 30, reason: 'failures' })
     expect('ticket' in limiter.begin('u', 'a', 60_001)).toBe(true)
   })
 })
