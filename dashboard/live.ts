@@ -43,6 +43,12 @@ export function startLive(server: HttpServer, deps: { auth: Auth; access: Access
     deps.auth
       .user(request as never)
       .then((user) => {
+        // a recovered socket brings back the rooms of the session it names: only its own user may
+        // recover it (a stolen session id with another user's token gets nothing of that session)
+        if (socket.recovered && socket.data.userId !== user.id) {
+          next(Object.assign(new Error('MW_UNAUTHORIZED: 该连接属于另一用户 (that connection belongs to another user)'), { data: { code: 'MW_UNAUTHORIZED' } }))
+          return
+        }
         socket.data.userId = user.id
         // a room per session, so that a logout or a revoked display ends its live connections
         const used = token ?? cookieValue(socket.handshake.headers.cookie, SESSION_COOKIE)

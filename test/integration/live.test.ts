@@ -78,4 +78,54 @@ describe('live push over socket.io', () => {
     expect(await recovered).toBe(true)
     await eventually(() => a.got.some((e) => e.type === 'acknowledged' && e.actor === 'dir-a'))
   })
+
+  it('refuses to recover another user’s lost socket: a token of mine A with mine B’s session id gets nothing of mine B', async () => {
+    const b = open({ token: await tokenOf('disp-b') })
+    await connected(b.socket)
+    const markerB = (id: string) => ({
+      type: 'raised' as const,
+      alertId: id,
+      mineId: 'mine-b',
+      at: Date.now(),
+      actor: 'system',
+      notify: false,
+      alert: { ...t.platform.alerting.book.all()[0]!, id, mineId: 'mine-b' },
+    })
+    // B's screen has had an event (so it holds an offset), then loses its network; its session id
+    // and offset are what a thief would replay
+    t.platform.alertBus.emit(markerB('before-b'))
+    await eventually(() => b.got.some((e) => e.alert.id === 'before-b'))
+    const stolen = b.socket as unknown as { _pid?: string; _lastOffset?: string }
+    await eventually(() => stolen._pid !== undefined && stolen._lastOffset !== undefined)
+    const { _pid: pid, _lastOffset: offset } = stolen
+    b.socket.io.opts.reconnection = false
+    b.socket.io.engine.close()
+    await eventually(() => !b.socket.connected)
+    // while it is gone, something happens in mine B
+    t.platform.alertBus.emit(markerB('missed-b'))
+    // a socket with mine A's dispatcher token and B's session id
+    const thief: Socket<ServerToClientEvents, ClientToServerEvents> = connect(`http://127.0.0.1:${t.platform.ports.http}`, {
+      auth: { token: await tokenOf('disp-a') },
+      transports: ['websocket'],
+      autoConnect: false,
+      reconnection: false,
+    })
+    sockets.push(thief)
+    Object.assign(thief, { _pid: pid, _lastOffset: offset })
+    const got: AlertPush[] = []
+    thief.on('alert', (e) => got.push(e))
+    const refused = new Promise<Error>((resolve) => thief.once('connect_error', resolve))
+    const joined = new Promise<void>((resolve) => thief.once('connect', () => resolve()))
+    thief.connect()
+    const outcome = await Promise.race([refused.then((e) => e.message), joined.then(() => 'connected')])
+    // either refused outright, or connected as itself: never with B's rooms
+    if (outcome === 'connected') {
+      expect(thief.recovered).toBe(false)
+      t.platform.alertBus.emit(markerB('after-b'))
+      const markerA = { ...markerB('after-a'), mineId: 'mine-a', alert: { ...markerB('after-a').alert, mineId: 'mine-a' } }
+      t.platform.alertBus.emit(markerA)
+      await eventually(() => got.some((e) => e.alert.id === 'after-a'))
+    } else expect(outcome).toMatch(/^MW_UNAUTHORIZED/)
+    expect(got.filter((e) => e.alert.mineId === 'mine-b')).toEqual([])
+  })
 })
