@@ -1,10 +1,13 @@
-import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
+import { countLines, tailLines } from '../file-tail.js'
+
+/** Bytes read from a day file's end per request: the newest entries fit, a whole day does not. */
+const READ_CAP_BYTES = 16 * 1024 * 1024
 
 /**
  * `GET /api/quarantine?date=YYYY-MM-DD&limit=`: what the platform refused on a (UTC) day, newest
@@ -27,11 +30,10 @@ export const quarantineRoutes: FastifyPluginAsync<{ files: () => string[]; auth:
     const days = files.map((f) => basename(f, '.jsonl'))
     const file = request.query.date ? files.find((f) => basename(f, '.jsonl') === request.query.date) : files[0]
     if (!file) return { days, date: request.query.date ?? null, count: 0, entries: [] }
-    const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean)
-    const entries = lines
-      .slice(-request.query.limit)
-      .reverse()
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-    return { days, date: basename(file, '.jsonl'), count: lines.length, entries }
+    // the newest entries from the file's end: a day file can hold 256 MB, and reading it whole
+    // held the event loop for most of a second and the memory for it (docs/security.md)
+    const { lines } = await tailLines(file, request.query.limit, READ_CAP_BYTES)
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    return { days, date: basename(file, '.jsonl'), count: await countLines(file), entries }
   })
 }
