@@ -7,6 +7,11 @@ import { scenarioNames } from '../simulators/scenario.js'
 import { loadSiteFile } from './config/site-file.js'
 import { startPlatform } from './platform.js'
 
+// Everything the platform writes (readings, the warning book, sessions, the admin token) is the
+// owner's alone: files 0600, folders 0700, whatever umask the shell or the container gave us
+// (docs/security.md). Set before anything is created.
+process.umask(0o077)
+
 /** Process entry: read the environment and the site file, start the platform, stop it on a signal. */
 function fail(title: string, errors: string[]): never {
   process.stderr.write(`minewatch: ${title}\n${errors.map((e) => `  - ${e}`).join('\n')}\n`)

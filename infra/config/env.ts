@@ -21,7 +21,12 @@ export const envSchema = z.object({
   MINEWATCH_MQTT_WS_PORT: port(8083),
   MINEWATCH_HTTP_PORT: port(3000),
   MINEWATCH_DATA_DIR: z.string().min(1).default('data'),
-  MINEWATCH_ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters; e.g. `openssl rand -hex 24`' }).optional(),
+  MINEWATCH_ADMIN_TOKEN: z
+    .string()
+    .min(16, { error: 'must be at least 16 characters; e.g. `openssl rand -hex 24`' })
+    // the placeholder of .env.example is public: a platform that accepted it would be open to anyone
+    .refine((v) => !/^change-me/i.test(v), { error: 'is the placeholder of .env.example; set a token of your own, e.g. `openssl rand -hex 24`' })
+    .optional(),
   MINEWATCH_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   MINEWATCH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   MINEWATCH_MAX_PAYLOAD_BYTES: positive(256 * 1024),

@@ -76,8 +76,13 @@ describe('docker-compose.yml', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-compose-'))
     dirs.push(dataDir)
     await influx.query(`CREATE DATABASE "${composed.MINEWATCH_INFLUX_BUCKET}"`)
+    // the placeholder admin token of .env.example is refused: a user sets one of their own
+    const placeholder = runPlatform({ ...composed, MINEWATCH_INFLUX_URL: influx.url, ...testEnv(dataDir) })
+    expect(await placeholder.exited).not.toBe(0)
+    expect(placeholder.output()).toContain('MINEWATCH_ADMIN_TOKEN: is the placeholder of .env.example')
     const env = {
       ...composed,
+      MINEWATCH_ADMIN_TOKEN: 'compose-test-admin-token-0123456789',
       // what Docker provides: the service name, the mounted site file, the volume, the ports
       MINEWATCH_INFLUX_URL: influx.url,
       MINEWATCH_SITE: join(root, interpolate('${MINEWATCH_SITE_FILE:-./infra/sites/demo.yaml}')),

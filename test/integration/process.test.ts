@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import mqtt from 'mqtt'
@@ -70,6 +70,12 @@ mines:
     const store = new SqliteStore(join(dir, 'minewatch.db'))
     expect(await store.latest('yt-rain-01')).toEqual({ ts, values: { rainfall: 3.5 } })
     await store.close()
+    // the data directory is the owner's alone: files 0600, folders 0700, whatever the shell's umask
+    const open = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .map((f) => ({ f, mode: statSync(join(dir, f)).mode & 0o777 }))
+      .filter(({ mode }) => (mode & 0o077) !== 0)
+    expect(open).toEqual([])
+    expect(readdirSync(dir)).toEqual(expect.arrayContaining(['journal', 'minewatch.db', 'admin-token']))
   })
 })
 

@@ -120,6 +120,11 @@ describe('environment', () => {
     }
   })
 
+  it('refuses the placeholder admin token of .env.example', () => {
+    const r = parseEnv({ MINEWATCH_ADMIN_TOKEN: 'change-me-minewatch-admin-token' })
+    expect(r.ok ? [] : r.errors).toEqual([expect.stringMatching(/^MINEWATCH_ADMIN_TOKEN: is the placeholder of \.env\.example/)])
+  })
+
   it('treats an empty variable as unset', () => {
     const r = parseEnv({ MINEWATCH_HTTP_PORT: '' })
     expect(r.ok && r.env.MINEWATCH_HTTP_PORT).toBe(3000)
