@@ -8,13 +8,25 @@ import type { Socket } from 'node:net'
  * packet announces more than `maxFrameBytes`. Packets above the payload limit but below this cap
  * still arrive, and are quarantined as PAYLOAD_TOO_LARGE with their first bytes kept.
  */
+/**
+ * The first packet of a connection is its CONNECT: a client id, a user name, a password and a will
+ * (here only `{"online": false}` on the device's status topic). 64 KiB is far more than that
+ * needs; a CONNECT announcing more is closed at its header, so a thousand connections that never
+ * finish a CONNECT hold kilobytes, not the frame limit each (docs/security.md).
+ */
+export const MAX_CONNECT_BYTES = 64 * 1024
+
 export class FrameScanner {
   private state: 'type' | 'length' | 'body' = 'type'
   private length = 0
   private multiplier = 1
   private remaining = 0
+  private packets = 0
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly maxConnectBytes = MAX_CONNECT_BYTES,
+  ) {}
 
   /** Returns the announced length of the first packet over the cap, or -1 when all is within it. */
   feed(chunk: Buffer): number {
@@ -41,7 +53,7 @@ export class FrameScanner {
         if (this.multiplier >= 128 ** 4) return Number.POSITIVE_INFINITY // malformed: more than 4 bytes
         continue
       }
-      if (this.length > this.maxFrameBytes) return this.length
+      if (this.length > (this.packets++ === 0 ? Math.min(this.maxConnectBytes, this.maxFrameBytes) : this.maxFrameBytes)) return this.length
       this.remaining = this.length
       this.state = this.remaining === 0 ? 'type' : 'body'
     }

@@ -194,6 +194,28 @@ describe('refused messages are quarantined, counted and explained on the rejects
     await again.endAsync()
   })
 
+  it('closes, at its header, a CONNECT that announces more than a CONNECT needs (64 KiB): 200 such connections are not held open', async () => {
+    const before = await refusedConnections('FRAME_TOO_LARGE')
+    // a CONNECT fixed header announcing 900,000 bytes (under the 1 MiB frame limit), then a trickle
+    const header = Buffer.from([0x10, 0xa0, 0xf7, 0x36]) // remaining length 900,000
+    const closedByServer = await Promise.all(
+      Array.from(
+        { length: 200 },
+        () =>
+          new Promise<boolean>((resolve) => {
+            const socket = tcpConnect(t.platform.ports.mqtt, '127.0.0.1', () => socket.write(Buffer.concat([header, Buffer.alloc(1000, 0x41)])))
+            socket.on('close', () => resolve(true))
+            socket.on('error', () => undefined)
+          }),
+      ),
+    )
+    expect(closedByServer.filter(Boolean)).toHaveLength(200)
+    expect((await refusedConnections('FRAME_TOO_LARGE')) - before).toBe(200)
+    // a real CONNECT still gets in
+    const ok = await t.connect('a-prism')
+    await ok.endAsync()
+  })
+
   it('the pipeline keeps going after a storm of garbage', async () => {
     const client = await t.connect('a-power')
     const sends = Array.from({ length: 200 }, (_, i) => client.publishAsync(telemetry('mine-a', 'a-power'), i % 2 ? '{{{' : 'NaN', { qos: 1 }))
