@@ -214,6 +214,10 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       metrics.connectionsRefused.inc({ reason: 'FRAME_TOO_LARGE' })
       log.warn({ reason: 'FRAME_TOO_LARGE', remote }, err.message)
     },
+    onUnsupportedProtocol: (level: number, remote: string | undefined) => {
+      metrics.connectionsRefused.inc({ reason: 'UNSUPPORTED_PROTOCOL' })
+      log.warn({ reason: 'UNSUPPORTED_PROTOCOL', level, remote }, `MQTT connection refused: protocol level ${level} is not spoken here (3.1 and 3.1.1 are); CONNACK 0x01`)
+    },
   }
   const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort, frameLimit)
   undo.push(() => tcp.close())

@@ -71,17 +71,55 @@ export class FrameTooLargeError extends Error {
 }
 
 /**
+ * The protocol level a CONNECT at the start of `first` asks for, when it is one this broker does not
+ * speak (MQTT 3.1 "MQIsdp" 3, 3.1.1 "MQTT" 4; 5 is answered by aedes itself), else undefined. The
+ * packet parser closes such a connection without a word, while [MQTT-3.1.2-2] asks the server to
+ * answer CONNACK 0x01 (unacceptable protocol version) first. Pure; undefined when `first` is too
+ * short to tell or is not a CONNECT of MQTT.
+ */
+export function unsupportedProtocolLevel(first: Buffer): number | undefined {
+  if (first.length < 2 || first[0] !== 0x10) return undefined
+  let i = 1
+  while (i < first.length && i < 5 && first[i]! & 0x80) i++
+  i++ // past the last byte of the remaining length
+  if (first.length < i + 2) return undefined
+  const nameLength = first.readUInt16BE(i)
+  const name = first.subarray(i + 2, i + 2 + nameLength).toString('latin1')
+  const level = first[i + 2 + nameLength]
+  if (level === undefined || (name !== 'MQTT' && name !== 'MQIsdp')) return undefined
+  return level === 3 || level === 4 || level === 5 ? undefined : level
+}
+
+/** CONNACK, session present 0, return code 0x01: unacceptable protocol version (MQTT 3.1.1 §3.2.2.3). */
+const CONNACK_UNACCEPTABLE_PROTOCOL = Buffer.from([0x20, 0x02, 0x00, 0x01])
+
+/**
  * Guards a connection in place: aedes pulls bytes with `read()` when the stream is readable
  * (paused mode), so the scanner wraps that one method of this stream instance. No stream stage is
  * added in front of aedes: an extra Transform and Duplex per connection cost a fifth of the
  * broker's CPU under load (measured with bench/, see docs/benchmarks.md).
  */
-export function guardedConnection<S extends Socket | Duplex>(stream: S, maxFrameBytes: number, onTooLarge: (err: FrameTooLargeError) => void): S {
+export function guardedConnection<S extends Socket | Duplex>(
+  stream: S,
+  maxFrameBytes: number,
+  onTooLarge: (err: FrameTooLargeError) => void,
+  onUnsupportedProtocol: (level: number) => void = () => undefined,
+): S {
   const scanner = new FrameScanner(maxFrameBytes)
   const read = stream.read.bind(stream)
+  let first = true
   stream.read = (size?: number) => {
     const chunk: unknown = read(size)
     if (Buffer.isBuffer(chunk)) {
+      if (first) {
+        first = false
+        const level = unsupportedProtocolLevel(chunk)
+        if (level !== undefined) {
+          onUnsupportedProtocol(level)
+          stream.write(CONNACK_UNACCEPTABLE_PROTOCOL, () => stream.destroy())
+          return null
+        }
+      }
       const over = scanner.feed(chunk)
       if (over >= 0) {
         onTooLarge(new FrameTooLargeError(over, maxFrameBytes))

@@ -12,6 +12,8 @@ export interface Listener {
 export interface FrameLimit {
   readonly maxFrameBytes: number
   readonly onTooLarge: (err: FrameTooLargeError, remote: string | undefined) => void
+  /** A CONNECT of a protocol level this broker does not speak (answered CONNACK 0x01, then closed). */
+  readonly onUnsupportedProtocol?: (level: number, remote: string | undefined) => void
 }
 
 /**
@@ -21,7 +23,14 @@ export interface FrameLimit {
 export async function listenTcp(broker: Aedes, host: string, port: number, limit: FrameLimit): Promise<Listener> {
   const server = createTcpServer({ noDelay: true }, (socket) => {
     const remote = socket.remoteAddress
-    broker.handle(guardedConnection(socket, limit.maxFrameBytes, (err) => limit.onTooLarge(err, remote)))
+    broker.handle(
+      guardedConnection(
+        socket,
+        limit.maxFrameBytes,
+        (err) => limit.onTooLarge(err, remote),
+        (level) => limit.onUnsupportedProtocol?.(level, remote),
+      ),
+    )
   })
   return listening(server, host, port)
 }
@@ -37,7 +46,12 @@ export async function listenWebSocket(broker: Aedes, host: string, port: number,
     ws.on('error', () => ws.terminate())
     const remote = req.socket.remoteAddress
     broker.handle(
-      guardedConnection(createWebSocketStream(ws), limit.maxFrameBytes, (err) => limit.onTooLarge(err, remote)),
+      guardedConnection(
+        createWebSocketStream(ws),
+        limit.maxFrameBytes,
+        (err) => limit.onTooLarge(err, remote),
+        (level) => limit.onUnsupportedProtocol?.(level, remote),
+      ),
       req,
     )
   })

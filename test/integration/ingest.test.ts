@@ -303,6 +303,16 @@ describe('authentication and the topic ACL', () => {
     await real.endAsync()
   })
 
+  it('answers a CONNECT of a protocol level it does not speak with CONNACK 0x01, and counts it [MQTT-3.1.2-2]', async () => {
+    const before = await refusedConnections('UNSUPPORTED_PROTOCOL')
+    for (const level of [9, 2, 0, 255]) {
+      expect(await rawConnect({ clientId: `level-${level}`, clean: true, username: 'a-prism', password: Buffer.from(secretOf('a-prism')), level })).toEqual({ returnCode: 1 })
+    }
+    expect((await refusedConnections('UNSUPPORTED_PROTOCOL')) - before).toBe(4)
+    // 3.1.1 (level 4) is spoken
+    expect(await rawConnect({ clientId: 'level-4', clean: true, username: 'a-prism', password: Buffer.from(secretOf('a-prism')) })).toEqual({ returnCode: 0 })
+  })
+
   it('refuses a will on another topic than the device status (CONNACK 5)', async () => {
     const will = { topic: 'mines/mine-a/alerts', payload: Buffer.from('{"fake":true}'), qos: 1 as const, retain: false }
     await expect(t.connect('a-prism', { will })).rejects.toMatchObject({ code: 5 })
@@ -452,10 +462,10 @@ function grantedQos(client: mqtt.MqttClient, filter: string): Promise<number | u
  * A CONNECT built byte by byte (MQTT 3.1.1 §3.1): MQTT.js and mqtt-packet both refuse to send an
  * empty client id with clean session off, which is exactly what the broker must answer.
  */
-function rawConnect(opts: { clientId: string; clean: boolean; username: string; password: Buffer; closeAfterSend?: boolean }): Promise<{ returnCode: number }> {
+function rawConnect(opts: { clientId: string; clean: boolean; username: string; password: Buffer; closeAfterSend?: boolean; level?: number }): Promise<{ returnCode: number }> {
   const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
   const flags = 0x80 | 0x40 | (opts.clean ? 0x02 : 0)
-  const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, flags, 0, 30]), str(Buffer.from(opts.clientId)), str(Buffer.from(opts.username)), str(opts.password)])
+  const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([opts.level ?? 4, flags, 0, 30]), str(Buffer.from(opts.clientId)), str(Buffer.from(opts.username)), str(opts.password)])
   const packet = Buffer.concat([Buffer.from([0x10, body.length]), body]) // body < 128 bytes: one length byte
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(t.platform.ports.mqtt, '127.0.0.1')

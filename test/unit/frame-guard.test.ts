@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FrameScanner } from '../../ingest/broker/frame-guard.js'
+import { FrameScanner, unsupportedProtocolLevel } from '../../ingest/broker/frame-guard.js'
 
 /** The fixed header of a PUBLISH announcing `length` body bytes (MQTT 3.1.1 §2.2.3). */
 function header(length: number): Buffer {
@@ -39,5 +39,20 @@ describe('FrameScanner', () => {
 
   it('refuses a length field longer than four bytes', () => {
     expect(new FrameScanner(1 << 30).feed(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]))).toBe(Number.POSITIVE_INFINITY)
+  })
+})
+
+describe('unsupportedProtocolLevel', () => {
+  const connect = (name: string, level: number) => {
+    const body = Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name, 'latin1'), Buffer.from([level, 0x02, 0, 60, 0, 1, 0x78])])
+    return Buffer.concat([Buffer.from([0x10, body.length]), body])
+  }
+  it('names a level it does not speak, and passes 3.1, 3.1.1 and 5 (which aedes answers) and what is not a CONNECT of MQTT', () => {
+    expect([9, 2, 0, 6].map((l) => unsupportedProtocolLevel(connect('MQTT', l)))).toEqual([9, 2, 0, 6])
+    expect(unsupportedProtocolLevel(connect('MQIsdp', 7))).toBe(7)
+    expect([3, 4, 5].map((l) => unsupportedProtocolLevel(connect('MQTT', l)))).toEqual([undefined, undefined, undefined])
+    expect(unsupportedProtocolLevel(connect('XMPP', 9))).toBeUndefined()
+    expect(unsupportedProtocolLevel(Buffer.from([0x30, 0x02, 0, 0]))).toBeUndefined()
+    expect(unsupportedProtocolLevel(connect('MQTT', 9).subarray(0, 5))).toBeUndefined()
   })
 })
