@@ -313,6 +313,21 @@ describe('authentication and the topic ACL', () => {
     expect(await rawConnect({ clientId: 'level-4', clean: true, username: 'a-prism', password: Buffer.from(secretOf('a-prism')) })).toEqual({ returnCode: 0 })
   })
 
+  it('closes the connection of a PUBLISH whose topic holds NUL or bytes that are not UTF-8, and counts it [MQTT-1.5.3]', async () => {
+    const before = await refusedConnections('MALFORMED_TOPIC')
+    const good = Buffer.from('mines/mine-a/devices/a-prism/telemetry')
+    for (const topic of [Buffer.concat([good, Buffer.from([0x00])]), Buffer.concat([good.subarray(0, 20), Buffer.from([0xc3, 0x28]), good.subarray(20)])]) {
+      const socket = await rawSession('a-prism')
+      const payload = Buffer.from(JSON.stringify({ ts: Date.now(), values: { dN: 1 } }))
+      // PUBLISH QoS 1: topic, packet id 1, payload
+      const body = Buffer.concat([Buffer.from([topic.length >> 8, topic.length & 0xff]), topic, Buffer.from([0, 1]), payload])
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+      socket.write(Buffer.concat([Buffer.from([0x32, body.length]), body]))
+      await closed
+    }
+    expect((await refusedConnections('MALFORMED_TOPIC')) - before).toBe(2)
+  })
+
   it('refuses a will on another topic than the device status (CONNACK 5)', async () => {
     const will = { topic: 'mines/mine-a/alerts', payload: Buffer.from('{"fake":true}'), qos: 1 as const, retain: false }
     await expect(t.connect('a-prism', { will })).rejects.toMatchObject({ code: 5 })
@@ -455,6 +470,18 @@ function grantedQos(client: mqtt.MqttClient, filter: string): Promise<number | u
       // on a refusal MQTT.js 5 fails with the SUBACK packet attached
       resolve(err ? (err as Error & { packet?: { granted?: number[] } }).packet?.granted?.[0] : granted?.[0]?.qos)
     })
+  })
+}
+
+/** A raw TCP session of a device, its CONNECT accepted: for packets MQTT.js will not send. */
+function rawSession(device: string): Promise<import('node:net').Socket> {
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
+  const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, 0x80 | 0x40 | 0x02, 0, 30]), str(Buffer.from(`${device}-raw`)), str(Buffer.from(device)), str(Buffer.from(secretOf(device)))])
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(t.platform.ports.mqtt, '127.0.0.1')
+    socket.once('data', (chunk: Buffer) => (chunk[0] === 0x20 && chunk[3] === 0 ? resolve(socket) : reject(new Error(`CONNACK ${chunk[3]}`))))
+    socket.on('error', () => undefined)
+    socket.write(Buffer.concat([Buffer.from([0x10, body.length]), body]))
   })
 }
 
