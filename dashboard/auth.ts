@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify'
 import { SecretVerifier } from '../ingest/secrets.js'
 import { HttpError } from './errors.js'
 import type { Displays } from './displays.js'
-import { tokenDigest, type LoginLimiter, type Sessions } from './sessions.js'
+import { tokenDigest, type Sessions } from './sessions.js'
+import type { LoginLimiter } from '../ingest/login-limit.js'
 import type { User } from './users.js'
 
 /**

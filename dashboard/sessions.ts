@@ -83,5 +83,3 @@ export class Sessions {
     this.saving = this.saving.then(() => writeFileAtomic(file, JSON.stringify({ sessions }))).catch((err: Error) => this.onError(err))
   }
 }
-
-export { LoginLimiter, type LoginTicket } from '../ingest/login-limit.js'

@@ -1,6 +1,6 @@
 import type { EngineDevice } from '../alerting/engine.js'
 import type { Rule } from '../alerting/rules/index.js'
-import { DRILL_SUFFIX, drillIdOf, isDrillId, isId } from '../ingest/contract/ids.js'
+import { DRILL_SUFFIX, drillIdOf, hasDrillShadow, isDrillId } from '../ingest/contract/ids.js'
 import type { Site } from './config/site-file.js'
 
 /**
@@ -20,15 +20,14 @@ export function withDrillShadows(site: Site): Site {
     const clash = m.devices.find((d) => isDrillId(d.id))
     if (clash) throw new Error(`device "${clash.id}" of mine "${m.id}" ends in "${DRILL_SUFFIX}", which the demo keeps for drills; rename it`)
   }
-  const shadowed = (id: string) => isId(drillIdOf(id))
   return {
     ...site,
     mines: site.mines.map((m) => ({
       ...m,
-      devices: [...m.devices, ...m.devices.filter((d) => shadowed(d.id)).map((d) => ({ ...d, id: drillIdOf(d.id), name: `${d.name} (演练)` }))],
+      devices: [...m.devices, ...m.devices.filter((d) => hasDrillShadow(d.id)).map((d) => ({ ...d, id: drillIdOf(d.id), name: `${d.name} (演练)` }))],
       items: [
         ...m.items,
-        ...m.items.filter((item) => item.devices.every(shadowed)).map((item) => ({ ...item, id: drillIdOf(item.id), name: `${item.name} (演练)`, devices: item.devices.map(drillIdOf) })),
+        ...m.items.filter((item) => item.devices.every(hasDrillShadow)).map((item) => ({ ...item, id: drillIdOf(item.id), name: `${item.name} (演练)`, devices: item.devices.map(drillIdOf) })),
       ],
     })),
   }

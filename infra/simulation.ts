@@ -3,7 +3,7 @@ import { simDevices } from '../simulators/plan.js'
 import { SimRunner } from '../simulators/runner.js'
 import { defaultSpeed, loadScenario, scenarioNames } from '../simulators/scenario.js'
 import { World, type SimDevice } from '../simulators/world.js'
-import { drillIdOf, isId } from '../ingest/contract/ids.js'
+import { drillIdOf, hasDrillShadow } from '../ingest/contract/ids.js'
 import type { Site } from './config/site-file.js'
 
 /** Where a drill has got to (GET /api/demo/drill). */
@@ -76,7 +76,8 @@ export class DemoSimulation {
   private runner(world: World, speed: number, durationMs: number, clientSuffix: string, publishAs?: (id: string) => string): SimRunner {
     return new SimRunner({
       url: `mqtt://127.0.0.1:${this.mqttPort}`,
-      devices: publishAs ? this.devices.filter((d) => isId(publishAs(d.id))) : this.devices,
+      // a device whose id is too long for the suffix has no shadow (drill-site.ts)
+      devices: publishAs ? this.devices.filter((d) => hasDrillShadow(d.id)) : this.devices,
       world,
       speed,
       durationMs,
@@ -107,7 +108,8 @@ export class DemoSimulation {
     const d = this.drillState
     if (!d) return null
     const sent = this.drillRunner ? (this.drillRunner.simTime - d.from) / d.durationMs : 1
-    return { ...d, progress: d.running ? Math.min(1, Math.max(0, sent)) : d.error || d.stopped ? Math.min(1, Math.max(0, sent)) : 1 }
+    // a drill that ran to its end sent everything; one still running, failed or stopped got this far
+    return { ...d, progress: d.running || d.error || d.stopped ? Math.min(1, Math.max(0, sent)) : 1 }
   }
 
   /** Starts a drill of `scenario`; refuses while one runs. Resolves once the drill's devices are connected (or it was stopped). */

@@ -2,7 +2,7 @@ import { AlertBook } from '../../alerting/book/book.js'
 import { rulesFor } from '../../alerting/config.js'
 import { AlertEngine } from '../../alerting/engine.js'
 import { RANK, type Level } from '../../alerting/rules/levels.js'
-import type { InverseVelocityState } from '../../alerting/rules/inverse-velocity.js'
+import type { InverseVelocityRule, InverseVelocityState } from '../../alerting/rules/inverse-velocity.js'
 import { classOf } from '../../alerting/rules/index.js'
 import type { Series } from '../../simulators/families.js'
 import { failureTimeBound } from './bound.js'
@@ -84,7 +84,7 @@ export function evaluateSeries(series: Series): SeriesResult {
       if (first) lead[level] = (series.failAt - first.ts) / HOUR
     }
   }
-  const iv = device.rules.find((r) => r.kind === 'inverseVelocity')
+  const iv = device.rules.find((r): r is InverseVelocityRule => r.kind === 'inverseVelocity')!
   const bound24 =
     series.failAt !== undefined && series.alpha !== undefined
       ? failureTimeBound({
@@ -94,7 +94,7 @@ export function evaluateSeries(series: Series): SeriesResult {
           alpha: series.alpha,
           v0: series.params.v0!,
           sigma: series.params.sigma!,
-          windowDays: (iv && 'window' in iv ? iv.window : 10 * 86_400) / 86_400,
+          windowDays: iv.window / 86_400,
         })
       : undefined
   return { series, rings, lead, error, safeError, forecasts, ...(bound24 === undefined ? {} : { bound24 }) }

@@ -17,3 +17,5 @@ export function isId(value: string): boolean {
 export const DRILL_SUFFIX = '--drill'
 export const drillIdOf = (deviceId: string): string => `${deviceId}${DRILL_SUFFIX}`
 export const isDrillId = (deviceId: string): boolean => deviceId.endsWith(DRILL_SUFFIX)
+/** Whether a device can have a shadow: its id with the suffix is still an id (64 characters at most). */
+export const hasDrillShadow = (deviceId: string): boolean => isId(drillIdOf(deviceId))

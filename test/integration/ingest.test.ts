@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.js'
-import { ADMIN_TOKEN, nextMessage, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { nextMessage, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { TEST_DEVICES, secretOf } from '../helpers/site.js'
 import { SAMPLE_VALUES } from '../helpers/samples.js'
 
@@ -19,19 +19,13 @@ afterAll(async () => {
 const telemetry = (mine: string, device: string) => `mines/${mine}/devices/${device}/telemetry`
 const rejects = (mine: string, device: string) => `mines/${mine}/devices/${device}/rejects`
 
-/** minewatch_connections_refused_total for one reason, from /metrics. */
-async function refusedConnections(reason: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${t.platform.ports.http}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
-  const line = (await res.text()).split('\n').find((l) => l.startsWith(`minewatch_connections_refused_total{reason="${reason}"}`))
+/** One series of /metrics (name and labels as Prometheus prints them), 0 when it has not been counted yet. */
+async function metric(series: string): Promise<number> {
+  const line = (await t.admin('/metrics')).text.split('\n').find((l: string) => l.startsWith(`${series} `))
   return line ? Number(line.split(' ').at(-1)) : 0
 }
-
-/** minewatch_readings_refused_total for one code, from /metrics. */
-async function counter(code: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${t.platform.ports.http}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
-  const line = (await res.text()).split('\n').find((l) => l.startsWith(`minewatch_readings_refused_total{code="${code}"}`))
-  return line ? Number(line.split(' ').at(-1)) : 0
-}
+const refusedConnections = (reason: string) => metric(`minewatch_connections_refused_total{reason="${reason}"}`)
+const counter = (code: string) => metric(`minewatch_readings_refused_total{code="${code}"}`)
 
 async function readBack(device: string, metric: string, extra = '') {
   const from = extra.includes('from=') ? '' : '&from=0'

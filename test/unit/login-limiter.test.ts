@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LoginLimiter } from '../../dashboard/sessions.js'
+import { LoginLimiter } from '../../ingest/login-limit.js'
 
 describe('the failed-login limit', () => {
   it('forgets the least recently used idle entries past its size, never the ones in flight, never all at once', () => {

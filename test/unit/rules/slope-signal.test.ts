@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { rulesFor } from '../../../alerting/config.js'
 import { feedTrack, EMPTY_TRACK, type TrackState } from '../../../alerting/rules/kinematics/track.js'
 import { NO_LEVEL, stepLevel, type LevelState } from '../../../alerting/rules/levels.js'
-import { evaluateRate, initialRate, type RateRule, type RateState } from '../../../alerting/rules/rate.js'
-import { evaluateStep, initialStep, type StepRule, type StepState } from '../../../alerting/rules/step.js'
-import type { LevelEvent } from '../../../alerting/rules/types.js'
+import { evaluateRate, initialRate, type RateRule } from '../../../alerting/rules/rate.js'
+import { evaluateStep, initialStep, type StepRule } from '../../../alerting/rules/step.js'
+import type { Evaluate, LevelEvent } from '../../../alerting/rules/types.js'
 import { makeSeries, type Series } from '../../../simulators/families.js'
 
 /**
@@ -18,27 +18,19 @@ const rateDay = defaults.find((r) => r.id === 'rate-day') as RateRule
 const rateHour = defaults.find((r) => r.id === 'rate-hour') as RateRule
 const stepRule = defaults.find((r) => r.id === 'step') as StepRule
 
-function runRate(rule: RateRule, series: Series): LevelEvent[] {
-  let state: RateState = initialRate()
+/** A rule over a series, reading by reading, as the engine runs it: every level event it gave. */
+function run<C, S>(evaluate: Evaluate<C, S>, initial: S, rule: C, series: Series): LevelEvent[] {
+  let state = initial
   const out: LevelEvent[] = []
   for (const r of series.readings) {
-    const e = evaluateRate(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, rule, r.ts, ctx)
+    const e = evaluate(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, rule, r.ts, ctx)
     state = e.state
     out.push(...e.events)
   }
   return out
 }
-
-function runStep(series: Series): LevelEvent[] {
-  let state: StepState = initialStep()
-  const out: LevelEvent[] = []
-  for (const r of series.readings) {
-    const e = evaluateStep(state, { deviceId: 'p', mineId: 'm', kind: 'prism', ts: r.ts, values: r.values }, stepRule, r.ts, ctx)
-    state = e.state
-    out.push(...e.events)
-  }
-  return out
-}
+const runRate = (rule: RateRule, series: Series) => run(evaluateRate, initialRate(), rule, series)
+const runStep = (series: Series) => run(evaluateStep, initialStep(), stepRule, series)
 
 const raises = (events: readonly LevelEvent[]) => events.filter((e) => e.from === null && e.to !== null)
 
