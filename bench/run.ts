@@ -8,6 +8,7 @@ import mqtt from 'mqtt'
 import { startInflux, type TestInflux } from '../test/helpers/influxdb.js'
 import { runPlatform, testEnv, type PlatformProcess } from '../test/helpers/process.js'
 import { closeFleet, connectFleet, runLoad, type LoadResult } from './fleet.js'
+import { attacks } from './attacks.js'
 import { startProbe } from './probe.js'
 import { PROBE, writeBenchSite } from './site.js'
 import { fmt, mib, percentile, progress, rssOf, Samples } from './stats.js'
@@ -28,6 +29,8 @@ import type { Reading } from '../ingest/reading.js'
  *   restart               the platform killed (kill -9) after a few seconds of load, again and
  *                         again, with SQLite and with InfluxDB: the time from start to a healthy
  *                         platform at each start, which must stay flat (docs/benchmarks.md, "Restarts under repeated kill -9").
+ *   attacks               the security issue's attacks against the platform process while a working
+ *                         device publishes: its PUBACK latency and the platform's memory (docs/security.md).
  * Everything runs on this machine: the load generator, the broker or platform, and influxd
  * share its cores, so ratios against the baseline of the same run mean more than raw figures.
  */
@@ -47,6 +50,8 @@ const { values: args, positionals } = parseArgs({
     'restart-load-seconds': { type: 'string', default: '8' },
     /** alerting mode: readings/s of background load beside the probe */
     'alert-load': { type: 'string', default: '10000' },
+    /** attacks mode: seconds of the idle phase and of holding the partial CONNECTs */
+    'attack-seconds': { type: 'string', default: '10' },
     json: { type: 'string' },
     profile: { type: 'string' },
   },
@@ -537,7 +542,8 @@ try {
   else if (mode === 'outage') await outage(influx)
   else if (mode === 'alerting') await alerting(influx)
   else if (mode === 'restart') await restarts(influx)
-  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting or restart`)
+  else if (mode === 'attacks') report.attacks = await attacks(work, say, num(args['attack-seconds']))
+  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting, restart or attacks`)
   report.checks = checks
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2))
 } finally {

@@ -42,6 +42,7 @@ import { isoInZone } from '../ingest/zone-time.js'
 import { DEFAULT_WEB_ROOT } from '../dashboard/routes/web.js'
 import { DemoSimulation } from './simulation.js'
 import { ClientIds } from '../ingest/broker/client-ids.js'
+import { PendingConnections, type PendingRefusal } from '../ingest/broker/pending-connections.js'
 import { drillEngineDevices, withDrillShadows } from './drill-site.js'
 import { isDrillId } from '../ingest/contract/ids.js'
 
@@ -208,6 +209,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   undo.push(() => alerting.stop())
   // live consumers get readings at the journal's commit (README, "Durability: the journal")
   intake.onReadings((readings) => alerting.onReadings(readings))
+  const pending = new PendingConnections(undefined, undefined, (n) => metrics.connectionsPending.set(n))
+  broker.on('client', (client) => pending.loggedIn(client.conn))
   const frameLimit = {
     // room for a payload just over the limit to arrive and be quarantined with its first bytes
     maxFrameBytes: Math.max(4 * cfg.limits.maxPayloadBytes, 1024 * 1024),
@@ -218,6 +221,19 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     onUnsupportedProtocol: (level: number, remote: string | undefined) => {
       metrics.connectionsRefused.inc({ reason: 'UNSUPPORTED_PROTOCOL' })
       log.warn({ reason: 'UNSUPPORTED_PROTOCOL', level, remote }, `MQTT connection refused: protocol level ${level} is not spoken here (3.1 and 3.1.1 are); CONNACK 0x01`)
+    },
+    pending,
+    onTooManyPending: (cap: PendingRefusal, remote: string | undefined) => {
+      metrics.connectionsRefused.inc({ reason: 'TOO_MANY_PENDING' })
+      // one line a minute per cap and address: a flood of them must not flood the log
+      const suppressed = ctx.refusalLog.admit(`TOO_MANY_PENDING ${cap} ${remote}`, now())
+      if (suppressed < 0) return
+      log.warn(
+        { reason: 'TOO_MANY_PENDING', cap, remote, suppressed },
+        cap === 'address'
+          ? `MQTT connection closed: ${pending.perAddress} connections from this address have not logged in yet`
+          : `MQTT connection closed: ${pending.total} connections have not logged in yet`,
+      )
     },
   }
   const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort, frameLimit)

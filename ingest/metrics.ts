@@ -9,6 +9,7 @@ export function createIngestMetrics(registry: Registry) {
     quarantined: new Counter({ name: 'minewatch_quarantine_messages_total', help: 'Messages kept in quarantine', registers }),
     quarantineDropped: new Counter({ name: 'minewatch_quarantine_dropped_total', help: 'Refused messages counted but not kept because the daily quarantine cap was reached', registers }),
     connectionsRefused: new Counter({ name: 'minewatch_connections_refused_total', help: 'MQTT connections refused, by reason', labelNames: ['reason'], registers }),
+    connectionsPending: new Gauge({ name: 'minewatch_connections_pending', help: 'MQTT connections open but not yet logged in (capped per address and in total)', registers }),
     subscriptionsRefused: new Counter({ name: 'minewatch_subscriptions_refused_total', help: 'MQTT subscriptions refused by the ACL', registers }),
     devicesConnected: new Gauge({ name: 'minewatch_devices_connected', help: 'Devices with at least one open MQTT connection', registers }),
     storeWriteSeconds: new Histogram({

@@ -5,6 +5,8 @@ import { authorizeForward, authorizeSubscribe } from './authorize-subscribe.js'
 import type { BrokerContext } from './context.js'
 import { preConnect } from './pre-connect.js'
 
+export const CONNECT_TIMEOUT_MS = 10_000
+
 /**
  * The embedded broker with minewatch's hooks. aedes 1.x speaks MQTT 3.1.1 (README, "Durability: the journal").
  * Connection bookkeeping (presence) follows the broker's own events, so a takeover or a dropped
@@ -43,6 +45,9 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
     authorizeForward: authorizeForward(ctx),
     // one slow subscriber must not hold every other delivery (aedes docs, drainTimeout)
     drainTimeout: 30_000,
+    // a connection must finish its CONNECT within 10 s (aedes' default is 30 s): until then it is
+    // anyone's and counts against the pending caps (pending-connections.ts, docs/security.md)
+    connectTimeout: CONNECT_TIMEOUT_MS,
   })
   broker.on('clientReady', function trackConnect(client) {
     if (over.has(client) || closed(client)) return gone(client)

@@ -1,8 +1,10 @@
 import { createServer as createHttpServer } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net'
 import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { guardedConnection, type FrameTooLargeError } from './frame-guard.js'
+import type { PendingConnections, PendingRefusal } from './pending-connections.js'
 
 export interface Listener {
   readonly port: number
@@ -14,6 +16,18 @@ export interface FrameLimit {
   readonly onTooLarge: (err: FrameTooLargeError, remote: string | undefined) => void
   /** A CONNECT of a protocol level this broker does not speak (answered CONNACK 0x01, then closed). */
   readonly onUnsupportedProtocol?: (level: number, remote: string | undefined) => void
+  /** Connections not yet logged in, capped per address and in total (pending-connections.ts). */
+  readonly pending?: PendingConnections
+  readonly onTooManyPending?: (cap: PendingRefusal, remote: string | undefined) => void
+}
+
+/** Counts `conn` as pending, or closes it when a cap is full; false when closed. */
+function admitted(conn: Duplex, remote: string | undefined, limit: FrameLimit): boolean {
+  const refused = limit.pending?.open(conn, remote)
+  if (refused === undefined) return true
+  limit.onTooManyPending?.(refused, remote)
+  conn.destroy()
+  return false
 }
 
 /**
@@ -23,6 +37,7 @@ export interface FrameLimit {
 export async function listenTcp(broker: Aedes, host: string, port: number, limit: FrameLimit): Promise<Listener> {
   const server = createTcpServer({ noDelay: true }, (socket) => {
     const remote = socket.remoteAddress
+    if (!admitted(socket, remote, limit)) return
     broker.handle(
       guardedConnection(
         socket,
@@ -45,9 +60,11 @@ export async function listenWebSocket(broker: Aedes, host: string, port: number,
   wss.on('connection', (ws, req) => {
     ws.on('error', () => ws.terminate())
     const remote = req.socket.remoteAddress
+    const stream = createWebSocketStream(ws)
+    if (!admitted(stream, remote, limit)) return
     broker.handle(
       guardedConnection(
-        createWebSocketStream(ws),
+        stream,
         limit.maxFrameBytes,
         (err) => limit.onTooLarge(err, remote),
         (level) => limit.onUnsupportedProtocol?.(level, remote),
