@@ -1,5 +1,6 @@
 import type { AedesOptions } from 'aedes'
 import { JournalRefusal } from '../journal/journal.js'
+import { malformedString } from '../contract/topics.js'
 import type { BrokerContext } from './context.js'
 
 /**
@@ -23,10 +24,7 @@ export function authorizePublish(ctx: BrokerContext): NonNullable<AedesOptions['
       drop(packet)
       return callback(null)
     }
-    // a topic holding NUL, or bytes that are not UTF-8 (decoded to U+FFFD), is a malformed packet:
-    // [MQTT-1.5.3-1], [MQTT-1.5.3-2] ask the server to close the connection (no device id or
-    // channel of the contract has either)
-    if (packet.topic.includes('\u0000') || packet.topic.includes('\uFFFD')) {
+    if (malformedString(packet.topic)) {
       ctx.metrics.connectionsRefused.inc({ reason: 'MALFORMED_TOPIC' })
       ctx.log.warn({ reason: 'MALFORMED_TOPIC', principal: principal.id, clientId: client.id }, 'topic holds NUL or is not UTF-8; connection closed [MQTT-1.5.3]')
       return callback(new Error('topic holds NUL or is not UTF-8 [MQTT-1.5.3]'))

@@ -37,3 +37,12 @@ export function alertsTopic(mineId: string): string {
 export function hasWildcard(filter: string): boolean {
   return filter.includes('#') || filter.includes('+')
 }
+
+/**
+ * A string of the protocol that holds NUL, or bytes that were not UTF-8 (the packet parser decodes
+ * them to U+FFFD), is malformed: [MQTT-1.5.3-1], [MQTT-1.5.3-2] ask the server to close the
+ * connection. No id, topic or filter of the device contract holds either.
+ */
+export function malformedString(s: string): boolean {
+  return s.includes('\u0000') || s.includes('\uFFFD')
+}

@@ -322,6 +322,42 @@ describe('authentication and the topic ACL', () => {
     expect((await refusedConnections('MALFORMED_TOPIC')) - before).toBe(2)
   })
 
+  it('closes the connection of a SUBSCRIBE whose filter holds NUL or bytes that are not UTF-8, and counts it [MQTT-1.5.3]', async () => {
+    const before = await refusedConnections('MALFORMED_TOPIC')
+    const good = Buffer.from('mines/mine-a/devices/a-prism/rejects')
+    for (const filter of [Buffer.concat([good, Buffer.from([0x00])]), Buffer.concat([good.subarray(0, 20), Buffer.from([0xff]), good.subarray(20)])]) {
+      const socket = await rawSession('a-prism')
+      // SUBSCRIBE (0x82): packet id 1, filter, requested QoS 1
+      const body = Buffer.concat([Buffer.from([0, 1, filter.length >> 8, filter.length & 0xff]), filter, Buffer.from([1])])
+      const replies: Buffer[] = []
+      socket.on('data', (c: Buffer) => replies.push(c))
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+      socket.write(Buffer.concat([Buffer.from([0x82, body.length]), body]))
+      await closed
+      // no SUBACK: the packet is malformed, not refused
+      expect(Buffer.concat(replies).includes(0x90)).toBe(false)
+    }
+    expect((await refusedConnections('MALFORMED_TOPIC')) - before).toBe(2)
+  })
+
+  it('closes without a CONNACK a CONNECT whose will topic, client id or user name holds NUL or bytes that are not UTF-8, and counts it [MQTT-1.5.3]', async () => {
+    const topics = await refusedConnections('MALFORMED_TOPIC')
+    const strings = await refusedConnections('MALFORMED_CONNECT')
+    const pw = Buffer.from(secretOf('a-prism'))
+    const will = (topic: Buffer) => ({ topic, payload: Buffer.from('{"online":false}') })
+    const status = Buffer.from('mines/mine-a/devices/a-prism/status')
+    expect(await rawConnect({ clientId: 'nul-will', clean: true, username: 'a-prism', password: pw, will: will(Buffer.concat([status, Buffer.from([0])])) })).toEqual({ returnCode: -1 })
+    expect(
+      await rawConnect({ clientId: 'bad-will', clean: true, username: 'a-prism', password: pw, will: will(Buffer.concat([status.subarray(0, 9), Buffer.from([0xc0, 0xaf]), status.subarray(9)])) }),
+    ).toEqual({ returnCode: -1 })
+    expect(await rawConnect({ clientId: Buffer.from([0x61, 0x00, 0x62]), clean: true, username: 'a-prism', password: pw })).toEqual({ returnCode: -1 })
+    expect(await rawConnect({ clientId: 'bad-user', clean: true, username: Buffer.from([0x61, 0xfe]), password: pw })).toEqual({ returnCode: -1 })
+    expect((await refusedConnections('MALFORMED_TOPIC')) - topics).toBe(2)
+    expect((await refusedConnections('MALFORMED_CONNECT')) - strings).toBe(2)
+    // the same CONNECT with a well-formed will is accepted
+    expect(await rawConnect({ clientId: 'good-will', clean: true, username: 'a-prism', password: pw, will: will(status) })).toEqual({ returnCode: 0 })
+  })
+
   it('refuses a will on another topic than the device status (CONNACK 5)', async () => {
     const will = { topic: 'mines/mine-a/alerts', payload: Buffer.from('{"fake":true}'), qos: 1 as const, retain: false }
     await expect(t.connect('a-prism', { will })).rejects.toMatchObject({ code: 5 })
@@ -483,10 +519,20 @@ function rawSession(device: string): Promise<import('node:net').Socket> {
  * A CONNECT built byte by byte (MQTT 3.1.1 §3.1): MQTT.js and mqtt-packet both refuse to send an
  * empty client id with clean session off, which is exactly what the broker must answer.
  */
-function rawConnect(opts: { clientId: string; clean: boolean; username: string; password: Buffer; closeAfterSend?: boolean; level?: number }): Promise<{ returnCode: number }> {
+function rawConnect(opts: {
+  clientId: string | Buffer
+  clean: boolean
+  username: string | Buffer
+  password: Buffer
+  will?: { topic: Buffer; payload: Buffer }
+  closeAfterSend?: boolean
+  level?: number
+}): Promise<{ returnCode: number }> {
   const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
-  const flags = 0x80 | 0x40 | (opts.clean ? 0x02 : 0)
-  const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([opts.level ?? 4, flags, 0, 30]), str(Buffer.from(opts.clientId)), str(Buffer.from(opts.username)), str(opts.password)])
+  // user name, password, will (QoS 0), clean session
+  const flags = 0x80 | 0x40 | (opts.will ? 0x04 : 0) | (opts.clean ? 0x02 : 0)
+  const will = opts.will ? [str(opts.will.topic), str(opts.will.payload)] : []
+  const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([opts.level ?? 4, flags, 0, 30]), str(Buffer.from(opts.clientId)), ...will, str(Buffer.from(opts.username)), str(opts.password)])
   const packet = Buffer.concat([Buffer.from([0x10, body.length]), body]) // body < 128 bytes: one length byte
   return new Promise((resolve, reject) => {
     const socket = tcpConnect(t.platform.ports.mqtt, '127.0.0.1')
@@ -500,6 +546,8 @@ function rawConnect(opts: { clientId: string; clean: boolean; username: string; 
       }
     })
     socket.on('error', reject)
+    // closed by the server without a CONNACK
+    socket.on('close', () => resolve({ returnCode: -1 }))
     if (opts.closeAfterSend) {
       socket.end(packet, () => {
         socket.destroy()
