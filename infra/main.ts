@@ -5,6 +5,7 @@ import { adminTokenFromFile } from './admin-token-file.js'
 import { DEMO_SITE, influxConfig, parseEnv } from './config/env.js'
 import { scenarioNames } from '../simulators/scenario.js'
 import { loadSiteFile } from './config/site-file.js'
+import { demoCredentialHolders, demoHashes } from './config/demo-credentials.js'
 import { startPlatform } from './platform.js'
 
 // Everything the platform writes (readings, the warning book, sessions, the admin token) is the
@@ -28,6 +29,15 @@ if (influx && 'errors' in influx) fail('incomplete InfluxDB settings (see README
 const siteFile = resolve(env.MINEWATCH_SITE)
 const siteResult = loadSiteFile(siteFile)
 if (!siteResult.ok) fail(`the site file ${siteFile} has ${siteResult.errors.length} problem(s):`, siteResult.errors)
+// the demo's passwords are public: outside the demo they would let anyone in (docs/security.md)
+const demoHolders = demoCredentialHolders(siteResult.site, demoHashes(DEMO_SITE))
+if (demoHolders.length > 0 && !env.MINEWATCH_SIMULATE && !env.MINEWATCH_DEMO) {
+  fail(`the site file ${siteFile} holds the demo's credentials, whose passwords are public (README): refused outside the demo.`, [
+    `${demoHolders.slice(0, 5).join(', ')}${demoHolders.length > 5 ? ` and ${demoHolders.length - 5} more` : ''}`,
+    'give each its own secret: `npm run hash-secret -- <secret>` prints the hash for the site file; set MINEWATCH_SITE to your site file',
+    'to run the demo: `npm run demo`, or MINEWATCH_DEMO=1 to run the demo site without its simulators',
+  ])
+}
 
 // people at a terminal get readable lines in local time; services and log shippers get JSON
 const pretty = env.MINEWATCH_LOG_FORMAT === 'pretty' || (env.MINEWATCH_LOG_FORMAT === 'auto' && process.stdout.isTTY)

@@ -37,6 +37,8 @@ export const envSchema = z.object({
   MINEWATCH_JOURNAL_MIN_FREE_MB: positive(512),
   /** Run the simulators in this scenario against the embedded broker (the demo; devices use `<id>-demo`). */
   MINEWATCH_SIMULATE: optionalText,
+  /** Allow the demo's public credentials without the simulators (e.g. fed by `npm run sim`). */
+  MINEWATCH_DEMO: z.stringbool({ error: 'expected 1 or 0' }).default(false),
   MINEWATCH_INFLUX_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8086' }).optional(),
   MINEWATCH_INFLUX_TOKEN: optionalText,
   MINEWATCH_INFLUX_ORG: optionalText,

@@ -64,6 +64,8 @@ export function testEnv(dataDir: string, extra: Record<string, string> = {}): Re
     MINEWATCH_MQTT_WS_PORT: '0',
     MINEWATCH_HTTP_PORT: '0',
     MINEWATCH_LOG_FORMAT: 'json',
+    // the tests run the demo site, whose credentials are refused outside the demo
+    MINEWATCH_DEMO: '1',
     ...extra,
   }
 }

@@ -1,13 +1,14 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parse } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { eventually } from '../helpers/eventually.js'
 import { startInflux, type TestInflux } from '../helpers/influxdb.js'
 import { runPlatform, testEnv } from '../helpers/process.js'
+import { secretOf, testSite } from '../helpers/site.js'
 
 /**
  * docker-compose.yml, started natively (the Docker engine does not run on CI machines; CI checks
@@ -80,22 +81,31 @@ describe('docker-compose.yml', () => {
     const placeholder = runPlatform({ ...composed, MINEWATCH_INFLUX_URL: influx.url, ...testEnv(dataDir) })
     expect(await placeholder.exited).not.toBe(0)
     expect(placeholder.output()).toContain('MINEWATCH_ADMIN_TOKEN: is the placeholder of .env.example')
+    // the site file is the user's own (.env.example names ./site.yaml): the test site's, written out
+    const siteFile = join(dataDir, 'site.yaml')
+    writeFileSync(siteFile, stringify(await testSite()))
     const env = {
       ...composed,
       MINEWATCH_ADMIN_TOKEN: 'compose-test-admin-token-0123456789',
       // what Docker provides: the service name, the mounted site file, the volume, the ports
       MINEWATCH_INFLUX_URL: influx.url,
-      MINEWATCH_SITE: join(root, interpolate('${MINEWATCH_SITE_FILE:-./infra/sites/demo.yaml}')),
       ...testEnv(dataDir),
+      MINEWATCH_SITE: siteFile,
+      // production: the demo is not asked for
+      MINEWATCH_DEMO: '',
     }
+    // the demo's site file in its place is refused: its passwords are public
+    const demo = runPlatform({ ...env, MINEWATCH_SITE: join(root, 'infra/sites/demo.yaml') })
+    expect(await demo.exited).toBe(2)
+    expect(demo.output()).toContain("holds the demo's credentials")
     const p = runPlatform(env)
     const ports = await p.started()
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { username: 'yt-rain-01', password: 'yt-rain-01-demo', reconnectPeriod: 0 })
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { username: 'a-rain', password: secretOf('a-rain'), reconnectPeriod: 0 })
     const ts = Date.now() - 1000
-    await client.publishAsync('mines/yt-jinshan/devices/yt-rain-01/telemetry', JSON.stringify({ ts, values: { rainfall: 2.5 } }), { qos: 1 })
+    await client.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts, values: { rainfall: 2.5 } }), { qos: 1 })
     await client.endAsync()
     const rows = await eventually(async () => {
-      const answer = await influx.query(`SELECT "rainfall" FROM "rain" WHERE "device" = 'yt-rain-01'`, composed.MINEWATCH_INFLUX_BUCKET)
+      const answer = await influx.query(`SELECT "rainfall" FROM "rain" WHERE "device" = 'a-rain'`, composed.MINEWATCH_INFLUX_BUCKET)
       return answer.results[0].series?.[0]?.values
     }, 10_000)
     expect(rows).toEqual([[ts, 2.5]])

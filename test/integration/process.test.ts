@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../infra/sqlite-store.js'
+import { hashSecret } from '../../ingest/secrets.js'
 import { spawnSync } from 'node:child_process'
 import { COMPILED_ENTRY, runPlatform as run, testEnv, waitFor } from '../helpers/process.js'
 
@@ -38,6 +39,29 @@ mines:
     expect(await p.exited).toBe(2)
     expect(p.output()).toContain('mines[0].devices[0].interval: expected a positive number')
     expect(p.output()).toContain('mines[0].devices[0].secretHash: expected an scrypt hash')
+  })
+
+  it("refuses to start with the demo's public credentials unless the demo is asked for, naming who holds them and what to do", async () => {
+    const dir = tempDir()
+    // a site file copied from the demo, with one device given a secret of its own
+    const own = await hashSecret('my-own-secret-for-p07', { N: 1024, r: 8, p: 1 })
+    const copied = readFileSync(resolve('infra/sites/demo.yaml'), 'utf8').replace(/(id: yt-prism-p07[\s\S]*?secretHash: )"[^"]+"/, (_m, head: string) => `${head}"${own}"`)
+    writeFileSync(join(dir, 'site.yaml'), copied)
+    const refused = run({ ...testEnv(dir), MINEWATCH_DEMO: '', MINEWATCH_SITE: join(dir, 'site.yaml') })
+    expect(await refused.exited).toBe(2)
+    expect(refused.output()).toContain("holds the demo's credentials")
+    expect(refused.output()).toContain('device yt-prism-p08')
+    expect(refused.output()).not.toContain('device yt-prism-p07')
+    expect(refused.output()).toContain('npm run hash-secret')
+    // the demo site itself, by default (as `npm start` with nothing set)
+    const byDefault = run({ ...testEnv(dir), MINEWATCH_DEMO: '' })
+    expect(await byDefault.exited).toBe(2)
+    expect(byDefault.output()).toContain("holds the demo's credentials")
+    // asked for: it starts
+    const demo = run({ ...testEnv(dir), MINEWATCH_DEMO: '1' })
+    await demo.started()
+    demo.child.kill('SIGTERM')
+    expect(await demo.exited).toBe(0)
   })
 
   it('exits non-zero on a bad environment variable', async () => {
