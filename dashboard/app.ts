@@ -26,6 +26,11 @@ import { demoRoutes, type DemoControl } from './routes/demo.js'
 import { RequestLog } from './request-log.js'
 import { displayRoutes } from './routes/displays.js'
 import type { Displays } from './displays.js'
+import { registerSecurityHeaders } from './security-headers.js'
+import type { TlsFiles } from '../ingest/tls.js'
+
+/** Which proxies to believe about the client's address and protocol: fastify's `trustProxy` (addresses, CIDRs, or true). */
+export type TrustProxy = boolean | string | string[]
 
 export interface AppDeps {
   readonly store: Store
@@ -55,8 +60,13 @@ export interface AppDeps {
   readonly demo?: () => DemoControl | undefined
   /** The built web UI (`npm run build:web`); a page that says how to build it when missing. */
   readonly webRoot?: string | undefined
-  /** Mark the session cookie Secure (behind HTTPS). */
-  readonly secureCookie?: boolean
+  /**
+   * Serve HTTPS with this certificate and key (PEM). The session cookie is `Secure` whenever a
+   * request came over TLS, here or at a trusted proxy.
+   */
+  readonly https?: TlsFiles
+  /** Which proxies' X-Forwarded-For and X-Forwarded-Proto to believe (fastify's trustProxy). */
+  readonly trustProxy?: TrustProxy
   /** Wall screens' display credentials (none: the routes are not offered). */
   readonly displays?: Displays
   /** The level of the one line logged per request: `debug` in the demo (see request-log.ts). */
@@ -65,10 +75,14 @@ export interface AppDeps {
 
 /** Builds the HTTP app without listening, so tests drive it with `inject()` (fastify's testing guide). */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({
+  const options = {
     loggerInstance: deps.logger,
     logController: new RequestLog(deps.requestLogLevel ?? 'info'),
-  })
+    ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
+  }
+  // over HTTPS fastify's type is that of an https.Server; every route here is the same either way
+  const app = deps.https ? (Fastify({ ...options, https: { cert: deps.https.cert, key: deps.https.key } }) as unknown as FastifyInstance) : Fastify(options)
+  registerSecurityHeaders(app)
   // zod schemas validate params, query and bodies, and document them in the OpenAPI at /docs
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
@@ -127,8 +141,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, canSeeMine })
   app.register(quarantineRoutes, { files: deps.quarantineFiles, auth: deps.auth })
   const { auth, access } = deps
-  app.register(authRoutes, { auth, access, secureCookie: deps.secureCookie ?? false })
-  if (deps.displays) app.register(displayRoutes, { auth, displays: deps.displays, now: deps.now, secureCookie: deps.secureCookie ?? false })
+  app.register(authRoutes, { auth, access })
+  if (deps.displays) app.register(displayRoutes, { auth, displays: deps.displays, now: deps.now })
   app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
   app.register(alertRoutes, {
     alerts: deps.alerts,

@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import { adminTokenFromFile } from './admin-token-file.js'
-import { DEMO_SITE, influxConfig, parseEnv } from './config/env.js'
+import { DEMO_SITE, influxConfig, parseEnv, tlsFiles, trustProxy } from './config/env.js'
+import { readFileSync } from 'node:fs'
+import type { TlsFiles } from '../ingest/tls.js'
 import { scenarioNames } from '../simulators/scenario.js'
 import { loadSiteFile } from './config/site-file.js'
 import { demoCredentialHolders, demoHashes } from './config/demo-credentials.js'
@@ -25,6 +27,20 @@ const env = envResult.env
 
 const influx = influxConfig(env)
 if (influx && 'errors' in influx) fail('incomplete InfluxDB settings (see README, Configuration):', influx.errors)
+
+const tlsPaths = tlsFiles(env)
+if (tlsPaths && 'errors' in tlsPaths) fail('incomplete TLS settings (see docs/security.md, TLS):', tlsPaths.errors)
+/** Reads the certificate and key; undefined and the reason when either cannot be read. */
+function readTls(): TlsFiles | undefined {
+  if (!tlsPaths || 'errors' in tlsPaths) return undefined
+  return { cert: readFileSync(tlsPaths.certFile), key: readFileSync(tlsPaths.keyFile) }
+}
+let tls: TlsFiles | undefined
+try {
+  tls = readTls()
+} catch (err) {
+  fail('could not read the TLS certificate or key (MINEWATCH_TLS_CERT, MINEWATCH_TLS_KEY):', [(err as Error).message])
+}
 
 const siteFile = resolve(env.MINEWATCH_SITE)
 const siteResult = loadSiteFile(siteFile)
@@ -77,6 +93,8 @@ const platform = await startPlatform({
   ...(influx ? { influx } : {}),
   logger,
   simulate: env.MINEWATCH_SIMULATE,
+  ...(tls ? { tls, mqttsPort: env.MINEWATCH_MQTTS_PORT } : {}),
+  ...(trustProxy(env) !== undefined ? { trustProxy: trustProxy(env)! } : {}),
 }).catch((err: NodeJS.ErrnoException) => {
   const hint = err.code === 'EADDRINUSE' ? ' (another program uses the port; set MINEWATCH_*_PORT)' : ''
   fail(`could not start${hint}:`, [err.message])
@@ -86,8 +104,22 @@ const devices = site.mines.reduce((n, m) => n + m.devices.length, 0)
 logger.info(
   { site: siteFile, mines: site.mines.length, devices, dataDir, store: platform.store.kind, ports: platform.ports },
   `minewatch 已启动 started: MQTT mqtt://${env.MINEWATCH_BIND}:${platform.ports.mqtt}, ` +
-    `MQTT/WebSocket ws://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTP http://localhost:${platform.ports.http}/api/health`,
+    (tls
+      ? `MQTTS mqtts://${env.MINEWATCH_BIND}:${platform.ports.mqtts}, MQTT/WebSocket wss://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTPS https://localhost:${platform.ports.http}/api/health`
+      : `MQTT/WebSocket ws://${env.MINEWATCH_BIND}:${platform.ports.ws}, HTTP http://localhost:${platform.ports.http}/api/health`),
 )
+
+// a renewed certificate is taken on SIGHUP, as web servers do: new connections get it, open ones keep theirs
+if (tls) {
+  process.on('SIGHUP', () => {
+    try {
+      platform.reloadTls(readTls()!)
+      logger.info({ cert: (tlsPaths as { certFile: string }).certFile }, 'TLS certificate reloaded')
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'TLS certificate not reloaded: the files could not be read or are not a certificate and its key; still serving the previous one')
+    }
+  })
+}
 
 // the demo: where to look and who to be (the demo site's users all have the password <id>-demo)
 if (env.MINEWATCH_SIMULATE) {

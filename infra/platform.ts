@@ -4,7 +4,7 @@ import type { Aedes } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client'
-import { buildApp } from '../dashboard/app.js'
+import { buildApp, type TrustProxy } from '../dashboard/app.js'
 import { Access } from '../dashboard/access.js'
 import { Auth } from '../dashboard/auth.js'
 import { startLive } from '../dashboard/live.js'
@@ -13,7 +13,8 @@ import { LoginLimiter } from '../ingest/login-limit.js'
 import { Displays } from '../dashboard/displays.js'
 import { brokerTeller, createBroker } from '../ingest/broker/broker.js'
 import type { BrokerContext } from '../ingest/broker/context.js'
-import { listenTcp, listenWebSocket } from '../ingest/broker/listeners.js'
+import { listenTcp, listenTls, listenWebSocket } from '../ingest/broker/listeners.js'
+import type { TlsFiles } from '../ingest/tls.js'
 import type { DecodeLimits } from '../ingest/decode.js'
 import { Intake } from '../ingest/intake.js'
 import { createIngestMetrics } from '../ingest/metrics.js'
@@ -75,10 +76,19 @@ export interface PlatformConfig {
   readonly alertSnapshotMs?: number
   readonly logger: Logger
   readonly now?: () => number
+  /**
+   * A certificate and key (PEM): HTTPS on httpPort, MQTT over secure WebSocket on wsPort, and MQTTS
+   * on mqttsPort; plain MQTT stays on mqttPort for devices that cannot do TLS (docs/security.md).
+   */
+  readonly tls?: TlsFiles
+  /** MQTTS port, with `tls` (default 8883; 0 = any free port). */
+  readonly mqttsPort?: number
+  /** Proxies whose X-Forwarded-For and X-Forwarded-Proto to believe (a reverse proxy that ends TLS). */
+  readonly trustProxy?: TrustProxy
 }
 
 export interface Platform {
-  readonly ports: { readonly mqtt: number; readonly ws: number; readonly http: number }
+  readonly ports: { readonly mqtt: number; readonly ws: number; readonly http: number; readonly mqtts?: number }
   readonly store: Store
   readonly writer: StoreWriter
   readonly journal: Journal
@@ -91,6 +101,8 @@ export interface Platform {
   readonly quarantineDir: string
   /** The demo's simulators, when `simulate` is set. */
   simulation(): DemoSimulation | undefined
+  /** Serve new TLS connections with a renewed certificate (SIGHUP); open ones keep theirs. */
+  reloadTls(files: TlsFiles): void
   stop(): Promise<void>
 }
 
@@ -238,8 +250,10 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   }
   const tcp = await listenTcp(broker, cfg.bind, cfg.mqttPort, frameLimit)
   undo.push(() => tcp.close())
-  const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort, frameLimit)
+  const ws = await listenWebSocket(broker, cfg.bind, cfg.wsPort, frameLimit, cfg.tls)
   undo.push(() => ws.close())
+  const mqtts = cfg.tls ? await listenTls(broker, cfg.bind, cfg.mqttsPort ?? 8883, cfg.tls, frameLimit) : undefined
+  if (mqtts) undo.push(() => mqtts.close())
 
   const access = new Access(cfg.site)
   // kept across restarts: a wall screen stays signed in (dashboard/sessions.ts)
@@ -270,6 +284,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     adminToken: cfg.adminToken,
     now,
     logger: log,
+    ...(cfg.tls ? { https: cfg.tls } : {}),
+    ...(cfg.trustProxy !== undefined ? { trustProxy: cfg.trustProxy } : {}),
     health: async () => {
       const storeHealth = await store.health()
       const journalStatus = journal.status()
@@ -304,7 +320,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
 
   let stopping: Promise<void> | undefined
   return {
-    ports: { mqtt: tcp.port, ws: ws.port, http: httpPort },
+    ports: { mqtt: tcp.port, ws: ws.port, http: httpPort, ...(mqtts ? { mqtts: mqtts.port } : {}) },
     store,
     writer,
     journal,
@@ -316,11 +332,16 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     app,
     quarantineDir,
     simulation: () => simulation,
+    reloadTls(files) {
+      mqtts?.reloadTls?.(files)
+      ws.reloadTls?.(files)
+      ;(app.server as unknown as { setSecureContext?: (o: object) => void }).setSecureContext?.({ cert: files.cert, key: files.key, minVersion: 'TLSv1.2' })
+    },
     stop: () =>
       (stopping ??= (async () => {
         await simulation?.close()
         // 1. stop MQTT intake: no new connections, then close the broker and its clients
-        const listenersClosed = Promise.all([tcp.close(), ws.close()] as Promise<void>[])
+        const listenersClosed = Promise.all([tcp.close(), ws.close(), mqtts?.close()] as Promise<void>[])
         await new Promise<void>((resolve) => broker.close(() => resolve()))
         await listenersClosed
         // 2. write what the journal holds; what the store refuses now stays in the journal for the next start

@@ -13,7 +13,7 @@ const loginSchema = z.strictObject({ username: z.string().min(1).max(200), passw
 
 export const publicUser = (u: User, access: Access) => ({ id: u.id, name: u.name, role: u.role, mines: access.visibleMines(u) })
 
-export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secureCookie: boolean }> = async (app, opts) => {
+export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access }> = async (app, opts) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   typed.post(
     '/api/login',
@@ -39,7 +39,7 @@ export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access; secure
         request.log.warn({ username: body.data.username, ip: request.ip }, 'login failed')
         throw new HttpError('MW_UNAUTHORIZED', '用户名或密码错误 (wrong user name or password)')
       }
-      const secure = opts.secureCookie ? '; Secure' : ''
+      const secure = request.protocol === 'https' ? '; Secure' : ''
       reply.header('set-cookie', `${SESSION_COOKIE}=${result.token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}${secure}`)
       request.log.info({ user: result.user.id }, 'logged in')
       return { token: result.token, user: publicUser(result.user, opts.access) }

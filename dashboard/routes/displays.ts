@@ -14,7 +14,7 @@ const displaySchema = z.object({ id: z.string(), name: z.string(), userId: z.str
 /** Ten years: the screen stays signed in until the credential is revoked. */
 const DISPLAY_COOKIE_SECONDS = 10 * 365 * 86_400
 
-export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays; now: () => number; secureCookie: boolean }> = async (app, opts) => {
+export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays; now: () => number }> = async (app, opts) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const admin = async (request: Parameters<Auth['user']>[0]) => {
     const user = await opts.auth.user(request)
@@ -77,7 +77,7 @@ export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays;
     { schema: { summary: '大屏登录 sign a wall screen in with its display credential, for good', tags: ['displays'], security: [], querystring: z.object({ token: z.string().min(1).max(200) }) } },
     async (request, reply) => {
       if (!opts.displays.of(request.query.token)) throw new HttpError('MW_UNAUTHORIZED', '大屏凭据无效或已吊销 (the display credential is unknown or revoked; ask an admin for a new one)')
-      const secure = opts.secureCookie ? '; Secure' : ''
+      const secure = request.protocol === 'https' ? '; Secure' : ''
       reply.header('set-cookie', `${SESSION_COOKIE}=${request.query.token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${DISPLAY_COOKIE_SECONDS}${secure}`)
       return reply.redirect('/', 302)
     },

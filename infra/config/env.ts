@@ -39,6 +39,12 @@ export const envSchema = z.object({
   MINEWATCH_SIMULATE: optionalText,
   /** Allow the demo's public credentials without the simulators (e.g. fed by `npm run sim`). */
   MINEWATCH_DEMO: z.stringbool({ error: 'expected 1 or 0' }).default(false),
+  /** A certificate chain and its key (PEM files): HTTPS, MQTTS and secure WebSocket (docs/security.md, TLS). */
+  MINEWATCH_TLS_CERT: optionalText,
+  MINEWATCH_TLS_KEY: optionalText,
+  MINEWATCH_MQTTS_PORT: port(8883),
+  /** A reverse proxy that ends TLS: `true`, or its addresses / CIDRs, comma-separated (e.g. `127.0.0.1`). */
+  MINEWATCH_TRUST_PROXY: optionalText,
   MINEWATCH_INFLUX_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8086' }).optional(),
   MINEWATCH_INFLUX_TOKEN: optionalText,
   MINEWATCH_INFLUX_ORG: optionalText,
@@ -77,4 +83,26 @@ export function influxConfig(env: Env): InfluxConfig | { errors: string[] } | un
     username: env.MINEWATCH_INFLUX_USERNAME,
     password: env.MINEWATCH_INFLUX_PASSWORD,
   }
+}
+
+/** MINEWATCH_TRUST_PROXY as fastify's trustProxy: `true`, one address or CIDR, or a list of them. */
+export function trustProxy(env: Env): boolean | string | string[] | undefined {
+  const v = env.MINEWATCH_TRUST_PROXY
+  if (v === undefined || v === 'false' || v === '0') return undefined
+  if (v === 'true' || v === '1') return true
+  const list = v
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)
+  return list.length === 1 ? list[0] : list
+}
+
+/** The certificate and key files named by MINEWATCH_TLS_CERT and _KEY: both or neither. */
+export function tlsFiles(env: Env): { certFile: string; keyFile: string } | { errors: string[] } | undefined {
+  const cert = env.MINEWATCH_TLS_CERT
+  const key = env.MINEWATCH_TLS_KEY
+  if (!cert && !key) return undefined
+  if (!cert) return { errors: ['MINEWATCH_TLS_CERT: required with MINEWATCH_TLS_KEY (the certificate chain, PEM)'] }
+  if (!key) return { errors: ['MINEWATCH_TLS_KEY: required with MINEWATCH_TLS_CERT (its private key, PEM)'] }
+  return { certFile: resolve(cert), keyFile: resolve(key) }
 }

@@ -1,6 +1,9 @@
 import { createServer as createHttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net'
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
+import type { TlsFiles } from '../tls.js'
 import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { guardedConnection, type FrameTooLargeError } from './frame-guard.js'
@@ -9,6 +12,8 @@ import type { PendingConnections, PendingRefusal } from './pending-connections.j
 export interface Listener {
   readonly port: number
   close(): Promise<void>
+  /** Serve new connections with this certificate (a renewed one); open connections keep theirs. */
+  reloadTls?(files: TlsFiles): void
 }
 
 export interface FrameLimit {
@@ -50,11 +55,46 @@ export async function listenTcp(broker: Aedes, host: string, port: number, limit
   return listening(server, host, port)
 }
 
-/** MQTT over WebSocket (subprotocol "mqtt"), for browsers and gateways behind HTTP proxies. */
-export async function listenWebSocket(broker: Aedes, host: string, port: number, limit: FrameLimit): Promise<Listener> {
-  const http = createHttpServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8' }).end('MQTT over WebSocket: connect with a WebSocket client\n')
+/**
+ * MQTT over TLS (MQTTS, 8883 by convention). The raw socket is admitted and counted as pending
+ * before its handshake, so half-finished handshakes fall under the same caps and the same connect
+ * timeout as half-finished CONNECTs: aedes' timer starts at once and closes a connection that has
+ * not sent its CONNECT, handshake included, in time.
+ */
+export async function listenTls(broker: Aedes, host: string, port: number, files: TlsFiles, limit: FrameLimit): Promise<Listener> {
+  let context: SecureContext = createSecureContext({ cert: files.cert, key: files.key, minVersion: 'TLSv1.2' })
+  const server = createTcpServer({ noDelay: true }, (raw) => {
+    const remote = raw.remoteAddress
+    if (!admitted(raw, remote, limit)) return
+    const socket = new TLSSocket(raw, { isServer: true, secureContext: context })
+    limit.pending?.alias(socket, raw)
+    // a failed handshake is the client's problem; it must not surface as an unhandled error
+    socket.on('error', () => socket.destroy())
+    broker.handle(
+      guardedConnection(
+        socket,
+        limit.maxFrameBytes,
+        (err) => limit.onTooLarge(err, remote),
+        (level) => limit.onUnsupportedProtocol?.(level, remote),
+      ),
+    )
   })
+  const listener = await listening(server, host, port)
+  return {
+    ...listener,
+    reloadTls(next) {
+      context = createSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' })
+    },
+  }
+}
+
+/** MQTT over WebSocket (subprotocol "mqtt"), for browsers and gateways behind HTTP proxies. */
+export async function listenWebSocket(broker: Aedes, host: string, port: number, limit: FrameLimit, tls?: TlsFiles): Promise<Listener> {
+  const answer = (_req: unknown, res: import('node:http').ServerResponse) => {
+    res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8' }).end('MQTT over WebSocket: connect with a WebSocket client\n')
+  }
+  // with a certificate it is MQTT over secure WebSocket (wss://), as browsers on an HTTPS page need
+  const http = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, answer) : createHttpServer(answer)
   // ws's own cap bounds one WebSocket message; the guard bounds an MQTT packet split over several
   const wss = new WebSocketServer({ server: http, maxPayload: limit.maxFrameBytes + 8 })
   wss.on('connection', (ws, req) => {
@@ -75,6 +115,7 @@ export async function listenWebSocket(broker: Aedes, host: string, port: number,
   const listener = await listening(http, host, port)
   return {
     port: listener.port,
+    ...(tls ? { reloadTls: (next: TlsFiles) => (http as import('node:https').Server).setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' }) } : {}),
     async close() {
       for (const ws of wss.clients) ws.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
@@ -83,7 +124,7 @@ export async function listenWebSocket(broker: Aedes, host: string, port: number,
   }
 }
 
-function listening(server: Server | ReturnType<typeof createHttpServer>, host: string, port: number): Promise<Listener> {
+function listening(server: Server | ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer>, host: string, port: number): Promise<Listener> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {

@@ -69,4 +69,10 @@ export class PendingConnections {
   loggedIn(conn: object): void {
     this.releases.get(conn)?.()
   }
+
+  /** `conn` carries `under`'s place (a TLS socket over the raw socket that was admitted). */
+  alias(conn: object, under: object): void {
+    const release = this.releases.get(under)
+    if (release) this.releases.set(conn, release)
+  }
 }

@@ -29,10 +29,14 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) })
 }
 
-/** Page errors and failed requests other than the expected 401 before login: a broken screen shows here. */
+/** Page errors, blocked content and failed requests other than the expected 401 before login: a broken screen shows here. */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`))
+  // what the security headers' Content-Security-Policy blocks is reported only on the console
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(`csp: ${m.text()}`)
+  })
   page.on('response', (r) => {
     if (r.status() >= 400 && !(r.status() === 401 && r.url().endsWith('/api/me'))) errors.push(`${r.status()} ${r.url()}`)
   })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEVICE_KINDS } from '../../ingest/contract/kinds.js'
 import { verifySecret } from '../../ingest/secrets.js'
-import { DEMO_SITE, parseEnv } from '../../infra/config/env.js'
+import { DEMO_SITE, parseEnv, tlsFiles, trustProxy } from '../../infra/config/env.js'
 import { loadSiteFile, parseSite } from '../../infra/config/site-file.js'
 
 const HASH = 'scrypt$1024$8$1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g='
@@ -123,6 +123,22 @@ describe('environment', () => {
   it('refuses the placeholder admin token of .env.example', () => {
     const r = parseEnv({ MINEWATCH_ADMIN_TOKEN: 'change-me-minewatch-admin-token' })
     expect(r.ok ? [] : r.errors).toEqual([expect.stringMatching(/^MINEWATCH_ADMIN_TOKEN: is the placeholder of \.env\.example/)])
+  })
+
+  it('reads a trusted proxy as true, one address or a list, and the demo switch as a boolean', () => {
+    const env = (v: Record<string, string>) => {
+      const r = parseEnv(v)
+      if (!r.ok) throw new Error(r.errors.join('; '))
+      return r.env
+    }
+    expect(trustProxy(env({}))).toBeUndefined()
+    expect(trustProxy(env({ MINEWATCH_TRUST_PROXY: 'true' }))).toBe(true)
+    expect(trustProxy(env({ MINEWATCH_TRUST_PROXY: '127.0.0.1' }))).toBe('127.0.0.1')
+    expect(trustProxy(env({ MINEWATCH_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }))).toEqual(['10.0.0.0/8', '127.0.0.1'])
+    expect(env({ MINEWATCH_DEMO: '1' }).MINEWATCH_DEMO).toBe(true)
+    expect(env({}).MINEWATCH_DEMO).toBe(false)
+    expect(parseEnv({ MINEWATCH_DEMO: 'maybe' }).ok).toBe(false)
+    expect(tlsFiles(env({ MINEWATCH_TLS_KEY: 'k.pem' }))).toEqual({ errors: [expect.stringMatching(/^MINEWATCH_TLS_CERT: required with MINEWATCH_TLS_KEY/)] })
   })
 
   it('treats an empty variable as unset', () => {
