@@ -42,6 +42,8 @@ export class Auth {
 
   constructor(private readonly deps: AuthDeps) {
     this.adminDigest = createHash('sha256').update(deps.adminToken).digest()
+    // a session that expires ends like a logout: its live sockets close
+    deps.sessions.onExpired((digest) => this.ended(digest))
   }
 
   /** The user behind a request, or 401. */

@@ -23,6 +23,7 @@ type Stored = [hash: string, userId: string, expires: number]
 export class Sessions {
   private readonly byHash = new Map<string, { userId: string; expires: number }>()
   private saving: Promise<void> = Promise.resolve()
+  private expiredListener: (digest: string) => void = () => undefined
 
   /** `file`: where the sessions are kept across restarts (none: in memory only). */
   constructor(
@@ -52,6 +53,7 @@ export class Sessions {
     if (!s) return undefined
     if (s.expires <= now) {
       this.byHash.delete(digest(token))
+      this.expiredListener(digest(token))
       return undefined
     }
     return s.userId
@@ -71,8 +73,24 @@ export class Sessions {
     return this.saving
   }
 
-  private sweep(now: number): void {
-    for (const [hash, s] of this.byHash) if (s.expires <= now) this.byHash.delete(hash)
+  /** Tells `listener` the digest of each session found expired (its live sockets are closed). */
+  onExpired(listener: (digest: string) => void): void {
+    this.expiredListener = listener
+  }
+
+  /**
+   * Forgets the sessions past their lifetime and tells the listener of each: a screen signed in
+   * with one must not keep receiving warnings after it (the platform sweeps every 30 s).
+   */
+  sweep(now: number): void {
+    let swept = false
+    for (const [hash, s] of this.byHash) {
+      if (s.expires > now) continue
+      this.byHash.delete(hash)
+      this.expiredListener(hash)
+      swept = true
+    }
+    if (swept) this.save()
   }
 
   /** Writes the sessions, one write at a time, the last one winning. */

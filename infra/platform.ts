@@ -74,6 +74,8 @@ export interface PlatformConfig {
   readonly alertTickMs?: number
   /** How often the rules' state is saved, ms (default 60 s; the journal replays what follows). */
   readonly alertSnapshotMs?: number
+  /** How often expired sessions are swept and their live sockets closed, ms (default 30 s). */
+  readonly sessionSweepMs?: number
   readonly logger: Logger
   readonly now?: () => number
   /**
@@ -308,6 +310,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   undo.push(() => live.close())
   alertBus.on((e) => live.alert(e))
   auth.onEnded((digest) => live.endSession(digest))
+  const sweeper = setInterval(() => sessions.sweep(now()), cfg.sessionSweepMs ?? 30_000)
+  sweeper.unref()
+  undo.push(async () => clearInterval(sweeper))
   intake.onReadings((readings) => live.readings(readings))
   presence.on('change', (p) => {
     const mineId = registry.device(p.deviceId)?.mineId
@@ -351,6 +356,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         await journal.close()
         await quarantine.close()
         // 3. close live push and HTTP, then the store
+        clearInterval(sweeper)
         await live.close()
         await app.close()
         await sessions.flushed()

@@ -4,6 +4,7 @@ import type { AlertPush, ClientToServerEvents, ServerToClientEvents } from '../.
 import { eventually } from '../helpers/eventually.js'
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { secretOf } from '../helpers/site.js'
+import { SESSION_MS } from '../../dashboard/sessions.js'
 
 /** Live push on a real socket.io server (the platform's HTTP port) with real socket.io clients. */
 let t: TestPlatform
@@ -127,5 +128,34 @@ describe('live push over socket.io', () => {
       await eventually(() => got.some((e) => e.alert.id === 'after-a'))
     } else expect(outcome).toMatch(/^MW_UNAUTHORIZED/)
     expect(got.filter((e) => e.alert.mineId === 'mine-b')).toEqual([])
+  })
+})
+
+describe('a session that expires', () => {
+  let clock = Date.now()
+  let short: TestPlatform
+  beforeAll(async () => {
+    short = await startTestPlatform({ now: () => clock, sessionSweepMs: 20 })
+  })
+  afterAll(async () => {
+    await short?.stop()
+  })
+
+  it('closes its live sockets when its lifetime ends, as a logout does, and no longer answers', async () => {
+    const login = await short.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'disp-a', password: secretOf('disp-a') } })
+    const token = login.json().token as string
+    const socket: Socket = connect(`http://127.0.0.1:${short.platform.ports.http}`, { auth: { token }, transports: ['websocket'], reconnection: false })
+    sockets.push(socket)
+    await connected(socket)
+    const reason = new Promise<string>((resolve) => socket.once('disconnect', (r) => resolve(r)))
+    // just before its end the session answers and its socket is open
+    clock += SESSION_MS - 60_000
+    const alive = await short.platform.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })
+    expect(alive.statusCode).toBe(200)
+    expect(socket.connected).toBe(true)
+    clock += 60_001
+    expect(await reason).toBe('io server disconnect')
+    const after = await short.platform.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })
+    expect(after.statusCode).toBe(401)
   })
 })
