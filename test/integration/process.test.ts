@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, describe, expect, it } from 'vitest'
 import { SqliteStore } from '../../infra/sqlite-store.js'
-import { hashSecret } from '../../ingest/secrets.js'
+import { hashSecret, verifySecret } from '../../ingest/secrets.js'
 import { spawnSync } from 'node:child_process'
 import { COMPILED_ENTRY, runPlatform as run, testEnv, waitFor } from '../helpers/process.js'
 
@@ -155,4 +155,19 @@ describe('the demo (npm run demo)', () => {
     p.child.kill('SIGTERM')
     expect(await p.exited).toBe(0)
   })
+})
+
+describe('npm run hash-secret -- --generate', () => {
+  it('prints a random 192-bit secret and its hash at the cost for random secrets; each run a new one', async () => {
+    const run = () => spawnSync(process.execPath, ['--import', 'tsx', 'infra/cli/hash-secret.ts', '--generate'], { encoding: 'utf8' })
+    const [a, b] = [run(), run()]
+    expect(a.status).toBe(0)
+    const secret = /^secret: +(\S+)$/m.exec(a.stdout)?.[1]
+    const hash = /^secretHash: +(\S+)$/m.exec(a.stdout)?.[1]
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{32}$/)
+    expect(hash).toMatch(/^scrypt\$4096\$8\$1\$/)
+    expect(await verifySecret(secret!, hash!)).toBe(true)
+    expect(await verifySecret(`${secret}x`, hash!)).toBe(false)
+    expect(b.stdout).not.toContain(secret!)
+  }, 30_000)
 })
