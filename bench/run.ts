@@ -11,7 +11,7 @@ import { closeFleet, connectFleet, runLoad, type LoadResult } from './fleet.js'
 import { attacks } from './attacks.js'
 import { startProbe } from './probe.js'
 import { PROBE, writeBenchSite } from './site.js'
-import { fmt, mib, percentile, progress, rssOf, Samples } from './stats.js'
+import { cpuSecondsOf, fmt, mib, percentile, progress, rssOf, Samples } from './stats.js'
 import { AlertBook } from '../alerting/book/book.js'
 import { rulesFor } from '../alerting/config.js'
 import { AlertEngine, type EngineDevice } from '../alerting/engine.js'
@@ -193,9 +193,14 @@ async function throughput(influx: TestInflux) {
       t0: from,
     })
   const flatProbe = probeAt(t0 + 6 * HOUR)
+  // the platform's CPU, from its own process.cpuUsage (prom-client's process_cpu_seconds_total):
+  // microseconds per stored reading compare across machines better than readings per second
+  const cpuOfPlatform = async () => (await p.metrics()).get('minewatch_process_process_cpu_seconds_total') ?? NaN
+  const cpuFlat0 = await cpuOfPlatform()
   const loadStart = performance.now()
   const load = await runLoad('platform flat out', fleet.clients, devices, { seconds, window, t0 })
   const drained = await waitDrained(p, 'platform')
+  const cpuFlat = (await cpuOfPlatform()) - cpuFlat0
   await flatProbe.stop()
   const stored = await countStored(influx, 'bench', t0, t0 + HOUR)
   const storedRate = stored / ((drained - loadStart) / 1000)
@@ -219,7 +224,9 @@ async function throughput(influx: TestInflux) {
   say(`== baseline: bare aedes (no hooks, no store), the same devices and load`)
   const bare = await startBare()
   const bareFleet = await connectFleet('baseline', bare.port, devices, { auth: false })
+  const bareCpu0 = await cpuSecondsOf(bare.pid)
   const bareLoad = await runLoad('baseline flat out', bareFleet.clients, devices, { seconds, window, t0 })
+  const bareCpu = (await cpuSecondsOf(bare.pid)) - bareCpu0
   const bareHalf = await runLoad('baseline half rate', bareFleet.clients, devices, { seconds, window, ratePerDevice: halfRate / n, t0 })
   const bareRss = await rssOf(bare.pid)
   await closeFleet(bareFleet.clients)
@@ -245,6 +252,7 @@ async function throughput(influx: TestInflux) {
     acked: load.acked + half.acked,
     stored: stored + halfStored,
     ratios: { acceptedVsBaseline: acceptedRate / bareRate, storedVsBaseline: storedRate / bareRate },
+    cpuMicrosecondsPerReading: { platformPerStored: (cpuFlat * 1e6) / stored, baselinePerAccepted: (bareCpu * 1e6) / bareLoad.acked },
   }
   const ms = (l: { p50: number; p99: number }) => `${fmt(l.p50, 1)} / ${fmt(l.p99, 1)} ms`
   say()
@@ -258,6 +266,9 @@ async function throughput(influx: TestInflux) {
   say(`| publish-to-stored p50 / p99 at half rate (probe, ±20 ms) | — | ${fmt(percentile(halfStoredLat, 50))} / ${fmt(percentile(halfStoredLat, 99))} ms | |`)
   say(`| peak RSS | ${mib(bareRss.peak)} | ${mib(rss.peak)} | |`)
   say(
+    `| CPU per reading, flat out (platform: its own process.cpuUsage per stored reading, load to drained; bare: /proc per acknowledged) | ${fmt((bareCpu * 1e6) / bareLoad.acked, 1)} µs | ${fmt((cpuFlat * 1e6) / stored, 1)} µs | ${fmt(cpuFlat / stored / (bareCpu / bareLoad.acked), 2)} |`,
+  )
+  say(
     `| inside the platform at half rate | | event-loop delay p99 ${fmt(halfInside.eventLoopDelayP99Ms, 1)} ms (max ${fmt(halfInside.eventLoopDelayMaxMs)}), ` +
       `GC ${fmt(halfInside.gcSeconds.minor, 2)} s minor + ${fmt(halfInside.gcSeconds.major, 2)} s major in ${seconds} s, ` +
       `${fmt(halfInside.journalCommits)} journal commits of ${fmt(halfInside.readingsPerCommit, 1)} readings in ${fmt(halfInside.commitMeanMs, 2)} ms, ` +
@@ -265,9 +276,12 @@ async function throughput(influx: TestInflux) {
   )
   say(`| acknowledged / stored, both runs | | ${fmt(load.acked + half.acked)} / ${fmt(stored + halfStored)} | |`)
   say()
-  check('stored ≥ 50,000 readings/s', storedRate >= 50_000, `${fmt(storedRate)}/s`)
+  // the performance issue's targets (docs/benchmarks.md, "Targets")
+  check('accepted ≥ 70% of bare aedes', acceptedRate / bareRate >= 0.7, `${fmt((100 * acceptedRate) / bareRate)}%`)
   check('stored ≥ 60% of bare aedes', storedRate / bareRate >= 0.6, `${fmt((100 * storedRate) / bareRate)}%`)
-  check('PUBACK p99 < 20 ms at half rate', halfLat.p99 < 20, `${fmt(halfLat.p99, 1)} ms (bare aedes at the same rate: ${fmt(bareHalfLat.p99, 1)} ms)`)
+  check('PUBACK p99 at half rate within 3× bare aedes at the same rate', halfLat.p99 <= 3 * bareHalfLat.p99, `${fmt(halfLat.p99, 1)} ms vs ${fmt(bareHalfLat.p99, 1)} ms`)
+  check('platform event-loop delay p99 < 10 ms at half rate', halfInside.eventLoopDelayP99Ms < 10, `${fmt(halfInside.eventLoopDelayP99Ms, 1)} ms`)
+  check('platform CPU ≤ 14.5 µs per stored reading (half of 29 µs, 2026-11-30)', (cpuFlat * 1e6) / stored <= 14.5, `${fmt((cpuFlat * 1e6) / stored, 1)} µs`)
   check('no reading refused', Object.keys(refused).length === 0, JSON.stringify(refused))
   check('every acknowledged reading stored', stored >= load.acked && halfStored >= half.acked, `${fmt(stored + halfStored)} of ${fmt(load.acked + half.acked)}`)
 }

@@ -39,3 +39,12 @@ export async function rssOf(pid: number): Promise<{ peak: number; now: number }>
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024
   return { peak: kb('VmHWM'), now: kb('VmRSS') }
 }
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux; 100 ticks a second). */
+export async function cpuSecondsOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises')
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // the fields after the command name (which may hold spaces) start at state; utime and stime are the 12th and 13th
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}

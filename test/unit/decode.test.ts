@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEVICE_KINDS, type DeviceKind } from '../../ingest/contract/kinds.js'
-import { decodeTelemetry, type DecodeLimits } from '../../ingest/decode.js'
+import { decodeTelemetry, schemaReading, validReading, type DecodeLimits } from '../../ingest/decode.js'
+import { KINDS } from '../../ingest/contract/kinds.js'
 import { decodeStatus } from '../../ingest/status.js'
 import { parseTimestamp } from '../../ingest/timestamp.js'
 import { SAMPLE_VALUES } from '../helpers/samples.js'
@@ -141,5 +142,61 @@ describe('decodeStatus', () => {
   ])('%s → %s', (text, code) => {
     const out = decodeStatus(Buffer.from(text), 1024)
     expect('problem' in out && out.problem.code).toBe(code)
+  })
+})
+
+describe('the hand-written hot path', () => {
+  it('gives the zod schemas’ verdict on 20,000 generated readings, valid and broken in every way, with the same reading', () => {
+    // a fixed-seed generator (mulberry32): the same cases every run
+    let seed = 20261201
+    const rnd = () => {
+      seed = (seed + 0x6d2b79f5) | 0
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+    }
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
+    const oddValues = [-1, -0.001, 0, 2.5, 7, 1e308, -1e308, true, false, 'x', '3', null, [], {}, [1], { v: 1 }, 2 ** 53, 2 ** 53 + 2, 0.5]
+    const stamps = [
+      NOW - 1000,
+      NOW,
+      NOW + 4 * 60_000,
+      NOW + 6 * 60_000,
+      NOW - 8 * 86_400_000,
+      (NOW - 1000) / 1000,
+      NOW - 0.5,
+      '2026-11-23T09:59:00+08:00',
+      '2026-11-23 10:00',
+      null,
+      undefined,
+      true,
+      {},
+    ]
+    let accepted = 0
+    for (let i = 0; i < 20_000; i++) {
+      const kind = pick(DEVICE_KINDS)
+      const metrics = Object.keys(KINDS[kind].metrics)
+      const values: Record<string, unknown> = {}
+      for (const name of metrics) if (rnd() < 0.6) values[name] = rnd() < 0.8 ? SAMPLE_VALUES[kind][name] : pick(oddValues)
+      if (rnd() < 0.05) values[pick(['extra', 'dX', '', '__proto__', 'constructor', 'toString'])] = 1
+      let item: unknown = { ts: rnd() < 0.8 ? NOW - Math.floor(rnd() * 86_400_000) : pick(stamps), values }
+      const envelope = item as Record<string, unknown>
+      if (rnd() < 0.2) envelope.seq = pick([0, 1, 42, -1, 1.5, '3', null, 2 ** 60])
+      if (rnd() < 0.03) envelope[pick(['extra', '', 'Ts', '__proto__'])] = 1
+      if (rnd() < 0.03) delete envelope.ts
+      if (rnd() < 0.03) envelope.values = pick([null, [], 'v', 1, [1, 2]])
+      if (rnd() < 0.02) item = pick([null, 1, 'x', [], [envelope], true])
+      // as it arrives: parsed from JSON text (no undefined, own keys only)
+      const parsed: unknown = JSON.parse(JSON.stringify(item) ?? 'null')
+      const slow = schemaReading(parsed, dev(kind), NOW, LIMITS, undefined)
+      const fast = validReading(parsed, dev(kind), NOW, LIMITS)
+      if ('reading' in slow) {
+        accepted++
+        expect(fast, JSON.stringify(parsed)).toEqual(slow.reading)
+      } else expect(fast, `${JSON.stringify(parsed)}: ${slow.problem.code}`).toBeUndefined()
+    }
+    // both verdicts were exercised in earnest
+    expect(accepted).toBeGreaterThan(4000)
+    expect(accepted).toBeLessThan(18_000)
   })
 })
