@@ -1,5 +1,5 @@
 import type { Sample } from '../series.js'
-import { velocity } from './least-squares.js'
+import { velocities } from './least-squares.js'
 import type { Point } from './track.js'
 
 /**
@@ -16,12 +16,7 @@ export function alongMovement(points: readonly Point[]): { samples: Sample[]; di
   const dims = (points[0]?.length ?? 1) - 1
   const span = points.length > 1 ? points.at(-1)![0]! - points[0]![0]! : 0
   const cycle = span >= 18 * 3_600_000 && points.length >= 12
-  const v = Array.from({ length: dims }, (_, k) =>
-    velocity(
-      points.map((p): Sample => [p[0]!, p[k + 1]!]),
-      cycle,
-    ),
-  )
+  const v = velocities(points, dims, cycle)
   const length = Math.hypot(...v.map((x) => (Number.isFinite(x) ? x : 0)))
   const direction = length > 0 ? v.map((x) => (Number.isFinite(x) ? x : 0) / length) : v.map((_, k) => (k === 0 ? 1 : 0))
   const samples = points.map((p): Sample => {

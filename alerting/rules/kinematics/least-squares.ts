@@ -113,3 +113,43 @@ export function binMeans(samples: readonly Sample[], binMs: number): Sample[] {
   if (n > 0) out.push([st / n, sv / n])
   return out
 }
+
+/**
+ * `velocity` of each component of `points` ([t, x₁, x₂, …]) at once. The components share their
+ * times, so the design rows and their normal matrix are built once and solved for each component:
+ * the same arithmetic as one `velocity` per component, hence the same figures, for a third of the
+ * cost on a prism (the direction of movement was 44% of the slope rules' time at 10-minute
+ * readings; docs/benchmarks.md).
+ */
+export function velocities(points: readonly (readonly number[])[], dims: number, cycle: boolean): number[] {
+  const none = () => Array.from({ length: dims }, () => Number.NaN)
+  if (points.length < (cycle ? 8 : 2)) return none()
+  const t0 = points.at(-1)![0]!
+  const rows = points.map((p) => {
+    const x = (p[0]! - t0) / DAY
+    if (!cycle) return [1, x]
+    const [c, s] = cycleColumns(p[0]!)
+    return [1, x, c, s, c * c - s * s, 2 * s * c]
+  })
+  const m = rows[0]!.length
+  if (rows.length <= m) return none()
+  const ata = Array.from({ length: m }, () => new Array<number>(m).fill(0))
+  const atys = Array.from({ length: dims }, () => new Array<number>(m).fill(0))
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!
+    const p = points[i]!
+    for (let j = 0; j < m; j++) {
+      for (let d = 0; d < dims; d++) atys[d]![j]! += r[j]! * p[d + 1]!
+      for (let k = j; k < m; k++) ata[j]![k]! += r[j]! * r[k]!
+    }
+  }
+  for (let j = 0; j < m; j++) for (let k = 0; k < j; k++) ata[j]![k] = ata[k]![j]!
+  // solve() works in place: each component gets its own copy of the normal matrix
+  return atys.map(
+    (aty) =>
+      solve(
+        ata.map((row) => [...row]),
+        aty,
+      )?.[1] ?? Number.NaN,
+  )
+}

@@ -179,6 +179,35 @@ describe('the one-pass least-squares slope', () => {
   })
 })
 
+describe('the velocity of every component at once', () => {
+  it('gives exactly the figures of one velocity fit per component, with and without the daily cycle, NaN where the fit cannot be made', async () => {
+    const { velocities, velocity } = await import('../../../alerting/rules/kinematics/least-squares.js')
+    // uneven 10-minute readings over 3 days, with a trend, a daily cycle and noise per component
+    const points = Array.from({ length: 400 }, (_, i) => {
+      const t = T0 + i * 600_000 + (i % 7) * 20_000
+      return [t, 0.01 * i + 1.5 * Math.sin(i / 24), -0.004 * i + Math.cos(i * 1.7), 0.3 * Math.sin(i * 0.37)]
+    })
+    for (const [n, cycle] of [
+      [400, true],
+      [400, false],
+      [30, true],
+      [7, true],
+      [6, true],
+      [2, false],
+      [1, false],
+    ] as const) {
+      const some = points.slice(-n)
+      const one = [0, 1, 2].map((k) =>
+        velocity(
+          some.map((p) => [p[0]!, p[k + 1]!] as const),
+          cycle,
+        ),
+      )
+      expect(velocities(some, 3, cycle)).toEqual(one)
+    }
+  })
+})
+
 describe('dense readings', () => {
   it('a trend window holds a bounded number of samples however often a device reports, and still judges the same velocity', () => {
     const rule = rateRuleSchema.parse({ kind: 'rate', id: 'v', source: { metric: 'dN' }, window: 3 * 3600, per: 'hour', thresholds: { orange: 5 } })
