@@ -3,13 +3,13 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { MAX_CONNECT_BYTES } from '../ingest/broker/frame-guard.js'
-import { runPlatform, testEnv } from '../test/helpers/process.js'
+import { COMPILED_ENTRY, runPlatform, testEnv } from '../test/helpers/process.js'
 import { writeBenchSite, type BenchDevice } from './site.js'
 import { fmt, mib, percentile, progress, rssOf, Samples } from './stats.js'
 
 /**
  * `npm run bench -- attacks`: the attacks of the security issue replayed against the platform
- * process (`npm start`'s entry, SQLite store) while a working device publishes QoS 1 readings one
+ * process (`npm start`'s compiled entry, SQLite store) while a working device publishes QoS 1 readings one
  * after another. Prints the working device's PUBACK latency and the platform's memory in each
  * phase beside the idle phase (docs/security.md). Figures, never assertions: the bounds are
  * asserted by count in test/integration/.
@@ -21,7 +21,7 @@ export async function attacks(work: string, say: (line?: string) => void, second
   const { file, devices } = await writeBenchSite(work, 12, { N: 2 ** 15, r: 8, p: 1 })
   const dataDir = join(work, 'data-attacks')
   mkdirSync(dataDir)
-  const proc = runPlatform(testEnv(dataDir, { MINEWATCH_SITE: file, MINEWATCH_ADMIN_TOKEN: ADMIN }))
+  const proc = runPlatform(testEnv(dataDir, { MINEWATCH_SITE: file, MINEWATCH_ADMIN_TOKEN: ADMIN }), [], COMPILED_ENTRY)
   const ports = await proc.started(120_000)
   const pid = proc.child.pid!
   const url = `mqtt://127.0.0.1:${ports.mqtt}`

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import mqtt from 'mqtt'
 import { startInflux, type TestInflux } from '../test/helpers/influxdb.js'
-import { runPlatform, testEnv, type PlatformProcess } from '../test/helpers/process.js'
+import { COMPILED_ENTRY, runPlatform, testEnv, type PlatformProcess } from '../test/helpers/process.js'
 import { closeFleet, connectFleet, runLoad, type LoadResult } from './fleet.js'
 import { attacks } from './attacks.js'
 import { startProbe } from './probe.js'
@@ -67,6 +67,8 @@ const report: Record<string, unknown> = {
 
 const say = (line = '') => process.stdout.write(`${line}\n`)
 const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789'
+/** The compiled entry point (built below, before any mode runs). */
+const BENCH_ENTRY = COMPILED_ENTRY
 
 /** Where latency comes from inside the platform during a phase: event-loop delay, GC, journal commits. */
 function inside(before: Map<string, number>, after: Map<string, number>) {
@@ -124,6 +126,7 @@ async function startPlatformProcess(influx: TestInflux, siteFile: string, db: st
     }),
     // --profile <dir>: a V8 CPU profile of the platform process, to see where the time goes
     [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [])],
+    BENCH_ENTRY,
   )
   const ports = await proc.started(120_000)
   return {
@@ -495,7 +498,7 @@ async function restarts(influx: TestInflux) {
     const list: { ready: number; replayed: number; journalMiB: number }[] = (rows[store] = [])
     for (let i = 0; i < cycles; i++) {
       const started = performance.now()
-      const proc = runPlatform(env)
+      const proc = runPlatform(env, [], BENCH_ENTRY)
       const ports = await proc.started(120_000)
       for (;;) {
         const res = await fetch(`http://127.0.0.1:${ports.http}/api/health`).catch(() => undefined)
@@ -549,6 +552,10 @@ async function influxVersion(influx: TestInflux): Promise<string> {
 }
 
 say(`minewatch ingest benchmark · ${report.date} · ${report.machine}`)
+// the platform as `npm start` runs it: compiled JavaScript, not TypeScript through tsx (whose
+// helpers showed up in the profile inside the rules)
+say('== compiling the platform (tsc -p tsconfig.build.json)')
+execFileSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
 const influx = await startInflux()
 try {
   if (mode === 'throughput') await throughput(influx)
