@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Aedes } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client'
+import { Gauge, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client'
 import { buildApp, type TrustProxy } from '../dashboard/app.js'
 import { Access } from '../dashboard/access.js'
 import { Auth } from '../dashboard/auth.js'
@@ -160,12 +160,20 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   )
   undo.push(() => journal.close())
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
-  const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, ...cfg.writer }, ingestWriterMetrics(metrics), {
+  const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, now, ...cfg.writer }, ingestWriterMetrics(metrics), {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
     onRecovered: (attempts) => log.info({ attempts, pending: writer.pending }, 'store writes recovered'),
   })
 
   undo.push(() => writer.stop())
+  new Gauge({
+    name: 'minewatch_store_backlog_age_seconds',
+    help: 'Age of the oldest reading in the journal not yet confirmed by the store (0: none); to within a second',
+    registers: [metricsRegistry],
+    collect() {
+      this.set(writer.backlogAgeMs / 1000)
+    },
+  })
   const quarantineDir = join(cfg.dataDir, 'quarantine')
   const quarantine = new Quarantine(quarantineDir, { maxPayloadBytes: cfg.limits.maxPayloadBytes, maxBytesPerDay: cfg.quarantineMaxBytesPerDay }, (err) =>
     log.error({ err: err.message }, 'quarantine write failed'),
@@ -297,7 +305,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         time: new Date(now()).toISOString(),
         // the site's devices, not the shadows a drill runs as
         broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length, devicesKnown: realDevices().length },
-        store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, lastError: writer.lastError ?? null },
+        store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
         alerts: { unresolved: alerting.book.unresolved().length },
         counts: await counts(metricsRegistry),

@@ -15,6 +15,8 @@ export interface WriterOptions {
   /** Longest a reading waits for its batch to fill before it is written, ms. */
   readonly flushMs: number
   readonly maxBackoffMs: number
+  /** The clock of the backlog's age (default Date.now). */
+  readonly now?: () => number
 }
 
 export interface WriterEvents {
@@ -51,6 +53,13 @@ export class StoreWriter<T = Reading> {
   private running: Promise<void> | undefined
   private failures = 0
   private stopped = false
+  /**
+   * When readings were committed, coarsely: one mark a second at most, each the journal head and
+   * the time of the first commit it covers. The first mark not yet written is how old the backlog
+   * is, to within a second (a large backlog with a young age is a burst; an old one, an outage).
+   */
+  private readonly marks: { head: number; at: number }[] = []
+  private readonly now: () => number
   lastError: string | undefined
 
   constructor(
@@ -61,6 +70,9 @@ export class StoreWriter<T = Reading> {
     private readonly events: WriterEvents,
   ) {
     this.cursor = journal.checkpoint
+    this.now = opts.now ?? Date.now
+    // what a previous run left is at least as old as this start (its commit times are not kept)
+    if (journal.head > this.cursor) this.marks.push({ head: journal.head, at: this.now() })
     journal.onCommit(() => this.wake())
     this.metrics.pending(this.pending)
     // what a previous run left unconfirmed is written at once
@@ -70,6 +82,12 @@ export class StoreWriter<T = Reading> {
   /** Readings committed to the journal and not yet confirmed by the store. */
   get pending(): number {
     return this.journal.unconfirmedReadings
+  }
+
+  /** Milliseconds since the oldest reading the store has not confirmed was committed (0: none). */
+  get backlogAgeMs(): number {
+    const oldest = this.marks[0]
+    return oldest && this.journal.head > this.cursor ? Math.max(0, this.now() - oldest.at) : 0
   }
 
   /** Writes everything committed so far; stops early (and returns false) when the store refuses a batch. */
@@ -93,6 +111,10 @@ export class StoreWriter<T = Reading> {
   }
 
   private wake(): void {
+    const at = this.now()
+    const last = this.marks.at(-1)
+    if (last && at - last.at < 1000) last.head = this.journal.head
+    else this.marks.push({ head: this.journal.head, at })
     this.metrics.pending(this.pending)
     if (this.failures > 0) return // the backoff timer is already set
     this.kick(this.pending >= this.opts.batchSize ? 0 : this.opts.flushMs)
@@ -147,6 +169,7 @@ export class StoreWriter<T = Reading> {
 
   private advance(end: number, count: number): void {
     this.cursor = end
+    while (this.marks.length > 0 && this.marks[0]!.head <= end) this.marks.shift()
     this.journal.confirm(end, count)
     this.metrics.pending(this.pending)
   }

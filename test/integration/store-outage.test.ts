@@ -79,6 +79,8 @@ describe('InfluxDB stopped under load', () => {
     const down = await health(t)
     expect(down.store.ok).toBe(false)
     expect(down.store.pending).toBeGreaterThan(0)
+    // the backlog's age: the oldest unwritten reading was committed at least as long ago as the outage is old
+    expect(down.store.backlogAgeSeconds).toBeGreaterThan(0)
     expect(down.store.lastError).toMatch(/refuses connections|InfluxDB/)
     expect(log.lines.some((l) => l.msg.includes('store write failed; readings kept, retrying'))).toBe(true)
 
@@ -87,6 +89,8 @@ describe('InfluxDB stopped under load', () => {
     await pub.done
     await eventually(async () => (await health(t)).store.pending === 0, 20_000)
     expect((await health(t)).status).toBe('ok')
+    expect((await health(t)).store.backlogAgeSeconds).toBe(0)
+    expect((await t.admin('/metrics')).text).toMatch(/^minewatch_store_backlog_age_seconds 0$/m)
     expect(log.lines.some((l) => l.msg.includes('store writes recovered'))).toBe(true)
     const s = await stored(t, 'a-rain', t0)
     expect(s.total).toBe(s.distinct)

@@ -12,10 +12,13 @@ import { openJournal, reading, tempDir } from '../helpers/journal.js'
 class FlakyStore implements Store {
   readonly kind = 'flaky'
   down = false
+  /** Batches it takes before it refuses again. */
+  allow = Number.POSITIVE_INFINITY
   batches: number[] = []
   written: Reading[] = []
   async write(readings: readonly Reading[]) {
-    if (this.down) throw new Error('store unavailable')
+    if (this.down || this.allow <= 0) throw new Error('store unavailable')
+    this.allow--
     this.batches.push(readings.length)
     this.written.push(...readings)
   }
@@ -31,10 +34,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-async function setup(store: Store, batchSize = 100, dir = tempDir()) {
+async function setup(store: Store, batchSize = 100, dir = tempDir(), now: () => number = Date.now) {
   const journal = await openJournal(dir.dir)
   const errors: number[] = []
-  const w = new StoreWriter(journal, store, { batchSize, flushMs: 5, maxBackoffMs: 20 }, ingestWriterMetrics(createIngestMetrics(new Registry())), {
+  const w = new StoreWriter(journal, store, { batchSize, flushMs: 5, maxBackoffMs: 20, now }, ingestWriterMetrics(createIngestMetrics(new Registry())), {
     onError: (_e, attempt) => errors.push(attempt),
     onRecovered: () => undefined,
   })
@@ -57,6 +60,63 @@ describe('StoreWriter', () => {
     expect(Math.max(...store.batches.slice(1))).toBeLessThanOrEqual(100)
     expect(journal.checkpoint).toBe(journal.head)
     expect(w.pending).toBe(0)
+  })
+
+  it('tells how old the oldest unwritten reading is, to within a second, and 0 once the store has it', async () => {
+    const store = new FlakyStore()
+    store.down = true
+    let clock = 1_000_000
+    const { w, journal } = await setup(store, 100, tempDir(), () => clock)
+    expect(w.backlogAgeMs).toBe(0)
+    await journal.append([reading(1)])
+    clock += 400
+    await journal.append([reading(2)])
+    clock += 5000
+    await journal.append([reading(3)])
+    clock += 2000
+    // the first reading was committed 7.4 s ago
+    expect(w.backlogAgeMs).toBe(7400)
+    store.down = false
+    await eventually(() => w.pending === 0)
+    expect(w.backlogAgeMs).toBe(0)
+    // a new backlog is as old as its own first reading, not the one written before it
+    store.down = true
+    clock += 10_000
+    await journal.append([reading(4)])
+    clock += 1000
+    expect(w.backlogAgeMs).toBe(1000)
+  })
+
+  it('ages a partly written backlog by its oldest reading still unwritten', async () => {
+    const store = new FlakyStore()
+    store.down = true
+    let clock = 2_000_000
+    const { w, journal } = await setup(store, 1, tempDir(), () => clock)
+    await journal.append([reading(1)])
+    clock += 5000
+    await journal.append([reading(2)])
+    clock += 1000
+    expect(w.backlogAgeMs).toBe(6000)
+    // the store takes the first reading only
+    store.allow = 1
+    store.down = false
+    await eventually(() => w.pending === 1)
+    expect(w.backlogAgeMs).toBe(1000)
+  })
+
+  it('counts the backlog a previous run left from this start', async () => {
+    const store = new FlakyStore()
+    store.down = true
+    const dir = tempDir()
+    const first = await setup(store, 100, dir)
+    await append(first.journal, 0, 5)
+    await first.w.stop()
+    await first.journal.close()
+    let clock = 5_000_000
+    const { w } = await setup(store, 100, dir, () => clock)
+    clock += 3000
+    expect(w.pending).toBe(5)
+    expect(w.backlogAgeMs).toBe(3000)
   })
 
   it('keeps readings while the store is down and writes them when it is back', async () => {
