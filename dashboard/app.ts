@@ -27,7 +27,7 @@ import { RequestLog } from './request-log.js'
 import { displayRoutes } from './routes/displays.js'
 import type { Displays } from './displays.js'
 import { registerSecurityHeaders } from './security-headers.js'
-import type { TlsFiles } from '../ingest/tls.js'
+import { secureOptions, type TlsFiles } from '../ingest/tls.js'
 
 /** Which proxies to believe about the client's address and protocol: fastify's `trustProxy` (addresses, CIDRs, or true). */
 export type TrustProxy = boolean | string | string[]
@@ -81,7 +81,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
   }
   // over HTTPS fastify's type is that of an https.Server; every route here is the same either way
-  const app = deps.https ? (Fastify({ ...options, https: { cert: deps.https.cert, key: deps.https.key } }) as unknown as FastifyInstance) : Fastify(options)
+  const app = deps.https ? (Fastify({ ...options, https: secureOptions(deps.https) }) as unknown as FastifyInstance) : Fastify(options)
   registerSecurityHeaders(app)
   // zod schemas validate params, query and bodies, and document them in the OpenAPI at /docs
   app.setValidatorCompiler(validatorCompiler)

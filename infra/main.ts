@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pino } from 'pino'
 import { adminTokenFromFile } from './admin-token-file.js'
 import { DEMO_SITE, influxConfig, parseEnv, tlsFiles, trustProxy } from './config/env.js'
-import { readFileSync } from 'node:fs'
 import type { TlsFiles } from '../ingest/tls.js'
 import { scenarioNames } from '../simulators/scenario.js'
 import { loadSiteFile } from './config/site-file.js'
@@ -30,17 +29,14 @@ if (influx && 'errors' in influx) fail('incomplete InfluxDB settings (see README
 
 const tlsPaths = tlsFiles(env)
 if (tlsPaths && 'errors' in tlsPaths) fail('incomplete TLS settings (see docs/security.md, TLS):', tlsPaths.errors)
-/** Reads the certificate and key; undefined and the reason when either cannot be read. */
-function readTls(): TlsFiles | undefined {
-  if (!tlsPaths || 'errors' in tlsPaths) return undefined
-  return { cert: readFileSync(tlsPaths.certFile), key: readFileSync(tlsPaths.keyFile) }
-}
+const readTls = (paths: { certFile: string; keyFile: string }): TlsFiles => ({ cert: readFileSync(paths.certFile), key: readFileSync(paths.keyFile) })
 let tls: TlsFiles | undefined
 try {
-  tls = readTls()
+  tls = tlsPaths ? readTls(tlsPaths) : undefined
 } catch (err) {
   fail('could not read the TLS certificate or key (MINEWATCH_TLS_CERT, MINEWATCH_TLS_KEY):', [(err as Error).message])
 }
+const proxy = trustProxy(env)
 
 const siteFile = resolve(env.MINEWATCH_SITE)
 const siteResult = loadSiteFile(siteFile)
@@ -94,7 +90,7 @@ const platform = await startPlatform({
   logger,
   simulate: env.MINEWATCH_SIMULATE,
   ...(tls ? { tls, mqttsPort: env.MINEWATCH_MQTTS_PORT } : {}),
-  ...(trustProxy(env) !== undefined ? { trustProxy: trustProxy(env)! } : {}),
+  ...(proxy !== undefined ? { trustProxy: proxy } : {}),
 }).catch((err: NodeJS.ErrnoException) => {
   const hint = err.code === 'EADDRINUSE' ? ' (another program uses the port; set MINEWATCH_*_PORT)' : ''
   fail(`could not start${hint}:`, [err.message])
@@ -110,11 +106,11 @@ logger.info(
 )
 
 // a renewed certificate is taken on SIGHUP, as web servers do: new connections get it, open ones keep theirs
-if (tls) {
+if (tlsPaths) {
   process.on('SIGHUP', () => {
     try {
-      platform.reloadTls(readTls()!)
-      logger.info({ cert: (tlsPaths as { certFile: string }).certFile }, 'TLS certificate reloaded')
+      platform.reloadTls(readTls(tlsPaths))
+      logger.info({ cert: tlsPaths.certFile }, 'TLS certificate reloaded')
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'TLS certificate not reloaded: the files could not be read or are not a certificate and its key; still serving the previous one')
     }

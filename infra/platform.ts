@@ -14,7 +14,7 @@ import { Displays } from '../dashboard/displays.js'
 import { brokerTeller, createBroker } from '../ingest/broker/broker.js'
 import type { BrokerContext } from '../ingest/broker/context.js'
 import { listenTcp, listenTls, listenWebSocket } from '../ingest/broker/listeners.js'
-import type { TlsFiles } from '../ingest/tls.js'
+import { secureOptions, type TlsFiles } from '../ingest/tls.js'
 import type { DecodeLimits } from '../ingest/decode.js'
 import { Intake } from '../ingest/intake.js'
 import { createIngestMetrics } from '../ingest/metrics.js'
@@ -348,7 +348,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     reloadTls(files) {
       mqtts?.reloadTls?.(files)
       ws.reloadTls?.(files)
-      ;(app.server as unknown as { setSecureContext?: (o: object) => void }).setSecureContext?.({ cert: files.cert, key: files.key, minVersion: 'TLSv1.2' })
+      ;(app.server as unknown as { setSecureContext?: (o: object) => void }).setSecureContext?.(secureOptions(files))
     },
     stop: () =>
       (stopping ??= (async () => {

@@ -1,9 +1,9 @@
-import { createServer as createHttpServer } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net'
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
-import type { TlsFiles } from '../tls.js'
+import { secureOptions, type TlsFiles } from '../tls.js'
 import type { Aedes } from 'aedes'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { guardedConnection, type FrameTooLargeError } from './frame-guard.js'
@@ -26,6 +26,17 @@ export interface FrameLimit {
   readonly onTooManyPending?: (cap: PendingRefusal, remote: string | undefined) => void
 }
 
+/** Hands a connection to aedes behind the frame guard (frame-guard.ts). */
+function handle(broker: Aedes, conn: Duplex, remote: string | undefined, limit: FrameLimit, req?: IncomingMessage): void {
+  const guarded = guardedConnection(
+    conn,
+    limit.maxFrameBytes,
+    (err) => limit.onTooLarge(err, remote),
+    (level) => limit.onUnsupportedProtocol?.(level, remote),
+  )
+  broker.handle(guarded, req)
+}
+
 /** Counts `conn` as pending, or closes it when a cap is full; false when closed. */
 function admitted(conn: Duplex, remote: string | undefined, limit: FrameLimit): boolean {
   const refused = limit.pending?.open(conn, remote)
@@ -43,14 +54,7 @@ export async function listenTcp(broker: Aedes, host: string, port: number, limit
   const server = createTcpServer({ noDelay: true }, (socket) => {
     const remote = socket.remoteAddress
     if (!admitted(socket, remote, limit)) return
-    broker.handle(
-      guardedConnection(
-        socket,
-        limit.maxFrameBytes,
-        (err) => limit.onTooLarge(err, remote),
-        (level) => limit.onUnsupportedProtocol?.(level, remote),
-      ),
-    )
+    handle(broker, socket, remote, limit)
   })
   return listening(server, host, port)
 }
@@ -62,7 +66,7 @@ export async function listenTcp(broker: Aedes, host: string, port: number, limit
  * not sent its CONNECT, handshake included, in time.
  */
 export async function listenTls(broker: Aedes, host: string, port: number, files: TlsFiles, limit: FrameLimit): Promise<Listener> {
-  let context: SecureContext = createSecureContext({ cert: files.cert, key: files.key, minVersion: 'TLSv1.2' })
+  let context: SecureContext = createSecureContext(secureOptions(files))
   const server = createTcpServer({ noDelay: true }, (raw) => {
     const remote = raw.remoteAddress
     if (!admitted(raw, remote, limit)) return
@@ -70,31 +74,24 @@ export async function listenTls(broker: Aedes, host: string, port: number, files
     limit.pending?.alias(socket, raw)
     // a failed handshake is the client's problem; it must not surface as an unhandled error
     socket.on('error', () => socket.destroy())
-    broker.handle(
-      guardedConnection(
-        socket,
-        limit.maxFrameBytes,
-        (err) => limit.onTooLarge(err, remote),
-        (level) => limit.onUnsupportedProtocol?.(level, remote),
-      ),
-    )
+    handle(broker, socket, remote, limit)
   })
   const listener = await listening(server, host, port)
   return {
     ...listener,
     reloadTls(next) {
-      context = createSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' })
+      context = createSecureContext(secureOptions(next))
     },
   }
 }
 
 /** MQTT over WebSocket (subprotocol "mqtt"), for browsers and gateways behind HTTP proxies. */
 export async function listenWebSocket(broker: Aedes, host: string, port: number, limit: FrameLimit, tls?: TlsFiles): Promise<Listener> {
-  const answer = (_req: unknown, res: import('node:http').ServerResponse) => {
+  const answer = (_req: unknown, res: ServerResponse) => {
     res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8' }).end('MQTT over WebSocket: connect with a WebSocket client\n')
   }
   // with a certificate it is MQTT over secure WebSocket (wss://), as browsers on an HTTPS page need
-  const http = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, answer) : createHttpServer(answer)
+  const http = tls ? createHttpsServer(secureOptions(tls), answer) : createHttpServer(answer)
   // ws's own cap bounds one WebSocket message; the guard bounds an MQTT packet split over several
   const wss = new WebSocketServer({ server: http, maxPayload: limit.maxFrameBytes + 8 })
   wss.on('connection', (ws, req) => {
@@ -102,20 +99,12 @@ export async function listenWebSocket(broker: Aedes, host: string, port: number,
     const remote = req.socket.remoteAddress
     const stream = createWebSocketStream(ws)
     if (!admitted(stream, remote, limit)) return
-    broker.handle(
-      guardedConnection(
-        stream,
-        limit.maxFrameBytes,
-        (err) => limit.onTooLarge(err, remote),
-        (level) => limit.onUnsupportedProtocol?.(level, remote),
-      ),
-      req,
-    )
+    handle(broker, stream, remote, limit, req)
   })
   const listener = await listening(http, host, port)
   return {
     port: listener.port,
-    ...(tls ? { reloadTls: (next: TlsFiles) => (http as import('node:https').Server).setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' }) } : {}),
+    ...(tls ? { reloadTls: (next: TlsFiles) => (http as HttpsServer).setSecureContext(secureOptions(next)) } : {}),
     async close() {
       for (const ws of wss.clients) ws.terminate()
       await new Promise<void>((resolve) => wss.close(() => resolve()))
