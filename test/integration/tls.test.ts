@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request as httpsRequest } from 'node:https'
@@ -219,13 +219,23 @@ describe('the platform process with TLS settings', () => {
       const half = runPlatform(testEnv(dir, { MINEWATCH_TLS_CERT: cert.certFile }))
       expect(await half.exited).toBe(2)
       expect(half.output()).toContain('MINEWATCH_TLS_KEY: required with MINEWATCH_TLS_CERT')
-      const p = runPlatform(testEnv(dir, { MINEWATCH_TLS_CERT: cert.certFile, MINEWATCH_TLS_KEY: cert.keyFile, MINEWATCH_MQTTS_PORT: '0' }))
+      // the operator's files: renewed in place, then SIGHUP
+      const first = selfSignedCert('minewatch first')
+      const p = runPlatform(testEnv(dir, { MINEWATCH_TLS_CERT: first.certFile, MINEWATCH_TLS_KEY: first.keyFile, MINEWATCH_MQTTS_PORT: '0' }))
       const ports = (await p.started()) as { mqtts?: number }
       expect(p.output()).toContain(`MQTTS mqtts://127.0.0.1:${ports.mqtts}`)
-      const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${ports.mqtts}`, { ca: cert.cert, username: 'yt-rain-01', password: 'yt-rain-01-demo', reconnectPeriod: 0 })
+      const connect = (ca: string) => mqtt.connectAsync(`mqtts://127.0.0.1:${ports.mqtts}`, { ca, username: 'yt-rain-01', password: 'yt-rain-01-demo', reconnectPeriod: 0 })
+      const client = await connect(first.cert)
+      expect((client.stream as TLSSocket).getPeerCertificate().subject.CN).toBe('minewatch first')
       await client.endAsync()
+      const renewed = selfSignedCert('minewatch renewed in place')
+      copyFileSync(renewed.certFile, first.certFile)
+      copyFileSync(renewed.keyFile, first.keyFile)
       p.child.kill('SIGHUP')
       await eventually(() => p.output().includes('TLS certificate reloaded'))
+      const after = await connect(renewed.cert)
+      expect((after.stream as TLSSocket).getPeerCertificate().subject.CN).toBe('minewatch renewed in place')
+      await after.endAsync()
       p.child.kill('SIGTERM')
       expect(await p.exited).toBe(0)
     } finally {
