@@ -1,5 +1,6 @@
 import { connect as tcpConnect, type Socket } from 'node:net'
 import mqtt from 'mqtt'
+import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PENDING_PER_ADDRESS } from '../../ingest/broker/pending-connections.js'
 import { eventually } from '../helpers/eventually.js'
@@ -93,5 +94,25 @@ describe('connections that never log in', () => {
     // once logged in it no longer holds a place
     expect(await metric('minewatch_connections_pending')).toBe(PENDING_PER_ADDRESS - 1)
     await Promise.all([before, other, late].map((c) => c.endAsync()))
+  })
+
+  it('are capped per address over MQTT over WebSocket too', async () => {
+    const before = await metric('minewatch_connections_refused_total', '{reason="TOO_MANY_PENDING"}')
+    const extra = 5
+    const sockets: WebSocket[] = []
+    let closed = 0
+    for (let i = 0; i < PENDING_PER_ADDRESS + extra; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${t.platform.ports.ws}/mqtt`, 'mqtt', { localAddress: '127.0.0.4' })
+      ws.on('error', () => undefined)
+      ws.once('close', () => closed++)
+      await new Promise((resolve) => ws.once('open', resolve))
+      sockets.push(ws)
+    }
+    try {
+      await eventually(() => closed === extra)
+      expect((await metric('minewatch_connections_refused_total', '{reason="TOO_MANY_PENDING"}')) - before).toBe(extra)
+    } finally {
+      for (const ws of sockets) ws.terminate()
+    }
   })
 })
