@@ -179,7 +179,11 @@ function bestFor(pr: Prepared, alpha: number, horizonDays: number, all: Candidat
     if (!best || c.sse < best.sse) best = c
   }
   if (!best) return undefined
-  for (let s = best.days / STEP; s <= best.days * STEP; s *= 1.01) {
+  // within one coarse step either side of the coarse best: a bound that moved with the best walked
+  // on for hundreds of steps wherever the residual keeps falling (steady creep, whose best failure
+  // time is "never"), 7 times the work, and past the horizon where nothing is forecast anyway
+  const centre = best.days
+  for (let s = centre / STEP; s <= centre * STEP; s *= 1.01) {
     const c = fitCandidate(pr, alpha, s)
     if (c && c.sse < best.sse) best = c
   }
