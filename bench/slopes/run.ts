@@ -46,6 +46,8 @@ await Promise.all(
 )
 clearInterval(tick)
 const seconds = (Date.now() - started) / 1000
+// Workers finish in any order; sort so the plots (which jitter dots by position) are the same on every run.
+results.sort((a, b) => a.series.name.localeCompare(b.series.name))
 const { markdown, plots } = report(results, { seeds, seconds })
 mkdirSync('docs/evaluation', { recursive: true })
 for (const [name, svg] of Object.entries(plots)) writeFileSync(`docs/evaluation/${name}`, svg)

@@ -1,4 +1,4 @@
-import { slope, type Sample } from '../series.js'
+import type { Sample } from '../series.js'
 
 /**
  * A displacement track with its steps bridged and its outliers left out (docs/slope-warnings.md).
@@ -72,28 +72,46 @@ const MAD_TO_SIGMA = 1.4826
 /** Noise σ of component `k` (1 = the first value) from the last successive differences, robustly. */
 export function noiseSigma(samples: readonly Point[], k = 1): number {
   const from = Math.max(1, samples.length - NOISE)
-  const diffs: number[] = []
-  for (let i = from; i < samples.length; i++) diffs.push(samples[i]![k]! - samples[i - 1]![k]!)
-  if (diffs.length < 4) return Number.NaN
-  const med = median(diffs)
-  return (MAD_TO_SIGMA * median(diffs.map((d) => Math.abs(d - med)))) / Math.SQRT2
+  const n = samples.length - from
+  if (n < 4) return Number.NaN
+  // typed arrays sort numerically without a comparator: the same median for a fraction of the
+  // cost (this runs for every component of every reading of every slope rule)
+  const diffs = new Float64Array(n)
+  for (let i = from; i < samples.length; i++) diffs[i - from] = samples[i]![k]! - samples[i - 1]![k]!
+  const med = sortedMedian(diffs.sort())
+  for (let i = 0; i < n; i++) diffs[i] = Math.abs(diffs[i]! - med)
+  return (MAD_TO_SIGMA * sortedMedian(diffs.sort())) / Math.SQRT2
 }
 
-/** Line through the last LOCAL samples of component k: value and slope (per ms) at time t. */
+/** Line through the last LOCAL samples of component k: value and slope (per ms) at time t (series.ts `slope`, inlined). */
 function predict(samples: readonly Point[], k: number, t: number): { value: number; slope: number } {
   const from = Math.max(0, samples.length - LOCAL)
-  const pairs: Sample[] = []
+  const n = samples.length - from
   let mt = 0
   let mv = 0
   for (let i = from; i < samples.length; i++) {
-    pairs.push([samples[i]![0]!, samples[i]![k]!])
     mt += samples[i]![0]!
     mv += samples[i]![k]!
   }
-  mt /= pairs.length
-  mv /= pairs.length
-  const m = slope(pairs)
-  const perMs = Number.isFinite(m) ? m : 0
+  mt /= n
+  mv /= n
+  // the same arithmetic as `slope`: times taken from the first one, in the same order
+  let perMs = 0
+  if (n >= 2) {
+    const t0 = samples[from]![0]!
+    let st = 0
+    for (let i = from; i < samples.length; i++) st += samples[i]![0]! - t0
+    const ms = st / n
+    let num = 0
+    let den = 0
+    for (let i = from; i < samples.length; i++) {
+      const dt = samples[i]![0]! - t0 - ms
+      num += dt * (samples[i]![k]! - mv)
+      den += dt * dt
+    }
+    const m = den === 0 ? Number.NaN : num / den
+    perMs = Number.isFinite(m) ? m : 0
+  }
   return { value: mv + perMs * (t - mt), slope: perMs }
 }
 
@@ -110,10 +128,11 @@ export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: nu
   const offset: readonly number[] = typeof state.offset === 'number' ? [state.offset] : state.offset
   const point = [ts, ...values.map((v, j) => v + (offset[j] ?? 0))] as unknown as P
   const samples = state.samples
+  // `keep` returns a new array (pushWindow copies what it keeps), so the list is not copied first
   const push = (list: readonly P[], add: readonly P[]): P[] => {
-    let out = [...list]
+    let out = list as P[]
     for (const s of add) out = keep(out, s)
-    return out
+    return out === list ? [...list] : out
   }
   const base = { offset, pending: [] as P[] }
   // no track yet: the first readings are held until there are enough to tell an outlier among
@@ -133,17 +152,20 @@ export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: nu
   const dims = values.length
   let variance = 0
   let drift = 0
+  // the prediction at the new reading's time gives both the drift and the reading's residual
+  const residual: number[] = new Array(dims)
   for (let k = 1; k <= dims; k++) {
     const s = noiseSigma(samples, k)
     variance += Number.isFinite(s) ? s * s : 0
-    drift += predict(samples, k, ts).slope ** 2
+    const at = predict(samples, k, ts)
+    drift += at.slope ** 2
+    residual[k - 1] = point[k]! - at.value
   }
   const sigma = Math.sqrt(variance)
   const gap = ts - samples.at(-1)![0]!
   // the prediction grows uncertain over a gap: half the recent movement over it is allowed for
   const stepTolerance = Math.max(params.minStep, params.stepSigmas * sigma)
   const tolerance = stepTolerance + 0.5 * Math.sqrt(drift) * gap
-  const residual = residualOf(samples, point)
   if (norm(residual) <= tolerance) {
     // back on the track: whatever was held was off it
     return { state: { ...base, samples: push(samples, [point]) }, added: [point], outliers: state.pending.length }
@@ -170,7 +192,10 @@ export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: nu
 }
 
 export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
+  return sortedMedian(Float64Array.from(xs).sort())
+}
+
+function sortedMedian(s: Float64Array): number {
   const m = s.length >> 1
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
