@@ -1,4 +1,3 @@
-import type { DeviceKind } from '../ingest/contract/kinds.js'
 import { isDrillId } from '../ingest/contract/ids.js'
 import type { Reading } from '../ingest/reading.js'
 import type { AlertEvent } from './book/alert.js'
@@ -6,28 +5,20 @@ import type { AlertBook } from './book/book.js'
 import { describe, describeItem } from './book/messages.js'
 import { aggregate, type Item } from './rules/aggregation.js'
 import { LEVELS, type Level } from './rules/levels.js'
-import { RULES, classOf, inputsOf, type Rule } from './rules/index.js'
-import { checkSilence, type SilenceState } from './rules/silence.js'
-import type { Evaluate, LevelEvent } from './rules/types.js'
+import { classOf, type Rule } from './rules/index.js'
+import type { LevelEvent } from './rules/types.js'
+import { RuleRunner, type EngineDevice, type Fired, type PointLevels, type RuleStates } from './runner.js'
+
+export type { EngineDevice, Fired, PointLevels, RuleStates }
 
 /**
  * The rule engine: readings in (from the journal's commit, never from the database), alert events
- * out. For every device it keeps one small state per rule, runs the pure rules, and turns level
- * changes into transitions of the warning book. The silence timer and the overdue clock come in
- * through `tick(now)`; the engine owns no timer and reads no clock.
+ * out. The rules run in a RuleRunner (runner.ts), in the platform on a thread of their own
+ * (worker.ts); Booking turns their level changes into transitions of the warning book and
+ * escalates items. AlertEngine puts the two together in one thread, for tests, the benchmark and
+ * the slope evaluation. The silence timer and the overdue clock come in through `tick(now)`; the
+ * engine owns no timer and reads no clock.
  */
-export interface EngineDevice {
-  readonly id: string
-  readonly name: string
-  readonly kind: DeviceKind
-  readonly mineId: string
-  readonly timeZone: string
-  /** The mine's quiet period (ms): see LevelContext. */
-  readonly quietMs?: number
-  readonly intervalMs: number
-  readonly mineStatus: 'producing' | 'suspended'
-  readonly rules: readonly Rule[]
-}
 
 /** A monitoring item of a mine (GB 39496-2020 §5.5.4): points whose levels escalate together. */
 export interface EngineItem extends Item {
@@ -36,19 +27,15 @@ export interface EngineItem extends Item {
   readonly quietMs?: number
 }
 
-export type RuleStates = Record<string, Record<string, unknown>>
-
 /** The rule id under which an item's escalation is booked. */
 export const ITEM_RULE = 'gb39496-item'
 
-export class AlertEngine {
+/** The book's side of the engine: level changes → warning book transitions, and item escalation. */
+export class Booking {
   private readonly devices = new Map<string, EngineDevice>()
-  /** deviceId → the (device, rule) pairs its readings feed: its own rules and rules that watch it. */
-  private readonly routes = new Map<string, { device: EngineDevice; rule: Rule }[]>()
-  /** deviceId → ruleId → the rule's state (plain data, so it can be snapshotted). */
-  private states: RuleStates = {}
-  /** Rule evaluations, for the benchmark's cost per reading. */
-  evaluations = 0
+  private readonly rules = new Map<string, Map<string, Rule>>()
+  /** deviceId → its warning level, as the rules last told it. */
+  private readonly levels = new Map<string, Level | null>()
   /** deviceId → the items it belongs to; itemId → the item's escalated level. */
   private readonly itemsOf = new Map<string, EngineItem[]>()
   private readonly itemLevels = new Map<string, Level | null>()
@@ -57,41 +44,52 @@ export class AlertEngine {
   constructor(
     devices: readonly EngineDevice[],
     private readonly book: AlertBook,
-    now: number,
-    restored: RuleStates = {},
+    levels: PointLevels,
     items: readonly EngineItem[] = [],
   ) {
     for (const d of devices) {
       this.devices.set(d.id, d)
-      const saved = restored[d.id] ?? {}
-      this.states[d.id] = Object.fromEntries(d.rules.map((r) => [r.id, saved[r.id] ?? RULES[r.kind].initial(now)]))
-      for (const rule of d.rules) for (const source of [d.id, ...inputsOf(rule)]) this.route(source).push({ device: d, rule })
+      this.rules.set(d.id, new Map(d.rules.map((r) => [r.id, r])))
     }
     for (const item of items) {
       this.itemById.set(item.id, item)
       for (const id of item.devices) this.itemsOf.set(id, [...(this.itemsOf.get(id) ?? []), item])
-      // restored rule states already carry the points' levels: the item starts where it was
+    }
+    // restored rule states already carry the points' levels: the items start where they were
+    this.setLevels(levels)
+  }
+
+  /** The points' levels as they now stand (at start, after a warm-up or a reset): items follow without an event. */
+  setLevels(levels: PointLevels): void {
+    for (const [id, level] of Object.entries(levels)) this.levels.set(id, level)
+    for (const [id, item] of this.itemById)
       this.itemLevels.set(
-        item.id,
+        id,
         aggregate(
-          item.devices.map((id) => this.pointLevel(id)),
+          item.devices.map((d) => this.levels.get(d) ?? null),
           item.escalation,
         ).level,
       )
-    }
   }
 
-  /** A point's warning level: the highest its signal rules stand at (断线 and data quality do not count). */
-  private pointLevel(deviceId: string): Level | null {
-    const device = this.devices.get(deviceId)
-    if (!device) return null
-    let best: Level | null = null
-    for (const rule of device.rules) {
+  /** The rules' level changes, in the order they happened: the alert events they cause. */
+  apply(fired: readonly Fired[], now: number): AlertEvent[] {
+    const out: AlertEvent[] = []
+    for (const f of fired) {
+      const device = this.devices.get(f.device)
+      const rule = this.rules.get(f.device)?.get(f.rule)
+      if (!device || !rule) continue
+      out.push(...this.toBook(device, rule, f.event, now))
       if (classOf(rule) !== 'warning') continue
-      const level = (this.states[deviceId]![rule.id] as { level?: { level?: Level | null } } | undefined)?.level?.level ?? null
-      if (level && (best === null || LEVELS.indexOf(level) > LEVELS.indexOf(best))) best = level
+      this.levels.set(f.device, f.pointLevel)
+      out.push(...this.reaggregate(f.device, now))
     }
-    return best
+    return out
+  }
+
+  /** Warnings past their deadline. */
+  tick(now: number): AlertEvent[] {
+    return this.book.tick(now)
   }
 
   private reaggregate(deviceId: string, now: number): AlertEvent[] {
@@ -99,7 +97,7 @@ export class AlertEngine {
     for (const item of this.itemsOf.get(deviceId) ?? []) {
       const before = this.itemLevels.get(item.id) ?? null
       const { level, counts } = aggregate(
-        item.devices.map((id) => this.pointLevel(id)),
+        item.devices.map((id) => this.levels.get(id) ?? null),
         item.escalation,
       )
       if (level === before) continue
@@ -125,95 +123,6 @@ export class AlertEngine {
     return out
   }
 
-  private route(deviceId: string): { device: EngineDevice; rule: Rule }[] {
-    let list = this.routes.get(deviceId)
-    if (!list) this.routes.set(deviceId, (list = []))
-    return list
-  }
-
-  /** Readings as committed; returns the alert events they caused, in order. */
-  onReadings(readings: readonly Reading[], now: number): AlertEvent[] {
-    const out: AlertEvent[] = []
-    for (const reading of readings) {
-      for (const { device, rule } of this.routes.get(reading.deviceId) ?? []) {
-        this.evaluations++
-        const states = this.states[device.id]!
-        const evaluate = RULES[rule.kind].evaluate as Evaluate<Rule, unknown>
-        const { state, events } = evaluate(states[rule.id], reading, rule, now, { mineStatus: device.mineStatus, timeZone: device.timeZone })
-        states[rule.id] = state
-        for (const e of events) out.push(...this.toBook(device, rule, e, now))
-        if (events.length > 0 && classOf(rule) === 'warning') out.push(...this.reaggregate(device.id, now))
-      }
-    }
-    return out
-  }
-
-  /**
-   * Readings seen before a restart but after the last snapshot: they move the rules' state on,
-   * and the warnings they caused are in the book already, so nothing is booked again.
-   */
-  warm(readings: readonly Reading[], now: number): void {
-    for (const reading of readings) {
-      for (const { device, rule } of this.routes.get(reading.deviceId) ?? []) {
-        const states = this.states[device.id]!
-        const evaluate = RULES[rule.kind].evaluate as Evaluate<Rule, unknown>
-        states[rule.id] = evaluate(states[rule.id], reading, rule, now, { mineStatus: device.mineStatus, timeZone: device.timeZone }).state
-      }
-    }
-    this.refreshItems()
-  }
-
-  /** The clock: devices gone silent, and warnings past their deadline. */
-  tick(now: number): AlertEvent[] {
-    const out: AlertEvent[] = []
-    for (const device of this.devices.values()) {
-      for (const rule of device.rules) {
-        if (rule.kind !== 'silence') continue
-        const states = this.states[device.id]!
-        const { state, events } = checkSilence(states[rule.id] as SilenceState, rule, now, device.intervalMs)
-        states[rule.id] = state
-        for (const e of events) out.push(...this.toBook(device, rule, e, now))
-      }
-    }
-    out.push(...this.book.tick(now))
-    return out
-  }
-
-  /**
-   * Starts these devices' rules afresh, as if they had just been installed: the demo's drills
-   * replay a scenario's past readings into devices that were reporting live a moment before.
-   * Open warnings stay in the book; only people close them.
-   */
-  reset(deviceIds: Iterable<string>, now: number): void {
-    for (const id of deviceIds) {
-      const device = this.devices.get(id)
-      if (device) this.states[id] = Object.fromEntries(device.rules.map((r) => [r.id, RULES[r.kind].initial(now)]))
-    }
-    this.refreshItems()
-  }
-
-  /** Each item's level from its points' levels as they now stand (after a warm-up or a reset). */
-  private refreshItems(): void {
-    for (const [id, item] of this.itemById)
-      this.itemLevels.set(
-        id,
-        aggregate(
-          item.devices.map((d) => this.pointLevel(d)),
-          item.escalation,
-        ).level,
-      )
-  }
-
-  /** One rule's state as it stands (read-only: the trend's live forecast, the evaluation). */
-  peek(deviceId: string, ruleId: string): unknown {
-    return this.states[deviceId]?.[ruleId]
-  }
-
-  /** The rules' state, for a snapshot that survives a restart. */
-  snapshot(): RuleStates {
-    return structuredClone(this.states)
-  }
-
   private toBook(device: EngineDevice, rule: Rule, e: LevelEvent, now: number): AlertEvent[] {
     return this.book.onLevel(
       {
@@ -229,5 +138,51 @@ export class AlertEngine {
       e,
       now,
     )
+  }
+}
+
+/** The rules and the book in one thread. */
+export class AlertEngine {
+  private readonly runner: RuleRunner
+  private readonly booking: Booking
+
+  constructor(devices: readonly EngineDevice[], book: AlertBook, now: number, restored: RuleStates = {}, items: readonly EngineItem[] = []) {
+    this.runner = new RuleRunner(devices, now, restored)
+    this.booking = new Booking(devices, book, this.runner.pointLevels(), items)
+  }
+
+  /** Rule evaluations, for the benchmark's cost per reading. */
+  get evaluations(): number {
+    return this.runner.evaluations
+  }
+
+  /** Readings as committed; returns the alert events they caused, in order. */
+  onReadings(readings: readonly Reading[], now: number): AlertEvent[] {
+    return this.booking.apply(this.runner.onReadings(readings, now), now)
+  }
+
+  /** Readings before a restart, after the last snapshot: state moves on, nothing is booked again. */
+  warm(readings: readonly Reading[], now: number): void {
+    this.runner.warm(readings, now)
+    this.booking.setLevels(this.runner.pointLevels())
+  }
+
+  /** The clock: devices gone silent, and warnings past their deadline. */
+  tick(now: number): AlertEvent[] {
+    return [...this.booking.apply(this.runner.tick(now), now), ...this.booking.tick(now)]
+  }
+
+  /** Starts these devices' rules afresh; open warnings stay in the book (only people close them). */
+  reset(deviceIds: Iterable<string>, now: number): void {
+    this.runner.reset(deviceIds, now)
+    this.booking.setLevels(this.runner.pointLevels())
+  }
+
+  peek(deviceId: string, ruleId: string): unknown {
+    return this.runner.peek(deviceId, ruleId)
+  }
+
+  snapshot(): RuleStates {
+    return this.runner.snapshot()
   }
 }

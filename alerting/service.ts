@@ -5,7 +5,8 @@ import { StoreWriter, type WriterMetrics } from '../ingest/writer.js'
 import type { Alert, AlertEvent } from './book/alert.js'
 import { AlertBook, type BookResult } from './book/book.js'
 import type { AlertBus } from './bus.js'
-import { AlertEngine, type EngineDevice, type EngineItem, type RuleStates } from './engine.js'
+import { Booking, type EngineDevice, type EngineItem, type RuleStates } from './engine.js'
+import { RuleThread } from './rule-thread.js'
 import type { AlertEventStore } from './store.js'
 
 /**
@@ -36,6 +37,8 @@ export interface AlertingDeps {
   readonly tickMs: number
   readonly snapshotMs: number
   readonly writerMetrics: WriterMetrics
+  /** The rule thread died: the platform cannot judge readings any more (main.ts exits, to be restarted from the snapshot). */
+  readonly onFatal?: (err: Error) => void
 }
 
 /** How long a resolved warning stays in memory (the seat's 本班已处置, the week's screens). */
@@ -52,10 +55,14 @@ export interface RuleSnapshot {
 export class Alerting {
   private timer: NodeJS.Timeout | undefined
   private snapshotTimer: NodeJS.Timeout | undefined
+  /** Readings committed in this turn of the event loop, sent to the rule thread together at its end. */
+  private batch: Reading[] = []
+  private flushing: NodeJS.Immediate | undefined
   private constructor(
     private readonly deps: AlertingDeps,
     readonly book: AlertBook,
-    readonly engine: AlertEngine,
+    private readonly rules: RuleThread,
+    private readonly booking: Booking,
     private readonly writer: StoreWriter<AlertEvent>,
   ) {}
 
@@ -85,41 +92,85 @@ export class Alerting {
       for (const e of events) book.apply(e)
       at = end
     }
-    const engine = new AlertEngine(deps.devices, book, deps.now(), deps.snapshot?.states ?? {}, deps.items)
+    const rules = await RuleThread.start(deps.devices, deps.now(), deps.snapshot?.states ?? {}, (err) => {
+      deps.log.error({ err: err.message }, '规则线程已退出, 无法再判定读数 (the rule thread died: readings can no longer be judged; restart the platform)')
+      deps.onFatal?.(err)
+    })
+    let levels = rules.levels
     // readings after the snapshot were judged before the restart: replay them into the rules' state
     let replayed = 0
-    if (deps.snapshot) {
-      for (let at = Math.max(deps.snapshot.position, deps.readings.start); at < deps.readings.head;) {
-        const { readings, end } = await deps.readings.read(at, 5000)
-        engine.warm(readings, deps.now())
-        replayed += readings.length
-        if (end <= at) break
-        at = end
+    try {
+      if (deps.snapshot) {
+        for (let at = Math.max(deps.snapshot.position, deps.readings.start); at < deps.readings.head;) {
+          const { readings, end } = await deps.readings.read(at, 5000)
+          levels = await rules.warm(readings, deps.now())
+          replayed += readings.length
+          if (end <= at) break
+          at = end
+        }
       }
+    } catch (err) {
+      await rules.stop()
+      throw err
     }
+    const booking = new Booking(deps.devices, book, levels, deps.items)
     const writer = new StoreWriter<AlertEvent>(deps.journal, { write: (events) => deps.store.appendAlertEvents(events) }, { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 }, deps.writerMetrics, {
       onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
       onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
     })
-    const alerting = new Alerting(deps, book, engine, writer)
+    const alerting = new Alerting(deps, book, rules, booking, writer)
     // a snapshot now, so that the next start replays only what comes after this one (a process
     // killed every few seconds would otherwise replay more at each start, and keep ever more
     // journal), and so that even the first minute of a first start is replayed after a crash
     await alerting.snapshot()
-    alerting.timer = setInterval(() => alerting.tick(), deps.tickMs)
+    // a turn is skipped while the last one is still being judged: ticks must not queue up behind a busy rule thread
+    let ticking: Promise<void> | undefined
+    alerting.timer = setInterval(() => (ticking ??= alerting.tick().finally(() => (ticking = undefined))), deps.tickMs)
     alerting.snapshotTimer = setInterval(() => void alerting.snapshot(), deps.snapshotMs)
     deps.log.info({ open: book.unresolved().length, rebuilt, replayed }, 'warning book ready')
     return alerting
   }
 
-  /** A turn of the clock (silence, deadlines): on a timer, and for a test that must know one happened. */
-  tick(): void {
-    this.system(this.engine.tick(this.deps.now()))
+  /**
+   * A turn of the clock (silence, deadlines): on a timer, and for a test that must know one
+   * happened. It resolves once every reading committed before it has been judged and booked.
+   */
+  async tick(): Promise<void> {
+    this.flush()
+    const now = this.deps.now()
+    try {
+      const fired = await this.rules.tick(now)
+      this.system([...this.booking.apply(fired, now), ...this.booking.tick(now)])
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'the silence rules failed on a turn of the clock')
+      this.system(this.booking.tick(now))
+    }
   }
 
-  /** Readings as they are committed to the ingest journal. */
+  /** Readings as they are committed to the ingest journal: judged on the rule thread, in commit order. */
   onReadings(readings: readonly Reading[]): void {
-    this.system(this.engine.onReadings(readings, this.deps.now()))
+    for (const r of readings) this.batch.push(r)
+    // one message per turn of the event loop, not per reading: a group commit resolves hundreds at once
+    this.flushing ??= setImmediate(() => this.flush())
+  }
+
+  /** The live state of one device's rule (the trend's live forecast); undefined when unknown. */
+  ruleState(deviceId: string, ruleId: string): Promise<unknown> {
+    this.flush()
+    return this.rules.peek(deviceId, ruleId).catch(() => undefined)
+  }
+
+  private flush(): void {
+    if (this.flushing) clearImmediate(this.flushing)
+    this.flushing = undefined
+    if (this.batch.length === 0) return
+    const readings = this.batch
+    this.batch = []
+    const now = this.deps.now()
+    this.rules.readings(readings, now).then(
+      (fired) => this.system(this.booking.apply(fired, now)),
+      (err: Error) => this.deps.log.error({ err: err.message, readings: readings.length }, 'the rules failed on a batch of readings; the next readings are judged as usual'),
+    )
   }
 
   acknowledge(id: string, actor: string): Promise<BookResult> {
@@ -138,13 +189,15 @@ export class Alerting {
     clearInterval(this.timer)
     clearInterval(this.snapshotTimer)
     await this.snapshot()
+    await this.rules.stop()
     await this.writer.stop()
     await this.deps.journal.close()
   }
 
-  /** Starts the rules of these devices afresh (AlertEngine.reset). */
-  resetRules(deviceIds: Iterable<string>): void {
-    this.engine.reset(deviceIds, this.deps.now())
+  /** Starts the rules of these devices afresh (RuleRunner.reset); resolves once they are. */
+  async resetRules(deviceIds: Iterable<string>): Promise<void> {
+    this.flush()
+    this.booking.setLevels(await this.rules.reset([...deviceIds], this.deps.now()))
   }
 
   /**
@@ -202,13 +255,17 @@ export class Alerting {
   private async snapshot(): Promise<void> {
     // resolved warnings older than a week leave memory (they are in the store): the book holds what is open and recent
     this.book.prune(this.deps.now(), RESOLVED_KEPT_MS)
-    // taken between two turns of the event loop: every reading committed so far has been judged
+    // taken between two turns of the event loop: every reading committed so far is sent to the
+    // rule thread, which answers in order, so the states it returns cover exactly these
+    this.flush()
     const position = this.deps.readings.head
-    // the alert journal's head: events still being written are in the book already, and are
-    // applied again over it at a restart, which changes nothing (each carries the whole alert)
-    const bookPosition = this.deps.journal.head
     try {
-      await this.deps.snapshots.save({ position, states: this.engine.snapshot(), book: { position: bookPosition, alerts: this.book.all() } })
+      const states = await this.rules.snapshot()
+      // the level changes of the readings before the snapshot came back before it, and are booked:
+      // the alert journal's head now. Events still being written are in the book already, and are
+      // applied again over it at a restart, which changes nothing (each carries the whole alert)
+      const bookPosition = this.deps.journal.head
+      await this.deps.snapshots.save({ position, states, book: { position: bookPosition, alerts: this.book.all() } })
       this.deps.readings.retain(position)
       this.deps.journal.retain(bookPosition)
     } catch (err) {

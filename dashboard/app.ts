@@ -55,7 +55,7 @@ export interface AppDeps {
   /** A device's kind and the rules that judge it (the trend chart of a warning). */
   readonly deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
   /** A rule's live state for a device (the engine's), for the trend's live forecast. */
-  readonly ruleState?: (deviceId: string, ruleId: string) => unknown
+  readonly ruleState?: (deviceId: string, ruleId: string) => Promise<unknown>
   /** The demo's simulators and drills, when the platform runs them. */
   readonly demo?: () => DemoControl | undefined
   /** The built web UI (`npm run build:web`); a page that says how to build it when missing. */

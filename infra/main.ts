@@ -91,6 +91,8 @@ const platform = await startPlatform({
   simulate: env.MINEWATCH_SIMULATE,
   ...(tls ? { tls, mqttsPort: env.MINEWATCH_MQTTS_PORT } : {}),
   ...(proxy !== undefined ? { trustProxy: proxy } : {}),
+  // the readings are in the journal and the rules' state in its snapshot: a restart picks up from there
+  onFatal: () => process.exit(1),
 }).catch((err: NodeJS.ErrnoException) => {
   const hint = err.code === 'EADDRINUSE' ? ' (another program uses the port; set MINEWATCH_*_PORT)' : ''
   fail(`could not start${hint}:`, [err.message])

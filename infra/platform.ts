@@ -87,6 +87,8 @@ export interface PlatformConfig {
   readonly mqttsPort?: number
   /** Proxies whose X-Forwarded-For and X-Forwarded-Proto to believe (a reverse proxy that ends TLS). */
   readonly trustProxy?: TrustProxy
+  /** Something the platform cannot go on without failed (the rule thread died): main.ts exits, for the supervisor to restart it. */
+  readonly onFatal?: (err: Error) => void
 }
 
 export interface Platform {
@@ -227,6 +229,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     tickMs: cfg.alertTickMs ?? 1000,
     snapshotMs: cfg.alertSnapshotMs ?? 60_000,
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
+    ...(cfg.onFatal ? { onFatal: cfg.onFatal } : {}),
   })
   undo.push(() => alerting.stop())
   // live consumers get readings at the journal's commit (README, "Durability: the journal")
@@ -285,7 +288,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     presence: (id) => presence.get(id),
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
-    ruleState: (deviceId, ruleId) => alerting.engine.peek(deviceId, ruleId),
+    ruleState: (deviceId, ruleId) => alerting.ruleState(deviceId, ruleId),
     demo: () => simulation,
     requestLogLevel: cfg.simulate ? 'debug' : 'info',
     displays,
@@ -329,7 +332,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   await app.listen({ host: cfg.bind, port: cfg.httpPort })
   const httpPort = (app.server.address() as { port: number }).port
   // the demo: every device of the site simulated live against the embedded broker, and drills
-  if (cfg.simulate) simulation = await DemoSimulation.start(cfg.simulate, cfg.site, tcp.port, log, (ids) => alerting.resetRules(ids))
+  if (cfg.simulate) simulation = await DemoSimulation.start(cfg.simulate, cfg.site, tcp.port, log, (ids) => void alerting.resetRules(ids))
 
   let stopping: Promise<void> | undefined
   return {

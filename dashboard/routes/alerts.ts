@@ -40,7 +40,7 @@ export interface TrendDeps {
   store: Pick<Store, 'range'>
   now(): number
   /** The rule's live state (the engine's), for the forecast as it is now. */
-  state?(deviceId: string, ruleId: string): unknown
+  state?(deviceId: string, ruleId: string): Promise<unknown>
 }
 
 const HOUR = 3_600_000
@@ -160,7 +160,7 @@ export const alertRoutes: FastifyPluginAsync<{
       if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
       const device = alert.subject.type === 'device' ? opts.trend.device(alert.subject.id) : undefined
       const rule = device?.rules.find((r) => r.id === alert.rule)
-      const trend = device && rule ? trendOf(rule, device.kind, alert, opts.trend.state?.(alert.subject.id, alert.rule)) : undefined
+      const trend = device && rule ? trendOf(rule, device.kind, alert, await opts.trend.state?.(alert.subject.id, alert.rule)) : undefined
       const to = opts.trend.now()
       const from = to - request.query.hours * HOUR
       if (!device || !rule || !trend) return { alert: view(alert), from, to, trend: null, points: [] }

@@ -30,7 +30,7 @@ describe.each(scenarioNames())('scenario %s over MQTT', (name) => {
       expect(stats.errors, stats.lastError).toBe(0)
       expect(stats.acked).toBe(stats.sent)
       // a last turn of the clock at the end of the run (silence, deadlines)
-      t.platform.alerting.tick()
+      await t.platform.alerting.tick()
       const peaks = peaksOf(t.platform.alerting.book.all())
       const { missing, unexpected } = checkManifest(scenario, peaks)
       expect(missing, `raised: ${[...peaks].map(([k, l]) => `${k} ${l}`).join(', ')}`).toEqual([])
