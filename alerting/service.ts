@@ -57,7 +57,12 @@ export class Alerting {
   private snapshotTimer: NodeJS.Timeout | undefined
   /** Readings committed in this turn of the event loop, sent to the rule thread together at its end. */
   private batch: Reading[] = []
+  /** When the first reading of the batch came. */
+  private batchAt = 0
   private flushing: NodeJS.Immediate | undefined
+  /** Batches sent to the rule thread and not yet answered, oldest first: how far the rules lag. */
+  private readonly unanswered: { readonly at: number; readonly readings: number }[] = []
+  private unansweredReadings = 0
   private constructor(
     private readonly deps: AlertingDeps,
     readonly book: AlertBook,
@@ -149,6 +154,7 @@ export class Alerting {
 
   /** Readings as they are committed to the ingest journal: judged on the rule thread, in commit order. */
   onReadings(readings: readonly Reading[]): void {
+    if (this.batch.length === 0) this.batchAt = this.deps.now()
     for (const r of readings) this.batch.push(r)
     // one message per turn of the event loop, not per reading: a group commit resolves hundreds at once
     this.flushing ??= setImmediate(() => this.flush())
@@ -167,10 +173,30 @@ export class Alerting {
     const readings = this.batch
     this.batch = []
     const now = this.deps.now()
+    const sent = { at: this.batchAt, readings: readings.length }
+    this.unanswered.push(sent)
+    this.unansweredReadings += sent.readings
+    // answers come in the order the batches were sent: the oldest is the one answered
+    const answered = () => {
+      this.unanswered.shift()
+      this.unansweredReadings -= sent.readings
+    }
     this.rules.readings(readings, now).then(
-      (fired) => this.system(this.booking.apply(fired, now)),
-      (err: Error) => this.deps.log.error({ err: err.message, readings: readings.length }, 'the rules failed on a batch of readings; the next readings are judged as usual'),
+      (fired) => {
+        answered()
+        this.system(this.booking.apply(fired, now))
+      },
+      (err: Error) => {
+        answered()
+        this.deps.log.error({ err: err.message, readings: readings.length }, 'the rules failed on a batch of readings; the next readings are judged as usual')
+      },
     )
+  }
+
+  /** Readings committed but not yet judged, and how long the oldest of them has waited (ms). */
+  lag(): { readings: number; oldestMs: number } {
+    const oldest = this.unanswered[0]?.at ?? (this.batch.length > 0 ? this.batchAt : undefined)
+    return { readings: this.unansweredReadings + this.batch.length, oldestMs: oldest === undefined ? 0 : Math.max(0, this.deps.now() - oldest) }
   }
 
   acknowledge(id: string, actor: string): Promise<BookResult> {

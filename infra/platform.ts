@@ -232,6 +232,22 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     ...(cfg.onFatal ? { onFatal: cfg.onFatal } : {}),
   })
   undo.push(() => alerting.stop())
+  new Gauge({
+    name: 'minewatch_rules_lag_seconds',
+    help: 'How long the oldest committed reading not yet judged by the rule thread has waited (0: none)',
+    registers: [metricsRegistry],
+    collect() {
+      this.set(alerting.lag().oldestMs / 1000)
+    },
+  })
+  new Gauge({
+    name: 'minewatch_rules_pending_readings',
+    help: 'Committed readings the rule thread has not judged yet',
+    registers: [metricsRegistry],
+    collect() {
+      this.set(alerting.lag().readings)
+    },
+  })
   // live consumers get readings at the journal's commit (README, "Durability: the journal")
   intake.onReadings((readings) => alerting.onReadings(readings))
   const pending = new PendingConnections(undefined, undefined, (n) => metrics.connectionsPending.set(n))
@@ -310,7 +326,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length, devicesKnown: realDevices().length },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
-        alerts: { unresolved: alerting.book.unresolved().length },
+        alerts: { unresolved: alerting.book.unresolved().length, rulesPending: alerting.lag().readings, rulesLagSeconds: alerting.lag().oldestMs / 1000 },
         counts: await counts(metricsRegistry),
       }
     },

@@ -64,6 +64,24 @@ describe('warnings from readings, over MQTT', () => {
     await t.stop()
   })
 
+  it('says how many committed readings the rule thread has not judged yet, and since when, until it has', async () => {
+    let clock = Date.now()
+    const t = await startTestPlatform({ now: () => clock })
+    const readings = [4.9, 4.8, 4.7].map((depth, i) => ({ mineId: 'mine-a', deviceId: 'a-piezo', kind: 'piezometer' as const, ts: clock - 60_000 + i, values: { depth } }))
+    // as the journal's commit hands them over; the rule thread gets them at the end of this turn
+    t.platform.alerting.onReadings(readings)
+    clock += 5000
+    expect(t.platform.alerting.lag()).toEqual({ readings: 3, oldestMs: 5000 })
+    // tick resolves once everything committed before it has been judged
+    await t.platform.alerting.tick()
+    expect(t.platform.alerting.lag()).toEqual({ readings: 0, oldestMs: 0 })
+    expect((await t.admin('/api/health')).body.alerts).toMatchObject({ rulesPending: 0, rulesLagSeconds: 0 })
+    const metrics = (await t.admin('/metrics')).text
+    expect(metrics).toMatch(/^minewatch_rules_pending_readings 0$/m)
+    expect(metrics).toMatch(/^minewatch_rules_lag_seconds 0$/m)
+    await t.stop()
+  })
+
   it('raises 断线 when a device stops reporting for 3 intervals, and clears it when it is back', async () => {
     let clock = Date.now()
     const t = await startTestPlatform({ now: () => clock, alertTickMs: 20 })
