@@ -8,6 +8,7 @@ import { between, simDevices } from '../../../simulators/plan.js'
 import { seeded } from '../../../simulators/random.js'
 import { loadScenario } from '../../../simulators/scenario.js'
 import { World } from '../../../simulators/world.js'
+import { eventually } from '../../helpers/eventually.js'
 import { LIMITS, demoSite } from '../../helpers/scenario-run.js'
 
 /**
@@ -67,6 +68,17 @@ describe('the rule thread', () => {
       expect(exited).toEqual([])
     }, 120_000)
   }
+
+  it('tells of a thread that died, and refuses what is asked of it after rather than leave it hanging', async () => {
+    const devices = engineDevices(site)
+    const exited: Error[] = []
+    const thread = await RuleThread.start(devices, START, {}, (err) => exited.push(err))
+    // as if the thread crashed (out of memory, a native fault): its worker ends without being asked to
+    await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate()
+    await eventually(() => exited.length === 1)
+    expect(exited[0]!.message).toMatch(/exited/)
+    await expect(thread.snapshot()).rejects.toThrow(/stopped/)
+  })
 
   it('starts from restored states and resets devices to their initial levels', async () => {
     const messages = tail('slope-failure')
