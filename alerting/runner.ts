@@ -142,4 +142,9 @@ export class RuleRunner {
   snapshot(): RuleStates {
     return structuredClone(this.states)
   }
+
+  /** The rules' state itself, for a caller that copies it anyway (postMessage): not to be kept or changed. */
+  current(): Readonly<RuleStates> {
+    return this.states
+  }
 }

@@ -25,7 +25,8 @@ function answer(req: Request): unknown {
     case 'peek':
       return runner.peek(req.deviceId, req.ruleId)
     case 'snapshot':
-      return runner.snapshot()
+      // postMessage copies it: a copy of our own first would be the work twice
+      return runner.current()
   }
 }
 

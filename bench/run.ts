@@ -331,7 +331,7 @@ async function alerting(influx: TestInflux) {
   const sentAt = new Map<number, { perf: number; wall: number }>()
   const latency = new Samples()
   // where the time goes: publish → committed (the event's `at`: when its reading went to the rules, on the same machine's clock) → received
-  const toBooked = new Samples()
+  const toCommitted = new Samples()
   const toReceived = new Samples()
   listener.on('message', (_topic, payload) => {
     // the event carries the value that caused it, distinct for every crossing
@@ -339,7 +339,7 @@ async function alerting(influx: TestInflux) {
     const sent = sentAt.get(event.alert.value)
     if (sent !== undefined) {
       latency.add(performance.now() - sent.perf)
-      toBooked.add(event.at - sent.wall)
+      toCommitted.add(event.at - sent.wall)
       toReceived.add(Date.now() - event.at)
       sentAt.delete(event.alert.value)
     }
@@ -365,7 +365,6 @@ async function alerting(influx: TestInflux) {
   const result = await load
   clearInterval(probing)
   const loaded = inside(beforeLoad, await p.metrics())
-  const loadedSeconds = result.seconds
   ownDelay.disable()
   const ownCpu = process.cpuUsage(ownCpu0)
   const generatorDelay = { p99: ownDelay.percentile(99) / 1e6, max: ownDelay.max / 1e6, cpuShare: (ownCpu.user + ownCpu.system) / 1e6 / result.seconds }
@@ -393,13 +392,13 @@ async function alerting(influx: TestInflux) {
   say(`| probe crossings / alert events received on MQTT | ${fmt(k)} / ${fmt(s.length)} |`)
   say(`| publish-to-alert-event latency p50 / p90 / p99 / max | ${[50, 90, 99, 100].map((q) => fmt(percentile(s, q), 1)).join(' / ')} ms |`)
   for (const [what, part] of [
-    ["publish to committed (the event's time: its reading went to the rules)", toBooked.sorted()],
+    ["publish to committed (the event's time: its reading went to the rules)", toCommitted.sorted()],
     ['then judged, booked, journaled, published, received', toReceived.sorted()],
   ] as const)
     say(`| of which ${what}, p50 / p99 | ${[50, 99].map((q) => fmt(percentile(part, q), 1)).join(' / ')} ms |`)
   for (const [what, us] of Object.entries(cost)) say(`| rule evaluation, ${what} | ${fmt(us, 2)} µs per reading |`)
   say(
-    `| inside the platform | CPU ${fmt((100 * loaded.cpuSeconds) / loadedSeconds)}% of one core (${fmt((loaded.cpuSeconds * 1e6) / (result.acked + k), 1)} µs per reading), event-loop delay p99 ${fmt(loaded.eventLoopDelayP99Ms, 1)} ms (max ${fmt(loaded.eventLoopDelayMaxMs)}), GC ${fmt(loaded.gcSeconds.minor, 2)} s minor + ${fmt(loaded.gcSeconds.major, 2)} s major, ` +
+    `| inside the platform | CPU ${fmt((100 * loaded.cpuSeconds) / result.seconds)}% of one core (${fmt((loaded.cpuSeconds * 1e6) / (result.acked + k), 1)} µs per reading), event-loop delay p99 ${fmt(loaded.eventLoopDelayP99Ms, 1)} ms (max ${fmt(loaded.eventLoopDelayMaxMs)}), GC ${fmt(loaded.gcSeconds.minor, 2)} s minor + ${fmt(loaded.gcSeconds.major, 2)} s major, ` +
       `${fmt(loaded.journalCommits)} journal commits of ${fmt(loaded.commitMeanMs, 2)} ms, ${fmt(loaded.storeWrites)} store writes of ${fmt(loaded.storeWriteMeanMs)} ms |`,
   )
   say(`| inside the load generator (this process) | CPU ${fmt(100 * generatorDelay.cpuShare)}% of one core, event-loop delay p99 ${fmt(generatorDelay.p99, 1)} ms (max ${fmt(generatorDelay.max)}) |`)

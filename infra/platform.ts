@@ -318,6 +318,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     health: async () => {
       const storeHealth = await store.health()
       const journalStatus = journal.status()
+      const lag = alerting.lag()
       const ok = storeHealth.ok && writer.lastError === undefined && journalStatus.ok
       return {
         status: ok ? 'ok' : 'degraded',
@@ -326,7 +327,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length, devicesKnown: realDevices().length },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
-        alerts: { unresolved: alerting.book.unresolved().length, rulesPending: alerting.lag().readings, rulesLagSeconds: alerting.lag().oldestMs / 1000 },
+        alerts: { unresolved: alerting.book.unresolved().length, rulesPending: lag.readings, rulesLagSeconds: lag.oldestMs / 1000 },
         counts: await counts(metricsRegistry),
       }
     },
