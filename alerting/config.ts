@@ -18,7 +18,12 @@ export type KindRules = z.infer<typeof kindRulesSchema>
 
 const parse = (rule: unknown): Rule => ruleSchema.parse(rule)
 const STEPS = { minStep: 5, sigmas: 6, confirm: 3 }
-const SLOPE: Rule[] = [
+/**
+ * The two slope rates, over windows of `dayH` and `hourH` hours. The velocity a window can resolve
+ * shrinks as its length to the power 3/2; a GNSS station's noise is 5–10 times a prism's
+ * (docs/slope-warnings.md), so its rates need longer windows to stand as clear of its noise.
+ */
+const slopeRates = (dayH: number, hourH: number, note: string): Rule[] => [
   // slope reference rates from practice (README, rule table): > 10 mm/d mean; ≥ 5 mm/h on a working slope.
   // The daily rate has the daily cycle fitted out; both bridge steps and clear only after 6 h back
   // under their threshold (docs/slope-warnings.md)
@@ -26,30 +31,33 @@ const SLOPE: Rule[] = [
     kind: 'rate',
     id: 'rate-day',
     source: { derived: 'total' },
-    window: 86_400,
+    window: dayH * 3600,
     per: 'day',
     thresholds: { yellow: 10 },
     clearMargin: 1,
     clearAfter: 6 * 3600,
     steps: STEPS,
-    basis: '三维位移速率 > 10 mm/d (边坡监测实践), 已扣除日周期',
+    basis: `三维位移速率 > 10 mm/d (边坡监测实践), 已扣除日周期${note}`,
   }),
   parse({
     kind: 'rate',
     id: 'rate-hour',
     source: { derived: 'total' },
-    window: 3 * 3600,
+    window: hourH * 3600,
     per: 'hour',
     thresholds: { orange: 5 },
     clearMargin: 0.5,
     clearAfter: 6 * 3600,
     persistence: { readings: 2 },
     steps: STEPS,
-    basis: '工作边坡 ≥ 5 mm/h (边坡监测实践)',
+    basis: `工作边坡 ≥ 5 mm/h (边坡监测实践)${note}`,
   }),
-  parse({ kind: 'inverseVelocity', id: 'inverse-velocity' }),
-  parse({ kind: 'step', id: 'step' }),
 ]
+const SLOPE_CHECKS: Rule[] = [parse({ kind: 'inverseVelocity', id: 'inverse-velocity' }), parse({ kind: 'step', id: 'step' })]
+const PRISM: Rule[] = [...slopeRates(24, 3, ''), ...SLOPE_CHECKS]
+// a GNSS station at rest read 11.7 mm/d over a day and 5.6 mm/h over 3 h, from its noise alone
+// (test/unit/alerting/gnss-at-rest.test.ts): over 48 h and 6 h it stays under half of each
+const GNSS: Rule[] = [...slopeRates(48, 6, ', GNSS 噪声大: 日速率取 48 h, 小时速率取 6 h'), ...SLOPE_CHECKS]
 
 /**
  * Built-in defaults, only where a standard or slope practice gives the numbers; thresholds of pond
@@ -57,8 +65,8 @@ const SLOPE: Rule[] = [
  * §5.5.4) and belong in the site file.
  */
 export const DEFAULT_RULES: Readonly<Record<DeviceKind, readonly Rule[]>> = {
-  prism: SLOPE,
-  gnss: SLOPE,
+  prism: PRISM,
+  gnss: GNSS,
   piezometer: [],
   reservoir: [],
   beach: [],
