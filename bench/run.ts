@@ -9,6 +9,7 @@ import { startInflux, type TestInflux } from '../test/helpers/influxdb.js'
 import { COMPILED_ENTRY, runPlatform, testEnv, type PlatformProcess } from '../test/helpers/process.js'
 import { closeFleet, connectFleet, runLoad, type LoadResult } from './fleet.js'
 import { attacks } from './attacks.js'
+import { history } from './history.js'
 import { startProbe } from './probe.js'
 import { PROBE, writeBenchSite } from './site.js'
 import { cpuSecondsOf, fmt, mib, percentile, progress, rssOf, Samples } from './stats.js'
@@ -31,6 +32,8 @@ import type { Reading } from '../ingest/reading.js'
  *                         platform at each start, which must stay flat (docs/benchmarks.md, "Restarts under repeated kill -9").
  *   attacks               the security issue's attacks against the platform process while a working
  *                         device publishes: its PUBACK latency and the platform's memory (docs/security.md).
+ *   history               a year of readings for 500 prisms and 100,000 resolved warnings in SQLite and
+ *                         in InfluxDB: the screens' queries and a start on them (bench/history.ts).
  * Everything runs on this machine: the load generator, the broker or platform, and influxd
  * share its cores, so ratios against the baseline of the same run mean more than raw figures.
  */
@@ -50,6 +53,11 @@ const { values: args, positionals } = parseArgs({
     'restart-load-seconds': { type: 'string', default: '8' },
     /** alerting mode: readings/s of background load beside the probe */
     'alert-load': { type: 'string', default: '10000' },
+    /** history mode: prisms, days of 10-minute readings, resolved warnings, and how often each query is asked */
+    'history-devices': { type: 'string', default: '500' },
+    'history-days': { type: 'string', default: '365' },
+    'history-alerts': { type: 'string', default: '100000' },
+    'history-repeats': { type: 'string', default: '20' },
     /** attacks mode: seconds of the idle phase and of holding the partial CONNECTs */
     'attack-seconds': { type: 'string', default: '10' },
     json: { type: 'string' },
@@ -579,7 +587,17 @@ try {
   else if (mode === 'alerting') await alerting(influx)
   else if (mode === 'restart') await restarts(influx)
   else if (mode === 'attacks') report.attacks = await attacks(work, say, num(args['attack-seconds']))
-  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting, restart or attacks`)
+  else if (mode === 'history') {
+    const figures = await history(influx, work, say, {
+      devices: num(args['history-devices']),
+      days: num(args['history-days']),
+      alerts: num(args['history-alerts']),
+      repeats: num(args['history-repeats']),
+    })
+    report.history = figures
+    // the issue's target: each query under 200 ms (its p95, warm)
+    for (const f of figures) for (const q of f.queries) check(`${f.store}: ${q.name} under 200 ms (p95)`, q.p95 < 200, `${fmt(q.p95, 1)} ms`)
+  } else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting, restart, attacks or history`)
   report.checks = checks
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2))
 } finally {

@@ -20,7 +20,7 @@ export interface BenchDevice {
 /** The alerting probe: a piezometer with a red threshold at 4.0 m, and an account that reads its mine's warnings. */
 export const PROBE = { mineId: 'bench-probe-mine', device: 'bench-probe', password: 'bench-probe-secret', account: 'bench-svc', accountPassword: 'bench-svc-secret' }
 
-export async function writeBenchSite(dir: string, count: number, cost: ScryptCost = BENCH_COST): Promise<{ file: string; devices: BenchDevice[] }> {
+export async function writeBenchSite(dir: string, count: number, cost: ScryptCost = BENCH_COST, intervalSeconds = 60): Promise<{ file: string; devices: BenchDevice[] }> {
   const devices: BenchDevice[] = Array.from({ length: count }, (_, i) => ({
     id: `bench-${String(i).padStart(5, '0')}`,
     mineId: `bench-mine-${String(Math.floor(i / 100)).padStart(3, '0')}`,
@@ -30,7 +30,7 @@ export async function writeBenchSite(dir: string, count: number, cost: ScryptCos
   const mines = new Map<string, object[]>()
   devices.forEach((d, i) => {
     const list = mines.get(d.mineId) ?? []
-    list.push({ id: d.id, kind: 'prism', name: `基准测试棱镜 ${i}`, position: { lat: 37.35, lon: 120.85 }, interval: 60, secretHash: hashes[i] })
+    list.push({ id: d.id, kind: 'prism', name: `基准测试棱镜 ${i}`, position: { lat: 37.35, lon: 120.85 }, interval: intervalSeconds, secretHash: hashes[i] })
     mines.set(d.mineId, list)
   })
   const probe = {
