@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
+import { spawnWorker } from '../ingest/spawn-worker.js'
 import type { Reading } from '../ingest/reading.js'
 import type { EngineDevice, Fired, PointLevels, RuleStates } from './runner.js'
 
@@ -33,15 +34,7 @@ export class RuleThread {
 
   /** Starts the thread with these devices' rules, from restored states; `onExit` hears of a thread that died. */
   static start(devices: readonly EngineDevice[], now: number, restored: RuleStates, onExit: (err: Error) => void): Promise<RuleThread> {
-    // compiled, the worker is worker.js beside this file; from the TypeScript sources (tests, tsx)
-    // it is worker.ts, loaded through tsx's loader (a worker's --import does not reach its entry module)
-    const options = { workerData: { devices, now, restored } }
-    const worker = import.meta.url.endsWith('.ts')
-      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}) })`, {
-          ...options,
-          eval: true,
-        })
-      : new Worker(new URL('./worker.js', import.meta.url), options)
+    const worker = spawnWorker(import.meta.url, './worker', { workerData: { devices, now, restored } })
     return new Promise((resolve, reject) => {
       let thread: RuleThread | undefined
       worker.on('message', (msg: { ready: PointLevels } | Answer) => {

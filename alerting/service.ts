@@ -1,7 +1,7 @@
 import type { Journal } from '../ingest/journal/journal.js'
 import type { Log } from '../ingest/log.js'
 import type { Reading } from '../ingest/reading.js'
-import { StoreWriter, type WriterMetrics } from '../ingest/writer.js'
+import { StoreWriter, type PayloadSink, type WriterMetrics } from '../ingest/writer.js'
 import type { Alert, AlertEvent } from './book/alert.js'
 import { AlertBook, type BookResult } from './book/book.js'
 import type { AlertBus } from './bus.js'
@@ -37,6 +37,8 @@ export interface AlertingDeps {
   readonly tickMs: number
   readonly snapshotMs: number
   readonly writerMetrics: WriterMetrics
+  /** Where the events are written, when not through `store` on this thread: the store thread. */
+  readonly eventSink?: PayloadSink
   /** The rule thread died: the platform cannot judge readings any more (main.ts exits, to be restarted from the snapshot). */
   readonly onFatal?: (err: Error) => void
 }
@@ -119,10 +121,16 @@ export class Alerting {
       throw err
     }
     const booking = new Booking(deps.devices, book, levels, deps.items)
-    const writer = new StoreWriter<AlertEvent>(deps.journal, { write: (events) => deps.store.appendAlertEvents(events) }, { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 }, deps.writerMetrics, {
-      onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
-      onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
-    })
+    const writer = new StoreWriter<AlertEvent>(
+      deps.journal,
+      deps.eventSink ?? { write: (events) => deps.store.appendAlertEvents(events) },
+      { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 },
+      deps.writerMetrics,
+      {
+        onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
+        onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
+      },
+    )
     const alerting = new Alerting(deps, book, rules, booking, writer)
     // a snapshot now, so that the next start replays only what comes after this one (a process
     // killed every few seconds would otherwise replay more at each start, and keep ever more

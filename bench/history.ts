@@ -136,6 +136,8 @@ async function loadSqlite(file: string, devices: readonly BenchDevice[], from: n
         many(batch)
         batch = []
         done = step[0]!.ts - from
+        // let the progress line out
+        await new Promise((resolve) => setImmediate(resolve))
       }
     }
     many(batch)

@@ -45,7 +45,7 @@ export class InfluxStore implements Store, AlertEventStore {
   }
 
   async write(readings: readonly Reading[]): Promise<void> {
-    const api = await this.api()
+    const api = await this.writer()
     for (let i = 0; i < readings.length; i += MAX_LINES_PER_REQUEST) {
       const lines = readings.slice(i, i + MAX_LINES_PER_REQUEST).map(toLine)
       api.writeRecords(lines)
@@ -59,7 +59,7 @@ export class InfluxStore implements Store, AlertEventStore {
   }
 
   async appendAlertEvents(events: readonly AlertEvent[]): Promise<void> {
-    const api = await this.api()
+    const api = await this.writer()
     api.writeRecords(events.map(alertEventLine))
     try {
       await api.flush()
@@ -141,6 +141,13 @@ export class InfluxStore implements Store, AlertEventStore {
     const res = await fetch(`${this.cfg.url}/ping`, { signal: AbortSignal.timeout(this.cfg.timeoutMs ?? 30_000) })
     if (res.status !== 204 && res.status !== 200) throw new Error(`/ping answered HTTP ${res.status}`)
     return parseVersion(res.headers.get('x-influxdb-version'))
+  }
+
+  /** The WriteApi; an InfluxDB that cannot be reached is said so, as a write it refused would be. */
+  private writer(): Promise<WriteApi> {
+    return this.api().catch((err: unknown) => {
+      throw new Error(explain(err, this.cfg), { cause: err })
+    })
   }
 
   /** The WriteApi, made once the server's version is known (it decides the write path). */

@@ -29,6 +29,7 @@ import { LogThrottle } from '../ingest/log.js'
 import type { Site } from './config/site-file.js'
 import { SqliteStore } from './sqlite-store.js'
 import { InfluxStore } from './influx-store.js'
+import { StoreThread } from './store-thread.js'
 import type { InfluxConfig } from './influx/server.js'
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -143,8 +144,15 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const site = cfg.simulate ? withDrillShadows(cfg.site) : cfg.site
   const registry = new Registry(site)
   const realDevices = () => registry.devices().filter((d) => !isDrillId(d.id))
-  const store: Store & AlertEventStore = cfg.influx ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log) : new SqliteStore(join(cfg.dataDir, 'minewatch.db'))
+  const sqliteFile = join(cfg.dataDir, 'minewatch.db')
+  const store: Store & AlertEventStore = cfg.influx ? new InfluxStore(cfg.influx, (id) => registry.device(id)?.kind, log) : new SqliteStore(sqliteFile)
   undo.push(() => store.close())
+  // the writes go through a thread of their own; `store` answers the queries (infra/store-thread.ts)
+  const storeThread = await StoreThread.start(cfg.influx ? { kind: 'influx', cfg: cfg.influx } : { kind: 'sqlite', file: sqliteFile }, log, (err) => {
+    log.error({ err: err.message }, '存储线程已退出, 读数无法再写入存储 (the store thread died: readings stay in the journal; restart the platform)')
+    cfg.onFatal?.(err)
+  })
+  undo.push(() => storeThread.stop())
   // the rules' snapshot says from where they need the readings again: the journal keeps that much
   const ruleState = ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json'))
   const snapshot = await ruleState.load()
@@ -162,7 +170,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   )
   undo.push(() => journal.close())
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
-  const writer = new StoreWriter(journal, store, { maxBackoffMs: 30_000, now, ...cfg.writer }, ingestWriterMetrics(metrics), {
+  const writer = new StoreWriter(journal, storeThread.readings, { maxBackoffMs: 30_000, now, ...cfg.writer }, ingestWriterMetrics(metrics), {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
     onRecovered: (attempts) => log.info({ attempts, pending: writer.pending }, 'store writes recovered'),
   })
@@ -215,6 +223,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     devices: ruleDevices,
     items: engineItems(site),
     store,
+    eventSink: storeThread.events,
     // the book's snapshot is replayed from its position: the alert journal keeps that much
     journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log, {}, snapshot?.book?.position),
     bus: alertBus,
@@ -381,6 +390,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         await writer.stop()
         if (writer.pending > 0) log.warn({ pending: writer.pending }, 'store did not take the last readings; they stay in the journal and are written at the next start')
         await alerting.stop()
+        await storeThread.stop()
         await journal.close()
         await quarantine.close()
         // 3. close live push and HTTP, then the store

@@ -24,11 +24,19 @@ export interface WriterEvents {
   onRecovered(afterAttempts: number): void
 }
 
-type JournalSource<T> = Pick<Journal<T>, 'head' | 'checkpoint' | 'unconfirmedReadings' | 'read' | 'confirm' | 'onCommit'>
+type JournalSource<T> = Pick<Journal<T>, 'head' | 'checkpoint' | 'unconfirmedReadings' | 'read' | 'readPayloads' | 'confirm' | 'onCommit'>
 
 /** Where the items go: the store's `write` for readings, its alert-event table for the book. */
 export interface Sink<T> {
   write(items: readonly T[]): Promise<void>
+}
+
+/**
+ * A sink on another thread (infra/store-thread.ts): it is sent the journal's records as their
+ * JSON and parses them there, so that this thread neither parses, encodes nor copies objects.
+ */
+export interface PayloadSink {
+  writePayloads(payloads: readonly Buffer[], count: number): Promise<void>
 }
 
 /** What the writer reports; the readings writer feeds the ingest metrics. */
@@ -64,7 +72,7 @@ export class StoreWriter<T = Reading> {
 
   constructor(
     private readonly journal: JournalSource<T>,
-    private readonly store: Sink<T>,
+    private readonly store: Sink<T> | PayloadSink,
     private readonly opts: WriterOptions,
     private readonly metrics: WriterMetrics,
     private readonly events: WriterEvents,
@@ -139,14 +147,21 @@ export class StoreWriter<T = Reading> {
   }
 
   private async writeBatch(): Promise<void> {
-    let batch: Awaited<ReturnType<JournalSource<T>['read']>>
+    const store = this.store
+    let batch: { readonly count: number; readonly end: number; readonly write: () => Promise<void> }
     try {
-      batch = await this.journal.read(this.cursor, this.opts.batchSize)
+      if ('writePayloads' in store) {
+        const { payloads, count, end } = await this.journal.readPayloads(this.cursor, this.opts.batchSize)
+        batch = { count, end, write: () => store.writePayloads(payloads, count) }
+      } else {
+        const { readings, end } = await this.journal.read(this.cursor, this.opts.batchSize)
+        batch = { count: readings.length, end, write: () => store.write(readings) }
+      }
     } catch (err) {
       this.fail(err as Error)
       return
     }
-    if (batch.readings.length === 0) {
+    if (batch.count === 0) {
       // a damaged stretch of the journal was skipped; nothing to write for it
       if (batch.end > this.cursor) this.advance(batch.end, 0)
       // never spin on a read that cannot move: back off and say so
@@ -155,13 +170,13 @@ export class StoreWriter<T = Reading> {
     }
     const started = performance.now()
     try {
-      await this.store.write(batch.readings)
+      await batch.write()
     } catch (err) {
       this.fail(err as Error)
       return
     }
-    this.metrics.written(batch.readings.length, (performance.now() - started) / 1000)
-    this.advance(batch.end, batch.readings.length)
+    this.metrics.written(batch.count, (performance.now() - started) / 1000)
+    this.advance(batch.end, batch.count)
     if (this.failures > 0) this.events.onRecovered(this.failures)
     this.failures = 0
     this.lastError = undefined

@@ -60,6 +60,8 @@ export function explain(err: unknown, cfg: InfluxConfig): string {
     return `InfluxDB answered HTTP ${err.statusCode}: ${said}`
   }
   const e = err as NodeJS.ErrnoException
-  if (e?.code === 'ECONNREFUSED') return `InfluxDB at ${cfg.url} refuses connections (is it running?)`
+  // fetch says only "fetch failed"; the reason is its cause
+  const code = e?.code ?? (e?.cause as NodeJS.ErrnoException | undefined)?.code
+  if (code === 'ECONNREFUSED') return `InfluxDB at ${cfg.url} refuses connections (is it running?)`
   return `InfluxDB at ${cfg.url}: ${e?.message ?? String(err)}`
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Log } from '../log.js'
 import type { Reading } from '../reading.js'
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js'
-import { encodeRecord } from './record.js'
+import { HEADER_BYTES, decodePayload, encodeRecord } from './record.js'
 import { listSegments, readSegment, scanSegment, segmentName, type Segment } from './segments.js'
 
 /**
@@ -89,6 +89,16 @@ interface Remembered<T> {
   readonly start: number
   readonly end: number
   readonly readings: readonly T[]
+  /** The record's JSON as written (a view of the written buffer), for readers on another thread. */
+  readonly payload: Buffer
+}
+
+/** Committed records as their JSON, not parsed: what a consumer on another thread is sent. */
+export interface Payloads {
+  readonly payloads: Buffer[]
+  /** Items in them. */
+  readonly count: number
+  readonly end: number
 }
 
 /** A journal of readings (the ingest path) or of any JSON items (the alert events use one too). */
@@ -241,20 +251,47 @@ export class Journal<T = Reading> {
       }
       return { readings, end }
     }
-    // older than what memory holds (after a restart or a long store outage): read the segment back
+    const raw = await this.readRaw(from, maxReadings)
+    for (const payload of raw.payloads) for (const reading of decodePayload<T>(payload)) readings.push(reading)
+    return { readings, end: raw.end }
+  }
+
+  /**
+   * The same records as `read`, as their JSON: a consumer on another thread parses them there
+   * (the store writer's thread), so this thread neither parses nor copies objects.
+   */
+  async readPayloads(from: number, maxReadings: number): Promise<Payloads> {
+    const first = this.tail[this.tailFirst]
+    if (first && first.start <= from) {
+      const payloads: Buffer[] = []
+      let count = 0
+      let end = from
+      let i = this.findInTail(from)
+      while (i < this.tail.length && (count === 0 || count + this.tail[i]!.readings.length <= maxReadings)) {
+        const r = this.tail[i++]!
+        payloads.push(r.payload)
+        count += r.readings.length
+        end = r.end
+      }
+      return { payloads, count, end }
+    }
+    return this.readRaw(from, maxReadings)
+  }
+
+  /** Older than what memory holds (after a restart or a long store outage): read the segment back. */
+  private async readRaw(from: number, maxReadings: number): Promise<Payloads> {
     for (let i = 0; i < this.segments.length; i++) {
       const seg = this.segments[i]!
       if (from >= seg.base + seg.size) continue
-      const chunk = await readSegment<T>(seg, Math.max(0, from - seg.base), seg.size, maxReadings)
+      const chunk = await readSegment(seg, Math.max(0, from - seg.base), seg.size, maxReadings)
       if (chunk.records.length > 0) {
-        for (const r of chunk.records) for (const reading of r.readings) readings.push(reading)
-        return { readings, end: chunk.records.at(-1)!.end }
+        return { payloads: chunk.records.map((r) => r.payload), count: chunk.records.reduce((n, r) => n + r.count, 0), end: chunk.records.at(-1)!.end }
       }
       // nothing readable left in a damaged segment: the caller moves past it to the next one
       const next = this.segments[i + 1]
-      if (next) return { readings, end: next.base }
+      if (next) return { payloads: [], count: 0, end: next.base }
     }
-    return { readings, end }
+    return { payloads: [], count: 0, end: from }
   }
 
   /** Another consumer has everything before `position` safe elsewhere (its snapshot): older segments may go. */
@@ -309,7 +346,7 @@ export class Journal<T = Reading> {
           pos += p.buf.length
           count += p.readings.length
           ends.push(pos)
-          this.remember({ start, end: pos, readings: p.readings })
+          this.remember({ start, end: pos, readings: p.readings, payload: p.buf.subarray(HEADER_BYTES) })
         }
         this.unconfirmed += count
         this.hooks.onGroup?.(count, bytes, (performance.now() - started) / 1000)

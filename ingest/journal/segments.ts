@@ -1,6 +1,6 @@
 import { open, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodePayload, scanRecord } from './record.js'
+import { scanRecord } from './record.js'
 
 /**
  * Segment files: `<base position, 20 digits>.seg`, where the base is the journal position of the
@@ -66,8 +66,16 @@ export async function scanSegment(file: string, offset: number): Promise<ScanRes
   }
 }
 
-export interface Chunk<T> {
-  readonly records: { readonly start: number; readonly end: number; readonly readings: T[] }[]
+/** One record as it is on disk: its place, how many items it holds, and their JSON (not parsed). */
+export interface RawRecord {
+  readonly start: number
+  readonly end: number
+  readonly count: number
+  readonly payload: Buffer
+}
+
+export interface Chunk {
+  readonly records: RawRecord[]
   /** The segment has no more readable records after these. */
   readonly exhausted: boolean
 }
@@ -76,10 +84,10 @@ export interface Chunk<T> {
  * Reads whole records of one segment from `offset` up to `limit` (its checked size), about
  * `maxReadings` readings (at least one record). Only bytes the journal has committed are read.
  */
-export async function readSegment<T>(segment: Segment, offset: number, limit: number, maxReadings: number): Promise<Chunk<T>> {
+export async function readSegment(segment: Segment, offset: number, limit: number, maxReadings: number): Promise<Chunk> {
   const handle = await open(segment.file, 'r')
   try {
-    const records: Chunk<T>['records'] = []
+    const records: RawRecord[] = []
     let pos = offset
     let count = 0
     while (pos < limit && count < maxReadings) {
@@ -98,7 +106,7 @@ export async function readSegment<T>(segment: Segment, offset: number, limit: nu
         if (scanned.kind === 'partial') break
         if (scanned.kind === 'corrupt') return { records, exhausted: true }
         const start = segment.base + pos + at
-        records.push({ start, end: start + scanned.bytes, readings: decodePayload<T>(scanned.payload) })
+        records.push({ start, end: start + scanned.bytes, count: scanned.count, payload: scanned.payload })
         at += scanned.bytes
         count += scanned.count
         progressed = true

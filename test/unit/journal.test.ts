@@ -132,6 +132,21 @@ describe('Journal', () => {
     expect(all.at(-1)).toEqual(reading(1049))
   })
 
+  it('hands over the same records as JSON, from memory and from disk, for a reader on another thread', async () => {
+    const d = dir()
+    const j = await open(d, { memoryReadings: 10, segmentBytes: 2048 })
+    for (let i = 0; i < 50; i++) await j.append([reading(i), reading(i + 1000)])
+    // the newest ten are in memory, the rest only on disk: read both ways in batches of 9 and compare
+    for (let at = j.checkpoint; at < j.head;) {
+      const objects = await j.read(at, 9)
+      const json = await j.readPayloads(at, 9)
+      expect(json.end).toBe(objects.end)
+      expect(json.count).toBe(objects.readings.length)
+      expect(json.payloads.flatMap((p) => JSON.parse(p.toString('utf8')) as unknown[])).toEqual(objects.readings)
+      at = json.end
+    }
+  })
+
   it('skips a damaged segment in the middle, says so, and reads on', async () => {
     const d = dir()
     const j = await openJournal(d, { segmentBytes: 512 })
