@@ -51,3 +51,15 @@ export function forwardAllowed(principal: Principal, topic: string): boolean {
   const parsed = parseTopic(topic)
   return parsed?.type === 'alerts' && principal.mines.has(parsed.mineId) && topic === alertsTopic(parsed.mineId)
 }
+
+/**
+ * Whether a message a client published can reach anyone: no client may subscribe to a device's
+ * telemetry (`subscribeAllowed`), nor to the `$minewatch/` topic refused messages are moved to.
+ * The broker does not route those (broker.ts): aedes would match each against every subscription
+ * and the offline queues, for no one.
+ */
+export function routable(topic: string): boolean {
+  if (topic.startsWith('$minewatch/')) return false
+  const parsed = parseTopic(topic)
+  return !(parsed?.type === 'device' && parsed.channel === 'telemetry')
+}

@@ -1,4 +1,5 @@
-import { Aedes, type Client } from 'aedes'
+import { Aedes, type Client, type PublishPacket } from 'aedes'
+import { routable } from './acl.js'
 import { authenticate } from './authenticate.js'
 import { authorizePublish } from './authorize-publish.js'
 import { authorizeForward, authorizeSubscribe } from './authorize-subscribe.js'
@@ -49,6 +50,13 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
     // anyone's and counts against the pending caps (pending-connections.ts, docs/security.md)
     connectTimeout: CONNECT_TIMEOUT_MS,
   })
+  // what no one may receive is not routed; a device's PUBACK does not wait for routing anyway
+  // aedes calls it as publish(packet, client, done) for what clients publish (its typings know only the API form)
+  const route = broker.publish.bind(broker) as unknown as (packet: PublishPacket, client: Client | null, done: (err?: Error | null) => void) => void
+  ;(broker as unknown as { publish: typeof route }).publish = function publishRoutable(packet, client, done) {
+    if (client && typeof done === 'function' && !routable(packet.topic)) return done(null)
+    return route(packet, client, done)
+  }
   broker.on('clientReady', function trackConnect(client) {
     if (over.has(client) || closed(client)) return gone(client)
     ready.add(client)

@@ -429,6 +429,23 @@ describe('connection state, status and will', () => {
     await eventually(() => t.platform.presence.get('a-pump')?.connected === false && t.platform.presence.get('a-pump')?.online === false)
     client.end(true)
   })
+
+  it('routes a device’s status, retained, but not its telemetry or a refused message, which no client may receive', async () => {
+    const routed: string[] = []
+    const onPublish = (packet: { topic: string }, client: unknown) => void (client && routed.push(packet.topic))
+    t.platform.broker.on('publish', onPublish)
+    const client = await t.connect('a-rain')
+    await client.publishAsync(telemetry('mine-a', 'a-rain'), JSON.stringify({ ts: Date.now() - 1000, values: { rainfall: 0.5 } }), { qos: 1 })
+    await client.publishAsync(telemetry('mine-a', 'a-rain'), 'not json', { qos: 1 })
+    await client.publishAsync('mines/mine-a/devices/a-rain/status', '{"online":true}', { qos: 1, retain: true })
+    // the status is routed after the PUBACK: wait for it, then the other two had their turn before it
+    await eventually(() => routed.includes('mines/mine-a/devices/a-rain/status'))
+    t.platform.broker.off('publish', onPublish)
+    expect(routed).toEqual(['mines/mine-a/devices/a-rain/status'])
+    // and the telemetry was still taken
+    await eventually(async () => (await readBack('a-rain', 'rainfall')).points.some((p: { value: number }) => p.value === 0.5))
+    await client.endAsync()
+  })
 })
 
 describe('MQTT over WebSocket', () => {

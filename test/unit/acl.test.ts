@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { forwardAllowed, publishVerdict, subscribeAllowed, willAllowed } from '../../ingest/broker/acl.js'
+import { forwardAllowed, publishVerdict, routable, subscribeAllowed, willAllowed } from '../../ingest/broker/acl.js'
 import type { AccountPrincipal, DevicePrincipal } from '../../ingest/registry.js'
 
 const device: DevicePrincipal = { type: 'device', id: 'd1', mineId: 'm1', kind: 'prism', name: 'P', intervalMs: 60_000, secretHash: 'x' }
@@ -72,5 +72,17 @@ describe('forward and will ACL', () => {
     [account, 'mines/m1/devices/d1/status', false],
   ] as const)('will of %s on %s: %s', (principal, topic, allowed) => {
     expect(willAllowed(principal, topic)).toBe(allowed)
+  })
+})
+
+describe('routing', () => {
+  it.each([
+    ['mines/m1/devices/d1/telemetry', false],
+    ['$minewatch/dropped', false],
+    ['mines/m1/devices/d1/status', true],
+    ['mines/m1/devices/d1/rejects', true],
+    ['mines/m1/alerts', true],
+  ])('%s is routed: %s (telemetry and refused messages have no one who may receive them)', (topic, expected) => {
+    expect(routable(topic)).toBe(expected)
   })
 })
