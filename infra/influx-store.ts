@@ -19,6 +19,8 @@ import { authHeaders, explain, parseVersion, writePath, type InfluxConfig, type 
  * on long outages). Reads are InfluxQL on /query, which all three versions serve.
  */
 const MAX_LINES_PER_REQUEST = 50_000
+/** The book is rebuilt from the events a week at a time (a response stays a few megabytes). */
+const REBUILD_WINDOW_MS = 7 * 86_400_000
 /** Flags have no InfluxQL mean(); their buckets are computed from at most this many points. */
 const MAX_FLAG_POINTS = 200_000
 
@@ -30,7 +32,8 @@ interface QueryAnswer {
 export class InfluxStore implements Store, AlertEventStore {
   readonly kind = 'influxdb'
   private server: ServerInfo | undefined
-  private writeApi: WriteApi | undefined
+  /** One WriteApi per time precision: readings in ms, alert events in ns (line-protocol.ts). */
+  private readonly writeApis = new Map<'ms' | 'ns', WriteApi>()
   private readonly influx: InfluxDB
 
   constructor(
@@ -45,7 +48,7 @@ export class InfluxStore implements Store, AlertEventStore {
   }
 
   async write(readings: readonly Reading[]): Promise<void> {
-    const api = await this.writer()
+    const api = await this.writer('ms')
     for (let i = 0; i < readings.length; i += MAX_LINES_PER_REQUEST) {
       const lines = readings.slice(i, i + MAX_LINES_PER_REQUEST).map(toLine)
       api.writeRecords(lines)
@@ -59,7 +62,7 @@ export class InfluxStore implements Store, AlertEventStore {
   }
 
   async appendAlertEvents(events: readonly AlertEvent[]): Promise<void> {
-    const api = await this.writer()
+    const api = await this.writer('ns')
     api.writeRecords(events.map(alertEventLine))
     try {
       await api.flush()
@@ -69,14 +72,25 @@ export class InfluxStore implements Store, AlertEventStore {
   }
 
   async latestAlertEvents(): Promise<AlertEvent[]> {
-    // one series per alert (tag `alert`): the last body of each is the alert as it stands
-    const answer = await this.query(`SELECT last("body") FROM ${ident(ALERT_MEASUREMENT)} GROUP BY "alert"`)
-    const series = answer.results?.[0]?.series ?? []
-    return series.map((s) => JSON.parse(s.values[0]![1] as string) as AlertEvent).sort((a, b) => a.at - b.at)
+    // every event in time order, a week at a time; the last of each alert is the alert as it stands
+    const [first] = await this.rows(`SELECT first("type") FROM ${ident(ALERT_MEASUREMENT)}`)
+    const [last] = await this.rows(`SELECT last("type") FROM ${ident(ALERT_MEASUREMENT)}`)
+    if (!first || !last) return []
+    const latest = new Map<string, AlertEvent>()
+    const end = (last[0] as number) + 1
+    for (let from = first[0] as number; from < end; from += REBUILD_WINDOW_MS) {
+      const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE time >= ${epochMs(from)} AND time < ${epochMs(Math.min(end, from + REBUILD_WINDOW_MS))} ORDER BY time ASC`)
+      for (const [, body] of rows) {
+        const e = JSON.parse(body as string) as AlertEvent
+        latest.set(e.alertId, e)
+      }
+    }
+    return [...latest.values()].sort((a, b) => a.at - b.at)
   }
 
   async alertHistory(alertId: string): Promise<AlertEvent[]> {
-    const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "alert" = ${str(alertId)} ORDER BY time ASC`)
+    // the id is a field (line-protocol.ts); databases written before hold it in the tag `alert`
+    const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "alert_id" = ${str(alertId)} OR "alert" = ${str(alertId)} ORDER BY time ASC`)
     return rows.map(([, body]) => JSON.parse(body as string) as AlertEvent)
   }
 
@@ -134,7 +148,7 @@ export class InfluxStore implements Store, AlertEventStore {
   }
 
   async close(): Promise<void> {
-    await this.writeApi?.close().catch(() => undefined)
+    for (const api of this.writeApis.values()) await api.close().catch(() => undefined)
   }
 
   private async ping(): Promise<ServerInfo> {
@@ -144,27 +158,29 @@ export class InfluxStore implements Store, AlertEventStore {
   }
 
   /** The WriteApi; an InfluxDB that cannot be reached is said so, as a write it refused would be. */
-  private writer(): Promise<WriteApi> {
-    return this.api().catch((err: unknown) => {
+  private writer(precision: 'ms' | 'ns'): Promise<WriteApi> {
+    return this.api(precision).catch((err: unknown) => {
       throw new Error(explain(err, this.cfg), { cause: err })
     })
   }
 
   /** The WriteApi, made once the server's version is known (it decides the write path). */
-  private async api(): Promise<WriteApi> {
-    if (this.writeApi) return this.writeApi
+  private async api(precision: 'ms' | 'ns'): Promise<WriteApi> {
+    const made = this.writeApis.get(precision)
+    if (made) return made
     this.server ??= await this.ping()
-    const api = this.influx.getWriteApi(this.cfg.org ?? '', this.cfg.bucket, 'ms', {
+    const api = this.influx.getWriteApi(this.cfg.org ?? '', this.cfg.bucket, precision, {
       batchSize: MAX_LINES_PER_REQUEST + 1,
       flushInterval: 0,
       maxRetries: 0,
       // a token goes in the client's own header; 1.x user credentials as basic auth
       headers: this.cfg.token ? {} : authHeaders(this.cfg),
     })
-    const v1 = writePath(this.cfg, this.server)
+    const v1 = writePath(this.cfg, this.server, precision)
     if (v1) api.path = v1
-    this.log.info({ url: this.cfg.url, version: this.server.version, path: api.path.split('?')[0] }, 'InfluxDB store: writing line protocol')
-    return (this.writeApi = api)
+    if (this.writeApis.size === 0) this.log.info({ url: this.cfg.url, version: this.server.version, path: api.path.split('?')[0] }, 'InfluxDB store: writing line protocol')
+    this.writeApis.set(precision, api)
+    return api
   }
 
   /**

@@ -24,12 +24,26 @@ export function toLine(r: Reading): string {
 }
 
 /**
- * The warning book's events: measurement `alert_events`, tags `mine` and `alert` (one series per
- * alert, so `last()` per alert rebuilds the book), the event as JSON in a string field, time = the
- * event's time (the book keeps it strictly increasing per alert, so no event overwrites another).
+ * The warning book's events: measurement `alert_events`, tag `mine`, the alert's id in the field
+ * `alert_id`, the type in `type` and the event as JSON in `body`. The alert's id is not a tag: one
+ * series per alert reached InfluxDB 1.x's `max-values-per-tag` (100,000 by default) after
+ * 100,000 warnings, and every later event was refused (bench/history.ts found it). Databases
+ * written before hold the id in a tag `alert`; the queries read both.
+ *
+ * Time is the event's millisecond plus nanoseconds from the alert's id (alertEventTime): points of
+ * one series and one time overwrite each other, so two alerts of a mine changing in the same
+ * millisecond must not share a time. The book gives one alert's events strictly increasing
+ * milliseconds, so they keep their order.
  */
 export const ALERT_MEASUREMENT = 'alert_events'
 
+/** FNV-1a of the alert's id, as six digits of nanoseconds: two alerts share them once in a million. */
+export function alertEventTime(e: Pick<AlertEvent, 'alertId' | 'at'>): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < e.alertId.length; i++) h = Math.imul(h ^ e.alertId.charCodeAt(i), 0x01000193)
+  return `${Math.trunc(e.at)}${String((h >>> 0) % 1_000_000).padStart(6, '0')}`
+}
+
 export function alertEventLine(e: AlertEvent): string {
-  return `${ALERT_MEASUREMENT},alert=${escape.tag(e.alertId)},mine=${escape.tag(e.mineId)} type=${escape.quoted(e.type)},body=${escape.quoted(JSON.stringify(e))} ${e.at}`
+  return `${ALERT_MEASUREMENT},mine=${escape.tag(e.mineId)} alert_id=${escape.quoted(e.alertId)},type=${escape.quoted(e.type)},body=${escape.quoted(JSON.stringify(e))} ${alertEventTime(e)}`
 }

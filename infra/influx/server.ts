@@ -35,9 +35,9 @@ export function parseVersion(header: string | null): ServerInfo {
  * (v1 precision `ms`). With 1.x user credentials and no token, `/write` with basic auth is
  * the one path that takes them everywhere.
  */
-export function writePath(cfg: InfluxConfig, server: ServerInfo): string | undefined {
+export function writePath(cfg: InfluxConfig, server: ServerInfo, precision: 'ms' | 'ns' = 'ms'): string | undefined {
   const old = server.major < 1 || (server.major === 1 && server.minor < 8)
-  if (old || (cfg.username && !cfg.token)) return `/write?${new URLSearchParams({ db: cfg.bucket, precision: 'ms' })}`
+  if (old || (cfg.username && !cfg.token)) return `/write?${new URLSearchParams({ db: cfg.bucket, precision })}`
   return undefined
 }
 

@@ -51,7 +51,8 @@ export function freePort(): Promise<number> {
   })
 }
 
-export async function startInflux(opts: { auth?: boolean } = {}): Promise<TestInflux> {
+/** `maxValuesPerTag`: InfluxDB's limit of values one tag may take in a measurement (its default: 100,000). */
+export async function startInflux(opts: { auth?: boolean; maxValuesPerTag?: number } = {}): Promise<TestInflux> {
   const bin = ensureInfluxd()
   const dir = mkdtempSync(join(tmpdir(), 'minewatch-influx-'))
   const [port, rpcPort] = [await freePort(), await freePort()]
@@ -67,6 +68,7 @@ bind-address = "127.0.0.1:${rpcPort}"
   dir = "${join(dir, 'data')}"
   wal-dir = "${join(dir, 'wal')}"
   query-log-enabled = false
+  max-values-per-tag = ${opts.maxValuesPerTag ?? 100_000}
 [monitor]
   store-enabled = false
 [http]
