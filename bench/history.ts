@@ -49,17 +49,25 @@ function noise(seed: number): () => number {
   }
 }
 
-/** One device's year, oldest first, in chunks of time (all devices of one step together, as they arrive). */
-function* readingsByStep(devices: readonly BenchDevice[], from: number, to: number, step: number): Generator<Reading[]> {
-  const rnd = devices.map((_, i) => noise(i + 1))
-  const walk = devices.map(() => [0, 0, 0])
-  for (let t = from; t < to; t += step) {
-    yield devices.map((d, i) => {
-      const w = walk[i]!
-      for (let k = 0; k < 3; k++) w[k]! += 0.02 * rnd[i]!()
-      const v = (k: number) => Math.round((w[k]! + 0.5 * rnd[i]!()) * 100) / 100
-      return { deviceId: d.id, mineId: d.mineId, kind: 'prism', ts: t + (i % 60) * 1000, values: { dN: v(0), dE: v(1), dH: v(2) } } satisfies Reading
-    })
+/**
+ * The readings, device after device, each device's oldest first, in chunks: set-up goes fastest in
+ * the order of the stores' keys (SQLite's (device, metric, ts); an InfluxDB series).
+ */
+function* readingsByDevice(devices: readonly BenchDevice[], from: number, to: number, step: number, chunk: number): Generator<Reading[]> {
+  for (const [i, d] of devices.entries()) {
+    const rnd = noise(i + 1)
+    const w = [0, 0, 0]
+    let out: Reading[] = []
+    for (let t = from; t < to; t += step) {
+      for (let k = 0; k < 3; k++) w[k]! += 0.02 * rnd()
+      const v = (k: number) => Math.round((w[k]! + 0.5 * rnd()) * 100) / 100
+      out.push({ deviceId: d.id, mineId: d.mineId, kind: 'prism', ts: t + (i % 60) * 1000, values: { dN: v(0), dE: v(1), dH: v(2) } })
+      if (out.length === chunk) {
+        yield out
+        out = []
+      }
+    }
+    if (out.length > 0) yield out
   }
 }
 
@@ -123,24 +131,19 @@ async function loadSqlite(file: string, devices: readonly BenchDevice[], from: n
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = OFF')
   const insert = db.prepare('INSERT INTO readings (device, metric, ts, value, is_bool, seq, mine, kind) VALUES (?, ?, ?, ?, 0, NULL, ?, ?)')
-  const many = db.transaction((batch: Reading[][]) => {
-    for (const step of batch) for (const r of step) for (const [m, v] of Object.entries(r.values)) insert.run(r.deviceId, m, r.ts, v as number, r.mineId, r.kind)
+  const many = db.transaction((batch: Reading[]) => {
+    for (const r of batch) for (const [m, v] of Object.entries(r.values)) insert.run(r.deviceId, m, r.ts, v as number, r.mineId, r.kind)
   })
   let done = 0
-  const stop = progress('loading SQLite', () => `${fmt((100 * done) / (to - from), 1)}% of the history`)
+  const total = (devices.length * (to - from)) / (10 * MIN)
+  const stop = progress('loading SQLite', () => `${fmt((100 * done) / total, 1)}% of the readings`)
   try {
-    let batch: Reading[][] = []
-    for (const step of readingsByStep(devices, from, to, 10 * MIN)) {
-      batch.push(step)
-      if (batch.length === 200) {
-        many(batch)
-        batch = []
-        done = step[0]!.ts - from
-        // let the progress line out
-        await new Promise((resolve) => setImmediate(resolve))
-      }
+    for (const batch of readingsByDevice(devices, from, to, 10 * MIN, 20_000)) {
+      many(batch)
+      done += batch.length
+      // let the progress line out
+      await new Promise((resolve) => setImmediate(resolve))
     }
-    many(batch)
   } finally {
     stop()
   }
@@ -150,26 +153,22 @@ async function loadSqlite(file: string, devices: readonly BenchDevice[], from: n
 
 async function loadInflux(influx: TestInflux, db: string, devices: readonly BenchDevice[], from: number, to: number, alerts: number): Promise<void> {
   await influx.query(`CREATE DATABASE "${db}"`)
-  const post = async (lines: string[]) => {
-    const res = await fetch(`${influx.url}/write?db=${db}&precision=ms`, { method: 'POST', body: lines.join('\n') })
+  const post = async (lines: string[], precision: 'ms' | 'ns') => {
+    const res = await fetch(`${influx.url}/write?db=${db}&precision=${precision}`, { method: 'POST', body: lines.join('\n') })
     if (res.status !== 204) throw new Error(`InfluxDB refused a set-up write: HTTP ${res.status} ${await res.text()}`)
   }
-  for (const events of alertEvents(devices, from, to, alerts)) await post(events.map(alertEventLine))
+  // alert events carry nanoseconds (infra/influx/line-protocol.ts), readings milliseconds
+  for (const events of alertEvents(devices, from, to, alerts)) await post(events.map(alertEventLine), 'ns')
   let done = 0
-  const stop = progress('loading InfluxDB', () => `${fmt((100 * done) / (to - from), 1)}% of the history`)
+  const total = (devices.length * (to - from)) / (10 * MIN)
+  const stop = progress('loading InfluxDB', () => `${fmt((100 * done) / total, 1)}% of the readings`)
   try {
-    let lines: string[] = []
     const inFlight: Promise<void>[] = []
-    for (const step of readingsByStep(devices, from, to, 10 * MIN)) {
-      for (const r of step) lines.push(toLine(r))
-      if (lines.length >= 50_000) {
-        inFlight.push(post(lines))
-        lines = []
-        done = step[0]!.ts - from
-        if (inFlight.length >= 2) await inFlight.shift()
-      }
+    for (const batch of readingsByDevice(devices, from, to, 10 * MIN, 50_000)) {
+      inFlight.push(post(batch.map(toLine), 'ms'))
+      done += batch.length
+      if (inFlight.length >= 2) await inFlight.shift()
     }
-    inFlight.push(post(lines))
     await Promise.all(inFlight)
   } finally {
     stop()
@@ -238,11 +237,18 @@ export async function history(influx: TestInflux, work: string, say: (line?: str
   mkdirSync(sqliteDir, { recursive: true })
   await loadSqlite(join(sqliteDir, 'minewatch.db'), devices, from, to, opts.alerts)
   out.push(await measure('sqlite', work, file, {}, devices, opts, (performance.now() - t) / 1000))
+  // each store's figures as soon as they are in (the next store's set-up takes a while)
+  table(say, out)
 
   t = performance.now()
   await loadInflux(influx, 'history', devices, from, to, opts.alerts)
   out.push(await measure('influxdb', work, file, { MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'history' }, devices, opts, (performance.now() - t) / 1000))
 
+  table(say, out)
+  return out
+}
+
+function table(say: (line?: string) => void, out: readonly Figures[]): void {
   say()
   say(`| figure | ${out.map((f) => f.store).join(' | ')} |`)
   say(`|---|${out.map(() => '---:').join('|')}|`)
@@ -255,5 +261,4 @@ export async function history(influx: TestInflux, work: string, say: (line?: str
     )
   }
   say()
-  return out
 }
