@@ -97,10 +97,22 @@ export class InfluxStore implements Store, AlertEventStore {
   async resolvedAlerts(q: ResolvedQuery): Promise<Alert[]> {
     if (q.mines.length === 0 || q.limit <= 0) return []
     const mines = q.mines.map((m) => `"mine" = ${str(m)}`).join(' OR ')
-    const rows = await this.rows(
-      `SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "type" = 'resolved'${q.before === undefined ? '' : ` AND time < ${epochMs(q.before)}`} AND (${mines}) ORDER BY time DESC LIMIT ${Math.trunc(q.limit)}`,
-    )
-    return rows.map(([, body]) => (JSON.parse(body as string) as AlertEvent).alert)
+    const [first] = await this.rows(`SELECT first("type") FROM ${ident(ALERT_MEASUREMENT)}`)
+    if (!first) return []
+    // back from `before` in windows four times longer each time: a query without a time range
+    // opens every shard of the record (a year of weekly shards: 129 ms for the latest page,
+    // docs/benchmarks.md "History"), where the latest page is nearly always in the last week
+    const out: Alert[] = []
+    let to = q.before ?? Date.now() + 86_400_000
+    for (let span = 7 * 86_400_000; out.length < q.limit && to > (first[0] as number); span *= 4) {
+      const from = to - span
+      const rows = await this.rows(
+        `SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "type" = 'resolved' AND time >= ${epochMs(from)} AND time < ${epochMs(to)} AND (${mines}) ORDER BY time DESC LIMIT ${Math.trunc(q.limit - out.length)}`,
+      )
+      for (const [, body] of rows) out.push((JSON.parse(body as string) as AlertEvent).alert)
+      to = from
+    }
+    return out
   }
 
   async range(q: RangeQuery): Promise<Point[]> {

@@ -51,6 +51,24 @@ describe('the warning book in InfluxDB', () => {
     await store.close()
   })
 
+  it('pages through warnings resolved over two years, the latest first, each once', async () => {
+    const { store } = await freshStore()
+    const DAY = 86_400_000
+    // 30 warnings, one resolved every 25 days, in two mines
+    const events = Array.from({ length: 30 }, (_, i) => event(`y${i}`, 'resolved', T - (29 - i) * 25 * DAY, i % 2 === 0 ? 'm1' : 'm2'))
+    await store.appendAlertEvents(events)
+    const seen: string[] = []
+    let before: number | undefined
+    for (;;) {
+      const page = await store.resolvedAlerts({ mines: ['m1', 'm2'], limit: 7, ...(before === undefined ? {} : { before }) })
+      seen.push(...page.map((a) => a.id))
+      if (page.length < 7) break
+      before = page.at(-1)!.updatedAt
+    }
+    expect(seen).toEqual(Array.from({ length: 30 }, (_, i) => `y${29 - i}`))
+    await store.close()
+  })
+
   it('keeps apart the events of warnings of one mine that change in the same millisecond', async () => {
     const { store } = await freshStore()
     const same = ['a', 'b', 'c', 'd', 'e'].map((id) => event(id, 'raised', T))
