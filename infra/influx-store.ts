@@ -9,7 +9,7 @@ import { ALERT_MEASUREMENT, SEQ_FIELD, alertEventLine, toLine } from './influx/l
 import { epochMs, ident, str } from './influx/influxql.js'
 import type { Alert, AlertEvent } from '../alerting/book/alert.js'
 import type { AlertEventStore, ResolvedQuery } from '../alerting/store.js'
-import { authHeaders, explain, parseVersion, writePath, type InfluxConfig, type ServerInfo } from './influx/server.js'
+import { authHeaders, explain, onThisMachine, parseVersion, writePath, type InfluxConfig, type ServerInfo } from './influx/server.js'
 
 /**
  * The production store (README, "Storing in InfluxDB"): one code path for InfluxDB 1.x, 2.x and 3.x. Writes go
@@ -185,6 +185,9 @@ export class InfluxStore implements Store, AlertEventStore {
       batchSize: MAX_LINES_PER_REQUEST + 1,
       flushInterval: 0,
       maxRetries: 0,
+      // gzip saves a network's bandwidth, but to an InfluxDB on this machine it is only CPU: a
+      // batch of 5,000 readings took ~10 ms of a core to compress (docs/benchmarks.md)
+      gzipThreshold: (this.cfg.gzip ?? !onThisMachine(this.cfg.url)) ? 1000 : Number.MAX_SAFE_INTEGER,
       // a token goes in the client's own header; 1.x user credentials as basic auth
       headers: this.cfg.token ? {} : authHeaders(this.cfg),
     })

@@ -51,6 +51,7 @@ export const envSchema = z.object({
   MINEWATCH_INFLUX_BUCKET: optionalText,
   MINEWATCH_INFLUX_USERNAME: optionalText,
   MINEWATCH_INFLUX_PASSWORD: optionalText,
+  MINEWATCH_INFLUX_GZIP: z.stringbool({ error: 'expected 1 or 0' }).optional(),
 })
 
 export type Env = z.infer<typeof envSchema>
@@ -82,6 +83,7 @@ export function influxConfig(env: Env): InfluxConfig | { errors: string[] } | un
     org: env.MINEWATCH_INFLUX_ORG,
     username: env.MINEWATCH_INFLUX_USERNAME,
     password: env.MINEWATCH_INFLUX_PASSWORD,
+    ...(env.MINEWATCH_INFLUX_GZIP === undefined ? {} : { gzip: env.MINEWATCH_INFLUX_GZIP }),
   }
 }
 

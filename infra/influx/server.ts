@@ -16,6 +16,14 @@ export interface InfluxConfig {
   readonly username?: string | undefined
   readonly password?: string | undefined
   readonly timeoutMs?: number
+  /** Gzip the writes: by default only to an InfluxDB on another machine (see onThisMachine). */
+  readonly gzip?: boolean
+}
+
+/** An InfluxDB on this machine (a loopback address): what is sent to it never crosses a network. */
+export function onThisMachine(url: string): boolean {
+  const host = new URL(url).hostname
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 export interface ServerInfo {

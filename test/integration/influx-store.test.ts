@@ -1,3 +1,5 @@
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InfluxStore } from '../../infra/influx-store.js'
 import type { Reading } from '../../ingest/reading.js'
@@ -40,6 +42,35 @@ describe('InfluxDB store', () => {
     const fields = await influx.query('SHOW FIELD KEYS FROM "pump"', db)
     expect(Object.fromEntries(fields.results[0].series[0].values)).toEqual({ flow: 'float', running: 'boolean' })
     await store.close()
+  })
+
+  it('gzips its writes to an InfluxDB on another machine, and sends them plain on loopback', async () => {
+    const { db } = await freshStore()
+    // a proxy in front of influxd notes how each write came
+    const encodings: (string | undefined)[] = []
+    const proxy = createServer((req, res) => {
+      if (req.url?.includes('write')) encodings.push(req.headers['content-encoding'])
+      const target = new URL(req.url!, influx.url)
+      const out = httpRequest(target, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers)
+        answer.pipe(res)
+      })
+      req.pipe(out)
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const auth = { bucket: db, username: INFLUX_ADMIN.username, password: INFLUX_ADMIN.password }
+    // large enough to pass the client's 1,000-byte threshold
+    const many = (device: string) => Array.from({ length: 200 }, (_, i) => pump(device, T0 + i, { flow: i }))
+    const remote = new InfluxStore({ url, ...auth, gzip: true }, () => 'pump', memoryLog())
+    await remote.write(many('remote'))
+    const local = new InfluxStore({ url, ...auth }, () => 'pump', memoryLog())
+    await local.write(many('local'))
+    expect(encodings).toEqual(['gzip', undefined])
+    for (const device of ['remote', 'local']) expect(await local.range({ deviceId: device, metric: 'flow', from: T0, to: T0 + 200, limit: 1000 })).toHaveLength(200)
+    await remote.close()
+    await local.close()
+    await new Promise((resolve) => proxy.close(resolve))
   })
 
   it('stores and finds devices whose ids hold quotes, backslashes, spaces and commas', async () => {

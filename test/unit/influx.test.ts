@@ -4,7 +4,7 @@ import { influxConfig, parseEnv } from '../../infra/config/env.js'
 import { bucketize } from '../../infra/influx/buckets.js'
 import { epochMs, ident, int, rangeQuery, str } from '../../infra/influx/influxql.js'
 import { toLine } from '../../infra/influx/line-protocol.js'
-import { authHeaders, explain, parseVersion, writePath } from '../../infra/influx/server.js'
+import { authHeaders, explain, onThisMachine, parseVersion, writePath } from '../../infra/influx/server.js'
 
 describe('InfluxQL quoting', () => {
   it.each([
@@ -103,5 +103,26 @@ describe('InfluxDB settings', () => {
     expect(cfg({ MINEWATCH_INFLUX_URL: 'http://x', MINEWATCH_INFLUX_BUCKET: 'mw', MINEWATCH_INFLUX_PASSWORD: 'p' })).toEqual({
       errors: [expect.stringContaining('MINEWATCH_INFLUX_USERNAME: required')],
     })
+  })
+  it('gzips as told, or leaves it to where InfluxDB runs, and refuses anything but 1 or 0', () => {
+    const base = { MINEWATCH_INFLUX_URL: 'http://influxdb:8086', MINEWATCH_INFLUX_BUCKET: 'mw' }
+    expect(cfg({ ...base, MINEWATCH_INFLUX_GZIP: '0' })).toMatchObject({ gzip: false })
+    expect(cfg({ ...base, MINEWATCH_INFLUX_GZIP: '1' })).toMatchObject({ gzip: true })
+    expect(cfg(base)).not.toHaveProperty('gzip')
+    expect(cfg({ ...base, MINEWATCH_INFLUX_GZIP: 'maybe' })).toEqual([expect.stringContaining('MINEWATCH_INFLUX_GZIP')])
+  })
+})
+
+describe('where InfluxDB runs', () => {
+  it.each([
+    ['http://127.0.0.1:8086', true],
+    ['http://127.1.2.3:8086', true],
+    ['http://localhost:8086', true],
+    ['http://[::1]:8086', true],
+    ['http://influxdb:8086', false],
+    ['https://10.0.0.5:8086', false],
+    ['http://127.0.0.1.example.com:8086', false],
+  ])('%s is on this machine: %s (its writes are not gzipped)', (url, expected) => {
+    expect(onThisMachine(url)).toBe(expected)
   })
 })
