@@ -85,7 +85,7 @@ export class Alerting {
       from = saved.position
     } else {
       try {
-        for (const e of await deps.store.latestAlertEvents()) {
+        for (const e of await deps.store.latestAlertEvents(deps.now() - RESOLVED_KEPT_MS)) {
           book.apply(e)
           rebuilt++
         }

@@ -71,7 +71,7 @@ export class InfluxStore implements Store, AlertEventStore {
     }
   }
 
-  async latestAlertEvents(): Promise<AlertEvent[]> {
+  async latestAlertEvents(resolvedSince = Number.MIN_SAFE_INTEGER): Promise<AlertEvent[]> {
     // every event in time order, a week at a time; the last of each alert is the alert as it stands
     const [first] = await this.rows(`SELECT first("type") FROM ${ident(ALERT_MEASUREMENT)}`)
     const [last] = await this.rows(`SELECT last("type") FROM ${ident(ALERT_MEASUREMENT)}`)
@@ -82,7 +82,9 @@ export class InfluxStore implements Store, AlertEventStore {
       const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE time >= ${epochMs(from)} AND time < ${epochMs(Math.min(end, from + REBUILD_WINDOW_MS))} ORDER BY time ASC`)
       for (const [, body] of rows) {
         const e = JSON.parse(body as string) as AlertEvent
-        latest.set(e.alertId, e)
+        // one resolved before the cutoff is let go as it is read: the map holds what the book keeps
+        if (e.type === 'resolved' && e.at < resolvedSince) latest.delete(e.alertId)
+        else latest.set(e.alertId, e)
       }
     }
     return [...latest.values()].sort((a, b) => a.at - b.at)

@@ -124,8 +124,10 @@ export class SqliteStore implements Store, AlertEventStore {
     })()
   }
 
-  async latestAlertEvents(): Promise<AlertEvent[]> {
-    const rows = this.db.prepare('SELECT body FROM alert_events e WHERE at = (SELECT max(at) FROM alert_events WHERE alert_id = e.alert_id) ORDER BY at').all() as { body: string }[]
+  async latestAlertEvents(resolvedSince = Number.MIN_SAFE_INTEGER): Promise<AlertEvent[]> {
+    const rows = this.db
+      .prepare("SELECT body FROM alert_events e WHERE at = (SELECT max(at) FROM alert_events WHERE alert_id = e.alert_id) AND NOT (type = 'resolved' AND at < ?) ORDER BY at")
+      .all(resolvedSince) as { body: string }[]
     return rows.map((r) => JSON.parse(r.body) as AlertEvent)
   }
 

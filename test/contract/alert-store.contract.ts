@@ -88,6 +88,27 @@ export function alertStoreContract(name: string, open: () => Promise<AlertEventS
       expect(await page({ mines: [], before: T + 10 * 3_600_000, limit: 10 })).toEqual([])
     })
 
+    it('rebuilds, when asked, without the warnings resolved before a time, keeping every unresolved one however old', async () => {
+      const events: AlertEvent[] = []
+      // three warnings: resolved 10 days ago, resolved an hour ago, and raised 30 days ago and still open
+      const ages = { old: 10 * 86_400_000, recent: 3_600_000, open: 30 * 86_400_000 }
+      for (const [id, age] of Object.entries(ages)) {
+        const book = new AlertBook(() => id)
+        const at = T - age
+        const ctx = { mineId: 'm1', subject: { type: 'device' as const, id: `p-${id}`, name: id }, ruleKind: 'rate', class: 'warning' as const, timeZone: 'Asia/Shanghai', message: id }
+        events.push(...book.onLevel(ctx, { type: 'level', rule: 'r', from: null, to: 'yellow', value: 12, unit: 'mm/d', ts: at - 60_000 }, at - 60_000))
+        if (id === 'open') continue
+        const ack = book.acknowledge(id, 'wang', at - 30_000)
+        const resolved = book.resolve(id, 'wang', '已复测', at)
+        if (!ack.ok || !resolved.ok) throw new Error('the book refused')
+        events.push(ack.event, resolved.event)
+      }
+      await store.appendAlertEvents(events)
+      const ids = async (since?: number) => (await store.latestAlertEvents(since)).map((e) => e.alertId).sort()
+      expect(await ids()).toEqual(['old', 'open', 'recent'])
+      expect(await ids(T - 7 * 86_400_000)).toEqual(['open', 'recent'])
+    })
+
     it('keeps alerts apart', async () => {
       await store.appendAlertEvents([...history('x1'), ...history('x2').slice(0, 1)])
       const latest = await store.latestAlertEvents()

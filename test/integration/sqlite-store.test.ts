@@ -39,7 +39,7 @@ alertStoreContract('embedded SQLite', async () => {
   const store = new SqliteStore(join(dir, 'minewatch.db'))
   return {
     appendAlertEvents: (e) => store.appendAlertEvents(e),
-    latestAlertEvents: () => store.latestAlertEvents(),
+    latestAlertEvents: (since) => store.latestAlertEvents(since),
     alertHistory: (id) => store.alertHistory(id),
     resolvedAlerts: (q) => store.resolvedAlerts(q),
     close: async () => {
