@@ -34,6 +34,7 @@ export class InfluxStore implements Store, AlertEventStore {
   private server: ServerInfo | undefined
   /** One WriteApi per time precision: readings in ms, alert events in ns (line-protocol.ts). */
   private readonly writeApis = new Map<'ms' | 'ns', WriteApi>()
+  private firstEventAt: number | undefined
   private readonly influx: InfluxDB
 
   constructor(
@@ -73,12 +74,12 @@ export class InfluxStore implements Store, AlertEventStore {
 
   async latestAlertEvents(resolvedSince = Number.MIN_SAFE_INTEGER): Promise<AlertEvent[]> {
     // every event in time order, a week at a time; the last of each alert is the alert as it stands
-    const [first] = await this.rows(`SELECT first("type") FROM ${ident(ALERT_MEASUREMENT)}`)
+    const first = await this.firstAlertEventAt()
     const [last] = await this.rows(`SELECT last("type") FROM ${ident(ALERT_MEASUREMENT)}`)
-    if (!first || !last) return []
+    if (first === undefined || !last) return []
     const latest = new Map<string, AlertEvent>()
     const end = (last[0] as number) + 1
-    for (let from = first[0] as number; from < end; from += REBUILD_WINDOW_MS) {
+    for (let from = first; from < end; from += REBUILD_WINDOW_MS) {
       const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE time >= ${epochMs(from)} AND time < ${epochMs(Math.min(end, from + REBUILD_WINDOW_MS))} ORDER BY time ASC`)
       for (const [, body] of rows) {
         const e = JSON.parse(body as string) as AlertEvent
@@ -90,6 +91,18 @@ export class InfluxStore implements Store, AlertEventStore {
     return [...latest.values()].sort((a, b) => a.at - b.at)
   }
 
+  /**
+   * When the record begins: asked until there is one, then kept. Events reach the store in the
+   * alert journal's order, after what it already holds, so its beginning never moves earlier.
+   */
+  private async firstAlertEventAt(): Promise<number | undefined> {
+    if (this.firstEventAt === undefined) {
+      const [first] = await this.rows(`SELECT first("type") FROM ${ident(ALERT_MEASUREMENT)}`)
+      this.firstEventAt = first?.[0] as number | undefined
+    }
+    return this.firstEventAt
+  }
+
   async alertHistory(alertId: string): Promise<AlertEvent[]> {
     // the id is a field (line-protocol.ts); databases written before hold it in the tag `alert`
     const rows = await this.rows(`SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "alert_id" = ${str(alertId)} OR "alert" = ${str(alertId)} ORDER BY time ASC`)
@@ -99,14 +112,14 @@ export class InfluxStore implements Store, AlertEventStore {
   async resolvedAlerts(q: ResolvedQuery): Promise<Alert[]> {
     if (q.mines.length === 0 || q.limit <= 0) return []
     const mines = q.mines.map((m) => `"mine" = ${str(m)}`).join(' OR ')
-    const [first] = await this.rows(`SELECT first("type") FROM ${ident(ALERT_MEASUREMENT)}`)
-    if (!first) return []
+    const first = await this.firstAlertEventAt()
+    if (first === undefined) return []
     // back from `before` in windows four times longer each time: a query without a time range
     // opens every shard of the record (a year of weekly shards: 129 ms for the latest page,
     // docs/benchmarks.md "History"), where the latest page is nearly always in the last week
     const out: Alert[] = []
     let to = q.before ?? Date.now() + 86_400_000
-    for (let span = 7 * 86_400_000; out.length < q.limit && to > (first[0] as number); span *= 4) {
+    for (let span = 7 * 86_400_000; out.length < q.limit && to > first; span *= 4) {
       const from = to - span
       const rows = await this.rows(
         `SELECT "body" FROM ${ident(ALERT_MEASUREMENT)} WHERE "type" = 'resolved' AND time >= ${epochMs(from)} AND time < ${epochMs(to)} AND (${mines}) ORDER BY time DESC LIMIT ${Math.trunc(q.limit - out.length)}`,

@@ -36,7 +36,7 @@ export interface Sink<T> {
  * JSON and parses them there, so that this thread neither parses, encodes nor copies objects.
  */
 export interface PayloadSink {
-  writePayloads(payloads: readonly Buffer[], count: number): Promise<void>
+  writePayloads(payloads: readonly Buffer[]): Promise<void>
 }
 
 /** What the writer reports; the readings writer feeds the ingest metrics. */
@@ -152,7 +152,7 @@ export class StoreWriter<T = Reading> {
     try {
       if ('writePayloads' in store) {
         const { payloads, count, end } = await this.journal.readPayloads(this.cursor, this.opts.batchSize)
-        batch = { count, end, write: () => store.writePayloads(payloads, count) }
+        batch = { count, end, write: () => store.writePayloads(payloads) }
       } else {
         const { readings, end } = await this.journal.read(this.cursor, this.opts.batchSize)
         batch = { count: readings.length, end, write: () => store.write(readings) }

@@ -240,16 +240,10 @@ export class Journal<T = Reading> {
   /** Committed readings from `from`: about `maxReadings` (at least one record), and where they end. */
   async read(from: number, maxReadings: number): Promise<{ readings: T[]; end: number }> {
     const readings: T[] = []
-    let end = from
-    const first = this.tail[this.tailFirst]
-    if (first && first.start <= from) {
-      let i = this.findInTail(from)
-      while (i < this.tail.length && (readings.length === 0 || readings.length + this.tail[i]!.readings.length <= maxReadings)) {
-        const r = this.tail[i++]!
-        for (const reading of r.readings) readings.push(reading)
-        end = r.end
-      }
-      return { readings, end }
+    const held = this.fromTail(from, maxReadings)
+    if (held) {
+      for (const r of held) for (const reading of r.readings) readings.push(reading)
+      return { readings, end: held.at(-1)?.end ?? from }
     }
     const raw = await this.readRaw(from, maxReadings)
     for (const payload of raw.payloads) for (const reading of decodePayload<T>(payload)) readings.push(reading)
@@ -261,21 +255,22 @@ export class Journal<T = Reading> {
    * (the store writer's thread), so this thread neither parses nor copies objects.
    */
   async readPayloads(from: number, maxReadings: number): Promise<Payloads> {
+    const held = this.fromTail(from, maxReadings)
+    if (!held) return this.readRaw(from, maxReadings)
+    return { payloads: held.map((r) => r.payload), count: held.reduce((n, r) => n + r.readings.length, 0), end: held.at(-1)?.end ?? from }
+  }
+
+  /** The records from `from` that memory still holds, about `maxReadings` (at least one); undefined when `from` is older. */
+  private fromTail(from: number, maxReadings: number): Remembered<T>[] | undefined {
     const first = this.tail[this.tailFirst]
-    if (first && first.start <= from) {
-      const payloads: Buffer[] = []
-      let count = 0
-      let end = from
-      let i = this.findInTail(from)
-      while (i < this.tail.length && (count === 0 || count + this.tail[i]!.readings.length <= maxReadings)) {
-        const r = this.tail[i++]!
-        payloads.push(r.payload)
-        count += r.readings.length
-        end = r.end
-      }
-      return { payloads, count, end }
+    if (!first || first.start > from) return undefined
+    const held: Remembered<T>[] = []
+    let count = 0
+    for (let i = this.findInTail(from); i < this.tail.length && (count === 0 || count + this.tail[i]!.readings.length <= maxReadings); i++) {
+      held.push(this.tail[i]!)
+      count += this.tail[i]!.readings.length
     }
-    return this.readRaw(from, maxReadings)
+    return held
   }
 
   /** Older than what memory holds (after a restart or a long store outage): read the segment back. */

@@ -49,12 +49,12 @@ describe('the store thread', () => {
     const here = new SqliteStore(file)
     const thread = await StoreThread.start({ kind: 'sqlite', file }, memoryLog(), () => undefined)
     const records = Array.from({ length: 50 }, (_, i) => [prism('p1', T0 + i * 2000, i), prism('p1', T0 + i * 2000 + 1000, i + 0.5)])
-    await thread.readings.writePayloads(records.map(payloadOf), 100)
+    await thread.readings.writePayloads(records.map(payloadOf))
     const points = await here.range({ deviceId: 'p1', metric: 'dN', from: T0, to: T0 + 100_000, limit: 1000 })
     expect(points).toEqual(records.flat().map((r) => ({ ts: r.ts, value: r.values.dN })))
     expect(await here.latest('p1')).toEqual({ ts: T0 + 99_000, values: { dN: 49.5, dE: -49.5, dH: 0.5 }, seq: (T0 + 99_000) / 1000 })
     const event = { type: 'raised', alertId: 'a1', mineId: 'm1', at: T0, actor: 'system', notify: true, alert: { id: 'a1', mineId: 'm1', state: 'open' } } as unknown as AlertEvent
-    await thread.events.writePayloads([payloadOf([event])], 1)
+    await thread.events.writePayloads([payloadOf([event])])
     expect(await here.alertHistory('a1')).toEqual([event])
     await thread.stop()
     await here.close()
@@ -68,9 +68,9 @@ describe('the store thread', () => {
     const thread = await StoreThread.start({ kind: 'influx', cfg }, log, () => undefined)
     const batch = [payloadOf([prism('p1', T0, 1), prism('p1', T0 + 1000, 2)])]
     await influx.stop()
-    await expect(thread.readings.writePayloads(batch, 2)).rejects.toThrow(/InfluxDB at http:\/\/127.0.0.1:\d+ refuses connections \(is it running\?\)/)
+    await expect(thread.readings.writePayloads(batch)).rejects.toThrow(/InfluxDB at http:\/\/127.0.0.1:\d+ refuses connections \(is it running\?\)/)
     await influx.start()
-    await eventually(async () => (await thread.readings.writePayloads(batch, 2), true), 15_000, 250)
+    await eventually(async () => (await thread.readings.writePayloads(batch), true), 15_000, 250)
     expect(await here.range({ deviceId: 'p1', metric: 'dN', from: T0, to: T0 + 2000, limit: 10 })).toEqual([
       { ts: T0, value: 1 },
       { ts: T0 + 1000, value: 2 },
@@ -89,6 +89,6 @@ describe('the store thread', () => {
     await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate()
     await eventually(() => exited.length === 1)
     expect(exited[0]!.message).toMatch(/store thread exited/)
-    await expect(thread.readings.writePayloads([payloadOf([prism('p1', T0, 1)])], 1)).rejects.toThrow(/store thread exited/)
+    await expect(thread.readings.writePayloads([payloadOf([prism('p1', T0, 1)])])).rejects.toThrow(/store thread exited/)
   })
 })
