@@ -5,7 +5,8 @@ import type { EngineDevice, Fired, PointLevels, RuleStates } from './runner.js'
 
 /** What the platform asks of the rule thread (worker.ts). */
 export type Request =
-  | { readonly op: 'readings'; readonly readings: readonly Reading[]; readonly now: number }
+  /** Readings as the journal's JSON (one array, moved here, not copied): parsed on the rule thread. */
+  | { readonly op: 'json'; readonly json: Uint8Array; readonly now: number }
   | { readonly op: 'tick'; readonly now: number }
   | { readonly op: 'warm'; readonly readings: readonly Reading[]; readonly now: number }
   | { readonly op: 'reset'; readonly deviceIds: readonly string[]; readonly now: number }
@@ -70,18 +71,21 @@ export class RuleThread {
     }
   }
 
-  private ask<T>(req: Request): Promise<T> {
+  private ask<T>(req: Request, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.stopping) return Promise.reject(new Error('the rule thread is stopped'))
     const id = this.next++
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject })
-      this.worker.postMessage({ id, req })
+      this.worker.postMessage({ id, req }, transfer)
     })
   }
 
-  /** Readings as committed: the level changes they caused. */
-  readings(readings: readonly Reading[], now: number): Promise<Fired[]> {
-    return this.ask({ op: 'readings', readings, now })
+  /**
+   * Readings as committed, the level changes they caused. They come as one JSON array in a buffer of its own (journal/join.ts), which is
+   * moved to the thread: this thread neither copies the readings' objects nor builds new ones.
+   */
+  json(json: Uint8Array, now: number): Promise<Fired[]> {
+    return this.ask({ op: 'json', json, now }, [json.buffer as ArrayBuffer])
   }
 
   tick(now: number): Promise<Fired[]> {

@@ -1,4 +1,5 @@
-import type { Journal } from '../ingest/journal/journal.js'
+import { joinArrays } from '../ingest/journal/join.js'
+import type { Journal, Payloads } from '../ingest/journal/journal.js'
 import type { Log } from '../ingest/log.js'
 import type { Reading } from '../ingest/reading.js'
 import { StoreWriter, type PayloadSink, type WriterMetrics } from '../ingest/writer.js'
@@ -10,7 +11,7 @@ import { RuleThread } from './rule-thread.js'
 import type { AlertEventStore } from './store.js'
 
 /**
- * Alerting as a running part: readings in from intake (at the journal's commit), the engine and
+ * Alerting as a running part: readings in from the readings journal's commits, the engine and
  * the book in memory, every alert event appended to its own journal (so none is lost while the
  * store is down) and drained into the store, published on the bus and to the mine's MQTT alerts
  * topic. Rule state and the book are snapshotted now and then and at stop; at start the book is
@@ -30,7 +31,7 @@ export interface AlertingDeps {
   /** The snapshot found at start (read before the readings journal opened, so that it keeps what follows). */
   readonly snapshot: RuleSnapshot | undefined
   /** The readings journal: replayed from the snapshot's position at start, told what the snapshot covers. */
-  readonly readings: Pick<Journal<Reading>, 'head' | 'start' | 'read' | 'retain'>
+  readonly readings: Pick<Journal<Reading>, 'head' | 'start' | 'read' | 'retain' | 'onCommit'>
   readonly now: () => number
   readonly log: Log
   readonly newId: () => string
@@ -57,8 +58,9 @@ export interface RuleSnapshot {
 export class Alerting {
   private timer: NodeJS.Timeout | undefined
   private snapshotTimer: NodeJS.Timeout | undefined
-  /** Readings committed in this turn of the event loop, sent to the rule thread together at its end. */
-  private batch: Reading[] = []
+  /** Readings committed in this turn of the event loop (the journal's JSON), sent to the rule thread together at its end. */
+  private batch: Buffer[] = []
+  private batchReadings = 0
   /** When the first reading of the batch came. */
   private batchAt = 0
   private flushing: NodeJS.Immediate | undefined
@@ -132,6 +134,9 @@ export class Alerting {
       },
     )
     const alerting = new Alerting(deps, book, rules, booking, writer)
+    // from here on, every commit goes to the rules: the replay above read up to the head, and no
+    // turn of the event loop has passed since its last look
+    deps.readings.onCommit((c) => alerting.committed(c))
     // a snapshot now, so that the next start replays only what comes after this one (a process
     // killed every few seconds would otherwise replay more at each start, and keep ever more
     // journal), and so that even the first minute of a first start is replayed after a crash
@@ -160,11 +165,13 @@ export class Alerting {
     }
   }
 
-  /** Readings as they are committed to the ingest journal: judged on the rule thread, in commit order. */
-  onReadings(readings: readonly Reading[]): void {
-    if (this.batch.length === 0) this.batchAt = this.deps.now()
-    for (const r of readings) this.batch.push(r)
-    // one message per turn of the event loop, not per reading: a group commit resolves hundreds at once
+  /** Readings as they are committed to the ingest journal (its onCommit): judged on the rule thread, in commit order. */
+  private committed(c: Payloads): void {
+    if (c.count === 0) return
+    if (this.batchReadings === 0) this.batchAt = this.deps.now()
+    for (const p of c.payloads) this.batch.push(p)
+    this.batchReadings += c.count
+    // one message per turn of the event loop: commits that land in the same turn go together
     this.flushing ??= setImmediate(() => this.flush())
   }
 
@@ -177,11 +184,13 @@ export class Alerting {
   private flush(): void {
     if (this.flushing) clearImmediate(this.flushing)
     this.flushing = undefined
-    if (this.batch.length === 0) return
-    const readings = this.batch
+    if (this.batchReadings === 0) return
+    const json = joinArrays(this.batch)
+    const count = this.batchReadings
     this.batch = []
+    this.batchReadings = 0
     const now = this.deps.now()
-    const sent = { at: this.batchAt, readings: readings.length }
+    const sent = { at: this.batchAt, readings: count }
     this.unanswered.push(sent)
     this.unansweredReadings += sent.readings
     // answers come in the order the batches were sent: the oldest is the one answered
@@ -189,22 +198,22 @@ export class Alerting {
       this.unanswered.shift()
       this.unansweredReadings -= sent.readings
     }
-    this.rules.readings(readings, now).then(
+    this.rules.json(json, now).then(
       (fired) => {
         answered()
         this.system(this.booking.apply(fired, now))
       },
       (err: Error) => {
         answered()
-        this.deps.log.error({ err: err.message, readings: readings.length }, 'the rules failed on a batch of readings; the next readings are judged as usual')
+        this.deps.log.error({ err: err.message, readings: count }, 'the rules failed on a batch of readings; the next readings are judged as usual')
       },
     )
   }
 
   /** Readings committed but not yet judged, and how long the oldest of them has waited (ms). */
   lag(): { readings: number; oldestMs: number } {
-    const oldest = this.unanswered[0]?.at ?? (this.batch.length > 0 ? this.batchAt : undefined)
-    return { readings: this.unansweredReadings + this.batch.length, oldestMs: oldest === undefined ? 0 : Math.max(0, this.deps.now() - oldest) }
+    const oldest = this.unanswered[0]?.at ?? (this.batchReadings > 0 ? this.batchAt : undefined)
+    return { readings: this.unansweredReadings + this.batchReadings, oldestMs: oldest === undefined ? 0 : Math.max(0, this.deps.now() - oldest) }
   }
 
   acknowledge(id: string, actor: string): Promise<BookResult> {

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { RuleRunner, type EngineDevice, type RuleStates } from './runner.js'
 import type { Request } from './rule-thread.js'
+import type { Reading } from '../ingest/reading.js'
 
 /**
  * The rule thread's entry (rule-thread.ts starts it): the rules' state lives here and every
@@ -9,11 +10,12 @@ import type { Request } from './rule-thread.js'
 const { devices, now, restored } = workerData as { devices: EngineDevice[]; now: number; restored: RuleStates }
 const runner = new RuleRunner(devices, now, restored)
 const port = parentPort!
+const utf8 = new TextDecoder()
 
 function answer(req: Request): unknown {
   switch (req.op) {
-    case 'readings':
-      return runner.onReadings(req.readings, req.now)
+    case 'json':
+      return runner.onReadings(JSON.parse(utf8.decode(req.json)) as Reading[], req.now)
     case 'tick':
       return runner.tick(req.now)
     case 'warm':

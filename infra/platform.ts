@@ -257,8 +257,6 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       this.set(alerting.lag().readings)
     },
   })
-  // live consumers get readings at the journal's commit (README, "Durability: the journal")
-  intake.onReadings((readings) => alerting.onReadings(readings))
   const pending = new PendingConnections(undefined, undefined, (n) => metrics.connectionsPending.set(n))
   broker.on('client', (client) => pending.loggedIn(client.conn))
   const frameLimit = {

@@ -108,7 +108,7 @@ export class Journal<T = Reading> {
   private tail: Remembered<T>[] = []
   private tailFirst = 0
   private tailReadings = 0
-  private commitListeners: (() => void)[] = []
+  private commitListeners: ((committed: Payloads) => void)[] = []
   private refusal: JournalRefusal | undefined
   private failure: JournalRefusal | undefined
   private freeBytes: number | undefined
@@ -208,8 +208,11 @@ export class Journal<T = Reading> {
     return this.unconfirmed
   }
 
-  /** Called after every group commit (the writer uses it to wake up). */
-  onCommit(listener: () => void): void {
+  /**
+   * Called after every group commit with the group's records as their JSON, in journal order: the
+   * writer wakes up; the rules take the readings as they are committed, without a copy of their own.
+   */
+  onCommit(listener: (committed: Payloads) => void): void {
     this.commitListeners.push(listener)
   }
 
@@ -336,17 +339,21 @@ export class Journal<T = Reading> {
         let pos = seg.base + offset
         let count = 0
         const ends: number[] = []
+        const payloads: Buffer[] = []
         for (const p of group) {
           const start = pos
           pos += p.buf.length
           count += p.readings.length
           ends.push(pos)
-          this.remember({ start, end: pos, readings: p.readings, payload: p.buf.subarray(HEADER_BYTES) })
+          const payload = p.buf.subarray(HEADER_BYTES)
+          payloads.push(payload)
+          this.remember({ start, end: pos, readings: p.readings, payload })
         }
         this.unconfirmed += count
         this.hooks.onGroup?.(count, bytes, (performance.now() - started) / 1000)
         group.forEach((p, i) => p.resolve(ends[i]!))
-        for (const listener of this.commitListeners) listener()
+        const committed: Payloads = { payloads, count, end: pos }
+        for (const listener of this.commitListeners) listener(committed)
       } catch (err) {
         await this.undo(seg, err as NodeJS.ErrnoException)
         const refusal = this.failure ?? this.refusal ?? new JournalRefusal('JOURNAL_FAILED', `journal write failed: ${(err as Error).message}`)

@@ -69,7 +69,7 @@ describe('warnings from readings, over MQTT', () => {
     const t = await startTestPlatform({ now: () => clock })
     const readings = [4.9, 4.8, 4.7].map((depth, i) => ({ mineId: 'mine-a', deviceId: 'a-piezo', kind: 'piezometer' as const, ts: clock - 60_000 + i, values: { depth } }))
     // as the journal's commit hands them over; the rule thread gets them at the end of this turn
-    t.platform.alerting.onReadings(readings)
+    await t.platform.journal.append(readings)
     clock += 5000
     expect(t.platform.alerting.lag()).toEqual({ readings: 3, oldestMs: 5000 })
     // tick resolves once everything committed before it has been judged

@@ -3,6 +3,8 @@ import { engineDevices } from '../../../alerting/config.js'
 import { RuleThread } from '../../../alerting/rule-thread.js'
 import { RuleRunner, type Fired } from '../../../alerting/runner.js'
 import { decodeTelemetry } from '../../../ingest/decode.js'
+import { joinArrays } from '../../../ingest/journal/join.js'
+import { encodeRecord, HEADER_BYTES } from '../../../ingest/journal/record.js'
 import type { Reading } from '../../../ingest/reading.js'
 import { between, simDevices } from '../../../simulators/plan.js'
 import { seeded } from '../../../simulators/random.js'
@@ -36,7 +38,7 @@ afterAll(() => Promise.all(threads.map((t) => t.stop())))
 
 describe('the rule thread', () => {
   for (const name of ['slope-failure', 'sensor-faults', 'pump-failure']) {
-    it(`fires what the rules fire in one thread, in order, on the ${name} scenario's last 48 h in random batches`, async () => {
+    it(`fires what the rules fire in one thread, in order, on the ${name} scenario's last 48 h in random batches of journal records`, async () => {
       const messages = tail(name)
       const devices = engineDevices(site)
       const here = new RuleRunner(devices, START)
@@ -52,7 +54,8 @@ describe('the rule thread', () => {
         const readings = batch.flatMap(([, r]) => r)
         const now = batch.at(-1)![0]
         expected.push(...here.onReadings(readings, now))
-        asked.push(thread.readings(readings, now))
+        // as the platform sends them: each message's journal record as written, joined into one array
+        asked.push(thread.json(joinArrays(batch.map(([, r]) => encodeRecord(r).subarray(HEADER_BYTES))), now))
         if (random.next() < 0.05) {
           expected.push(...here.tick(now))
           asked.push(thread.tick(now))
