@@ -9,8 +9,8 @@ import { PROBE } from './site.js'
  * so the clock is read when the message really leaves and really arrives.
  *
  * argv: the broker's URL. stdin: "start" (begin crossing) then "stop" (stop, wait, report).
- * stdout: "ready", then one JSON line: every crossing as [ms since start, publish-to-event ms,
- * publish-to-committed ms] (NaN when no event came).
+ * stdout: "ready", then one JSON line: `crossings`, each [ms since start, publish-to-event ms,
+ * publish-to-committed ms] (null when no event came), and the CPU seconds this process used from start to stop.
  */
 const url = process.argv[2]!
 const probe = await mqtt.connectAsync(url, { username: PROBE.device, password: PROBE.password, clientId: PROBE.device, reconnectPeriod: 0 })
@@ -40,12 +40,14 @@ process.stdout.write('ready\n')
 
 let timer: NodeJS.Timeout | undefined
 let started = 0
+let cpu0 = process.cpuUsage()
 const t0 = Date.now() - 3_600_000
 process.stdin.setEncoding('utf8')
 for await (const chunk of process.stdin) {
   const command = String(chunk).trim()
   if (command === 'start') {
     started = performance.now()
+    cpu0 = process.cpuUsage()
     let k = 0
     timer = setInterval(() => {
       // a distinct value per crossing identifies the event it causes
@@ -61,7 +63,8 @@ for await (const chunk of process.stdin) {
     // the last crossings' events are on their way: wait for them (bounded)
     const until = performance.now() + 5000
     while (byValue.size > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20))
-    process.stdout.write(`${JSON.stringify(crossings.map((c) => [c.at, c.latency, c.toCommitted]))}\n`)
+    const cpu = process.cpuUsage(cpu0)
+    process.stdout.write(`${JSON.stringify({ crossings: crossings.map((c) => [c.at, c.latency, c.toCommitted]), cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`)
     await probe.endAsync(true)
     await listener.endAsync(true)
     process.exit(0)

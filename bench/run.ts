@@ -345,18 +345,19 @@ async function alerting(influx: TestInflux) {
   ownDelay.enable()
   // on a small machine every process competes for the cores: say what each took
   const ownCpu0 = process.cpuUsage()
-  const probeCpu0 = await cpuSecondsOf(probe.pid!)
   const load = runLoad('alerting background', fleet.clients, devices, { seconds, window: 8, ratePerDevice: rate / n, t0: Date.now() - 3 * 3_600_000 })
   // every 100 ms the probe crosses its red threshold one way or the other: each crossing is one alert event
   probe.stdin.write('start\n')
   const result = await load
   probe.stdin.write('stop\n')
   const loaded = inside(beforeLoad, await p.metrics())
+  const rss = await rssOf(p.proc.child.pid!)
   ownDelay.disable()
   const ownCpu = process.cpuUsage(ownCpu0)
   const generatorDelay = { p99: ownDelay.percentile(99) / 1e6, max: ownDelay.max / 1e6, cpuShare: (ownCpu.user + ownCpu.system) / 1e6 / result.seconds }
-  const probeCpuShare = ((await cpuSecondsOf(probe.pid!)) - probeCpu0) / result.seconds
-  const crossings = (JSON.parse((await probeLines.next()).value as string) as (number | null)[][]).map(([at, latency, toCommitted]) => ({
+  const probed = JSON.parse((await probeLines.next()).value as string) as { crossings: (number | null)[][]; cpuSeconds: number }
+  const probeCpuShare = probed.cpuSeconds / result.seconds
+  const crossings = probed.crossings.map(([at, latency, toCommitted]) => ({
     at: at!,
     latency: latency ?? Number.NaN,
     toCommitted: toCommitted ?? Number.NaN,
@@ -378,6 +379,7 @@ async function alerting(influx: TestInflux) {
   const heardAll = phases.reduce((n, ph) => n + ph.events, 0)
   report.alerting = {
     inside: loaded,
+    peakRss: rss.peak,
     generatorDelay,
     probeCpuShare,
     backgroundPerSec: result.acked / result.seconds,
@@ -399,7 +401,7 @@ async function alerting(influx: TestInflux) {
   for (const [what, us] of Object.entries(cost)) say(`| rule evaluation, ${what} | ${fmt(us, 2)} µs per reading |`)
   say(
     `| inside the platform | CPU ${fmt((100 * loaded.cpuSeconds) / result.seconds)}% of one core (${fmt((loaded.cpuSeconds * 1e6) / (result.acked + all), 1)} µs per reading), event-loop delay p99 ${fmt(loaded.eventLoopDelayP99Ms, 1)} ms (max ${fmt(loaded.eventLoopDelayMaxMs)}), GC ${fmt(loaded.gcSeconds.minor, 2)} s minor + ${fmt(loaded.gcSeconds.major, 2)} s major, ` +
-      `${fmt(loaded.journalCommits)} journal commits of ${fmt(loaded.commitMeanMs, 2)} ms, ${fmt(loaded.storeWrites)} store writes of ${fmt(loaded.storeWriteMeanMs)} ms |`,
+      `${fmt(loaded.journalCommits)} journal commits of ${fmt(loaded.commitMeanMs, 2)} ms, ${fmt(loaded.storeWrites)} store writes of ${fmt(loaded.storeWriteMeanMs)} ms, peak RSS ${mib(rss.peak)} |`,
   )
   say(
     `| inside the load generator (the fleet's process) | CPU ${fmt(100 * generatorDelay.cpuShare)}% of one core, event-loop delay p99 ${fmt(generatorDelay.p99, 1)} ms (max ${fmt(generatorDelay.max)}) |`,

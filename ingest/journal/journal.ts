@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'node:fs'
 import { mkdir, open, statfs, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Log } from '../log.js'
@@ -10,7 +11,10 @@ import { listSegments, readSegment, scanSegment, segmentName, type Segment } fro
  * The durable journal (README, "Durability: the journal"): every accepted reading is appended and fsynced here before the
  * broker acknowledges it, and the store writer drains it into the store. Appends that arrive
  * together share one write and one fdatasync (group commit), so the cost of durability is paid
- * per group, not per reading.
+ * per group, not per reading. Where the system has O_DSYNC (Linux, macOS) segments are opened with
+ * it, and the write is its own fdatasync (open(2): "as though each write(2) was followed by a call
+ * to fdatasync(2)"): one trip to the thread pool per group instead of two, and each trip is a turn
+ * of a busy event loop that every reading in the group waits for.
  *
  * Layout in `dir`: segment files (see segments.ts) and checkpoint.json, the position up to which
  * the store has confirmed everything. At open, the unconfirmed tail is checked and handed to the
@@ -37,11 +41,17 @@ export interface JournalOptions {
    * forgets what was written but not yet synced, as a power cut does, shows that nothing is
    * acknowledged before its fdatasync returns.
    */
-  readonly openFile?: (path: string, flags: string) => Promise<SegmentFile>
+  readonly openFile?: (path: string, flags: number) => Promise<SegmentFile>
 }
 
 /** What the journal does with a segment file. */
 export type SegmentFile = Pick<FileHandle, 'writev' | 'datasync' | 'truncate' | 'close'>
+
+const { O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_DSYNC } = fsConstants
+/** 0 where the system has no O_DSYNC (Windows): then every group write is followed by a datasync. */
+const DSYNC = O_DSYNC ?? 0
+/** How segment files are opened: a new one, an existing one, the next one (which must not exist yet). */
+export const SEGMENT_FLAGS = { create: O_RDWR | O_CREAT | O_TRUNC | DSYNC, reopen: O_RDWR | DSYNC, next: O_RDWR | O_CREAT | O_EXCL | DSYNC } as const
 
 export const DEFAULT_JOURNAL_OPTIONS: Omit<JournalOptions, 'dir'> = {
   segmentBytes: 64 * 1024 * 1024,
@@ -181,7 +191,7 @@ export class Journal<T = Reading> {
     }
     if (live.length === 0) live.push({ base: checkpoint, file: join(opts.dir, segmentName(checkpoint)), size: 0 })
     const last = live.at(-1)!
-    const handle = await (opts.openFile ?? open)(last.file, last.size === 0 ? 'w+' : 'r+')
+    const handle = await (opts.openFile ?? open)(last.file, last.size === 0 ? SEGMENT_FLAGS.create : SEGMENT_FLAGS.reopen)
     // cut a torn tail so the next append starts on a record boundary
     await handle.truncate(last.size)
     await handle.datasync()
@@ -334,7 +344,8 @@ export class Journal<T = Reading> {
         const offset = seg.size
         const { bytesWritten } = await this.active.writev(buffers, offset)
         if (bytesWritten !== bytes) throw Object.assign(new Error(`short write: ${bytesWritten} of ${bytes} bytes`), { code: 'ENOSPC' })
-        await this.active.datasync()
+        // with O_DSYNC the write returned once the data was on disk
+        if (DSYNC === 0) await this.active.datasync()
         seg.size = offset + bytes
         let pos = seg.base + offset
         let count = 0
@@ -382,7 +393,7 @@ export class Journal<T = Reading> {
     const old = this.segments.at(-1)!
     const base = old.base + old.size
     const seg: Segment = { base, file: join(this.opts.dir, segmentName(base)), size: 0 }
-    const handle = await (this.opts.openFile ?? open)(seg.file, 'wx')
+    const handle = await (this.opts.openFile ?? open)(seg.file, SEGMENT_FLAGS.next)
     await this.active.close()
     this.active = handle
     this.segments.push(seg)

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, truncateSync } from 'node:fs'
+import { constants, mkdtempSync, rmSync, truncateSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,12 +40,14 @@ export async function readAll(journal: Journal, batch = 1000): Promise<Reading[]
  * A file layer that keeps what a power cut would: every write goes to the real file, but `cut()`
  * cuts each file back to what its last fdatasync covered (a disk's write-back cache and the page
  * cache are lost with the power; a kill -9 alone would not show it, since the page cache survives).
+ * A file opened with O_DSYNC has each write synced when it returns (open(2)).
  */
 export function powerCutFiles(): { open: NonNullable<JournalOptions['openFile']>; cut(): void } {
   const files = new Map<string, { written: number; synced: number }>()
   return {
     async open(path, flags) {
       const handle = await open(path, flags)
+      const dsync = (flags & (constants.O_DSYNC ?? 0)) !== 0
       const size = (await handle.stat()).size
       const f = { written: size, synced: size }
       files.set(path, f)
@@ -53,6 +55,7 @@ export function powerCutFiles(): { open: NonNullable<JournalOptions['openFile']>
         writev: async (buffers, position) => {
           const r = await handle.writev(buffers, position)
           f.written = Math.max(f.written, (position ?? 0) + r.bytesWritten)
+          if (dsync) f.synced = f.written
           return r
         },
         datasync: async () => {

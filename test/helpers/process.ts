@@ -12,7 +12,8 @@ export interface PlatformProcess {
 
 /** The TypeScript entry point through tsx (as in development), or the compiled one (as `npm start` runs it). */
 export const SOURCE_ENTRY = ['--import', 'tsx', 'infra/main.ts']
-export const COMPILED_ENTRY = ['dist/infra/main.js']
+/** `npm start`'s young generation (README, "Memory and GC"): a reading in flight no longer outlives a scavenge. */
+export const COMPILED_ENTRY = ['--max-semi-space-size=64', 'dist/infra/main.js']
 
 /** Platform processes still running: killed after the test file, whatever its tests did. */
 const children = new Set<ReturnType<typeof spawn>>()

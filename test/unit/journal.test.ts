@@ -40,7 +40,7 @@ describe('Journal', () => {
     expect(values(await readAll(j, 7))).toEqual(Array.from({ length: 100 }, (_, i) => i))
   })
 
-  it('keeps through a power cut every append it resolved: nothing is acknowledged before its fdatasync', async () => {
+  it('keeps through a power cut every append it resolved: nothing is acknowledged before it is synced (fdatasync, or a write to a file opened O_DSYNC)', async () => {
     const d = dir()
     const files = powerCutFiles()
     // small segments, so that appends also cross into new files
