@@ -1,5 +1,4 @@
-import { joinArrays } from '../ingest/journal/join.js'
-import type { Journal, Payloads } from '../ingest/journal/journal.js'
+import type { Journal } from '../ingest/journal/journal.js'
 import type { Log } from '../ingest/log.js'
 import type { Reading } from '../ingest/reading.js'
 import { StoreWriter, type PayloadSink, type WriterMetrics } from '../ingest/writer.js'
@@ -7,6 +6,7 @@ import type { Alert, AlertEvent } from './book/alert.js'
 import { AlertBook, type BookResult } from './book/book.js'
 import type { AlertBus } from './bus.js'
 import { Booking, type EngineDevice, type EngineItem, type RuleStates } from './engine.js'
+import { RuleFeed } from './rule-feed.js'
 import { RuleThread } from './rule-thread.js'
 import type { AlertEventStore } from './store.js'
 
@@ -31,7 +31,7 @@ export interface AlertingDeps {
   /** The snapshot found at start (read before the readings journal opened, so that it keeps what follows). */
   readonly snapshot: RuleSnapshot | undefined
   /** The readings journal: replayed from the snapshot's position at start, told what the snapshot covers. */
-  readonly readings: Pick<Journal<Reading>, 'head' | 'start' | 'read' | 'retain' | 'onCommit'>
+  readonly readings: Pick<Journal<Reading>, 'head' | 'start' | 'read' | 'readPayloads' | 'retain' | 'onCommit'>
   readonly now: () => number
   readonly log: Log
   readonly newId: () => string
@@ -58,22 +58,18 @@ export interface RuleSnapshot {
 export class Alerting {
   private timer: NodeJS.Timeout | undefined
   private snapshotTimer: NodeJS.Timeout | undefined
-  /** Readings committed in this turn of the event loop (the journal's JSON), sent to the rule thread together at its end. */
-  private batch: Buffer[] = []
-  private batchReadings = 0
-  /** When the first reading of the batch came. */
-  private batchAt = 0
-  private flushing: NodeJS.Immediate | undefined
-  /** Batches sent to the rule thread and not yet answered, oldest first: how far the rules lag. */
-  private readonly unanswered: { readonly at: number; readonly readings: number }[] = []
-  private unansweredReadings = 0
+  /** The rules' reading of the readings journal: bounded batches, in commit order. */
+  private readonly feed: RuleFeed
   private constructor(
     private readonly deps: AlertingDeps,
     readonly book: AlertBook,
     private readonly rules: RuleThread,
     private readonly booking: Booking,
     private readonly writer: StoreWriter<AlertEvent>,
-  ) {}
+  ) {
+    // from the head: the replay at start read up to it, and no turn of the event loop has passed since its last look
+    this.feed = new RuleFeed(deps.readings, (json, readings) => this.judge(json, readings), deps.now, deps.log, deps.readings.head)
+  }
 
   static async start(deps: AlertingDeps): Promise<Alerting> {
     const book = new AlertBook(deps.newId)
@@ -134,9 +130,7 @@ export class Alerting {
       },
     )
     const alerting = new Alerting(deps, book, rules, booking, writer)
-    // from here on, every commit goes to the rules: the replay above read up to the head, and no
-    // turn of the event loop has passed since its last look
-    deps.readings.onCommit((c) => alerting.committed(c))
+    deps.readings.onCommit((c) => alerting.feed.committed(c))
     // a snapshot now, so that the next start replays only what comes after this one (a process
     // killed every few seconds would otherwise replay more at each start, and keep ever more
     // journal), and so that even the first minute of a first start is replayed after a crash
@@ -154,7 +148,7 @@ export class Alerting {
    * happened. It resolves once every reading committed before it has been judged and booked.
    */
   async tick(): Promise<void> {
-    this.flush()
+    await this.feed.caughtUp()
     const now = this.deps.now()
     try {
       const fired = await this.rules.tick(now)
@@ -165,55 +159,24 @@ export class Alerting {
     }
   }
 
-  /** Readings as they are committed to the ingest journal (its onCommit): judged on the rule thread, in commit order. */
-  private committed(c: Payloads): void {
-    if (c.count === 0) return
-    if (this.batchReadings === 0) this.batchAt = this.deps.now()
-    for (const p of c.payloads) this.batch.push(p)
-    this.batchReadings += c.count
-    // one message per turn of the event loop: commits that land in the same turn go together
-    this.flushing ??= setImmediate(() => this.flush())
-  }
-
   /** The live state of one device's rule (the trend's live forecast); undefined when unknown. */
-  ruleState(deviceId: string, ruleId: string): Promise<unknown> {
-    this.flush()
+  async ruleState(deviceId: string, ruleId: string): Promise<unknown> {
+    await this.feed.caughtUp()
     return this.rules.peek(deviceId, ruleId).catch(() => undefined)
   }
 
-  private flush(): void {
-    if (this.flushing) clearImmediate(this.flushing)
-    this.flushing = undefined
-    if (this.batchReadings === 0) return
-    const json = joinArrays(this.batch)
-    const count = this.batchReadings
-    this.batch = []
-    this.batchReadings = 0
+  /** One batch of committed readings judged on the rule thread, its level changes booked; never rejects. */
+  private judge(json: Uint8Array, readings: number): Promise<void> {
     const now = this.deps.now()
-    const sent = { at: this.batchAt, readings: count }
-    this.unanswered.push(sent)
-    this.unansweredReadings += sent.readings
-    // answers come in the order the batches were sent: the oldest is the one answered
-    const answered = () => {
-      this.unanswered.shift()
-      this.unansweredReadings -= sent.readings
-    }
-    this.rules.json(json, now).then(
-      (fired) => {
-        answered()
-        this.system(this.booking.apply(fired, now))
-      },
-      (err: Error) => {
-        answered()
-        this.deps.log.error({ err: err.message, readings: count }, 'the rules failed on a batch of readings; the next readings are judged as usual')
-      },
+    return this.rules.json(json, now).then(
+      (fired) => this.system(this.booking.apply(fired, now)),
+      (err: Error) => this.deps.log.error({ err: err.message, readings }, 'the rules failed on a batch of readings; the next readings are judged as usual'),
     )
   }
 
   /** Readings committed but not yet judged, and how long the oldest of them has waited (ms). */
   lag(): { readings: number; oldestMs: number } {
-    const oldest = this.unanswered[0]?.at ?? (this.batchReadings > 0 ? this.batchAt : undefined)
-    return { readings: this.unansweredReadings + this.batchReadings, oldestMs: oldest === undefined ? 0 : Math.max(0, this.deps.now() - oldest) }
+    return this.feed.lag()
   }
 
   acknowledge(id: string, actor: string): Promise<BookResult> {
@@ -232,6 +195,7 @@ export class Alerting {
     clearInterval(this.timer)
     clearInterval(this.snapshotTimer)
     await this.snapshot()
+    this.feed.stop()
     await this.rules.stop()
     await this.writer.stop()
     await this.deps.journal.close()
@@ -239,7 +203,7 @@ export class Alerting {
 
   /** Starts the rules of these devices afresh (RuleRunner.reset); resolves once they are. */
   async resetRules(deviceIds: Iterable<string>): Promise<void> {
-    this.flush()
+    await this.feed.caughtUp()
     this.booking.setLevels(await this.rules.reset([...deviceIds], this.deps.now()))
   }
 
@@ -298,12 +262,14 @@ export class Alerting {
   private async snapshot(): Promise<void> {
     // resolved warnings older than a week leave memory (they are in the store): the book holds what is open and recent
     this.book.prune(this.deps.now(), RESOLVED_KEPT_MS)
-    // taken between two turns of the event loop: every reading committed so far is sent to the
-    // rule thread, which answers in order, so the states it returns cover exactly these
-    this.flush()
-    const position = this.deps.readings.head
+    // every reading committed so far is sent to the rule thread first; the thread answers in order,
+    // so the states it returns cover exactly what was sent before the request: the feed's position
+    // read in the same step as the request is posted
+    await this.feed.caughtUp()
+    const position = this.feed.position
+    const asked = this.rules.snapshot()
     try {
-      const states = await this.rules.snapshot()
+      const states = await asked
       // the level changes of the readings before the snapshot came back before it, and are booked:
       // the alert journal's head now. Events still being written are in the book already, and are
       // applied again over it at a restart, which changes nothing (each carries the whole alert)
