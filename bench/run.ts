@@ -79,6 +79,12 @@ const say = (line = '') => process.stdout.write(`${line}\n`)
 const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789'
 /** The compiled entry point (built below, before any mode runs). */
 const BENCH_ENTRY = COMPILED_ENTRY
+/**
+ * BENCH_NODE_ARGS: Node flags for the platform process, after `npm start`'s own so that they win
+ * (e.g. `--max-semi-space-size=16` to measure Node's default young generation).
+ */
+const BENCH_NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+const entryWith = (flags: string[]) => [...BENCH_ENTRY.slice(0, -1), ...flags, BENCH_ENTRY.at(-1)!]
 
 /** Where latency comes from inside the platform during a phase: event-loop delay, GC, journal commits. */
 function inside(before: Map<string, number>, after: Map<string, number>) {
@@ -137,8 +143,8 @@ async function startPlatformProcess(influx: TestInflux, siteFile: string, db: st
       MINEWATCH_INFLUX_BUCKET: db,
     }),
     // --profile <dir>: a V8 CPU profile of the platform process, to see where the time goes
-    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [])],
-    BENCH_ENTRY,
+    [],
+    entryWith([...BENCH_NODE_ARGS, ...(args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [])]),
   )
   const ports = await proc.started(120_000)
   return {
@@ -532,7 +538,7 @@ async function restarts(influx: TestInflux) {
     const list: { ready: number; replayed: number; journalMiB: number }[] = (rows[store] = [])
     for (let i = 0; i < cycles; i++) {
       const started = performance.now()
-      const proc = runPlatform(env, [], BENCH_ENTRY)
+      const proc = runPlatform(env, [], entryWith(BENCH_NODE_ARGS))
       const ports = await proc.started(120_000)
       for (;;) {
         const res = await fetch(`http://127.0.0.1:${ports.http}/api/health`).catch(() => undefined)

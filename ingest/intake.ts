@@ -7,7 +7,7 @@ import type { Quarantine } from './quarantine.js'
 import type { Reading } from './reading.js'
 import type { Problem } from './refusals.js'
 import type { Principal } from './registry.js'
-import { publishVerdict } from './broker/acl.js'
+import { publishVerdict, type PublishVerdict } from './broker/acl.js'
 import { decodeStatus } from './status.js'
 
 /**
@@ -63,6 +63,11 @@ export const NOTICE_PROBLEMS = 20
 export class Intake {
   private readonly listeners: ReadingsListener[] = []
   private readonly throttle = new LogThrottle(60_000)
+  /**
+   * Each principal's last topic and its verdict: a device publishes to the same topic every time,
+   * and the verdict is a pure function of the two (acl.ts), so it is worked out once, not per message.
+   */
+  private readonly verdicts = new WeakMap<Principal, { readonly topic: string; readonly verdict: PublishVerdict }>()
 
   constructor(private readonly deps: IntakeDeps) {}
 
@@ -73,7 +78,7 @@ export class Intake {
 
   async publish(principal: Principal, clientId: string, topic: string, payload: Buffer): Promise<IntakeResult> {
     const receivedAt = this.deps.now()
-    const verdict = publishVerdict(principal, topic)
+    const verdict = this.verdictOf(principal, topic)
     if (!verdict.ok) return this.refuse(principal, clientId, topic, payload, receivedAt, [verdict.problem], 0)
     // publishVerdict only passes devices
     const device = principal as Extract<Principal, { type: 'device' }>
@@ -94,6 +99,14 @@ export class Intake {
       return this.refuse(principal, clientId, topic, payload, receivedAt, decoded.problems, decoded.readings.length)
     }
     return { route: true, retainable: false, accepted: decoded.readings.length, problems: [] }
+  }
+
+  private verdictOf(principal: Principal, topic: string): PublishVerdict {
+    const last = this.verdicts.get(principal)
+    if (last?.topic === topic) return last.verdict
+    const verdict = publishVerdict(principal, topic)
+    this.verdicts.set(principal, { topic, verdict })
+    return verdict
   }
 
   private emit(readings: readonly Reading[]): void {
