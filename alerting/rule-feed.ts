@@ -1,5 +1,5 @@
 import { joinArrays } from '../ingest/journal/join.js'
-import type { Payloads } from '../ingest/journal/journal.js'
+import type { Committed, Payloads } from '../ingest/journal/journal.js'
 import type { Log } from '../ingest/log.js'
 
 /** Where the feed reads committed readings: the readings journal. */
@@ -61,7 +61,7 @@ export class RuleFeed {
   }
 
   /** A group commit of the journal (its onCommit). */
-  committed(c: Payloads): void {
+  committed(c: Committed): void {
     if (c.count === 0 || this.stopped) return
     this.committedReadings += c.count
     this.target = c.end

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import mqtt from 'mqtt'
@@ -343,7 +344,7 @@ async function alerting(influx: TestInflux) {
   const fleet = await connectFleet('alerting', p.ports.mqtt, devices)
   // the probe lives in a process of its own: this one's event loop is busy with the fleet (alert-probe.ts)
   const probe = spawn(process.execPath, ['--import', 'tsx', 'bench/alert-probe.ts', `mqtt://127.0.0.1:${p.ports.mqtt}`], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const probeLines = lines(probe.stdout)
+  const probeLines = createInterface({ input: probe.stdout })[Symbol.asyncIterator]()
   if ((await probeLines.next()).value !== 'ready') throw new Error('the alert probe did not start')
   const beforeLoad = await p.metrics()
   // the load generator's own loop delay is part of what the fleet sees: say how much
@@ -416,19 +417,6 @@ async function alerting(influx: TestInflux) {
   say()
   check(`publish-to-alert p99 < 50 ms under the background load (${steady.name})`, percentile(steady.latency, 99) < 50, `${fmt(percentile(steady.latency, 99), 1)} ms`)
   check('every probe crossing raised its alert event', heardAll === all, `${fmt(heardAll)} of ${fmt(all)}`)
-}
-
-/** A child's stdout as lines. */
-async function* lines(stream: NodeJS.ReadableStream): AsyncGenerator<string> {
-  let buffered = ''
-  for await (const chunk of stream) {
-    buffered += String(chunk)
-    let nl: number
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      yield buffered.slice(0, nl)
-      buffered = buffered.slice(nl + 1)
-    }
-  }
 }
 
 /** Rule evaluation cost per reading, measured in this process on the engine alone (no I/O). */

@@ -71,7 +71,7 @@ export class Intake {
 
   constructor(private readonly deps: IntakeDeps) {}
 
-  /** Live consumers of readings (the rule engine, live push): called once the readings are on disk. */
+  /** Live consumers of readings (live push): called once the readings are on disk. The rules read the journal (alerting/rule-feed.ts). */
   onReadings(listener: ReadingsListener): void {
     this.listeners.push(listener)
   }

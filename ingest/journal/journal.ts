@@ -103,6 +103,12 @@ interface Remembered<T> {
   readonly payload: Buffer
 }
 
+/** One group commit: the items it held, and the journal position just past it. */
+export interface Committed {
+  readonly count: number
+  readonly end: number
+}
+
 /** Committed records as their JSON, not parsed: what a consumer on another thread is sent. */
 export interface Payloads {
   readonly payloads: Buffer[]
@@ -118,7 +124,7 @@ export class Journal<T = Reading> {
   private tail: Remembered<T>[] = []
   private tailFirst = 0
   private tailReadings = 0
-  private commitListeners: ((committed: Payloads) => void)[] = []
+  private commitListeners: ((committed: Committed) => void)[] = []
   private refusal: JournalRefusal | undefined
   private failure: JournalRefusal | undefined
   private freeBytes: number | undefined
@@ -219,10 +225,10 @@ export class Journal<T = Reading> {
   }
 
   /**
-   * Called after every group commit with the group's records as their JSON, in journal order: the
-   * writer wakes up; the rules take the readings as they are committed, without a copy of their own.
+   * Called after every group commit, with how many items it held and where it ends: the writer
+   * wakes up; the rules' feed knows how far to read and since when it lags.
    */
-  onCommit(listener: (committed: Payloads) => void): void {
+  onCommit(listener: (committed: Committed) => void): void {
     this.commitListeners.push(listener)
   }
 
@@ -350,20 +356,17 @@ export class Journal<T = Reading> {
         let pos = seg.base + offset
         let count = 0
         const ends: number[] = []
-        const payloads: Buffer[] = []
         for (const p of group) {
           const start = pos
           pos += p.buf.length
           count += p.readings.length
           ends.push(pos)
-          const payload = p.buf.subarray(HEADER_BYTES)
-          payloads.push(payload)
-          this.remember({ start, end: pos, readings: p.readings, payload })
+          this.remember({ start, end: pos, readings: p.readings, payload: p.buf.subarray(HEADER_BYTES) })
         }
         this.unconfirmed += count
         this.hooks.onGroup?.(count, bytes, (performance.now() - started) / 1000)
         group.forEach((p, i) => p.resolve(ends[i]!))
-        const committed: Payloads = { payloads, count, end: pos }
+        const committed: Committed = { count, end: pos }
         for (const listener of this.commitListeners) listener(committed)
       } catch (err) {
         await this.undo(seg, err as NodeJS.ErrnoException)
