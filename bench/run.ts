@@ -17,6 +17,7 @@ import { cpuSecondsOf, fmt, mib, percentile, progress, rssOf } from './stats.js'
 import { AlertBook } from '../alerting/book/book.js'
 import { rulesFor } from '../alerting/config.js'
 import { AlertEngine, type EngineDevice } from '../alerting/engine.js'
+import { RuleRunner } from '../alerting/runner.js'
 import { ruleSchema } from '../alerting/rules/index.js'
 import type { Reading } from '../ingest/reading.js'
 
@@ -457,7 +458,45 @@ function ruleCost(): Record<string, number> {
     engine.onReadings(readings.slice(2000), T)
     out[what] = ((performance.now() - started) * 1000) / 18_000
   }
+  out['1,000 prisms at 10 readings/s each, as the rule thread gets them under this load (JSON batches of 120, parsed)'] = ruleThreadCost()
   return out
+}
+
+/**
+ * The rule thread's work under the alerting load: the fleet's payloads (fleet.ts) from 1,000
+ * prisms, 100 ms apart, parsed from JSON as worker.ts does and judged by the default rules.
+ */
+function ruleThreadCost(): number {
+  const n = 1000
+  const batch = 120
+  const devices: EngineDevice[] = Array.from({ length: n }, (_, i) => ({
+    id: `d${i}`,
+    name: `d${i}`,
+    kind: 'prism' as const,
+    mineId: `m${i % 10}`,
+    timeZone: 'Asia/Shanghai',
+    intervalMs: 60_000,
+    mineStatus: 'producing' as const,
+    rules: rulesFor('prism', {}, {}, []),
+  }))
+  const t0 = Date.now() - 3 * 3_600_000
+  const runner = new RuleRunner(devices, t0)
+  const sent = new Array<number>(n).fill(0)
+  let next = 0
+  const json = () => {
+    const parts: string[] = []
+    for (let j = 0; j < batch; j++, next = (next + 1) % n) {
+      const i = sent[next]!++
+      parts.push(`{"mineId":"m${next % 10}","deviceId":"d${next}","kind":"prism","ts":${t0 + i * 100},"values":{"dN":${(i % 100) / 10},"dE":-1.25,"dH":0.4}}`)
+    }
+    return `[${parts.join(',')}]`
+  }
+  // 50 readings a device first: the windows fill and the code is optimized
+  for (let k = 0; k < (50 * n) / batch; k++) runner.onReadings(JSON.parse(json()) as Reading[], t0)
+  const batches = Array.from({ length: (100 * n) / batch }, json)
+  const started = performance.now()
+  for (const b of batches) runner.onReadings(JSON.parse(b) as Reading[], t0)
+  return ((performance.now() - started) * 1000) / (batches.length * batch)
 }
 
 async function outage(influx: TestInflux) {

@@ -3,7 +3,7 @@ import { alongMovement } from './kinematics/direction.js'
 import { EMPTY_TRACK, feed, stepsSchema, type Point, type TrackState } from './kinematics/steps.js'
 import { binMeans } from './kinematics/least-squares.js'
 import { forecastFailure, type Forecast } from './kinematics/voight.js'
-import { clearAfterSchema, monotone, persistenceSchema, thresholdsSchema } from './levels.js'
+import { clearAfterSchema, monotone, persistenceSchema, specOf, thresholdsSchema } from './levels.js'
 import { INITIAL_LEVEL_RULE, componentsOf, judge, pushWindow, sourceSchema, type LevelRuleState } from './series.js'
 import type { Evaluate } from './types.js'
 
@@ -101,7 +101,16 @@ export interface InverseVelocityState extends LevelRuleState {
   readonly history: readonly ForecastPoint[]
 }
 
-export const initialInverseVelocity = (): InverseVelocityState => ({ ...INITIAL_LEVEL_RULE, track: EMPTY_TRACK, evaluatedAt: 0, forecastSince: 0, last: null, history: [] })
+export const initialInverseVelocity = (): InverseVelocityState => ({
+  level: INITIAL_LEVEL_RULE.level,
+  lastTs: INITIAL_LEVEL_RULE.lastTs,
+  track: EMPTY_TRACK,
+  evaluatedAt: 0,
+  forecastSince: 0,
+  pausedSince: 0,
+  last: null,
+  history: [],
+})
 
 /** The fit takes 40-minute means of the readings. */
 const BIN_MS = 40 * 60_000
@@ -183,7 +192,17 @@ export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVeloc
   if (values === undefined || reading.ts <= state.lastTs) return { state, events: [] }
   const windowMs = rule.window * 1000
   const fed = feed(state.track, reading.ts, values, rule.steps, (points, p) => pushWindow(points, p, windowMs, MAX_POINTS, BURST_MS))
-  const next = { ...state, track: fed.state, lastTs: reading.ts }
+  // every reading comes here: a literal in the state's field order, not a spread (track.ts, trackState)
+  const next: InverseVelocityState = {
+    level: state.level,
+    lastTs: reading.ts,
+    track: fed.state,
+    evaluatedAt: state.evaluatedAt,
+    forecastSince: state.forecastSince,
+    pausedSince: state.pausedSince ?? 0,
+    last: state.last,
+    history: state.history,
+  }
   if (fed.added.length === 0 || reading.ts - state.evaluatedAt < rule.every * 1000) return { state: next, events: [] }
   const f = forecast(fed.state.samples, rule)
   const history = f.reason === 'FORECAST' ? [...state.history, [f.ts, f.failureTs!, f.safeTs!, f.earliestTs!, f.latestTs!] as const].slice(-HISTORY) : state.history
@@ -193,6 +212,6 @@ export const evaluateInverseVelocity: Evaluate<InverseVelocityRule, InverseVeloc
   const evaluated = { ...next, evaluatedAt: reading.ts, forecastSince, pausedSince, last: f, history }
   const hours = confirmed ? f.safeHoursLeft! : Number.POSITIVE_INFINITY
   const { direction: _direction, ...evidence } = f
-  const { level, events } = judge(state.level, hours, reading.ts, { ...rule, direction: 'below' }, rule.id, 'h', { ...evidence, forecastSince })
+  const { level, events } = judge(state.level, hours, reading.ts, specOf(rule, 'below'), rule.id, 'h', { ...evidence, forecastSince })
   return { state: { ...evaluated, level }, events }
 }

@@ -40,6 +40,21 @@ export interface LevelState {
   readonly backSince?: number
 }
 
+/**
+ * The level spec of a rule whose direction is fixed by its kind (a rate is judged above, hours
+ * left below), made once per rule object: building `{ ...rule, direction }` for every reading
+ * cost the rule thread a new hidden class per call (track.ts, trackState).
+ */
+const SPECS: Record<Direction, WeakMap<object, LevelSpec>> = { above: new WeakMap(), below: new WeakMap() }
+export function specOf(rule: Omit<LevelSpec, 'direction'>, direction: Direction): LevelSpec {
+  let spec = SPECS[direction].get(rule)
+  if (!spec) {
+    spec = { thresholds: rule.thresholds, direction, clearMargin: rule.clearMargin, persistence: rule.persistence, clearAfter: rule.clearAfter }
+    SPECS[direction].set(rule, spec)
+  }
+  return spec
+}
+
 export const NO_LEVEL: LevelState = { level: null, runs: {} }
 
 /** One value at time `ts` moves the level state on. Pure. */

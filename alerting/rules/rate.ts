@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { velocity } from './kinematics/least-squares.js'
 import { EMPTY_TRACK, feed, stepsSchema, type TrackState } from './kinematics/steps.js'
-import { clearAfterSchema, monotone, persistenceSchema, thresholdsSchema } from './levels.js'
+import { clearAfterSchema, monotone, persistenceSchema, specOf, thresholdsSchema } from './levels.js'
 import { INITIAL_LEVEL_RULE, WINDOW_SAMPLES, judge, pushWindow, sourceSchema, unitOf, valueOf, type LevelRuleState } from './series.js'
 import type { Evaluate } from './types.js'
 
@@ -45,7 +45,7 @@ export interface RateState extends LevelRuleState {
   readonly track: TrackState
 }
 
-export const initialRate = (): RateState => ({ ...INITIAL_LEVEL_RULE, track: EMPTY_TRACK })
+export const initialRate = (): RateState => ({ level: INITIAL_LEVEL_RULE.level, lastTs: INITIAL_LEVEL_RULE.lastTs, track: EMPTY_TRACK })
 
 const PER_MS = { day: 86_400_000, hour: 3_600_000 }
 /** A window this long or longer has the daily cycle fitted out. */
@@ -58,25 +58,26 @@ export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule
   if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
   const windowMs = rule.window * 1000
   const fed = feed(state.track, reading.ts, value, rule.steps, (samples, s) => pushWindow(samples, s, windowMs, 2 * WINDOW_SAMPLES, windowMs / WINDOW_SAMPLES))
-  const base = { track: fed.state, lastTs: reading.ts }
+  // states are literals in one field order, never spread (track.ts, trackState)
+  const held = (): RateState => ({ level: state.level, lastTs: reading.ts, track: fed.state })
   // a held reading (a possible step or outlier) is judged when the next ones tell which it was
-  if (fed.added.length === 0) return { state: { ...base, level: state.level }, events: [] }
+  if (fed.added.length === 0) return { state: held(), events: [] }
   const samples = fed.state.samples
   const span = samples.at(-1)![0] - samples[0]![0]
   // a window that fits the daily cycle is judged only once it spans nearly a whole one: over part
   // of a day a cycle and a trend trade off (a GNSS station's ±4 mm multipath read as 10 mm/d in
   // its first 18 hours); a shorter window needs half its length
   const cycleWindow = rule.dailyCycle && windowMs >= CYCLE_WINDOW_MS
-  if (samples.length < rule.minPoints || span < (cycleWindow ? Math.max(windowMs / 2, FULL_CYCLE * windowMs) : windowMs / 2)) return { state: { ...base, level: state.level }, events: [] }
+  if (samples.length < rule.minPoints || span < (cycleWindow ? Math.max(windowMs / 2, FULL_CYCLE * windowMs) : windowMs / 2)) return { state: held(), events: [] }
   const cycle = cycleWindow && span >= CYCLE_WINDOW_MS
   const v = (velocity(samples, cycle) * PER_MS[rule.per]) / PER_MS.day
-  if (!Number.isFinite(v)) return { state: { ...base, level: state.level }, events: [] }
+  if (!Number.isFinite(v)) return { state: held(), events: [] }
   const unit = `${unitOf(reading, rule.source)}/${rule.per === 'day' ? 'd' : 'h'}`
-  const { level, events } = judge(state.level, Math.abs(v), reading.ts, { ...rule, direction: 'above' }, rule.id, unit, {
+  const { level, events } = judge(state.level, Math.abs(v), reading.ts, specOf(rule, 'above'), rule.id, unit, {
     velocity: v,
     points: samples.length,
     spanSeconds: span / 1000,
     dailyCycle: cycle,
   })
-  return { state: { ...base, level }, events }
+  return { state: { level, lastTs: reading.ts, track: fed.state }, events }
 }

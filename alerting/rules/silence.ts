@@ -35,7 +35,7 @@ const spec = (rule: SilenceRule) => ({ thresholds: rule.thresholds, direction: '
 /** A reading arrived: the device is heard; an open silence clears. */
 export const evaluateSilence: Evaluate<SilenceRule, SilenceState> = (state, _reading, rule, now) => {
   const lastSeen = Math.max(state.lastSeen, now)
-  if (state.level.level === null) return { state: { ...state, lastSeen }, events: [] }
+  if (state.level.level === null) return { state: { level: state.level, lastSeen }, events: [] }
   const { level, events } = judge(state.level, 0, now, spec(rule), rule.id, '个周期')
   return { state: { level, lastSeen }, events }
 }

@@ -29,7 +29,7 @@ export function feed<P extends Point>(track: TrackState<P>, ts: number, value: n
   if (!steps) {
     const point = [ts, ...(typeof value === 'number' ? [value] : value)] as unknown as P
     const samples = keep([...track.samples], point)
-    return { state: { ...track, samples }, added: [point], outliers: 0 }
+    return { state: { samples, offset: track.offset, pending: track.pending }, added: [point], outliers: 0 }
   }
   return feedTrack(track, ts, value, trackParams(steps), keep)
 }

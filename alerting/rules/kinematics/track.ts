@@ -42,6 +42,14 @@ export interface TrackState<P extends Point = Sample> {
 
 export const EMPTY_TRACK: TrackState<never> = { samples: [], offset: [], pending: [] }
 
+/**
+ * Rule states are built as literals with their fields always in this order, never by spreading
+ * one into another: V8 turns `{ ...base, samples }` on these hot paths into a fresh hidden class
+ * per call (a quarter of the rule thread's time went to making and migrating them, docs/benchmarks.md).
+ */
+const trackState = <P extends Point>(samples: readonly P[], offset: readonly number[], pending: readonly P[]): TrackState<P> => ({ samples, offset, pending })
+const NONE: readonly never[] = []
+
 export interface StepFound {
   readonly ts: number
   /** mm, the length of the level shift bridged (raw reading minus the track's prediction), signed for one value. */
@@ -134,21 +142,20 @@ export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: nu
     for (const s of add) out = keep(out, s)
     return out === list ? [...list] : out
   }
-  const base = { offset, pending: [] as P[] }
   // no track yet: the first readings are held until there are enough to tell an outlier among
   // them (a first reading 20 mm off read as a step, and as 8 mm/h, on a prism that never moved)
   if (samples.length === 0) {
     const pending = [...state.pending, point]
-    if (pending.length < WARM_UP) return { state: { samples, offset, pending }, added: [], outliers: 0 }
+    if (pending.length < WARM_UP) return { state: trackState(samples, offset, pending), added: NONE, outliers: 0 }
     const start = pending.filter((p) => p.length === point.length)
     const centre = Array.from({ length: values.length }, (_, j) => median(start.map((p) => p[j + 1]!)))
     const sigma = Math.sqrt(centre.reduce((sum, c, j) => sum + (MAD_TO_SIGMA * median(start.map((p) => Math.abs(p[j + 1]! - c)))) ** 2, 0))
     const limit = Math.max(params.minStep, params.stepSigmas * sigma)
     const good = start.filter((p) => norm(p.slice(1).map((v, j) => v - centre[j]!)) <= limit)
-    return { state: { ...base, samples: push(samples, good) }, added: good, outliers: pending.length - good.length }
+    return { state: trackState(push(samples, good), offset, NONE), added: good, outliers: pending.length - good.length }
   }
   // too little track to judge by, or a change of dimension: take the reading as it is
-  if (samples.length < 6 || samples.at(-1)!.length !== point.length) return { state: { ...base, samples: push(samples, [point]) }, added: [point], outliers: 0 }
+  if (samples.length < 6 || samples.at(-1)!.length !== point.length) return { state: trackState(push(samples, [point]), offset, NONE), added: [point], outliers: 0 }
   const dims = values.length
   let variance = 0
   let drift = 0
@@ -168,7 +175,7 @@ export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: nu
   const tolerance = stepTolerance + 0.5 * Math.sqrt(drift) * gap
   if (norm(residual) <= tolerance) {
     // back on the track: whatever was held was off it
-    return { state: { ...base, samples: push(samples, [point]) }, added: [point], outliers: state.pending.length }
+    return { state: trackState(push(samples, [point]), offset, NONE), added: [point], outliers: state.pending.length }
   }
   // off the track: held until the next readings tell a step from an outlier
   const held = state.pending.map((p) => residualOf(samples, p))
@@ -179,12 +186,16 @@ export function feedTrack<P extends Point = Sample>(state: TrackState<P>, ts: nu
     outliers = pending.length - 1
     pending = [point]
   }
-  if (pending.length < params.confirm) return { state: { samples, offset, pending }, added: [], outliers }
+  if (pending.length < params.confirm) return { state: trackState(samples, offset, pending), added: NONE, outliers }
   const sizes = pending.map((p) => residualOf(samples, p))
   const size = Array.from({ length: dims }, (_, j) => median(sizes.map((r) => r[j]!)))
   const bridged = pending.map((p) => [p[0]!, ...size.map((s, j) => p[j + 1]! - s)] as unknown as P)
   return {
-    state: { samples: push(samples, bridged), offset: size.map((s, j) => (offset[j] ?? 0) - s), pending: [] },
+    state: trackState(
+      push(samples, bridged),
+      size.map((s, j) => (offset[j] ?? 0) - s),
+      NONE,
+    ),
     added: bridged,
     step: { ts: pending[0]![0]!, size: dims === 1 ? size[0]! : norm(size), components: size, tolerance },
     outliers,
