@@ -13,7 +13,7 @@ import { attacks } from './attacks.js'
 import { history } from './history.js'
 import { startProbe } from './probe.js'
 import { writeBenchSite } from './site.js'
-import { cpuSecondsOf, fmt, mib, percentile, progress, rssOf } from './stats.js'
+import { cpuSecondsOf, fmt, mib, percentile, progress, rssOf, schedOf, schedShares } from './stats.js'
 import { AlertBook } from '../alerting/book/book.js'
 import { rulesFor } from '../alerting/config.js'
 import { AlertEngine, type EngineDevice } from '../alerting/engine.js'
@@ -89,6 +89,9 @@ const BENCH_NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) 
 const entryWith = (flags: string[]) => [...BENCH_ENTRY.slice(0, -1), ...flags, BENCH_ENTRY.at(-1)!]
 
 /** Where latency comes from inside the platform during a phase: event-loop delay, GC, journal commits. */
+/** A thread's shares of wall time on a core and waiting for one (schedShares). */
+const shares = (s: { onCore: number; waiting: number }) => `${fmt(100 * s.onCore)}% / ${fmt(100 * s.waiting)}%`
+
 function inside(before: Map<string, number>, after: Map<string, number>) {
   const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0)
   const gc = (kind: string) => delta(`minewatch_process_nodejs_gc_duration_seconds_sum{kind="${kind}"}`)
@@ -233,7 +236,9 @@ async function throughput(influx: TestInflux) {
   say(`== platform at half the stored rate: ${fmt(halfRate)} readings/s for ${seconds} s`)
   const halfProbe = probeAt(t0 + 7 * HOUR)
   const beforeHalf = await p.metrics()
+  const halfSched0 = await schedOf(p.proc.child.pid!)
   const half = await runLoad('platform half rate', fleet.clients, devices, { seconds, window, ratePerDevice: halfRate / n, t0: t0 + HOUR })
+  const halfSched = schedShares(halfSched0, await schedOf(p.proc.child.pid!), half.seconds)
   const halfInside = inside(beforeHalf, await p.metrics())
   await waitDrained(p, 'half rate')
   await halfProbe.stop()
@@ -271,7 +276,7 @@ async function throughput(influx: TestInflux) {
     platform: { acceptedPerSec: acceptedRate, storedPerSec: storedRate, flat, half: halfLat, peakRssBytes: rss.peak, connectSeconds: fleet.seconds },
     publishToStoredMs: { flat: { p50: percentile(flatStored, 50), p99: percentile(flatStored, 99) }, half: { p50: percentile(halfStoredLat, 50), p99: percentile(halfStoredLat, 99) } },
     halfRate,
-    halfRateInside: halfInside,
+    halfRateInside: { ...halfInside, mainThread: halfSched },
     acked: load.acked + half.acked,
     stored: stored + halfStored,
     ratios: { acceptedVsBaseline: acceptedRate / bareRate, storedVsBaseline: storedRate / bareRate },
@@ -297,6 +302,7 @@ async function throughput(influx: TestInflux) {
       `${fmt(halfInside.journalCommits)} journal commits of ${fmt(halfInside.readingsPerCommit, 1)} readings in ${fmt(halfInside.commitMeanMs, 2)} ms, ` +
       `${fmt(halfInside.storeWrites)} store writes of ${fmt(halfInside.storeWriteMeanMs)} ms | |`,
   )
+  if (halfSched) say(`| the platform's main thread at half rate: on a core / runnable but waiting for one (${cpus().length} cores) | | ${shares(halfSched)} | |`)
   say(`| acknowledged / stored, both runs | | ${fmt(load.acked + half.acked)} / ${fmt(stored + halfStored)} | |`)
   say()
   // the performance issue's targets (docs/benchmarks.md, "Targets")
@@ -353,11 +359,14 @@ async function alerting(influx: TestInflux) {
   ownDelay.enable()
   // on a small machine every process competes for the cores: say what each took
   const ownCpu0 = process.cpuUsage()
+  const sched0 = await Promise.all([schedOf(p.proc.child.pid!), schedOf(process.pid)])
   const load = runLoad('alerting background', fleet.clients, devices, { seconds, window: 8, ratePerDevice: rate / n, t0: Date.now() - 3 * 3_600_000 })
   // every 100 ms the probe crosses its red threshold one way or the other: each crossing is one alert event
   probe.stdin.write('start\n')
   const result = await load
   probe.stdin.write('stop\n')
+  const sched1 = await Promise.all([schedOf(p.proc.child.pid!), schedOf(process.pid)])
+  const [platformSched, generatorSched] = [0, 1].map((i) => schedShares(sched0[i], sched1[i], result.seconds))
   const loaded = inside(beforeLoad, await p.metrics())
   const rss = await rssOf(p.proc.child.pid!)
   ownDelay.disable()
@@ -390,6 +399,7 @@ async function alerting(influx: TestInflux) {
     peakRss: rss.peak,
     generatorDelay,
     probeCpuShare,
+    mainThreads: { platform: platformSched, generator: generatorSched },
     backgroundPerSec: result.acked / result.seconds,
     probes: all,
     alertEvents: heardAll,
@@ -415,6 +425,8 @@ async function alerting(influx: TestInflux) {
     `| inside the load generator (the fleet's process) | CPU ${fmt(100 * generatorDelay.cpuShare)}% of one core, event-loop delay p99 ${fmt(generatorDelay.p99, 1)} ms (max ${fmt(generatorDelay.max)}) |`,
   )
   say(`| the probe's process | CPU ${fmt(100 * probeCpuShare)}% of one core |`)
+  if (platformSched && generatorSched)
+    say(`| main threads on a core / runnable but waiting for one (${cpus().length} cores) | platform ${shares(platformSched)}, load generator ${shares(generatorSched)} |`)
   say()
   check(`publish-to-alert p99 < 50 ms under the background load (${steady.name})`, percentile(steady.latency, 99) < 50, `${fmt(percentile(steady.latency, 99), 1)} ms`)
   check('every probe crossing raised its alert event', heardAll === all, `${fmt(heardAll)} of ${fmt(all)}`)

@@ -48,3 +48,26 @@ export async function cpuSecondsOf(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
+
+/**
+ * Time a process's main thread spent on a core and runnable but waiting for one, from
+ * /proc/<pid>/schedstat (Linux: ns on the CPU, ns waiting on a run queue). On a machine whose
+ * cores are all busy (the load generator, influxd and the platform on two), waiting is where
+ * latency comes from that no change to the platform's own code path shows: the figure says how
+ * much of a latency is queueing for a core. Undefined where the file does not exist.
+ */
+export async function schedOf(pid: number): Promise<{ runNs: number; waitNs: number } | undefined> {
+  const { readFile } = await import('node:fs/promises')
+  try {
+    const [run, wait] = (await readFile(`/proc/${pid}/schedstat`, 'utf8')).split(' ').map(Number)
+    return { runNs: run!, waitNs: wait! }
+  } catch {
+    return undefined
+  }
+}
+
+/** Shares of wall time on a core and waiting for one, between two schedOf readings. */
+export function schedShares(before: Awaited<ReturnType<typeof schedOf>>, after: Awaited<ReturnType<typeof schedOf>>, seconds: number): { onCore: number; waiting: number } | undefined {
+  if (!before || !after) return undefined
+  return { onCore: (after.runNs - before.runNs) / 1e9 / seconds, waiting: (after.waitNs - before.waitNs) / 1e9 / seconds }
+}
