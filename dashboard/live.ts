@@ -71,6 +71,8 @@ export function startLive(server: HttpServer, deps: { auth: Auth; access: Access
     },
     readings(readings) {
       const now = deps.now()
+      // nearly every message is one reading of a device pushed less than `every` ago: nothing to do
+      if (readings.length === 1 && now - (lastSent.get(readings[0]!.deviceId) ?? -Infinity) < every) return
       // a screen needs the latest value, not every one: a backlog of 3 days is one push, its newest
       const newest = new Map<string, Reading>()
       for (const r of readings) if ((newest.get(r.deviceId)?.ts ?? -Infinity) < r.ts) newest.set(r.deviceId, r)

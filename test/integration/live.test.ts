@@ -69,6 +69,12 @@ describe('live push over socket.io', () => {
     expect(b.got.map((e) => e.alert.id)).toEqual(['marker'])
     // the board gets the device's latest reading too (throttled per device)
     expect(readings).toMatchObject([{ deviceId: 'a-piezo', mineId: 'mine-a', values: { depth: 3.9 }, time: expect.stringMatching(/\+08:00$/) }])
+    // a second reading within the throttle (5 s) is not pushed: a marker sent to mine A after its
+    // PUBACK (the push, had there been one, was emitted before the PUBACK) arrives with nothing before it
+    await device.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: Date.now() - 30_000, values: { depth: 3.8 } }), { qos: 1 })
+    t.platform.alertBus.emit({ ...marker, alertId: 'marker-a', mineId: 'mine-a', alert: { ...marker.alert, id: 'marker-a', mineId: 'mine-a' } })
+    await eventually(() => a.got.some((e) => e.alert.id === 'marker-a'))
+    expect(readings).toHaveLength(1)
 
     // the dispatcher's screen loses its connection; meanwhile the warning is signed
     const recovered = new Promise<boolean>((resolve) => a.socket.io.once('reconnect', () => a.socket.once('connect', () => resolve(a.socket.recovered))))
