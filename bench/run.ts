@@ -542,7 +542,9 @@ async function outage(influx: TestInflux) {
   say(`| steady rate offered / acknowledged | ${fmt(rate)} / ${fmt(load.acked / load.seconds)} readings/s |`)
   say(`| InfluxDB down for | ${fmt((restarted - stopped) / 1000, 1)} s |`)
   say(`| backlog in the journal when it came back | ${fmt(backlog)} readings |`)
-  say(`| time to drain the backlog (while new readings keep arriving) | ${fmt(drainSeconds, 1)} s (${fmt(backlog / drainSeconds)} readings/s) |`)
+  say(
+    `| time to drain the backlog (while new readings keep arriving) | ${fmt(drainSeconds, 1)} s (${fmt(backlog / drainSeconds)} readings/s net; stored ${fmt(backlog / drainSeconds + load.acked / load.seconds)}/s) |`,
+  )
   say(`| acknowledged / stored | ${fmt(load.acked)} / ${fmt(stored)} |`)
   say()
   check(
@@ -550,6 +552,8 @@ async function outage(influx: TestInflux) {
     drainSeconds < (60 * outageSeconds) / 600,
     `${fmt(drainSeconds, 1)} s`,
   )
+  // the performance issue's: a 60 s outage's backlog gone within 60 s of InfluxDB's return, intake going on
+  check(`backlog of a ${outageSeconds} s outage drained within ${outageSeconds} s of InfluxDB's return while intake continues`, drainSeconds <= outageSeconds, `${fmt(drainSeconds, 1)} s`)
   check('every acknowledged reading stored', stored >= load.acked, `${fmt(stored)} of ${fmt(load.acked)}`)
 }
 
