@@ -150,6 +150,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     resolved: deps.resolvedAlerts ?? (async () => []),
     mineIds: deps.site.mines.map((m) => m.id),
     timeZoneOf: deps.timeZoneOf,
+    nameOf: (id) => auth.nameOf(id),
     auth,
     access,
     trend: { device: deps.deviceRules, store: deps.store, now: deps.now, ...(deps.ruleState ? { state: deps.ruleState } : {}) },

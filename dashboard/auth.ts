@@ -68,6 +68,11 @@ export class Auth {
     return this.deps.users.has(userId)
   }
 
+  /** A user's name (the screens show people, not ids); the platform's own actions are 系统's. */
+  nameOf(userId: string): string | undefined {
+    return this.deps.users.get(userId)?.name ?? (userId === 'system' ? '系统' : undefined)
+  }
+
   /** Checks a password, with the failed-login limit per (user name, address) and per address, counting tries in flight. */
   async login(username: string, password: string, address: string): Promise<{ user: User; token: string } | { retryAfter: number } | undefined> {
     const now = this.deps.now()

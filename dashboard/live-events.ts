@@ -9,7 +9,8 @@ export interface AlertPush {
   readonly at: number
   readonly actor: string
   readonly notify: boolean
-  readonly alert: Alert & { readonly raisedTime: string; readonly deadlineTime: string; readonly timeZone: string }
+  /** `people`: the names of the users the warning's record names, by id. */
+  readonly alert: Alert & { readonly raisedTime: string; readonly deadlineTime: string; readonly timeZone: string; readonly people: Readonly<Record<string, string>> }
 }
 
 export interface DevicePush {

@@ -4,6 +4,7 @@ import type { AlertEvent } from '../alerting/book/alert.js'
 import type { Reading } from '../ingest/reading.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import type { Access } from './access.js'
+import { peopleOf } from './people.js'
 import { SESSION_COOKIE, cookieValue, type Auth } from './auth.js'
 import { tokenDigest } from './sessions.js'
 import type { ClientToServerEvents, DevicePush, ServerToClientEvents, SocketData } from './live-events.js'
@@ -28,7 +29,10 @@ export interface Live {
 export const room = (mineId: string) => `mine:${mineId}`
 const sessionRoom = (digest: string) => `session:${digest}`
 
-export function startLive(server: HttpServer, deps: { auth: Auth; access: Access; timeZoneOf: (mineId: string) => string; now: () => number; readingEveryMs?: number }): Live {
+export function startLive(
+  server: HttpServer,
+  deps: { auth: Auth; access: Access; timeZoneOf: (mineId: string) => string; nameOf: (userId: string) => string | undefined; now: () => number; readingEveryMs?: number },
+): Live {
   const every = deps.readingEveryMs ?? 5000
   const lastSent = new Map<string, number>()
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(server, {
@@ -66,7 +70,7 @@ export function startLive(server: HttpServer, deps: { auth: Auth; access: Access
         at: e.at,
         actor: e.actor,
         notify: e.notify,
-        alert: { ...e.alert, timeZone: tz, raisedTime: isoInZone(e.alert.raisedAt, tz), deadlineTime: isoInZone(e.alert.deadline, tz) },
+        alert: { ...e.alert, timeZone: tz, raisedTime: isoInZone(e.alert.raisedAt, tz), deadlineTime: isoInZone(e.alert.deadline, tz), people: peopleOf(e.alert, deps.nameOf) },
       })
     },
     readings(readings) {

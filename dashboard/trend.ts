@@ -35,6 +35,11 @@ export interface Trend {
   readonly status: { readonly reason: string; readonly why: string; readonly madeAt: number } | null
   /** The forecasts of the last days, oldest first: [made at, failure, failure with the margin, earliest, latest]. */
   readonly history: readonly (readonly [number, number, number, number, number])[]
+  /**
+   * How far before the chart's start the readings must be read (ms): an accumulation's sum at
+   * the first point of the chart covers the window before it.
+   */
+  readonly lookbackMs: number
 }
 
 export interface TrendForecast {
@@ -59,7 +64,10 @@ export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'eviden
   if (!source) return undefined
   const metrics = KINDS[kind].metrics as Record<string, { unit: string; label: string }>
   const derived = 'derived' in source
-  const label = derived ? (source.derived === 'horizontal' ? '水平位移' : '合位移') : (metrics[source.metric]?.label ?? source.metric)
+  const metricLabel = derived ? (source.derived === 'horizontal' ? '水平位移' : '合位移') : (metrics[source.metric]?.label ?? source.metric)
+  // an accumulation judges the sum over its window (24-h rain), not each reading: that sum is the series
+  const label = rule.kind === 'accumulation' ? `${windowText(rule.window)}累计${metricLabel.replace(/\(.*\)$/, '')}` : metricLabel
+  const lookbackMs = rule.kind === 'accumulation' ? rule.window * 1000 : 0
   const unit = derived ? 'mm' : (metrics[source.metric]?.unit ?? '')
   const read = derived ? ['dN', 'dE', ...(source.derived === 'total' ? [kind === 'gnss' ? 'dU' : 'dH'] : [])] : [source.metric]
   const thresholds = 'thresholds' in rule ? (rule.thresholds as Partial<Record<Level, number>>) : {}
@@ -67,8 +75,9 @@ export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'eviden
   const given = LEVELS.filter((l) => thresholds[l] !== undefined)
   const direction = rule.kind === 'inverseVelocity' ? '<' : 'direction' in rule && rule.direction === 'below' ? '≤' : '≥'
   const legend = given.map((l) => `${LEVEL_NAME[l]} ${direction} ${thresholds[l]} ${ruleUnit}`).join(' · ')
-  const lines = rule.kind === 'threshold' ? given.map((level) => ({ level, value: thresholds[level]! })) : []
-  if (rule.kind !== 'inverseVelocity') return { label, unit, metrics: read, lines, legend, forecast: null, status: null, history: [] }
+  // thresholds drawn as lines where they are in the series' own unit: a threshold's value, an accumulation's sum
+  const lines = rule.kind === 'threshold' || rule.kind === 'accumulation' ? given.map((level) => ({ level, value: thresholds[level]! })) : []
+  if (rule.kind !== 'inverseVelocity') return { label, unit, metrics: read, lines, legend, forecast: null, status: null, history: [], lookbackMs }
   // a rule that has not fitted since it started (a restart without a snapshot, the rules started
   // afresh after a drill) knows nothing newer than the warning's evidence
   const live = isForecastState(state) && state.last !== null ? state : undefined
@@ -77,7 +86,12 @@ export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'eviden
   const last = live ? live.last : undefined
   const forecast = live ? (last?.reason === 'FORECAST' ? forecastOf(last) : null) : forecastOf(alert?.evidence)
   const status = last && last.reason !== 'FORECAST' ? { reason: last.reason, why: typeof last.why === 'string' ? last.why : '', madeAt: Number(last.ts) } : null
-  return { label, unit, metrics: read, lines, legend, forecast, status, history: live?.history ?? [] }
+  return { label, unit, metrics: read, lines, legend, forecast, status, history: live?.history ?? [], lookbackMs }
+}
+
+/** "24 h", "1 h", "90 min": a window as a person says it. */
+function windowText(seconds: number): string {
+  return seconds % 3600 === 0 ? `${seconds / 3600} h ` : `${Math.round(seconds / 60)} min `
 }
 
 interface ForecastState {
@@ -103,8 +117,28 @@ function forecastOf(e: Readonly<Record<string, unknown>> | null | undefined): Tr
   }
 }
 
-/** Joins the metrics' points by timestamp and derives the rule's value at each. */
-export function seriesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record<string, readonly Point[]>>): [number, number][] {
+/**
+ * Joins the metrics' points by timestamp and derives the rule's value at each: for an accumulation
+ * the sum over its window ending at each reading, (ts − window, ts], as the rule sums it
+ * (accumulation.ts); points before `from` only feed those sums.
+ */
+export function seriesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record<string, readonly Point[]>>, from = Number.NEGATIVE_INFINITY): [number, number][] {
+  const values = valuesOf(rule, kind, byMetric)
+  if (rule.kind !== 'accumulation') return values.filter(([ts]) => ts >= from)
+  const windowMs = rule.window * 1000
+  const out: [number, number][] = []
+  let first = 0
+  let sum = 0
+  for (const [ts, v] of values) {
+    sum += v
+    while (values[first]![0] <= ts - windowMs) sum -= values[first++]![1]
+    // a running sum drifts by rounding over thousands of readings: never below zero for rain
+    if (ts >= from) out.push([ts, Math.max(0, sum)])
+  }
+  return out
+}
+
+function valuesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record<string, readonly Point[]>>): [number, number][] {
   const source = sourceOf(rule)
   if (!source) return []
   const rows = new Map<number, Record<string, MetricValue>>()

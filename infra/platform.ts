@@ -341,7 +341,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   })
   // live push shares the HTTP server: warnings and device changes to the rooms of their mine
   undo.push(() => app.close())
-  const live = startLive(app.server, { auth, access, timeZoneOf, now })
+  const live = startLive(app.server, { auth, access, timeZoneOf, nameOf: (id) => auth.nameOf(id), now })
   undo.push(() => live.close())
   alertBus.on((e) => live.alert(e))
   auth.onEnded((digest) => live.endSession(digest))

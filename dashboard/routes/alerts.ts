@@ -9,6 +9,7 @@ import type { Access } from '../access.js'
 import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
 import { alertViewSchema, errorSchema } from '../schemas.js'
+import { peopleOf } from '../people.js'
 import { seriesOf, thin, trendOf } from '../trend.js'
 import type { Rule } from '../../alerting/rules/index.js'
 import type { DeviceKind } from '../../ingest/contract/kinds.js'
@@ -62,6 +63,8 @@ export const alertRoutes: FastifyPluginAsync<{
   resolved: (q: ResolvedQuery) => Promise<Alert[]>
   mineIds: readonly string[]
   timeZoneOf: (mineId: string) => string
+  /** A user's name by id (the screens show people, not ids). */
+  nameOf: (userId: string) => string | undefined
   auth: Auth
   access: Access
   /** The trend chart's inputs: a device's kind and rules, and the store's points. */
@@ -69,7 +72,7 @@ export const alertRoutes: FastifyPluginAsync<{
 }> = async (app, opts) => {
   const view = (a: Alert) => {
     const tz = opts.timeZoneOf(a.mineId)
-    return { ...a, timeZone: tz, raisedTime: isoInZone(a.raisedAt, tz), updatedTime: isoInZone(a.updatedAt, tz), deadlineTime: isoInZone(a.deadline, tz) }
+    return { ...a, timeZone: tz, raisedTime: isoInZone(a.raisedAt, tz), updatedTime: isoInZone(a.updatedAt, tz), deadlineTime: isoInZone(a.deadline, tz), people: peopleOf(a, opts.nameOf) }
   }
 
   const typed = app.withTypeProvider<ZodTypeProvider>()
@@ -174,9 +177,9 @@ export const alertRoutes: FastifyPluginAsync<{
       const from = to - request.query.hours * HOUR
       if (!device || !rule || !trend) return { alert: view(alert), from, to, trend: null, points: [] }
       const byMetric = Object.fromEntries(
-        await Promise.all(trend.metrics.map(async (m) => [m, await opts.trend.store.range({ deviceId: alert.subject.id, metric: m, from, to, limit: TREND_READ })] as const)),
+        await Promise.all(trend.metrics.map(async (m) => [m, await opts.trend.store.range({ deviceId: alert.subject.id, metric: m, from: from - trend.lookbackMs, to, limit: TREND_READ })] as const)),
       )
-      const points = thin(seriesOf(rule, device.kind, byMetric), TREND_DRAWN)
+      const points = thin(seriesOf(rule, device.kind, byMetric, from), TREND_DRAWN)
       return { alert: view(alert), from, to, trend, points }
     },
   )

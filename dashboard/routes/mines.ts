@@ -95,9 +95,13 @@ export const mineRoutes: FastifyPluginAsync<{
       mine.devices.map(async (d) => {
         const p = opts.presence(d.id)
         const last = await opts.latest(d.id)
+        const grace = 2 * d.interval * 1000
+        // waiting (等待首次数据): connected less than two reporting intervals ago and nothing heard
+        // since; a device the platform has just met, or one back after a gap, is not late yet
+        const waiting = p !== undefined && now - p.since <= grace && (last === undefined || last.ts < p.since)
         // stale: connected, but nothing for more than two reporting intervals
-        const stale = last === undefined || now - last.ts > 2 * d.interval * 1000
-        const state = !p?.connected || p.online === false ? 'offline' : stale ? 'stale' : 'online'
+        const stale = last === undefined || now - last.ts > grace
+        const state = !p?.connected || p.online === false ? 'offline' : waiting ? 'waiting' : stale ? 'stale' : 'online'
         return {
           id: d.id,
           name: d.name,

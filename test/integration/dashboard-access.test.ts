@@ -185,6 +185,21 @@ describe('mines, devices and the daily report', () => {
     expect(devices).toMatchObject([{ id: 'b-prism', kind: 'prism', kindLabel: expect.any(String), state: 'offline', connected: false, last: null }])
   })
 
+  it('shows a device that has just connected as waiting for its first reading, not late; late after two intervals of nothing; online once it reports', async () => {
+    const token = await as('disp-b')
+    const stateOf = async () => (await get(token, '/api/mines/mine-b/devices')).json()[0].state as string
+    const prism = await t.connect('b-prism')
+    try {
+      await eventually(async () => (await stateOf()) === 'waiting')
+      clock += 2 * 60_000 + 1 // two reporting intervals of one minute, and nothing
+      expect(await stateOf()).toBe('stale')
+      await prism.publishAsync('mines/mine-b/devices/b-prism/telemetry', JSON.stringify({ ts: clock - 1000, values: { dN: 0.1, dE: 0.1, dH: 0 } }), { qos: 1 })
+      await eventually(async () => (await stateOf()) === 'online')
+    } finally {
+      await prism.endAsync()
+    }
+  })
+
   it('reports the day: raised by level, signed, handled the same day, overdue, open; as JSON and CSV', async () => {
     const token = await as('disp-a')
     const date = '2026-11-23'

@@ -74,9 +74,17 @@ describe('web UI in Chromium', () => {
     await page.waitForSelector('[data-alarm=orange]')
     // the countdown to the end of the mine's day, in Asia/Shanghai whatever the browser's zone
     expect(await card.locator('[data-test=countdown]').textContent()).toMatch(/^剩余 \d+/)
-    // the trend chart of the selected warning: the rule's series and its thresholds
+    // the trend chart of the selected warning: the rule's series and its thresholds, on the axis
     await expect.poll(() => page.textContent('[data-test=trend] h2')).toContain('浸润线埋深')
     expect(await page.textContent('[data-test=trend] h2')).toContain('红 ≤ 4 m')
+    const trend = page.locator('[data-test=trend]')
+    expect(await trend.getAttribute('data-alert')).toBe(await card.getAttribute('data-id'))
+    await expect.poll(() => trend.getAttribute('data-lines')).toBe('4.4 4')
+    // the red line at 4.0 m is on the axis though every reading so far is above it (both drawn: 5.0 and 4.3 m)
+    await page.waitForSelector('[data-test=trend][data-points="2"]')
+    const [lo, hi] = (await trend.getAttribute('data-y-range'))!.split(' ').map(Number)
+    expect(lo).toBeLessThan(4)
+    expect(hi).toBeGreaterThan(5)
     expect(await page.locator('[data-test=trend] canvas').count()).toBeGreaterThan(0)
 
     // a rise while it waits: the same card climbs to red
@@ -89,6 +97,8 @@ describe('web UI in Chromium', () => {
 
     await card.locator('[data-test=sign]').click()
     await expect.poll(() => card.getAttribute('data-state')).toBe('acknowledged')
+    // the person who signed, by name, not the user id
+    expect(await card.textContent()).toContain('测试 disp-a 签收')
     expect(await page.locator('[data-alarm]').count()).toBe(0)
 
     await card.locator('[data-test=resolve]').click()
@@ -100,7 +110,12 @@ describe('web UI in Chromium', () => {
     await page.waitForSelector('[data-test=resolved]')
     expect(await page.locator('[data-test=alert]').count()).toBe(0)
     expect(await page.textContent('[data-test=resolved]')).toContain('已降低库水位')
+    expect(await page.textContent('[data-test=resolved]')).toContain('测试 disp-a')
     await screenshot(page, 'seat-1920-resolved')
+    // the day's handled warnings are the book's, not the page's: they are still listed after a reload
+    await page.reload()
+    await page.waitForSelector('[data-test=resolved]')
+    expect(await page.textContent('[data-test=resolved]')).toContain('已降低库水位')
 
     // the book agrees: signed and resolved by the dispatcher, with the note
     const { body } = await t.admin('/api/alerts?state=all&mine=mine-a')
@@ -137,6 +152,51 @@ describe('web UI in Chromium', () => {
     await page.context().close()
   })
 
+  it('charts a rain warning as the 24-h sum its rule judged, with the threshold line, and shows a device that has not reported yet as waiting, not late', async () => {
+    const { page, errors } = await login('disp-a')
+    await page.waitForSelector('[data-test=device]')
+    // a device that connects and has not sent anything yet: waiting for its first reading
+    const gnss = await t.connect('a-gnss')
+    try {
+      await page.reload()
+      await expect.poll(() => page.getAttribute('[data-test=device][data-device=a-gnss]', 'data-state')).toBe('waiting')
+      // counted apart from the late ones in the board's header
+      const waiting = await page.locator('[data-test=device][data-state=waiting]').count()
+      expect(await page.textContent('.health .count')).toContain(`等待首次数据 ${waiting}`)
+    } finally {
+      await gnss.endAsync()
+    }
+    // 3 mm every 6 minutes for two hours: 60 mm in 24 h, over the yellow 50 mm
+    const rain = await t.connect('a-rain')
+    const start = Date.now() - 2 * 3_600_000
+    for (let i = 0; i < 20; i++) await rain.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts: start + i * 360_000, values: { rainfall: 3 } }), { qos: 1 })
+    await rain.endAsync()
+    const card = page.locator('[data-test=alert]', { hasText: '测试 a-rain' })
+    await card.waitFor()
+    await card.click()
+    const trend = page.locator('[data-test=trend]')
+    await expect.poll(() => trend.getAttribute('data-alert')).toBe(await card.getAttribute('data-id'))
+    // the series is the sum the rule judged (each reading was 3 mm), with its threshold as a line
+    expect(await trend.getAttribute('data-series')).toBe('24 h 累计降雨量')
+    // (the store may get the last readings after the first read: the chart reads again, at the latest in 15 s)
+    await expect.poll(async () => Number(await trend.getAttribute('data-last')), { timeout: 20_000 }).toBe(60)
+    expect(await trend.getAttribute('data-lines')).toBe('50')
+    expect(await page.textContent('[data-test=trend] h2')).toContain('黄 ≥ 50 mm')
+    await screenshot(page, 'seat-1920-rain')
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+
+  it('names each device with its mine on a seat of two mines', async () => {
+    const { page, errors } = await login('reg-all')
+    await page.goto(`${base}/#/seat`)
+    await page.waitForSelector('[data-test=device][data-device=b-prism]')
+    expect(await page.textContent('[data-test=device][data-device=b-prism]')).toContain('测试矿山 mine-b · 测试 b-prism')
+    expect(await page.textContent('[data-test=device][data-device=a-prism]')).toContain('测试矿山 mine-a · 测试 a-prism')
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+
   it('fits a 1366×768 laptop screen without sideways scrolling', async () => {
     const { page, errors } = await login('dir-a', { width: 1366, height: 768 })
     await page.locator('[data-test=alert]').first().waitFor()
@@ -149,6 +209,8 @@ describe('web UI in Chromium', () => {
       await page.locator(drawn).first().waitFor()
       // the page's own globals: this runs in the browser
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
+      // the seat's device board shows every device without being cut off at the bottom
+      if (hash === '#/seat') expect(await page.evaluate("(() => { const h = document.querySelector('.seat .health'); return h.scrollHeight <= h.clientHeight })()")).toBe(true)
       await screenshot(page, `laptop-1366${hash.replace('#/', '-')}`)
     }
     expect(errors).toEqual([])

@@ -37,6 +37,28 @@ describe('the trend chart of a warning', () => {
     ])
   })
 
+  it('draws a rain gauge’s 24-h sum, as the accumulation rule judges it, with its threshold lines and the window read before the chart', () => {
+    const r = rule({ kind: 'accumulation', id: 'rain-24h', source: { metric: 'rainfall' }, window: 86_400, thresholds: { yellow: 50, orange: 100 } })
+    const t = trendOf(r, 'rain', undefined)!
+    expect(t).toMatchObject({ label: '24 h 累计降雨量', unit: 'mm', metrics: ['rainfall'], legend: '黄 ≥ 50 mm · 橙 ≥ 100 mm', lookbackMs: 86_400_000 })
+    expect(t.lines).toEqual([
+      { level: 'yellow', value: 50 },
+      { level: 'orange', value: 100 },
+    ])
+    const H = 3_600_000
+    // 10 mm an hour for 30 hours, read from 24 h before the chart's start (at hour 24)
+    const rain = Array.from({ length: 30 }, (_, i) => ({ ts: (i + 1) * H, value: 10 }))
+    const series = seriesOf(r, 'rain', { rainfall: rain }, 24 * H)
+    // at hour 24 the window (0, 24 h] holds 24 readings; later ones drop the oldest as they come
+    expect(series[0]).toEqual([24 * H, 240])
+    expect(series.at(-1)).toEqual([30 * H, 240])
+    expect(series).toHaveLength(7)
+    // a dry day after the rain empties the sum
+    const dry = seriesOf(r, 'rain', { rainfall: [...rain, { ts: 56 * H, value: 0 }] }, 0)
+    expect(dry.at(-1)).toEqual([56 * H, 0])
+    expect(dry[0]).toEqual([H, 10])
+  })
+
   it('carries the inverse-velocity forecast of the warning’s evidence', () => {
     const r = rule({ kind: 'inverseVelocity', id: 'iv', source: { derived: 'total' }, thresholds: { orange: 72, red: 24 } })
     const t = trendOf(r, 'gnss', { evidence: { failureTs: 1000, hoursLeft: 20.5, safeHoursLeft: 15, earliestTs: 800, latestTs: 1500, alpha: 2.1 } })!

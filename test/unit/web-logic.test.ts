@@ -7,7 +7,8 @@ import { levelColor, worst } from '../../dashboard/web/src/logic/levels.js'
 import { mineMarks } from '../../dashboard/web/src/logic/mines.js'
 import { alarmLevel, queue, upsert, type QueueAlert } from '../../dashboard/web/src/logic/queue.js'
 import { homeOf, parseRoute, routeHash } from '../../dashboard/web/src/logic/route.js'
-import { countdown, dateTime, span } from '../../dashboard/web/src/logic/time.js'
+import { valueRange } from '../../dashboard/web/src/logic/chart.js'
+import { countdown, dateTime, sameDay, span } from '../../dashboard/web/src/logic/time.js'
 
 const alert = (id: string, over: Partial<QueueAlert> = {}): QueueAlert => ({ id, mineId: 'm', level: 'blue', state: 'open', raisedAt: 0, updatedAt: 0, overdue: false, ...over })
 
@@ -101,12 +102,32 @@ describe('screens and boards', () => {
   })
 
   it('groups devices by kind in contract order and counts their health', () => {
-    const d = (id: string, kind: string, state: 'online' | 'stale' | 'offline') => ({ id, name: id, kind, kindLabel: kind, state })
-    const devices = [d('r', 'rain', 'online'), d('p1', 'prism', 'stale'), d('p2', 'prism', 'offline')]
+    const d = (id: string, kind: string, state: 'online' | 'waiting' | 'stale' | 'offline') => ({ id, name: id, kind, kindLabel: kind, state })
+    const devices = [d('r', 'rain', 'online'), d('p1', 'prism', 'stale'), d('p2', 'prism', 'offline'), d('g', 'gnss', 'waiting')]
     expect(byKind(devices).map((g) => [g.kind, g.devices.map((x) => x.id)])).toEqual([
       ['prism', ['p1', 'p2']],
+      ['gnss', ['g']],
       ['rain', ['r']],
     ])
-    expect(health(devices)).toEqual({ online: 1, stale: 1, offline: 1 })
+    expect(health(devices)).toEqual({ online: 1, waiting: 1, stale: 1, offline: 1 })
+  })
+
+  it('puts every threshold line on a trend chart’s value axis, however far from the data', () => {
+    // a pond at 97.6–99.3 m with its red line at 99.8 m
+    const [lo, hi] = valueRange([97.63, 98.4, 99.32], [98.5, 99.2, 99.8])!
+    expect(lo).toBeLessThan(97.63)
+    expect(hi).toBeGreaterThan(99.8)
+    // a line below the data counts too, and a flat series gets room around it
+    const [lo2, hi2] = valueRange([5, 5, 5], [4])!
+    expect(lo2).toBeLessThan(4)
+    expect(hi2).toBeGreaterThan(5)
+    expect(valueRange([], [])).toBeUndefined()
+  })
+
+  it('tells whether two moments fall on the same day in the mine’s zone, whatever the screen’s', () => {
+    const t = Date.parse('2026-12-02T15:30:00Z') // 23:30 in Shanghai
+    expect(sameDay(t, Date.parse('2026-12-02T16:30:00Z'), 'Asia/Shanghai')).toBe(false) // 00:30 the next day there
+    expect(sameDay(t, Date.parse('2026-12-01T16:30:00Z'), 'Asia/Shanghai')).toBe(true) // 00:30 the same day there
+    expect(sameDay(t, Date.parse('2026-12-02T16:30:00Z'), 'UTC')).toBe(true)
   })
 })

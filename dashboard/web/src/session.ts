@@ -32,8 +32,9 @@ export async function loadMines(): Promise<void> {
 }
 
 export async function loadAlerts(): Promise<void> {
-  const { alerts } = await api<{ alerts: AlertView[] }>('/api/alerts?state=unresolved')
-  // the REST answer is the whole unresolved book: a warning resolved while we were away leaves
+  // the whole book: what is unresolved, and what was resolved in the last days (the seat lists the day's)
+  const { alerts } = await api<{ alerts: AlertView[] }>('/api/alerts?state=all')
+  // the REST answer is the whole book: a warning resolved while we were away is there as resolved
   session.alerts = new Map(alerts.map((a) => [a.id, a]))
 }
 
@@ -74,7 +75,8 @@ export async function start(me: Me): Promise<void> {
     const device = session.devices[d.mineId]?.find((x) => x.id === d.deviceId)
     if (device) {
       device.connected = d.online
-      device.state = d.online ? 'online' : 'offline'
+      // connected again: nothing heard on this connection yet (the next reading makes it online)
+      device.state = d.online ? 'waiting' : 'offline'
     }
     refreshMinesSoon()
   })

@@ -37,7 +37,7 @@ export interface DeviceView {
   readonly metrics: readonly MetricView[]
   readonly interval: number
   readonly position: { readonly lat: number; readonly lon: number; readonly elevation?: number }
-  state: 'online' | 'stale' | 'offline'
+  state: 'online' | 'waiting' | 'stale' | 'offline'
   connected: boolean
   last: { ts: number; time: string; values: Record<string, number | boolean> } | null
 }

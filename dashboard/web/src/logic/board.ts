@@ -7,7 +7,7 @@ export interface BoardDevice {
   readonly name: string
   readonly kind: string
   readonly kindLabel: string
-  readonly state: 'online' | 'stale' | 'offline'
+  readonly state: 'online' | 'waiting' | 'stale' | 'offline'
 }
 
 const KIND_ORDER = ['prism', 'gnss', 'piezometer', 'reservoir', 'beach', 'rain', 'pump', 'power', 'video']
@@ -32,10 +32,10 @@ export function byKind<D extends BoardDevice>(devices: readonly D[]): { kind: st
   return [...groups].sort((a, b) => rank(a[0]) - rank(b[0])).map(([kind, list]) => ({ kind, label: list[0]!.kindLabel, devices: list }))
 }
 
-export const STATE_NAME = { online: '在线', stale: '数据迟滞', offline: '离线' } as const
+export const STATE_NAME = { online: '在线', waiting: '等待首次数据', stale: '数据迟滞', offline: '离线' } as const
 
 export function health(devices: readonly BoardDevice[]): Record<BoardDevice['state'], number> {
-  const out = { online: 0, stale: 0, offline: 0 }
+  const out = { online: 0, waiting: 0, stale: 0, offline: 0 }
   for (const d of devices) out[d.state]++
   return out
 }

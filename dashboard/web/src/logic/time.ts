@@ -23,6 +23,8 @@ function format(tz: string, withDate: boolean): Intl.DateTimeFormat {
 
 /** "2026/11/23 10:30:31" in the zone. */
 export const dateTime = (ms: number, tz: string): string => format(tz, true).format(ms)
+/** Whether two moments fall on the same calendar day in the zone (the mine's day: its warnings are due by its end). */
+export const sameDay = (a: number, b: number, tz: string): boolean => dateTime(a, tz).slice(0, 10) === dateTime(b, tz).slice(0, 10)
 /** "10:30:31" in the zone. */
 export const clock = (ms: number, tz: string): string => format(tz, false).format(ms)
 
