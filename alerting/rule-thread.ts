@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads'
 import { spawnWorker } from '../ingest/spawn-worker.js'
 import type { Reading } from '../ingest/reading.js'
-import type { EngineDevice, Fired, PointLevels, RuleStates } from './runner.js'
+import type { EngineDevice, Fired, Judged, PointLevels, RuleStates } from './runner.js'
 
 /** What the platform asks of the rule thread (worker.ts). */
 export type Request =
@@ -11,6 +11,7 @@ export type Request =
   | { readonly op: 'warm'; readonly readings: readonly Reading[]; readonly now: number }
   | { readonly op: 'reset'; readonly deviceIds: readonly string[]; readonly now: number }
   | { readonly op: 'peek'; readonly deviceId: string; readonly ruleId: string }
+  | { readonly op: 'judged'; readonly deviceIds: readonly string[] }
   | { readonly op: 'snapshot' }
 
 type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string }
@@ -103,6 +104,10 @@ export class RuleThread {
 
   peek(deviceId: string, ruleId: string): Promise<unknown> {
     return this.ask({ op: 'peek', deviceId, ruleId })
+  }
+
+  judged(deviceIds: readonly string[]): Promise<Record<string, Record<string, Judged>>> {
+    return this.ask({ op: 'judged', deviceIds }) as Promise<Record<string, Record<string, Judged>>>
   }
 
   /** The rules' state, covering every request sent before this one. */

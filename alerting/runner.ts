@@ -33,6 +33,13 @@ export interface Fired {
   readonly pointLevel: Level | null
 }
 
+/** What a rule last judged (runner.judged): the value in the rule's unit, its level, and a forecast's failure time. */
+export interface Judged {
+  readonly value: number
+  readonly level: Level | null
+  readonly failureTs?: number | null
+}
+
 /** deviceId → the device's warning level (the highest of its signal rules). */
 export type PointLevels = Record<string, Level | null>
 
@@ -131,6 +138,27 @@ export class RuleRunner {
   /** Every device's warning level as the rules stand. */
   pointLevels(): PointLevels {
     return Object.fromEntries([...this.devices.keys()].map((id) => [id, this.pointLevel(id)]))
+  }
+
+  /**
+   * What each rule of these devices last judged, with its level: the boards' figures (a rate in
+   * mm/d, a 24-h sum, a depth; the forecast's hours left with the margin while it forecasts).
+   */
+  judged(deviceIds: readonly string[]): Record<string, Record<string, Judged>> {
+    const out: Record<string, Record<string, Judged>> = {}
+    for (const id of deviceIds) {
+      const device = this.devices.get(id)
+      if (!device) continue
+      const rules: Record<string, Judged> = {}
+      for (const rule of device.rules) {
+        const s = this.states[id]?.[rule.id] as { judged?: unknown; level?: { level?: Level | null }; last?: { reason?: string; safeHoursLeft?: number; failureTs?: number } | null } | undefined
+        const level = s?.level?.level ?? null
+        if (typeof s?.judged === 'number') rules[rule.id] = { value: s.judged, level }
+        else if (s?.last?.reason === 'FORECAST' && typeof s.last.safeHoursLeft === 'number') rules[rule.id] = { value: s.last.safeHoursLeft, level, failureTs: s.last.failureTs ?? null }
+      }
+      out[id] = rules
+    }
+    return out
   }
 
   /** One rule's state as it stands (read-only: the trend's live forecast, the evaluation). */

@@ -8,6 +8,7 @@ import type { AlertBus } from './bus.js'
 import { Booking, type EngineDevice, type EngineItem, type RuleStates } from './engine.js'
 import { RuleFeed } from './rule-feed.js'
 import { RuleThread } from './rule-thread.js'
+import type { Judged } from './runner.js'
 import type { AlertEventStore } from './store.js'
 
 /**
@@ -157,6 +158,12 @@ export class Alerting {
       this.deps.log.error({ err: (err as Error).message }, 'the silence rules failed on a turn of the clock')
       this.system(this.booking.tick(now))
     }
+  }
+
+  /** What these devices' rules last judged (the boards' figures); empty when the rule thread cannot say. */
+  async judged(deviceIds: readonly string[]): Promise<Record<string, Record<string, Judged>>> {
+    await this.feed.caughtUp()
+    return this.rules.judged(deviceIds).catch(() => ({}))
   }
 
   /** The live state of one device's rule (the trend's live forecast); undefined when unknown. */

@@ -26,6 +26,8 @@ function answer(req: Request): unknown {
       return runner.pointLevels()
     case 'peek':
       return runner.peek(req.deviceId, req.ruleId)
+    case 'judged':
+      return runner.judged(req.deviceIds)
     case 'snapshot':
       // postMessage copies it: a copy of our own first would be the work twice
       return runner.current()

@@ -14,6 +14,7 @@ import { alertRoutes, type AlertActions } from './routes/alerts.js'
 import type { Alert } from '../alerting/book/alert.js'
 import type { ResolvedQuery } from '../alerting/store.js'
 import type { Access } from './access.js'
+import type { Judged } from '../alerting/runner.js'
 import type { Auth } from './auth.js'
 import { authRoutes } from './routes/auth.js'
 import { mineRoutes, type MinesSite } from './routes/mines.js'
@@ -56,6 +57,8 @@ export interface AppDeps {
   readonly deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
   /** A rule's live state for a device (the engine's), for the trend's live forecast. */
   readonly ruleState?: (deviceId: string, ruleId: string) => Promise<unknown>
+  /** What the devices' rules last judged (the boards' figures). */
+  readonly judged?: (deviceIds: readonly string[]) => Promise<Record<string, Record<string, Judged>>>
   /** The demo's simulators and drills, when the platform runs them. */
   readonly demo?: () => DemoControl | undefined
   /** The built web UI (`npm run build:web`); a page that says how to build it when missing. */
@@ -143,7 +146,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const { auth, access } = deps
   app.register(authRoutes, { auth, access })
   if (deps.displays) app.register(displayRoutes, { auth, displays: deps.displays, now: deps.now })
-  app.register(mineRoutes, { site: deps.site, alerts: deps.alerts, presence: deps.presence, latest: (id) => deps.store.latest(id), now: deps.now, auth, access })
+  app.register(mineRoutes, {
+    site: deps.site,
+    alerts: deps.alerts,
+    presence: deps.presence,
+    latest: (id) => deps.store.latest(id),
+    deviceRules: deps.deviceRules,
+    judged: deps.judged ?? (async () => ({})),
+    now: deps.now,
+    auth,
+    access,
+  })
   app.register(alertRoutes, {
     alerts: deps.alerts,
     actions: deps.alertActions,

@@ -312,6 +312,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
     ruleState: (deviceId, ruleId) => alerting.ruleState(deviceId, ruleId),
+    judged: (ids) => alerting.judged(ids),
     demo: () => simulation,
     requestLogLevel: cfg.simulate ? 'debug' : 'info',
     displays,

@@ -41,5 +41,5 @@ export const evaluateAccumulation: Evaluate<AccumulationRule, AccumulationState>
     windowSeconds: rule.window,
     readings: samples.length,
   })
-  return { state: { level, samples, lastTs: reading.ts }, events }
+  return { state: { level, samples, lastTs: reading.ts, judged: sum }, events }
 }

@@ -45,7 +45,7 @@ export interface RateState extends LevelRuleState {
   readonly track: TrackState
 }
 
-export const initialRate = (): RateState => ({ level: INITIAL_LEVEL_RULE.level, lastTs: INITIAL_LEVEL_RULE.lastTs, track: EMPTY_TRACK })
+export const initialRate = (): RateState => ({ level: INITIAL_LEVEL_RULE.level, lastTs: INITIAL_LEVEL_RULE.lastTs, track: EMPTY_TRACK, judged: undefined })
 
 const PER_MS = { day: 86_400_000, hour: 3_600_000 }
 /** A window this long or longer has the daily cycle fitted out. */
@@ -59,7 +59,7 @@ export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule
   const windowMs = rule.window * 1000
   const fed = feed(state.track, reading.ts, value, rule.steps, (samples, s) => pushWindow(samples, s, windowMs, 2 * WINDOW_SAMPLES, windowMs / WINDOW_SAMPLES))
   // states are literals in one field order, never spread (track.ts, trackState)
-  const held = (): RateState => ({ level: state.level, lastTs: reading.ts, track: fed.state })
+  const held = (): RateState => ({ level: state.level, lastTs: reading.ts, track: fed.state, judged: state.judged })
   // a held reading (a possible step or outlier) is judged when the next ones tell which it was
   if (fed.added.length === 0) return { state: held(), events: [] }
   const samples = fed.state.samples
@@ -79,5 +79,5 @@ export const evaluateRate: Evaluate<RateRule, RateState> = (state, reading, rule
     spanSeconds: span / 1000,
     dailyCycle: cycle,
   })
-  return { state: { level, lastTs: reading.ts, track: fed.state }, events }
+  return { state: { level, lastTs: reading.ts, track: fed.state, judged: v }, events }
 }

@@ -84,6 +84,11 @@ export interface LevelRuleState {
   readonly level: LevelState
   /** Readings at or before this time are late: they are stored, but do not rewrite the present. */
   readonly lastTs: number
+  /**
+   * The value the rule last judged, in its unit (a reading, a window's sum, a signed rate): what a
+   * board shows beside the level, so that it shows what the rule judged. Absent until it has judged one.
+   */
+  readonly judged?: number | undefined
 }
 
 export const INITIAL_LEVEL_RULE: LevelRuleState = { level: NO_LEVEL, lastTs: 0 }

@@ -31,5 +31,5 @@ export const evaluateThreshold: Evaluate<ThresholdRule, LevelRuleState> = (state
   const value = valueOf(reading, rule.source)
   if (value === undefined || reading.ts <= state.lastTs) return { state, events: [] }
   const { level, events } = judge(state.level, value, reading.ts, rule, rule.id, unitOf(reading, rule.source))
-  return { state: { level, lastTs: reading.ts }, events }
+  return { state: { level, lastTs: reading.ts, judged: value }, events }
 }

@@ -3,6 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Alert } from '../../alerting/book/alert.js'
 import { RANK } from '../../alerting/rules/levels.js'
+import type { Judged } from '../../alerting/runner.js'
+import type { Rule } from '../../alerting/rules/index.js'
+import { judgedViews } from '../judged.js'
 import { KINDS, type DeviceKind } from '../../ingest/contract/kinds.js'
 import type { DevicePresence } from '../../ingest/presence.js'
 import type { StoredReading } from '../../ingest/store.js'
@@ -42,6 +45,10 @@ export const mineRoutes: FastifyPluginAsync<{
   alerts: () => Alert[]
   presence: (deviceId: string) => DevicePresence | undefined
   latest: (deviceId: string) => Promise<StoredReading | undefined>
+  /** A device's kind and rules, defaults included (the rules the engine runs). */
+  deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
+  /** What these devices' rules last judged (the rule engine's state). */
+  judged: (deviceIds: readonly string[]) => Promise<Record<string, Record<string, Judged>>>
   now: () => number
   auth: Auth
   access: Access
@@ -91,6 +98,7 @@ export const mineRoutes: FastifyPluginAsync<{
   typed.get('/api/mines/:id/devices', { schema: { summary: '设备 a mine’s devices: connection, last reading, staleness', tags: ['mines'], params: mineParams } }, async (request) => {
     const mine = await visibleMine(request, request.params.id)
     const now = opts.now()
+    const judged = await opts.judged(mine.devices.map((d) => d.id))
     return Promise.all(
       mine.devices.map(async (d) => {
         const p = opts.presence(d.id)
@@ -111,6 +119,7 @@ export const mineRoutes: FastifyPluginAsync<{
           interval: d.interval,
           position: d.position,
           state,
+          judged: judgedViews(d.kind, opts.deviceRules(d.id)?.rules ?? [], judged[d.id] ?? {}, last?.values),
           connected: p?.connected ?? false,
           since: p ? isoInZone(p.since, mine.timezone) : null,
           last: last

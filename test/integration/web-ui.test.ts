@@ -146,8 +146,14 @@ describe('web UI in Chromium', () => {
 
     // a click opens the mine's board
     await mine.click()
-    await page.waitForSelector('[data-test=tile][data-device=a-piezo]')
+    const tile = page.locator('[data-test=tile][data-device=a-piezo]')
+    await tile.waitFor()
     expect(page.url()).toContain('#/mine/mine-a')
+    // the card says what the rule judged and where the warning stands, not only the raw metrics
+    expect(await tile.locator('[data-test=tile-warning]').textContent()).toBe('红色预警 · 待签收')
+    await expect.poll(() => tile.locator('[data-test=judged] dd[data-rule=phreatic-depth]').textContent()).toBe('3.80 m')
+    expect(await tile.locator('[data-test=judged] dd[data-rule=phreatic-depth]').getAttribute('class')).toBe('red')
+    await screenshot(page, 'board-1920-red')
     expect(errors).toEqual([])
     await page.context().close()
   })

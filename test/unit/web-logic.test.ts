@@ -7,7 +7,8 @@ import { levelColor, worst } from '../../dashboard/web/src/logic/levels.js'
 import { mineMarks } from '../../dashboard/web/src/logic/mines.js'
 import { alarmLevel, queue, upsert, type QueueAlert } from '../../dashboard/web/src/logic/queue.js'
 import { homeOf, parseRoute, routeHash } from '../../dashboard/web/src/logic/route.js'
-import { valueRange } from '../../dashboard/web/src/logic/chart.js'
+import { magnitude, valueRange } from '../../dashboard/web/src/logic/chart.js'
+import { localPlan, placeLabel } from '../../dashboard/web/src/logic/plan.js'
 import { countdown, dateTime, sameDay, span } from '../../dashboard/web/src/logic/time.js'
 
 const alert = (id: string, over: Partial<QueueAlert> = {}): QueueAlert => ({ id, mineId: 'm', level: 'blue', state: 'open', raisedAt: 0, updatedAt: 0, overdue: false, ...over })
@@ -93,11 +94,17 @@ describe('screens and boards', () => {
     expect(homeOf('dispatcher')).toEqual({ page: 'seat' })
   })
 
-  it('draws each kind’s sparkline from a numeric metric of the device contract', () => {
+  it('draws each kind’s sparkline from numeric metrics of the device contract, a slope’s as its total displacement', () => {
     for (const [kind, metric] of Object.entries(SPARK_METRIC)) {
-      const spec = (KINDS as Record<string, { metrics: Record<string, { type: string }> }>)[kind]?.metrics[metric]
-      expect(spec?.type, `${kind}.${metric}`).toBe('number')
+      for (const m of typeof metric === 'string' ? [metric] : metric) {
+        const spec = (KINDS as Record<string, { metrics: Record<string, { type: string }> }>)[kind]?.metrics[m]
+        expect(spec?.type, `${kind}.${m}`).toBe('number')
+      }
     }
+    expect(SPARK_METRIC.prism).toEqual(['dN', 'dE', 'dH'])
+    // a prism moving east: the components alone show 0.03 mm north, the displacement 12 mm
+    expect(magnitude({ dN: 0.03, dE: 12, dH: 0 }, ['dN', 'dE', 'dH'])).toBeCloseTo(12.00004, 4)
+    expect(magnitude({ dN: 0.03 }, ['dN', 'dE'])).toBeUndefined()
     expect(Object.keys(SPARK_METRIC).sort()).toEqual(Object.keys(KINDS).sort())
   })
 
@@ -122,6 +129,41 @@ describe('screens and boards', () => {
     expect(lo2).toBeLessThan(4)
     expect(hi2).toBeGreaterThan(5)
     expect(valueRange([], [])).toBeUndefined()
+  })
+
+  it('places a mine’s devices in metres east and north of their centre, on axes of equal scale', () => {
+    const at = (id: string, lat: number, lon: number) => ({ id, position: { lat, lon } })
+    const { points, extent } = localPlan([at('a', 37.35, 120.85), at('b', 37.351, 120.85), at('c', 37.35, 120.851)])
+    const [a, b, c] = points
+    // 0.001° of latitude is about 110.5 m; of longitude at 37.35° N about 88.5 m (not the same: degrees stretch)
+    expect(b!.y - a!.y).toBeCloseTo(110.5, 0)
+    expect(c!.x - a!.x).toBeCloseTo(88.5, 0)
+    expect(b!.x - a!.x).toBeCloseTo(0, 6)
+    // every device inside the square, with room
+    for (const p of points) expect(Math.max(Math.abs(p.x), Math.abs(p.y))).toBeLessThan(extent[1])
+    expect(extent[0]).toBe(-extent[1])
+  })
+
+  it('places each label of a dense plan clear of the other labels and of every symbol, inside the plot', () => {
+    const bounds = { x: 0, y: 0, width: 400, height: 300 }
+    // twelve devices within a few pixels of each other, each label 90 × 14 px, drawn right of its symbol
+    const symbols = Array.from({ length: 12 }, (_, i) => ({ x: 150 + (i % 3) * 6, y: 120 + Math.floor(i / 3) * 5, width: 14, height: 14 }))
+    const placed: { x: number; y: number; width: number; height: number }[] = []
+    for (const s of symbols) {
+      const label = { x: s.x + 14, y: s.y, width: 90, height: 14 }
+      const { dx, dy, rect } = placeLabel(label, s, placed, symbols, bounds)
+      expect(rect).toEqual({ x: label.x + dx, y: label.y + dy, width: 90, height: 14 })
+      placed.push(rect)
+    }
+    const overlap = (a: (typeof placed)[number], b: (typeof placed)[number]) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height
+    for (const [i, a] of placed.entries()) {
+      for (const b of placed.slice(i + 1)) expect(overlap(a, b)).toBe(false)
+      for (const s of symbols) expect(overlap(a, s)).toBe(false)
+      expect(a.x >= 0 && a.y >= 0 && a.x + a.width <= 400 && a.y + a.height <= 300).toBe(true)
+    }
+    // a label that would run off the right edge goes left of its symbol
+    const edge = { x: 380, y: 100, width: 14, height: 14 }
+    expect(placeLabel({ x: 394, y: 100, width: 90, height: 14 }, edge, [], [edge], bounds).rect.x).toBeLessThan(380)
   })
 
   it('tells whether two moments fall on the same day in the mine’s zone, whatever the screen’s', () => {

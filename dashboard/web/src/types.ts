@@ -22,6 +22,15 @@ export interface MineView {
   readonly devices: { readonly known: number; readonly connected: number }
 }
 
+export interface JudgedView {
+  readonly rule: string
+  readonly label: string
+  readonly value: number | null
+  readonly unit: string
+  readonly level: 'blue' | 'yellow' | 'orange' | 'red' | null
+  readonly failureTs?: number | null
+}
+
 export interface MetricView {
   readonly name: string
   readonly label: string
@@ -38,6 +47,8 @@ export interface DeviceView {
   readonly interval: number
   readonly position: { readonly lat: number; readonly lon: number; readonly elevation?: number }
   state: 'online' | 'waiting' | 'stale' | 'offline'
+  /** What the device's rules judge, as they last judged it (dashboard/judged.ts). */
+  judged: readonly JudgedView[]
   connected: boolean
   last: { ts: number; time: string; values: Record<string, number | boolean> } | null
 }

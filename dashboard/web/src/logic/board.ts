@@ -12,10 +12,13 @@ export interface BoardDevice {
 
 const KIND_ORDER = ['prism', 'gnss', 'piezometer', 'reservoir', 'beach', 'rain', 'pump', 'power', 'video']
 
-/** The metric a device's sparkline draws: the one its warnings are mostly about. */
-export const SPARK_METRIC: Record<string, string> = {
-  prism: 'dN',
-  gnss: 'dN',
+/**
+ * What a device's sparkline draws: the quantity its warnings are mostly about. A slope's is its
+ * total displacement from the components (a prism moving east showed a calm line of dN).
+ */
+export const SPARK_METRIC: Record<string, string | readonly string[]> = {
+  prism: ['dN', 'dE', 'dH'],
+  gnss: ['dN', 'dE', 'dU'],
   piezometer: 'depth',
   reservoir: 'level',
   beach: 'length',

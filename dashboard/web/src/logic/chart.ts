@@ -12,3 +12,14 @@ export function valueRange(values: readonly number[], lines: readonly number[]):
   const pad = Math.max((hi - lo) * 0.08, Math.abs(hi) * 1e-3, 1e-3)
   return [lo - pad, hi + pad]
 }
+
+/** The length of a displacement from its components; undefined when one is missing. */
+export function magnitude(values: Readonly<Record<string, unknown>>, components: readonly string[]): number | undefined {
+  let sum = 0
+  for (const c of components) {
+    const v = values[c]
+    if (typeof v !== 'number') return undefined
+    sum += v * v
+  }
+  return Math.sqrt(sum)
+}
