@@ -39,7 +39,13 @@ export function judgedViews(kind: DeviceKind, rules: readonly Rule[], judged: Re
   for (const rule of rules) {
     const j = judged[rule.id]
     if (rule.kind === 'rate') {
-      out.push({ rule: rule.id, label: `${sourceLabel(rule.source)}速率 (${hours(rule.window)})`, value: j ? Math.abs(j.value) : null, unit: `${sourceUnit(rule.source)}/${rule.per === 'hour' ? 'h' : 'd'}`, level: j?.level ?? null })
+      out.push({
+        rule: rule.id,
+        label: `${sourceLabel(rule.source)}速率 (${hours(rule.window)})`,
+        value: j ? Math.abs(j.value) : null,
+        unit: `${sourceUnit(rule.source)}/${rule.per === 'hour' ? 'h' : 'd'}`,
+        level: j?.level ?? null,
+      })
     } else if (rule.kind === 'accumulation') {
       out.push({ rule: rule.id, label: `${hours(rule.window)} 累计${sourceLabel(rule.source)}`, value: j?.value ?? null, unit: sourceUnit(rule.source), level: j?.level ?? null })
     } else if (rule.kind === 'threshold') {
