@@ -142,6 +142,32 @@ describe('web UI in Chromium', () => {
     await expect.poll(() => mine.getAttribute('data-level')).toBe('red')
     // a regulator watches: signing is the mine's, so no alarm sounds on this screen
     expect(await page.locator('[data-alarm]').count()).toBe(0)
+    // the 大屏's figures are the API's (GET /api/overview), live: the red warning is counted
+    const shown = async () => {
+      const value = (test: string, extra = '') => page.getAttribute(`[data-test=${test}]${extra}`, 'data-value').then(Number)
+      return {
+        mines: await value('kpi-mines'),
+        online: await value('kpi-online'),
+        handled: await value('kpi-handled'),
+        overdue: await value('kpi-overdue'),
+        red: await value('today-level', '[data-level=red]'),
+        orange: await value('today-level', '[data-level=orange]'),
+      }
+    }
+    await expect.poll(async () => (await shown()).red).toBeGreaterThan(0)
+    const api = await (await page.context().request.get(`${base}/api/overview`)).json()
+    expect(await shown()).toEqual({
+      mines: api.mines.connected,
+      online: api.devices.online,
+      handled: api.today.resolvedSameDay,
+      overdue: api.overdue,
+      red: api.today.byLevel.red,
+      orange: api.today.byLevel.orange,
+    })
+    // a regulator of region A: mine A only, connected (its piezometer is), with today's red and orange
+    expect(api.mines).toEqual({ total: 1, connected: 1 })
+    expect(api.today.byLevel.red).toBeGreaterThanOrEqual(1)
+    expect(await page.locator('[data-test=recent]').count()).toBe(api.recent.length)
     await screenshot(page, 'map-1920-red')
 
     // a click opens the mine's board
@@ -210,6 +236,7 @@ describe('web UI in Chromium', () => {
     for (const [hash, drawn] of [
       ['#/seat', '[data-test=trend] canvas'],
       ['#/mine', '[data-test=tile]'],
+      ['#/map', '[data-test=kpi-mines][data-value]'],
     ] as const) {
       await page.goto(`${base}/${hash}`)
       await page.locator(drawn).first().waitFor()
@@ -217,6 +244,8 @@ describe('web UI in Chromium', () => {
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
       // the seat's device board shows every device without being cut off at the bottom
       if (hash === '#/seat') expect(await page.evaluate("(() => { const h = document.querySelector('.seat .health'); return h.scrollHeight <= h.clientHeight })()")).toBe(true)
+      // the 大屏 fits the screen's height too: nothing below the fold
+      if (hash === '#/map') expect(await page.evaluate('document.documentElement.scrollHeight <= window.innerHeight')).toBe(true)
       await screenshot(page, `laptop-1366${hash.replace('#/', '-')}`)
     }
     expect(errors).toEqual([])

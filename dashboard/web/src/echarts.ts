@@ -1,5 +1,5 @@
-import { EffectScatterChart, LineChart, ScatterChart } from 'echarts/charts'
-import { DataZoomComponent, GeoComponent, GridComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components'
+import { BarChart, EffectScatterChart, LineChart, ScatterChart } from 'echarts/charts'
+import { DataZoomComponent, GeoComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components'
 import * as echarts from 'echarts/core'
 import { LabelLayout } from 'echarts/features'
 import { CanvasRenderer } from 'echarts/renderers'
@@ -8,11 +8,13 @@ import { registeredMap } from './logic/geo.js'
 
 // only the parts the screens use, so the bundle stays small (ECharts' tree-shaking guide)
 echarts.use([
+  BarChart,
   LineChart,
   ScatterChart,
   EffectScatterChart,
   GeoComponent,
   GridComponent,
+  LegendComponent,
   TooltipComponent,
   MarkLineComponent,
   MarkAreaComponent,

@@ -77,3 +77,35 @@ export interface TrendView {
   } | null
   readonly points: readonly [number, number][]
 }
+
+type Levels = Readonly<Record<'blue' | 'yellow' | 'orange' | 'red', number>>
+
+/** GET /api/overview (dashboard/overview.ts): the regulators' 大屏 in figures. */
+export interface OverviewView {
+  readonly at: number
+  readonly date: string
+  readonly timeZone: string
+  readonly mines: { readonly total: number; readonly connected: number }
+  readonly devices: { readonly total: number; readonly online: number; readonly rate: number | null }
+  readonly today: { readonly raised: number; readonly byLevel: Levels; readonly resolvedSameDay: number; readonly handledRate: number | null; readonly open: number }
+  readonly overdue: number
+  readonly days: readonly { readonly date: string; readonly byLevel: Levels }[]
+  readonly ranking: readonly {
+    readonly id: string
+    readonly name: string
+    readonly regionName: string
+    readonly worst: 'blue' | 'yellow' | 'orange' | 'red' | null
+    readonly open: number
+    readonly overdue: number
+    readonly offline: number
+  }[]
+  readonly recent: readonly {
+    readonly alertId: string
+    readonly mineId: string
+    readonly mineName: string
+    readonly subject: string
+    readonly level: 'blue' | 'yellow' | 'orange' | 'red'
+    readonly raisedAt: number
+    readonly message: string
+  }[]
+}
