@@ -52,7 +52,15 @@ export interface Overview {
     readonly offline: number
   }[]
   /** The newest warnings (raised in the last day), newest first. */
-  readonly recent: readonly { readonly alertId: string; readonly mineId: string; readonly mineName: string; readonly subject: string; readonly level: Level; readonly raisedAt: number; readonly message: string }[]
+  readonly recent: readonly {
+    readonly alertId: string
+    readonly mineId: string
+    readonly mineName: string
+    readonly subject: string
+    readonly level: Level
+    readonly raisedAt: number
+    readonly message: string
+  }[]
 }
 
 const DAY = 86_400_000

@@ -96,11 +96,15 @@ export const mineRoutes: FastifyPluginAsync<{
     },
   )
 
-  typed.get('/api/overview', { schema: { summary: '大屏 the figures of the mines the user covers: connected, 在线率, today by level, 当天处置率, overdue, 7 days, ranking', tags: ['mines'] } }, async (request) => {
-    const user = await opts.auth.user(request)
-    const mines = opts.site.mines.filter((m) => opts.access.canSee(user, m.id)).map((m) => ({ ...m, regionName: regionName.get(m.region) ?? m.region }))
-    return overview(opts.alerts(), mines, (id) => opts.presence(id)?.connected === true, opts.now())
-  })
+  typed.get(
+    '/api/overview',
+    { schema: { summary: '大屏 the figures of the mines the user covers: connected, 在线率, today by level, 当天处置率, overdue, 7 days, ranking', tags: ['mines'] } },
+    async (request) => {
+      const user = await opts.auth.user(request)
+      const mines = opts.site.mines.filter((m) => opts.access.canSee(user, m.id)).map((m) => ({ ...m, regionName: regionName.get(m.region) ?? m.region }))
+      return overview(opts.alerts(), mines, (id) => opts.presence(id)?.connected === true, opts.now())
+    },
+  )
 
   typed.get('/api/mines/:id/devices', { schema: { summary: '设备 a mine’s devices: connection, last reading, staleness', tags: ['mines'], params: mineParams } }, async (request) => {
     const mine = await visibleMine(request, request.params.id)
