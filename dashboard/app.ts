@@ -141,7 +141,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
   app.register(metricsRoutes, { metrics: deps.metrics, requireAdmin })
   const canSeeMine = async (request: Parameters<Auth['user']>[0], mineId: string) => deps.access.canSee(await deps.auth.user(request), mineId)
-  app.register(readingsRoutes, { store: deps.store, registry: deps.registry, timeZoneOf: deps.timeZoneOf, now: deps.now, canSeeMine })
+  app.register(readingsRoutes, {
+    store: deps.store,
+    registry: deps.registry,
+    timeZoneOf: deps.timeZoneOf,
+    now: deps.now,
+    canSeeMine,
+    deviceRules: deps.deviceRules,
+    alerts: deps.alerts,
+    ...(deps.resolvedAlerts ? { resolved: deps.resolvedAlerts } : {}),
+  })
   app.register(quarantineRoutes, { files: deps.quarantineFiles, auth: deps.auth })
   const { auth, access } = deps
   app.register(authRoutes, { auth, access })

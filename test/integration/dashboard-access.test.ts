@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.js'
 import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
@@ -9,6 +10,23 @@ import { secretOf } from '../helpers/site.js'
  * The warnings come from the platform itself: every device falls silent on the simulated clock.
  */
 let t: TestPlatform
+/** Reads the first sheet of an .xlsx on stdin into rows of cell texts (shared strings resolved). */
+const READ_XLSX = `
+import sys, io, zipfile, json, xml.etree.ElementTree as ET
+z = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))
+ns = {'m': 'http://schemas.openxmlformats.org/spreadsheetml/2006/main'}
+shared = [''.join(t.text or '' for t in si.iter('{%s}t' % ns['m'])) for si in ET.fromstring(z.read('xl/sharedStrings.xml')).findall('m:si', ns)] if 'xl/sharedStrings.xml' in z.namelist() else []
+rows = []
+for r in ET.fromstring(z.read('xl/worksheets/sheet1.xml')).iter('{%s}row' % ns['m']):
+    row = []
+    for c in r.findall('m:c', ns):
+        v = c.find('m:v', ns)
+        inline = c.find('m:is', ns)
+        text = ''.join(t.text or '' for t in inline.iter('{%s}t' % ns['m'])) if inline is not None else (v.text if v is not None else '')
+        row.append(shared[int(text)] if c.get('t') == 's' else text)
+    rows.append(row)
+print(json.dumps(rows, ensure_ascii=False))
+`
 let clock = Date.parse('2026-11-23T09:00:00+08:00')
 beforeAll(async () => {
   t = await startTestPlatform({ now: () => clock, alertTickMs: 10 })
@@ -251,6 +269,25 @@ describe('readings and the quarantine, per user', () => {
     const other = await get(await as('disp-b'), `/api/readings?device=a-rain&metric=rainfall`)
     expect([other.statusCode, other.json().error.code]).toEqual([404, 'MW_UNKNOWN_DEVICE'])
     expect((await t.platform.app.inject({ method: 'GET', url: '/api/readings?device=a-rain&metric=rainfall' })).statusCode).toBe(401)
+  })
+
+  it('exports a device’s history as CSV and as an Excel workbook another reader opens, times in the mine’s zone and units in the header', async () => {
+    const token = await as('disp-a')
+    const range = `from=${clock - 60_000}&to=${clock + 1}`
+    const csv = await get(token, `/api/readings/export?device=a-rain&metric=rainfall&${range}`)
+    expect(csv.headers['content-type']).toMatch(/^text\/csv; charset=utf-8/)
+    expect(csv.headers['content-disposition']).toMatch(/attachment; filename="minewatch-a-rain-rainfall-2026-11-23_2026-11-23\.csv"/)
+    const [head, row] = csv.body.split('\r\n')
+    // the byte-order mark makes Excel read the UTF-8 as UTF-8
+    expect(head).toBe('\uFEFF时间 (Asia/Shanghai),降雨量(自上次读数) (mm)')
+    expect(row).toMatch(/^2026-11-23T09:\d\d:\d\d\.\d{3}\+08:00,1\.5$/)
+    // the same as a workbook: read with Python's zipfile and XML parser, not with the library that wrote it
+    const xlsx = await t.platform.app.inject({ method: 'GET', url: `/api/readings/export?device=a-rain&metric=rainfall&${range}&format=xlsx`, headers: { authorization: `Bearer ${token}` } })
+    expect(xlsx.headers['content-type']).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+    const cells = execFileSync('python3', ['-c', READ_XLSX], { input: xlsx.rawPayload }).toString()
+    expect(JSON.parse(cells)).toEqual([['测试 a-rain 降雨量(自上次读数)'], ['时间 (Asia/Shanghai)', '降雨量(自上次读数) (mm)'], [expect.stringMatching(/^2026-11-23T09:.*\+08:00$/), '1.5']])
+    // a mine the user may not see: no such device
+    expect((await get(await as('disp-b'), `/api/readings/export?device=a-rain&metric=rainfall&format=xlsx`)).json().error.code).toBe('MW_UNKNOWN_DEVICE')
   })
 
   it('shows the quarantine to admins only', async () => {
