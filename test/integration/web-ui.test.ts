@@ -219,6 +219,25 @@ describe('web UI in Chromium', () => {
     await page.context().close()
   })
 
+  it('shows any device’s history with its thresholds and warnings, and exports it with the times in the mine’s zone', async () => {
+    const { page, errors } = await login('disp-a')
+    await page.goto(`${base}/#/history/a-piezo`)
+    const chart = page.locator('[data-test=history]')
+    await expect.poll(async () => Number(await chart.getAttribute('data-points'))).toBeGreaterThan(0)
+    // the piezometer's rule judges this very metric: its thresholds are drawn, and its warnings
+    expect(await chart.getAttribute('data-lines')).toBe('4.4 4')
+    expect(Number(await chart.getAttribute('data-alerts'))).toBeGreaterThanOrEqual(2)
+    expect(await page.textContent('.history-chart h2')).toContain('浸润线埋深')
+    await screenshot(page, 'history-1920-piezo')
+    const href = await page.getAttribute('[data-test=export-csv]', 'href')
+    expect(href).toMatch(/^\/api\/readings\/export\?device=a-piezo&metric=depth&from=\d+&to=\d+&every=10m&format=csv$/)
+    const csv = await (await page.context().request.get(`${base}${href}`)).text()
+    expect(csv.split('\r\n')[0]).toBe('\uFEFF时间 (Asia/Shanghai),均值 (m),最小 (m),最大 (m),读数个数')
+    expect(csv.split('\r\n')[1]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000\+08:00,/)
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+
   it('names each device with its mine on a seat of two mines', async () => {
     const { page, errors } = await login('reg-all')
     await page.goto(`${base}/#/seat`)
@@ -237,6 +256,7 @@ describe('web UI in Chromium', () => {
       ['#/seat', '[data-test=trend] canvas'],
       ['#/mine', '[data-test=tile]'],
       ['#/map', '[data-test=kpi-mines][data-value]'],
+      ['#/history/a-piezo', '[data-test=history]:not([data-points="0"])'],
     ] as const) {
       await page.goto(`${base}/${hash}`)
       await page.locator(drawn).first().waitFor()

@@ -8,6 +8,7 @@ import { mineMarks } from '../../dashboard/web/src/logic/mines.js'
 import { alarmLevel, queue, upsert, type QueueAlert } from '../../dashboard/web/src/logic/queue.js'
 import { homeOf, parseRoute, routeHash } from '../../dashboard/web/src/logic/route.js'
 import { magnitude, valueRange } from '../../dashboard/web/src/logic/chart.js'
+import { autoEvery, zonedInstant } from '../../dashboard/web/src/logic/history.js'
 import { localPlan, placeLabel } from '../../dashboard/web/src/logic/plan.js'
 import { countdown, dateTime, sameDay, span } from '../../dashboard/web/src/logic/time.js'
 
@@ -164,6 +165,19 @@ describe('screens and boards', () => {
     // a label that would run off the right edge goes left of its symbol
     const edge = { x: 380, y: 100, width: 14, height: 14 }
     expect(placeLabel({ x: 394, y: 100, width: 90, height: 14 }, edge, [], [edge], bounds).rect.x).toBeLessThan(380)
+  })
+
+  it('asks the server for readings up to a day, then 10-minute, hourly and daily buckets', () => {
+    const DAY = 86_400_000
+    expect([DAY, 7 * DAY, 30 * DAY, 365 * DAY].map(autoEvery)).toEqual([undefined, '10m', '1h', '1d'])
+  })
+
+  it('reads a history range typed on the screen as the mine’s wall time, whatever the screen’s zone', () => {
+    expect(zonedInstant('2026-12-02T08:30', 'Asia/Shanghai')).toBe(Date.parse('2026-12-02T08:30:00+08:00'))
+    expect(zonedInstant('2026-07-01T12:00', 'Europe/London')).toBe(Date.parse('2026-07-01T12:00:00+01:00'))
+    expect(zonedInstant('', 'Asia/Shanghai')).toBeUndefined()
+    expect(parseRoute('#/history/a-piezo')).toEqual({ page: 'history', device: 'a-piezo' })
+    expect(routeHash({ page: 'history', device: 'a piezo' })).toBe('#/history/a%20piezo')
   })
 
   it('tells whether two moments fall on the same day in the mine’s zone, whatever the screen’s', () => {
