@@ -1,7 +1,8 @@
 import type { Alert } from '../alerting/book/alert.js'
 import type { Rule } from '../alerting/rules/index.js'
+import { evaluateRate, initialRate, type RateRule } from '../alerting/rules/rate.js'
 import { LEVELS, type Level } from '../alerting/rules/levels.js'
-import { valueOf, type Source } from '../alerting/rules/series.js'
+import { WINDOW_SAMPLES, valueOf, type Source } from '../alerting/rules/series.js'
 import { KINDS, type DeviceKind } from '../ingest/contract/kinds.js'
 import type { MetricValue } from '../ingest/reading.js'
 import type { Point } from '../ingest/store.js'
@@ -52,6 +53,9 @@ export interface TrendForecast {
   readonly madeAt: number | null
 }
 
+/** Readings a rate chart replays through its rule at most (judgedRates). */
+const REPLAYED = 1500
+
 const LEVEL_NAME: Record<Level, string> = { blue: '蓝', yellow: '黄', orange: '橙', red: '红' }
 
 function sourceOf(rule: Rule): Source | undefined {
@@ -65,18 +69,25 @@ export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'eviden
   const metrics = KINDS[kind].metrics as Record<string, { unit: string; label: string }>
   const derived = 'derived' in source
   const metricLabel = derived ? (source.derived === 'horizontal' ? '水平位移' : '合位移') : (metrics[source.metric]?.label ?? source.metric)
-  // an accumulation judges the sum over its window (24-h rain), not each reading: that sum is the series
-  const label = rule.kind === 'accumulation' ? `${windowText(rule.window)}累计${metricLabel.replace(/\(.*\)$/, '')}` : metricLabel
-  const lookbackMs = rule.kind === 'accumulation' ? rule.window * 1000 : 0
-  const unit = derived ? 'mm' : (metrics[source.metric]?.unit ?? '')
+  // an accumulation judges the sum over its window (24-h rain), not each reading: that sum is the
+  // series; a rate judges a velocity (mm/d), the series is the velocity it judged at each reading
+  const label =
+    rule.kind === 'accumulation'
+      ? `${windowText(rule.window)}累计${metricLabel.replace(/\(.*\)$/, '')}`
+      : rule.kind === 'rate'
+        ? `${metricLabel}速率 (${windowText(rule.window).trim()} 窗口)`
+        : metricLabel
+  const lookbackMs = rule.kind === 'accumulation' || rule.kind === 'rate' ? rule.window * 1000 : 0
+  const seriesUnit = derived ? 'mm' : (metrics[source.metric]?.unit ?? '')
+  const unit = rule.kind === 'rate' ? `${seriesUnit}/${rule.per === 'hour' ? 'h' : 'd'}` : seriesUnit
   const read = derived ? ['dN', 'dE', ...(source.derived === 'total' ? [kind === 'gnss' ? 'dU' : 'dH'] : [])] : [source.metric]
   const thresholds = 'thresholds' in rule ? (rule.thresholds as Partial<Record<Level, number>>) : {}
-  const ruleUnit = rule.kind === 'rate' ? `${unit}/${rule.per === 'hour' ? 'h' : 'd'}` : rule.kind === 'inverseVelocity' ? 'h' : unit
+  const ruleUnit = rule.kind === 'inverseVelocity' ? 'h' : unit
   const given = LEVELS.filter((l) => thresholds[l] !== undefined)
   const direction = rule.kind === 'inverseVelocity' ? '<' : 'direction' in rule && rule.direction === 'below' ? '≤' : '≥'
   const legend = given.map((l) => `${LEVEL_NAME[l]} ${direction} ${thresholds[l]} ${ruleUnit}`).join(' · ')
-  // thresholds drawn as lines where they are in the series' own unit: a threshold's value, an accumulation's sum
-  const lines = rule.kind === 'threshold' || rule.kind === 'accumulation' ? given.map((level) => ({ level, value: thresholds[level]! })) : []
+  // thresholds drawn as lines where they are in the series' own unit: a threshold's value, an accumulation's sum, a rate
+  const lines = rule.kind === 'threshold' || rule.kind === 'accumulation' || rule.kind === 'rate' ? given.map((level) => ({ level, value: thresholds[level]! })) : []
   if (rule.kind !== 'inverseVelocity') return { label, unit, metrics: read, lines, legend, forecast: null, status: null, history: [], lookbackMs }
   // a rule that has not fitted since it started (a restart without a snapshot, the rules started
   // afresh after a drill) knows nothing newer than the warning's evidence
@@ -123,6 +134,7 @@ function forecastOf(e: Readonly<Record<string, unknown>> | null | undefined): Tr
  * (accumulation.ts); points before `from` only feed those sums.
  */
 export function seriesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record<string, readonly Point[]>>, from = Number.NEGATIVE_INFINITY): [number, number][] {
+  if (rule.kind === 'rate') return judgedRates(rule, kind, byMetric, from)
   const values = valuesOf(rule, kind, byMetric)
   if (rule.kind !== 'accumulation') return values.filter(([ts]) => ts >= from)
   const windowMs = rule.window * 1000
@@ -138,9 +150,30 @@ export function seriesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record
   return out
 }
 
-function valuesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record<string, readonly Point[]>>): [number, number][] {
-  const source = sourceOf(rule)
-  if (!source) return []
+/**
+ * A rate rule's velocity at each reading, as the rule judged it: the rule itself run over the
+ * readings from a window before the chart (its steps bridged, its daily cycle fitted, its outliers
+ * left out, exactly as in the engine), its judged value kept; the magnitude, which the levels judge.
+ */
+function judgedRates(rule: RateRule, kind: DeviceKind, byMetric: Readonly<Record<string, readonly Point[]>>, from: number): [number, number][] {
+  let state = initialRate()
+  const out: [number, number][] = []
+  // the rule keeps one sample per 1/240 of its window (the newest of a closer stretch stands for
+  // it), so readings closer than that add little; at most REPLAYED are judged, so that a chart of
+  // 1-minute readings does not hold the event loop for a third of a second (issue 13)
+  const rows = joined(byMetric)
+  const spacing = Math.max((rule.window * 1000) / WINDOW_SAMPLES, ((rows.at(-1)?.[0] ?? 0) - (rows[0]?.[0] ?? 0)) / REPLAYED)
+  let last = Number.NEGATIVE_INFINITY
+  for (const [i, [ts, values]] of rows.entries()) {
+    if (ts - last < spacing && i < rows.length - 1) continue
+    last = ts
+    state = evaluateRate(state, { deviceId: '', mineId: '', kind, ts, values }, rule, ts, { mineStatus: 'producing', timeZone: 'UTC' }).state
+    if (ts >= from && state.judged !== undefined && state.lastTs === ts) out.push([ts, Math.abs(state.judged)])
+  }
+  return out
+}
+
+function joined(byMetric: Readonly<Record<string, readonly Point[]>>): [number, Record<string, MetricValue>][] {
   const rows = new Map<number, Record<string, MetricValue>>()
   for (const [metric, points] of Object.entries(byMetric)) {
     for (const p of points) {
@@ -149,8 +182,14 @@ function valuesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record<string
       rows.set(p.ts, row)
     }
   }
+  return [...rows].sort((a, b) => a[0] - b[0])
+}
+
+function valuesOf(rule: Rule, kind: DeviceKind, byMetric: Readonly<Record<string, readonly Point[]>>): [number, number][] {
+  const source = sourceOf(rule)
+  if (!source) return []
   const out: [number, number][] = []
-  for (const [ts, values] of [...rows].sort((a, b) => a[0] - b[0])) {
+  for (const [ts, values] of joined(byMetric)) {
     const v = valueOf({ deviceId: '', mineId: '', kind, ts, values }, source)
     if (v !== undefined) out.push([ts, v])
   }

@@ -15,10 +15,10 @@ describe('the trend chart of a warning', () => {
     ])
   })
 
-  it('derives a prism’s horizontal displacement as the rule does, and gives a rate rule’s thresholds as a legend only', () => {
-    const r = rule({ kind: 'rate', id: 'rate-day', source: { derived: 'horizontal' }, window: 86_400, per: 'day', thresholds: { yellow: 10, red: 50 } })
+  it('derives a prism’s horizontal displacement as the rule does', () => {
+    const r = rule({ kind: 'threshold', id: 'horizontal', source: { derived: 'horizontal' }, direction: 'above', thresholds: { red: 50 } })
     const t = trendOf(r, 'prism', undefined)!
-    expect(t).toMatchObject({ label: '水平位移', unit: 'mm', metrics: ['dN', 'dE'], lines: [], legend: '黄 ≥ 10 mm/d · 红 ≥ 50 mm/d' })
+    expect(t).toMatchObject({ label: '水平位移', unit: 'mm', metrics: ['dN', 'dE'], lines: [{ level: 'red', value: 50 }] })
     const series = seriesOf(r, 'prism', {
       dN: [
         { ts: 2, value: 3 },
@@ -35,6 +35,26 @@ describe('the trend chart of a warning', () => {
       [1, 0],
       [2, 5],
     ])
+  })
+
+  it('draws a rate rule’s chart as the velocity it judged at each reading, in mm/d, with its thresholds as lines', () => {
+    const r = rule({ kind: 'rate', id: 'rate-day', source: { derived: 'horizontal' }, window: 86_400, per: 'day', thresholds: { yellow: 10, red: 50 } })
+    const t = trendOf(r, 'prism', undefined)!
+    expect(t).toMatchObject({ label: '水平位移速率 (24 h 窗口)', unit: 'mm/d', metrics: ['dN', 'dE'], legend: '黄 ≥ 10 mm/d · 红 ≥ 50 mm/d', lookbackMs: 86_400_000 })
+    expect(t.lines).toEqual([
+      { level: 'yellow', value: 10 },
+      { level: 'red', value: 50 },
+    ])
+    // moving east at 12 mm a day, every 10 minutes, for three days; the chart starts after the first day
+    const T = Date.parse('2026-11-01T00:00:00Z')
+    const n = 3 * 144
+    const dN = Array.from({ length: n }, (_, i) => ({ ts: T + i * 600_000, value: 0.2 }))
+    const dE = Array.from({ length: n }, (_, i) => ({ ts: T + i * 600_000, value: (12 * i) / 144 }))
+    const series = seriesOf(r, 'prism', { dN, dE }, T + 86_400_000)
+    expect(series.length).toBeGreaterThan(250)
+    expect(series[0]![0]).toBeGreaterThanOrEqual(T + 86_400_000)
+    // the velocity the rule judged: 12 mm/d, not the displacement's 12–36 mm
+    for (const [, v] of series) expect(v).toBeCloseTo(12, 0)
   })
 
   it('draws a rain gauge’s 24-h sum, as the accumulation rule judges it, with its threshold lines and the window read before the chart', () => {
