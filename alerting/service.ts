@@ -47,6 +47,8 @@ export interface AlertingDeps {
 
 /** How long a resolved warning stays in memory (the seat's 本班已处置, the week's screens). */
 export const RESOLVED_KEPT_MS = 7 * 86_400_000
+/** How long a board's figures wait for the rules to catch up with what is committed. */
+const JUDGED_WAIT_MS = 1000
 
 export interface RuleSnapshot {
   /** Readings journal position: every reading before it is in `states`. */
@@ -162,7 +164,11 @@ export class Alerting {
 
   /** What these devices' rules last judged (the boards' figures); empty when the rule thread cannot say. */
   async judged(deviceIds: readonly string[]): Promise<Record<string, Record<string, Judged>>> {
-    await this.feed.caughtUp()
+    // the readings committed so far, judged first; but a board does not wait out a backlog of
+    // minutes (after an outage the rules catch up while the screens keep answering)
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([this.feed.caughtUp(), new Promise<void>((resolve) => (timer = setTimeout(resolve, JUDGED_WAIT_MS)))])
+    clearTimeout(timer)
     return this.rules.judged(deviceIds).catch(() => ({}))
   }
 
