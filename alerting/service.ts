@@ -3,7 +3,7 @@ import type { Log } from '../ingest/log.js'
 import type { Reading } from '../ingest/reading.js'
 import { StoreWriter, type PayloadSink, type WriterMetrics } from '../ingest/writer.js'
 import type { Alert, AlertEvent } from './book/alert.js'
-import { AlertBook, type BookResult } from './book/book.js'
+import { AlertBook, RESOLVED_KEPT_MS, type BookResult } from './book/book.js'
 import type { AlertBus } from './bus.js'
 import { Booking, type EngineDevice, type EngineItem, type RuleStates } from './engine.js'
 import { RuleFeed } from './rule-feed.js'
@@ -45,8 +45,6 @@ export interface AlertingDeps {
   readonly onFatal?: (err: Error) => void
 }
 
-/** How long a resolved warning stays in memory (the seat's 本班已处置, the week's screens). */
-export const RESOLVED_KEPT_MS = 7 * 86_400_000
 /** How long a board's figures wait for the rules to catch up with what is committed. */
 const JUDGED_WAIT_MS = 1000
 

@@ -2,8 +2,9 @@ import type { Judged } from '../alerting/runner.js'
 import type { Rule } from '../alerting/rules/index.js'
 import type { Level } from '../alerting/rules/levels.js'
 import { valueOf, type Source } from '../alerting/rules/series.js'
-import { KINDS, type DeviceKind } from '../ingest/contract/kinds.js'
+import type { DeviceKind } from '../ingest/contract/kinds.js'
 import type { MetricValue } from '../ingest/reading.js'
+import { plainLabel, sourceLabel, sourceUnit, windowText } from './trend.js'
 
 /**
  * What a mine board's card shows first (issue: a prism showed 0.03 mm of one component and a calm
@@ -23,33 +24,30 @@ export interface JudgedView {
   readonly failureTs?: number | null
 }
 
-const hours = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} h` : `${Math.round(seconds / 60)} min`)
-
 export function judgedViews(kind: DeviceKind, rules: readonly Rule[], judged: Readonly<Record<string, Judged>>, last: Readonly<Record<string, MetricValue>> | undefined): JudgedView[] {
-  const metrics = KINDS[kind].metrics as Record<string, { unit: string; label: string }>
   const out: JudgedView[] = []
-  const sourceLabel = (s: Source) => ('derived' in s ? (s.derived === 'horizontal' ? '水平位移' : '合位移') : (metrics[s.metric]?.label ?? s.metric).replace(/\(.*\)$/, ''))
-  const sourceUnit = (s: Source) => ('derived' in s ? 'mm' : (metrics[s.metric]?.unit ?? ''))
+  const label = (s: Source) => plainLabel(sourceLabel(kind, s))
+  const unit = (s: Source) => sourceUnit(kind, s)
   // a slope's displacement, as its first rate rule derives it (the components alone can hide it)
   const rate = rules.find((r) => r.kind === 'rate')
   if (rate && 'derived' in rate.source) {
     const v = last ? valueOf({ mineId: '', deviceId: '', kind, ts: 0, values: last }, rate.source) : undefined
-    out.push({ rule: 'displacement', label: `累计${sourceLabel(rate.source)}`, value: v ?? null, unit: 'mm', level: null })
+    out.push({ rule: 'displacement', label: `累计${label(rate.source)}`, value: v ?? null, unit: 'mm', level: null })
   }
   for (const rule of rules) {
     const j = judged[rule.id]
     if (rule.kind === 'rate') {
       out.push({
         rule: rule.id,
-        label: `${sourceLabel(rule.source)}速率 (${hours(rule.window)})`,
+        label: `${label(rule.source)}速率 (${windowText(rule.window)})`,
         value: j ? Math.abs(j.value) : null,
-        unit: `${sourceUnit(rule.source)}/${rule.per === 'hour' ? 'h' : 'd'}`,
+        unit: `${unit(rule.source)}/${rule.per === 'hour' ? 'h' : 'd'}`,
         level: j?.level ?? null,
       })
     } else if (rule.kind === 'accumulation') {
-      out.push({ rule: rule.id, label: `${hours(rule.window)} 累计${sourceLabel(rule.source)}`, value: j?.value ?? null, unit: sourceUnit(rule.source), level: j?.level ?? null })
+      out.push({ rule: rule.id, label: `${windowText(rule.window)} 累计${label(rule.source)}`, value: j?.value ?? null, unit: unit(rule.source), level: j?.level ?? null })
     } else if (rule.kind === 'threshold') {
-      out.push({ rule: rule.id, label: sourceLabel(rule.source), value: j?.value ?? null, unit: sourceUnit(rule.source), level: j?.level ?? null })
+      out.push({ rule: rule.id, label: label(rule.source), value: j?.value ?? null, unit: unit(rule.source), level: j?.level ?? null })
     } else if (rule.kind === 'inverseVelocity' && j) {
       out.push({ rule: rule.id, label: '预测失稳 (留余量)', value: j.value, unit: 'h', level: j.level, failureTs: j.failureTs ?? null })
     }

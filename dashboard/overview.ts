@@ -69,8 +69,10 @@ const zero = (): Record<Level, number> => ({ blue: 0, yellow: 0, orange: 0, red:
 
 export function overview(alerts: readonly Alert[], mines: readonly OverviewMine[], connected: (deviceId: string) => boolean, now: number, recentCount = 20): Overview {
   const tz = mines[0]?.timezone ?? 'Asia/Shanghai'
-  const ids = new Set(mines.map((m) => m.id))
-  const mineAlerts = alerts.filter((a) => ids.has(a.mineId))
+  // the book split by mine once: each mine's eight daily reports then read its own warnings only
+  const byMine = new Map<string, Alert[]>(mines.map((m) => [m.id, []]))
+  for (const a of alerts) byMine.get(a.mineId)?.push(a)
+  const mineAlerts = [...byMine.values()].flat()
   const today = { raised: 0, byLevel: zero(), resolvedSameDay: 0, open: 0 }
   const days = Array.from({ length: 7 }, (_, i) => ({ date: localDate(startOfDay(localDate(now, tz), tz) - (6 - i) * DAY + DAY / 2, tz), byLevel: zero() }))
   let devicesTotal = 0
@@ -78,20 +80,21 @@ export function overview(alerts: readonly Alert[], mines: readonly OverviewMine[
   let minesConnected = 0
   const ranking: Overview['ranking'][number][] = []
   for (const m of mines) {
-    const report = dailyReport(mineAlerts, m.id, localDate(now, m.timezone), m.timezone)
+    const own = byMine.get(m.id)!
+    const report = dailyReport(own, m.id, localDate(now, m.timezone), m.timezone)
     today.raised += report.raised
     today.resolvedSameDay += report.resolvedSameDay
     today.open += report.open
     for (const l of LEVELS) today.byLevel[l] += report.byLevel[l]
     for (const d of days) {
-      const r = dailyReport(mineAlerts, m.id, d.date, m.timezone)
+      const r = dailyReport(own, m.id, d.date, m.timezone)
       for (const l of LEVELS) d.byLevel[l] += r.byLevel[l]
     }
     const online = m.devices.filter((d) => connected(d.id)).length
     devicesTotal += m.devices.length
     devicesOnline += online
     if (online > 0) minesConnected++
-    const open = mineAlerts.filter((a) => a.mineId === m.id && a.state !== 'resolved')
+    const open = own.filter((a) => a.state !== 'resolved')
     const worst = open.filter((a) => a.class === 'warning').reduce<Level | null>((w, a) => (w === null || RANK[a.level] > RANK[w] ? a.level : w), null)
     ranking.push({ id: m.id, name: m.name, regionName: m.regionName, worst, open: open.length, overdue: open.filter((a) => a.overdue).length, offline: m.devices.length - online })
   }

@@ -66,19 +66,13 @@ function sourceOf(rule: Rule): Source | undefined {
 export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'evidence'> | undefined, state?: unknown): Trend | undefined {
   const source = sourceOf(rule)
   if (!source) return undefined
-  const metrics = KINDS[kind].metrics as Record<string, { unit: string; label: string }>
   const derived = 'derived' in source
-  const metricLabel = derived ? (source.derived === 'horizontal' ? '水平位移' : '合位移') : (metrics[source.metric]?.label ?? source.metric)
+  const metricLabel = sourceLabel(kind, source)
   // an accumulation judges the sum over its window (24-h rain), not each reading: that sum is the
   // series; a rate judges a velocity (mm/d), the series is the velocity it judged at each reading
-  const label =
-    rule.kind === 'accumulation'
-      ? `${windowText(rule.window)}累计${metricLabel.replace(/\(.*\)$/, '')}`
-      : rule.kind === 'rate'
-        ? `${metricLabel}速率 (${windowText(rule.window).trim()} 窗口)`
-        : metricLabel
+  const label = rule.kind === 'accumulation' ? `${windowText(rule.window)} 累计${plainLabel(metricLabel)}` : rule.kind === 'rate' ? `${metricLabel}速率 (${windowText(rule.window)} 窗口)` : metricLabel
   const lookbackMs = rule.kind === 'accumulation' || rule.kind === 'rate' ? rule.window * 1000 : 0
-  const seriesUnit = derived ? 'mm' : (metrics[source.metric]?.unit ?? '')
+  const seriesUnit = sourceUnit(kind, source)
   const unit = rule.kind === 'rate' ? `${seriesUnit}/${rule.per === 'hour' ? 'h' : 'd'}` : seriesUnit
   const read = derived ? ['dN', 'dE', ...(source.derived === 'total' ? [kind === 'gnss' ? 'dU' : 'dH'] : [])] : [source.metric]
   const thresholds = 'thresholds' in rule ? (rule.thresholds as Partial<Record<Level, number>>) : {}
@@ -101,8 +95,22 @@ export function trendOf(rule: Rule, kind: DeviceKind, alert: Pick<Alert, 'eviden
 }
 
 /** "24 h", "1 h", "90 min": a window as a person says it. */
-function windowText(seconds: number): string {
-  return seconds % 3600 === 0 ? `${seconds / 3600} h ` : `${Math.round(seconds / 60)} min `
+export function windowText(seconds: number): string {
+  return seconds % 3600 === 0 ? `${seconds / 3600} h` : `${Math.round(seconds / 60)} min`
+}
+
+/** What a rule's source is called: a metric's label, or the displacement it derives. */
+export function sourceLabel(kind: DeviceKind, source: Source): string {
+  if ('derived' in source) return source.derived === 'horizontal' ? '水平位移' : '合位移'
+  return (KINDS[kind].metrics as Record<string, { label: string }>)[source.metric]?.label ?? source.metric
+}
+
+/** A label without its note: 降雨量(自上次读数) → 降雨量, for "24 h 累计降雨量". */
+export const plainLabel = (label: string) => label.replace(/\(.*\)$/, '')
+
+/** A rule's source's unit: a metric's, or mm for a derived displacement. */
+export function sourceUnit(kind: DeviceKind, source: Source): string {
+  return 'derived' in source ? 'mm' : ((KINDS[kind].metrics as Record<string, { unit: string }>)[source.metric]?.unit ?? '')
 }
 
 interface ForecastState {

@@ -3,6 +3,9 @@ import { RANK, rank, type Level } from '../rules/levels.js'
 import type { LevelEvent } from '../rules/types.js'
 import type { Alert, AlertClass, AlertEvent, AlertEventType, Subject } from './alert.js'
 
+/** How long a resolved warning stays in the book (the seat's 本班已处置, the week's screens): the service prunes it to this. */
+export const RESOLVED_KEPT_MS = 7 * 86_400_000
+
 /**
  * The warning book: the alerts and every transition. No I/O and no clock of its own:
  * `now` comes in, events go out, and the caller appends them to the store. Expected refusals

@@ -9,6 +9,7 @@ import { parseTimestamp } from '../../ingest/timestamp.js'
 import type { Alert } from '../../alerting/book/alert.js'
 import type { Rule } from '../../alerting/rules/index.js'
 import { LEVELS, type Level } from '../../alerting/rules/levels.js'
+import { RESOLVED_KEPT_MS } from '../../alerting/book/book.js'
 import type { ResolvedQuery } from '../../alerting/store.js'
 import { exportCsv, exportXlsx, type ExportTable } from '../export.js'
 import { HttpError } from '../errors.js'
@@ -37,15 +38,6 @@ function instant(text: string, name: string): number {
 /** Rows an export may hold: a year of 10-minute readings is 52,560. */
 const EXPORT_MAX = 200_000
 
-const exportSchema = z.strictObject({
-  device: idSchema,
-  metric: z.string().min(1).max(64),
-  from: z.string().optional(),
-  to: z.string().optional(),
-  every: z.string().optional(),
-  format: z.enum(['csv', 'xlsx']).default('csv'),
-})
-
 /** The thresholds of a device's threshold rules on one metric: lines in the metric's own unit. */
 export function thresholdsOf(rules: readonly Rule[], metric: string): { rule: string; level: Level; value: number; direction: 'above' | 'below' }[] {
   const out: { rule: string; level: Level; value: number; direction: 'above' | 'below' }[] = []
@@ -67,6 +59,9 @@ const querySchema = z.strictObject({
   every: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(MAX_POINTS).optional(),
 })
+
+/** An export asks what a readings query asks, in a format, and holds up to EXPORT_MAX rows. */
+const exportSchema = querySchema.omit({ limit: true }).extend({ format: z.enum(['csv', 'xlsx']).default('csv') })
 
 /**
  * `GET /api/readings?device=&metric=&from=&to=&every=&limit=`: one metric of one device over
@@ -91,7 +86,10 @@ export const readingsRoutes: FastifyPluginAsync<{
   /** The device's warnings raised in [from, to): the book's, and older ones from the record. */
   async function warningsOf(deviceId: string, mineId: string, from: number, to: number, tz: string) {
     const book = opts.alerts?.() ?? []
-    const old = opts.resolved ? await opts.resolved({ mines: [mineId], before: to, limit: 200 }).catch(() => []) : []
+    // the book holds every warning of its last days (RESOLVED_KEPT_MS); the record is read only for
+    // a range that starts before them, not for every sparkline of a board
+    const inBook = from >= opts.now() - RESOLVED_KEPT_MS
+    const old = opts.resolved && !inBook ? await opts.resolved({ mines: [mineId], before: to, limit: 200 }).catch(() => []) : []
     const seen = new Set<string>()
     return [...book, ...old]
       .filter((a) => a.subject.id === deviceId && a.raisedAt >= from && a.raisedAt < to && !seen.has(a.id) && seen.add(a.id))

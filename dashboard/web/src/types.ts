@@ -1,4 +1,8 @@
+import type { JudgedView } from '../../judged.js'
 import type { AlertPush } from '../../live-events.js'
+
+/** What a device's rules last judged, as the board shows it (dashboard/judged.ts). */
+export type { JudgedView }
 
 /** What the API answers (dashboard/routes/*.ts; the OpenAPI document at /docs). */
 export type AlertView = AlertPush['alert']
@@ -20,15 +24,6 @@ export interface MineView {
   readonly timeZone: string
   readonly alerts: { readonly unresolved: number; readonly worst: string | null; readonly overdue: number; readonly offline: number; readonly secretProduction: number }
   readonly devices: { readonly known: number; readonly connected: number }
-}
-
-export interface JudgedView {
-  readonly rule: string
-  readonly label: string
-  readonly value: number | null
-  readonly unit: string
-  readonly level: 'blue' | 'yellow' | 'orange' | 'red' | null
-  readonly failureTs?: number | null
 }
 
 export interface MetricView {
@@ -78,34 +73,5 @@ export interface TrendView {
   readonly points: readonly [number, number][]
 }
 
-type Levels = Readonly<Record<'blue' | 'yellow' | 'orange' | 'red', number>>
-
-/** GET /api/overview (dashboard/overview.ts): the regulators' 大屏 in figures. */
-export interface OverviewView {
-  readonly at: number
-  readonly date: string
-  readonly timeZone: string
-  readonly mines: { readonly total: number; readonly connected: number }
-  readonly devices: { readonly total: number; readonly online: number; readonly rate: number | null }
-  readonly today: { readonly raised: number; readonly byLevel: Levels; readonly resolvedSameDay: number; readonly handledRate: number | null; readonly open: number }
-  readonly overdue: number
-  readonly days: readonly { readonly date: string; readonly byLevel: Levels }[]
-  readonly ranking: readonly {
-    readonly id: string
-    readonly name: string
-    readonly regionName: string
-    readonly worst: 'blue' | 'yellow' | 'orange' | 'red' | null
-    readonly open: number
-    readonly overdue: number
-    readonly offline: number
-  }[]
-  readonly recent: readonly {
-    readonly alertId: string
-    readonly mineId: string
-    readonly mineName: string
-    readonly subject: string
-    readonly level: 'blue' | 'yellow' | 'orange' | 'red'
-    readonly raisedAt: number
-    readonly message: string
-  }[]
-}
+/** GET /api/overview: the regulators' 大屏 in figures (dashboard/overview.ts). */
+export type { Overview as OverviewView } from '../../overview.js'
