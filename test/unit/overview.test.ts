@@ -79,6 +79,17 @@ describe('the regulators’ 大屏 in figures', () => {
     ])
   })
 
+  it('breaks a tie of worst level by overdue, then by unresolved warnings', () => {
+    const tie = overview(
+      [alert('p1', 'a', 'yellow', now - H), alert('p2', 'a', 'blue', now - 2 * H), alert('q1', 'b', 'yellow', now - H, { overdue: true }), alert('r1', 'c', 'yellow', now - H)],
+      mines,
+      (id) => online.has(id),
+      now,
+    )
+    // b: overdue; a: two unresolved; c: one (by name alone 丙矿 would come before 甲矿)
+    expect(tie.ranking.map((m) => m.id)).toEqual(['b', 'a', 'c'])
+  })
+
   it('lists the newest warnings of the day, newest first, of these mines only', () => {
     // y1 was raised 24 h ago: no longer among the day's
     expect(o.recent.map((r) => r.alertId)).toEqual(['t1', 't2', 't3'])

@@ -175,6 +175,9 @@ describe('screens and boards', () => {
   it('reads a history range typed on the screen as the mine’s wall time, whatever the screen’s zone', () => {
     expect(zonedInstant('2026-12-02T08:30', 'Asia/Shanghai')).toBe(Date.parse('2026-12-02T08:30:00+08:00'))
     expect(zonedInstant('2026-07-01T12:00', 'Europe/London')).toBe(Date.parse('2026-07-01T12:00:00+01:00'))
+    // the last half hour of winter time in Berlin: read as UTC it already falls in summer time, so
+    // the offset must be taken again at the first guess
+    expect(zonedInstant('2026-03-29T01:30', 'Europe/Berlin')).toBe(Date.parse('2026-03-29T01:30:00+01:00'))
     expect(zonedInstant('', 'Asia/Shanghai')).toBeUndefined()
     expect(parseRoute('#/history/a-piezo')).toEqual({ page: 'history', device: 'a-piezo' })
     expect(routeHash({ page: 'history', device: 'a piezo' })).toBe('#/history/a%20piezo')
