@@ -47,6 +47,21 @@ export class Booking {
     levels: PointLevels,
     items: readonly EngineItem[] = [],
   ) {
+    this.configure(devices, items, levels)
+  }
+
+  /**
+   * The devices, rules and items from now on, with the points' levels as the rules now stand (at
+   * start, and when the site is administered). Restored or kept rule states carry the levels: the
+   * items start where they stand, without an event.
+   */
+  configure(devices: readonly EngineDevice[], items: readonly EngineItem[], levels: PointLevels): void {
+    this.devices.clear()
+    this.rules.clear()
+    this.levels.clear()
+    this.itemsOf.clear()
+    this.itemById.clear()
+    this.itemLevels.clear()
     for (const d of devices) {
       this.devices.set(d.id, d)
       this.rules.set(d.id, new Map(d.rules.map((r) => [r.id, r])))
@@ -55,7 +70,6 @@ export class Booking {
       this.itemById.set(item.id, item)
       for (const id of item.devices) this.itemsOf.set(id, [...(this.itemsOf.get(id) ?? []), item])
     }
-    // restored rule states already carry the points' levels: the items start where they were
     this.setLevels(levels)
   }
 

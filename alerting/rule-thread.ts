@@ -10,6 +10,7 @@ export type Request =
   | { readonly op: 'tick'; readonly now: number }
   | { readonly op: 'warm'; readonly readings: readonly Reading[]; readonly now: number }
   | { readonly op: 'reset'; readonly deviceIds: readonly string[]; readonly now: number }
+  | { readonly op: 'configure'; readonly devices: readonly EngineDevice[]; readonly now: number }
   | { readonly op: 'peek'; readonly deviceId: string; readonly ruleId: string }
   | { readonly op: 'judged'; readonly deviceIds: readonly string[] }
   | { readonly op: 'snapshot' }
@@ -100,6 +101,11 @@ export class RuleThread {
 
   reset(deviceIds: readonly string[], now: number): Promise<PointLevels> {
     return this.ask({ op: 'reset', deviceIds, now })
+  }
+
+  /** The devices and rules from now on (站点管理); unchanged rules keep their state. The points' levels after. */
+  configure(devices: readonly EngineDevice[], now: number): Promise<PointLevels> {
+    return this.ask({ op: 'configure', devices, now })
   }
 
   peek(deviceId: string, ruleId: string): Promise<unknown> {

@@ -44,21 +44,47 @@ export interface Judged {
 export type PointLevels = Record<string, Level | null>
 
 export class RuleRunner {
-  private readonly devices = new Map<string, EngineDevice>()
+  private devices = new Map<string, EngineDevice>()
   /** deviceId → the (device, rule) pairs its readings feed: its own rules and rules that watch it. */
-  private readonly routes = new Map<string, { device: EngineDevice; rule: Rule }[]>()
+  private routes = new Map<string, { device: EngineDevice; rule: Rule }[]>()
   /** deviceId → ruleId → the rule's state (plain data, so it can be snapshotted). */
   private states: RuleStates = {}
   /** Rule evaluations, for the benchmark's cost per reading. */
   evaluations = 0
 
   constructor(devices: readonly EngineDevice[], now: number, restored: RuleStates = {}) {
+    this.configure(devices, now, restored)
+  }
+
+  /**
+   * The devices and their rules from now on (at start, and when the site is administered): a rule
+   * whose definition is unchanged keeps its state (a slope's days of readings are not thrown
+   * away because a neighbour was added); a new or changed rule starts afresh; a retired device's
+   * rules go. `restored` is a snapshot's states, used as they are (at start).
+   */
+  configure(devices: readonly EngineDevice[], now: number, restored?: RuleStates): void {
+    const before = this.devices
+    const states: RuleStates = {}
+    this.devices = new Map()
+    this.routes = new Map()
     for (const d of devices) {
       this.devices.set(d.id, d)
-      const saved = restored[d.id] ?? {}
-      this.states[d.id] = Object.fromEntries(d.rules.map((r) => [r.id, saved[r.id] ?? RULES[r.kind].initial(now)]))
+      const saved = restored?.[d.id] ?? {}
+      const old = before.get(d.id)
+      const kept = (r: Rule) =>
+        restored
+          ? saved[r.id]
+          : old &&
+              sameRule(
+                old.rules.find((o) => o.id === r.id),
+                r,
+              )
+            ? this.states[d.id]?.[r.id]
+            : undefined
+      states[d.id] = Object.fromEntries(d.rules.map((r) => [r.id, kept(r) ?? RULES[r.kind].initial(now)]))
       for (const rule of d.rules) for (const source of [d.id, ...inputsOf(rule)]) this.route(source).push({ device: d, rule })
     }
+    this.states = states
   }
 
   private route(deviceId: string): { device: EngineDevice; rule: Rule }[] {
@@ -175,4 +201,9 @@ export class RuleRunner {
   current(): Readonly<RuleStates> {
     return this.states
   }
+}
+
+/** The same rule, field for field (a rule is plain data from the site file). */
+function sameRule(a: Rule | undefined, b: Rule): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b)
 }

@@ -212,6 +212,17 @@ export class Alerting {
     await this.deps.journal.close()
   }
 
+  /**
+   * The site's devices, rules and items from now on (站点管理), without a restart: every reading
+   * committed before is judged by the rules as they were, every one after by the new ones. Open
+   * warnings stay in the book, a retired device's too: only people close them.
+   */
+  async configure(devices: readonly EngineDevice[], items: readonly EngineItem[]): Promise<void> {
+    await this.feed.caughtUp()
+    const levels = await this.rules.configure(devices, this.deps.now())
+    this.booking.configure(devices, items, levels)
+  }
+
   /** Starts the rules of these devices afresh (RuleRunner.reset); resolves once they are. */
   async resetRules(deviceIds: Iterable<string>): Promise<void> {
     await this.feed.caughtUp()

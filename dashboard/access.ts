@@ -15,6 +15,13 @@ export class Access {
   private readonly regionOf = new Map<string, string>()
 
   constructor(site: AccessSite) {
+    this.load(site)
+  }
+
+  /** The site's regions and mines from now on (站点管理). */
+  load(site: AccessSite): void {
+    this.parent.clear()
+    this.regionOf.clear()
     for (const r of site.regions) this.parent.set(r.id, r.parent)
     for (const m of site.mines) this.regionOf.set(m.id, m.region)
   }

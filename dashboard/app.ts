@@ -26,6 +26,7 @@ import { webRoutes } from './routes/web.js'
 import { demoRoutes, type DemoControl } from './routes/demo.js'
 import { RequestLog } from './request-log.js'
 import { displayRoutes } from './routes/displays.js'
+import { adminRoutes, type SiteAdministration } from './routes/admin.js'
 import type { Displays } from './displays.js'
 import { registerSecurityHeaders } from './security-headers.js'
 import { secureOptions, type TlsFiles } from '../ingest/tls.js'
@@ -72,6 +73,8 @@ export interface AppDeps {
   readonly trustProxy?: TrustProxy
   /** Wall screens' display credentials (none: the routes are not offered). */
   readonly displays?: Displays
+  /** 站点管理: the site administered from the screen (none: the routes are not offered). */
+  readonly admin?: SiteAdministration
   /** The level of the one line logged per request: `debug` in the demo (see request-log.ts). */
   readonly requestLogLevel?: 'info' | 'debug'
 }
@@ -154,6 +157,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(quarantineRoutes, { files: deps.quarantineFiles, auth: deps.auth })
   const { auth, access } = deps
   app.register(authRoutes, { auth, access })
+  if (deps.admin) app.register(adminRoutes, { auth, admin: deps.admin })
   if (deps.displays) app.register(displayRoutes, { auth, displays: deps.displays, now: deps.now })
   app.register(mineRoutes, {
     site: deps.site,
@@ -170,7 +174,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     alerts: deps.alerts,
     actions: deps.alertActions,
     resolved: deps.resolvedAlerts ?? (async () => []),
-    mineIds: deps.site.mines.map((m) => m.id),
+    mineIds: () => deps.site.mines.map((m) => m.id),
     timeZoneOf: deps.timeZoneOf,
     nameOf: (id) => auth.nameOf(id),
     auth,

@@ -70,7 +70,7 @@ export class Auth {
 
   /** A user's name (the screens show people, not ids); the platform's own actions are 系统's. */
   nameOf(userId: string): string | undefined {
-    return this.deps.users.get(userId)?.name ?? (userId === 'system' ? '系统' : undefined)
+    return this.deps.users.get(userId)?.name ?? (userId === 'system' ? '系统' : userId === ADMIN_BY_TOKEN.id ? ADMIN_BY_TOKEN.name : undefined)
   }
 
   /** Checks a password, with the failed-login limit per (user name, address) and per address, counting tries in flight. */

@@ -23,11 +23,14 @@ export interface Live {
   device(event: DevicePush): void
   /** Closes the live connections of a session or display that ended (logout, revocation). */
   endSession(digest: string): void
+  /** Closes a user's live connections (站点管理 changed what they may see): the screen reconnects with the new rights. */
+  endUser(userId: string): void
   close(): Promise<void>
 }
 
 export const room = (mineId: string) => `mine:${mineId}`
 const sessionRoom = (digest: string) => `session:${digest}`
+const userRoom = (userId: string) => `user:${userId}`
 
 export function startLive(
   server: HttpServer,
@@ -57,6 +60,7 @@ export function startLive(
         // a room per session, so that a logout or a revoked display ends its live connections
         const used = token ?? cookieValue(socket.handshake.headers.cookie, SESSION_COOKIE)
         if (used) void socket.join(sessionRoom(tokenDigest(used)))
+        void socket.join(userRoom(user.id))
         if (!socket.recovered) for (const mine of deps.access.visibleMines(user)) void socket.join(room(mine))
         next()
       })
@@ -91,6 +95,9 @@ export function startLive(
     },
     endSession(digest) {
       io.in(sessionRoom(digest)).disconnectSockets(true)
+    },
+    endUser(userId) {
+      io.in(userRoom(userId)).disconnectSockets(true)
     },
     // the HTTP server is fastify's to close: only the sockets and the engine end here
     close: async () => {

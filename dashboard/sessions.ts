@@ -63,6 +63,14 @@ export class Sessions {
     if (this.byHash.delete(digest(token))) this.save()
   }
 
+  /** Ends every session of this user (retired, or given a new password); their digests, for the live sockets to close. */
+  revokeUser(userId: string): string[] {
+    const ended = [...this.byHash].filter(([, s]) => s.userId === userId).map(([hash]) => hash)
+    for (const hash of ended) this.byHash.delete(hash)
+    if (ended.length > 0) this.save()
+    return ended
+  }
+
   /** Sessions held (for tests and health). */
   get size(): number {
     return this.byHash.size

@@ -8,6 +8,7 @@ import { scenarioNames } from '../simulators/scenario.js'
 import { loadSiteFile } from './config/site-file.js'
 import { demoCredentialHolders, demoHashes } from './config/demo-credentials.js'
 import { startPlatform } from './platform.js'
+import { siteDigest } from './site-admin.js'
 
 // Everything the platform writes (readings, the warning book, sessions, the admin token) is the
 // owner's alone: files 0600, folders 0700, whatever umask the shell or the container gave us
@@ -69,9 +70,10 @@ if (!adminToken) {
   logger.warn({ file: fromFile.file }, `MINEWATCH_ADMIN_TOKEN is not set; ${fromFile.created ? 'generated' : 'using'} the token in ${fromFile.file} (owner-readable only)`)
 }
 
-const site = siteResult.site
 const platform = await startPlatform({
-  site,
+  site: siteResult.site,
+  // while the site file is unchanged, the site as administered on the screen runs (infra/site-admin.ts)
+  siteSeed: siteDigest(readFileSync(siteFile, 'utf8')),
   bind: env.MINEWATCH_BIND,
   mqttPort: env.MINEWATCH_MQTT_PORT,
   wsPort: env.MINEWATCH_MQTT_WS_PORT,
@@ -98,6 +100,7 @@ const platform = await startPlatform({
   fail(`could not start${hint}:`, [err.message])
 })
 
+const site = platform.siteAdmin.current()
 const devices = site.mines.reduce((n, m) => n + m.devices.length, 0)
 logger.info(
   { site: siteFile, mines: site.mines.length, devices, dataDir, store: platform.store.kind, ports: platform.ports },

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Aedes } from 'aedes'
+import type { Aedes, Client } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { Gauge, Registry as MetricsRegistry, collectDefaultMetrics } from 'prom-client'
@@ -47,6 +47,8 @@ import { ClientIds } from '../ingest/broker/client-ids.js'
 import { PendingConnections, type PendingRefusal } from '../ingest/broker/pending-connections.js'
 import { drillEngineDevices, withDrillShadows } from './drill-site.js'
 import { isDrillId } from '../ingest/contract/ids.js'
+import { SiteAdmin, siteDigest, type AdminChange } from './site-admin.js'
+import { adminView, readSiteText, siteText } from './config/site-changes.js'
 
 /**
  * The composition root (README, "Layout"): the one place that builds and wires every part, starts them
@@ -54,7 +56,10 @@ import { isDrillId } from '../ingest/contract/ids.js'
  * that intake stops before the writer drains the journal and the store closes last.
  */
 export interface PlatformConfig {
+  /** The site file's site; the administered one in the data directory runs instead while the file is unchanged (infra/site-admin.ts). */
   readonly site: Site
+  /** The site file's digest (siteDigest of its text); without it, the digest of `site`. */
+  readonly siteSeed?: string
   readonly bind: string
   readonly mqttPort: number
   readonly wsPort: number
@@ -104,6 +109,8 @@ export interface Platform {
   readonly broker: Aedes
   readonly app: FastifyInstance
   readonly quarantineDir: string
+  /** The site as administered (站点管理). */
+  readonly siteAdmin: SiteAdmin
   /** The demo's simulators, when `simulate` is set. */
   simulation(): DemoSimulation | undefined
   /** Serve new TLS connections with a renewed certificate (SIGHUP); open ones keep theirs. */
@@ -140,8 +147,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   collectDefaultMetrics({ register: metricsRegistry, prefix: 'minewatch_process_' })
   const metrics = createIngestMetrics(metricsRegistry)
 
+  const siteAdmin = await SiteAdmin.open(cfg.dataDir, cfg.site, cfg.siteSeed ?? siteDigest(JSON.stringify(cfg.site)), { now, newId: randomUUID, log })
+  let current = siteAdmin.current()
   // the demo runs drills as shadows of the devices, never as the devices (infra/drill-site.ts)
-  const site = cfg.simulate ? withDrillShadows(cfg.site) : cfg.site
+  const shadowed = (s: Site) => (cfg.simulate ? withDrillShadows(s) : s)
+  const site = shadowed(current)
   const registry = new Registry(site)
   const realDevices = () => registry.devices().filter((d) => !isDrillId(d.id))
   const sqliteFile = join(cfg.dataDir, 'minewatch.db')
@@ -213,11 +223,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   undo.push(() => new Promise<void>((resolve) => broker.close(() => resolve())))
   tell = brokerTeller(broker, log)
 
-  const mines = new Map(cfg.site.mines.map((m) => [m.id, m]))
+  const mines = new Map(current.mines.map((m) => [m.id, m]))
   const timeZoneOf = (mineId: string) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai'
   const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
   let simulation: DemoSimulation | undefined
-  const ruleDevices = drillEngineDevices(engineDevices(site))
+  let ruleDevices = drillEngineDevices(engineDevices(site))
   const ruleDevice = new Map(ruleDevices.map((d) => [d.id, d]))
   const alerting = await Alerting.start({
     devices: ruleDevices,
@@ -291,13 +301,14 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const mqtts = cfg.tls ? await listenTls(broker, cfg.bind, cfg.mqttsPort ?? 8883, cfg.tls, frameLimit) : undefined
   if (mqtts) undo.push(() => mqtts.close())
 
-  const access = new Access(cfg.site)
+  const access = new Access(current)
   // kept across restarts: a wall screen stays signed in (dashboard/sessions.ts)
   const sessions = new Sessions(join(cfg.dataDir, 'sessions.json'), (err) =>
     log.error({ err: err.message }, 'sessions could not be saved or read; signed-in screens may have to sign in again after a restart'),
   )
   const displays = new Displays(join(cfg.dataDir, 'displays.json'), (err) => log.error({ err: err.message }, 'display credentials could not be saved or read'))
-  const auth = new Auth({ users: new Map(cfg.site.users.map((u) => [u.id, u])), sessions, displays, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
+  const users = new Map(current.users.map((u) => [u.id, u]))
+  const auth = new Auth({ users, sessions, displays, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
   const app = buildApp({
     store,
     registry,
@@ -307,7 +318,15 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     resolvedAlerts: (q) => store.resolvedAlerts(q),
     auth,
     access,
-    site: cfg.site,
+    // read at each request: the administered site as it now stands
+    site: {
+      get regions() {
+        return current.regions
+      },
+      get mines() {
+        return current.mines
+      },
+    },
     presence: (id) => presence.get(id),
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
@@ -316,6 +335,17 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     demo: () => simulation,
     requestLogLevel: cfg.simulate ? 'debug' : 'info',
     displays,
+    admin: {
+      view: () => adminView(current),
+      change: (actor, change) => siteAdmin.change(actor, change as AdminChange, applySite),
+      importText: async (actor, text) => {
+        const read = readSiteText(text)
+        return read.ok ? siteAdmin.change(actor, { op: 'site.import', site: read.value }, applySite) : { ok: false, code: 'MW_SITE_INVALID', errors: read.errors }
+      },
+      exportText: (format) => siteText(current, format, new Date(now()).toISOString()),
+      // who, by name: the screens show people, not ids
+      audit: async (limit) => (await siteAdmin.audit(limit)).map((e) => ({ ...e, actorName: auth.nameOf(e.actor) ?? (e.actor === 'site-file' ? '站点文件' : e.actor) })),
+    },
     webRoot: cfg.webRoot ?? DEFAULT_WEB_ROOT,
     metrics: metricsRegistry,
     adminToken: cfg.adminToken,
@@ -357,7 +387,41 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   await app.listen({ host: cfg.bind, port: cfg.httpPort })
   const httpPort = (app.server.address() as { port: number }).port
   // the demo: every device of the site simulated live against the embedded broker, and drills
-  if (cfg.simulate) simulation = await DemoSimulation.start(cfg.simulate, cfg.site, tcp.port, log, (ids) => void alerting.resetRules(ids))
+  if (cfg.simulate) simulation = await DemoSimulation.start(cfg.simulate, current, tcp.port, log, (ids) => void alerting.resetRules(ids))
+
+  /**
+   * A site change taken on by every running part, without a restart (站点管理): who may connect,
+   * the rules (unchanged ones keep their state), who may see what. A device retired or given a new
+   * secret is disconnected (it comes back with the new secret, or not at all); a person retired or
+   * given a new password is signed out; a person whose rights changed reconnects their screens.
+   */
+  const applySite = async (next: Site): Promise<void> => {
+    const before = current
+    current = next
+    const running = shadowed(next)
+    registry.load(running)
+    mines.clear()
+    for (const m of next.mines) mines.set(m.id, m)
+    access.load(next)
+    users.clear()
+    for (const u of next.users) users.set(u.id, u)
+    ruleDevices = drillEngineDevices(engineDevices(running))
+    ruleDevice.clear()
+    for (const d of ruleDevices) ruleDevice.set(d.id, d)
+    await alerting.configure(ruleDevices, engineItems(running))
+    const secretOf = (s: Site) => new Map([...s.mines.flatMap((m) => m.devices), ...s.serviceAccounts].map((p) => [p.id, p.secretHash]))
+    const [was, is] = [secretOf(before), secretOf(next)]
+    // aedes keeps its connected clients by client id (not in its typings)
+    for (const client of Object.values((broker as unknown as { clients: Record<string, Client> }).clients)) {
+      const id = ctx.principals.get(client)?.id
+      if (id !== undefined && was.has(id) && was.get(id) !== is.get(id)) client.close()
+    }
+    for (const u of before.users) {
+      const after = users.get(u.id)
+      if (after?.passwordHash !== u.passwordHash) for (const digest of sessions.revokeUser(u.id)) live.endSession(digest)
+      if (JSON.stringify(after) !== JSON.stringify(u)) live.endUser(u.id)
+    }
+  }
 
   let stopping: Promise<void> | undefined
   return {
@@ -372,6 +436,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     broker,
     app,
     quarantineDir,
+    siteAdmin,
     simulation: () => simulation,
     reloadTls(files) {
       mqtts?.reloadTls?.(files)

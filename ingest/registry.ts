@@ -27,6 +27,12 @@ export class Registry {
   private readonly byId = new Map<string, Principal>()
 
   constructor(site: IngestSite) {
+    this.load(site)
+  }
+
+  /** The site's principals from now on (站点管理: a device added, a secret reset, a device retired). */
+  load(site: IngestSite): void {
+    this.byId.clear()
     for (const mine of site.mines) {
       for (const d of mine.devices) {
         this.byId.set(d.id, { type: 'device', id: d.id, mineId: mine.id, kind: d.kind, name: d.name, intervalMs: d.interval * 1000, secretHash: d.secretHash })

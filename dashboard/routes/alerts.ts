@@ -61,7 +61,7 @@ export const alertRoutes: FastifyPluginAsync<{
   actions: AlertActions
   /** Resolved warnings paged from the store, and the site's mines (what a user may page through). */
   resolved: (q: ResolvedQuery) => Promise<Alert[]>
-  mineIds: readonly string[]
+  mineIds: () => readonly string[]
   timeZoneOf: (mineId: string) => string
   /** A user's name by id (the screens show people, not ids). */
   nameOf: (userId: string) => string | undefined
@@ -120,7 +120,7 @@ export const alertRoutes: FastifyPluginAsync<{
     async (request) => {
       const user = await opts.auth.user(request)
       const { mine, before, limit } = request.query
-      const mines = opts.mineIds.filter((m) => opts.access.canSee(user, m) && (mine === undefined || m === mine))
+      const mines = opts.mineIds().filter((m) => opts.access.canSee(user, m) && (mine === undefined || m === mine))
       const alerts = await opts.resolved({ mines, before, limit })
       // a full page may have more behind it: the next page is what was resolved before its last
       return { count: alerts.length, alerts: alerts.map(view), next: alerts.length === limit ? alerts.at(-1)!.updatedAt : null }

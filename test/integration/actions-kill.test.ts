@@ -93,4 +93,23 @@ describe('a confirmed action survives kill -9', () => {
     run.p.child.kill('SIGTERM')
     expect(await run.p.exited).toBe(0)
   }, 120_000)
+
+  it('a site change answered 200 (a device added, its secret shown) is there after a kill -9 right after the answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minewatch-actions-'))
+    dirs.push(dir)
+    const env = testEnv(dir, { MINEWATCH_ADMIN_TOKEN: ADMIN })
+    let run = await start(env)
+    const device = { id: 'yt-piezo-zk09', kind: 'piezometer', name: '浸润线 ZK09', position: { lat: 37.35, lon: 120.85 }, interval: 60 }
+    const added = await api(run.http, '/api/admin/mines/yt-jinshan/devices', device)
+    run.p.child.kill('SIGKILL')
+    await run.p.exited
+    expect(added.status).toBe(200)
+    run = await start(env)
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${run.mqtt}`, { username: device.id, password: added.json.secret, reconnectPeriod: 0 })
+    await c.endAsync()
+    const audit = (await api(run.http, '/api/admin/audit')).json.entries as { op: string; target: string }[]
+    expect(audit).toMatchObject([{ op: 'device.add', target: 'device:yt-piezo-zk09' }])
+    run.p.child.kill('SIGTERM')
+    expect(await run.p.exited).toBe(0)
+  }, 120_000)
 })

@@ -17,7 +17,7 @@ let offset = 0
 /** Now, by the platform's clock (its Date header has 1 s resolution; half a second is added). */
 export const serverNow = (): number => Date.now() + offset
 
-export async function api<T>(path: string, init: { method?: 'GET' | 'POST'; body?: unknown } = {}): Promise<T> {
+export async function api<T>(path: string, init: { method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'; body?: unknown } = {}): Promise<T> {
   let res: Response
   try {
     res = await fetch(path, {

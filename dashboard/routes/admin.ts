@@ -1,0 +1,172 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { ZodTypeProvider } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Auth } from '../auth.js'
+import { HttpError } from '../errors.js'
+import { errorSchema } from '../schemas.js'
+import type { User } from '../users.js'
+
+/**
+ * 站点管理 (site administration, issue 14 item 5): an admin adds, edits and retires devices and
+ * people, edits a mine's rules with their basis, and imports or exports the site file. Each
+ * request is one change, validated exactly as the site file is, durable and audited before it is
+ * answered, and taken on by the running platform without a restart (infra/site-admin.ts).
+ * The shapes here are only the envelope; the site's schema judges the values.
+ */
+export interface SiteAdministration {
+  /** The site as it now runs, without secrets' hashes; each device with the rules that judge it. */
+  view(): unknown
+  change(actor: string, change: AdminRequest): Promise<AdminAnswer>
+  /** A whole site file (YAML or JSON) replacing the site. */
+  importText(actor: string, text: string): Promise<AdminAnswer>
+  /** The site file as it now stands (secrets as their hashes, as in the file). */
+  exportText(format: 'yaml' | 'json'): string
+  audit(limit: number): Promise<unknown[]>
+}
+
+export type AdminAnswer = { ok: true; entry: { id: string; at: number; target: string }; secret?: string } | { ok: false; code: 'MW_NOT_FOUND' | 'MW_SITE_INVALID'; errors: string[] }
+
+const deviceFields = {
+  name: z.unknown().optional(),
+  position: z.unknown().optional(),
+  interval: z.unknown().optional(),
+  rules: z.array(z.unknown()).max(200).optional(),
+}
+const userFields = { name: z.unknown().optional(), role: z.unknown().optional(), mines: z.array(z.unknown()).max(1000).optional(), regions: z.array(z.unknown()).max(1000).optional() }
+const id = z.string().min(1).max(100)
+
+export type AdminRequest =
+  | { op: 'device.add'; mine: string; device: Record<string, unknown> }
+  | { op: 'device.update'; id: string; set: Record<string, unknown> }
+  | { op: 'device.secret' | 'device.retire' | 'user.password' | 'user.retire'; id: string }
+  | { op: 'user.add'; user: Record<string, unknown> }
+  | { op: 'user.update'; id: string; set: Record<string, unknown> }
+  | { op: 'mine.rules'; mine: string; kind: string; rules: unknown[] }
+
+const answerSchema = z.looseObject({ audit: z.string(), secret: z.string().optional() })
+
+export const adminRoutes: FastifyPluginAsync<{ auth: Auth; admin: SiteAdministration }> = async (app, opts) => {
+  const typed = app.withTypeProvider<ZodTypeProvider>()
+  const admin = async (request: FastifyRequest): Promise<User> => {
+    const user = await opts.auth.user(request)
+    if (user.role !== 'admin' || user.readOnly) throw new HttpError('MW_FORBIDDEN', '只有管理员可以管理站点 (only an admin administers the site)')
+    return user
+  }
+  /** One change: 200 with the audit id (and a secret, shown this once), or the site's own validation errors. */
+  const run = async (request: FastifyRequest, change: AdminRequest | { text: string }) => {
+    const user = await admin(request)
+    const answer = 'text' in change ? await opts.admin.importText(user.id, change.text) : await opts.admin.change(user.id, change)
+    if (!answer.ok) {
+      const code = answer.code
+      throw new HttpError(code, `${code === 'MW_NOT_FOUND' ? '' : '修改未通过站点校验, 未生效 (the change fails the site file checks and was not applied): '}${answer.errors.slice(0, 20).join('; ')}`)
+    }
+    return { audit: answer.entry.id, target: answer.entry.target, ...(answer.secret ? { secret: answer.secret } : {}) }
+  }
+  const responses = { 200: answerSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema }
+  const tags = ['admin']
+
+  typed.get('/api/admin/site', { schema: { summary: '站点 the site as it runs, without secrets (admin)', tags } }, async (request) => {
+    await admin(request)
+    return opts.admin.view()
+  })
+
+  typed.get(
+    '/api/admin/audit',
+    { schema: { summary: '审计 the site changes, newest first (admin)', tags, querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }) } },
+    async (request) => {
+      await admin(request)
+      return { entries: await opts.admin.audit(request.query.limit) }
+    },
+  )
+
+  typed.get(
+    '/api/admin/site/export',
+    { schema: { summary: '导出站点文件 the site file as it now stands (admin)', tags, querystring: z.object({ format: z.enum(['yaml', 'json']).default('yaml') }) } },
+    async (request, reply) => {
+      await admin(request)
+      const format = request.query.format
+      reply.header('content-type', format === 'json' ? 'application/json; charset=utf-8' : 'application/yaml; charset=utf-8')
+      reply.header('content-disposition', `attachment; filename="site.${format === 'json' ? 'json' : 'yaml'}"`)
+      return opts.admin.exportText(format)
+    },
+  )
+
+  typed.put(
+    '/api/admin/site',
+    { schema: { summary: '导入站点文件 replace the site with a site file, YAML or JSON (admin)', tags, body: z.strictObject({ text: z.string().min(1) }), response: responses } },
+    (request) => run(request, { text: request.body.text }),
+  )
+
+  typed.post(
+    '/api/admin/mines/:mine/devices',
+    {
+      schema: {
+        summary: '添加设备 add a device; its MQTT secret is in this answer only (admin)',
+        tags,
+        params: z.object({ mine: id }),
+        body: z.strictObject({ id, kind: z.string().max(40), ...deviceFields }),
+        response: responses,
+      },
+    },
+    (request) => run(request, { op: 'device.add', mine: request.params.mine, device: request.body }),
+  )
+
+  typed.patch('/api/admin/devices/:id', { schema: { summary: '修改设备 edit a device (admin)', tags, params: z.object({ id }), body: z.strictObject(deviceFields), response: responses } }, (request) =>
+    run(request, { op: 'device.update', id: request.params.id, set: request.body }),
+  )
+
+  typed.post(
+    '/api/admin/devices/:id/secret',
+    { schema: { summary: '重置设备密钥 a new MQTT secret, in this answer only; the old one stops working (admin)', tags, params: z.object({ id }), response: responses } },
+    (request) => run(request, { op: 'device.secret', id: request.params.id }),
+  )
+
+  typed.delete(
+    '/api/admin/devices/:id',
+    { schema: { summary: '停用设备 retire a device: it can no longer connect; its readings and warnings stay (admin)', tags, params: z.object({ id }), response: responses } },
+    (request) => run(request, { op: 'device.retire', id: request.params.id }),
+  )
+
+  typed.post(
+    '/api/admin/users',
+    {
+      schema: {
+        summary: '添加用户 add a person; their first password is in this answer only (admin)',
+        tags,
+        body: z.strictObject({ id, ...userFields }),
+        response: responses,
+      },
+    },
+    (request) => run(request, { op: 'user.add', user: request.body }),
+  )
+
+  typed.patch(
+    '/api/admin/users/:id',
+    { schema: { summary: '修改用户 edit a person: name, role, mines, regions (admin)', tags, params: z.object({ id }), body: z.strictObject(userFields), response: responses } },
+    (request) => run(request, { op: 'user.update', id: request.params.id, set: request.body }),
+  )
+
+  typed.post(
+    '/api/admin/users/:id/password',
+    { schema: { summary: '重置密码 a new password, in this answer only; their sessions end (admin)', tags, params: z.object({ id }), response: responses } },
+    (request) => run(request, { op: 'user.password', id: request.params.id }),
+  )
+
+  typed.delete('/api/admin/users/:id', { schema: { summary: '停用用户 retire a person: signed out, cannot sign in (admin)', tags, params: z.object({ id }), response: responses } }, (request) =>
+    run(request, { op: 'user.retire', id: request.params.id }),
+  )
+
+  typed.put(
+    '/api/admin/mines/:mine/rules/:kind',
+    {
+      schema: {
+        summary: "修改矿山规则 a mine's rules for one device kind, each with its basis (设计值, clause); they replace the site's by rule id (admin)",
+        tags,
+        params: z.object({ mine: id, kind: z.string().max(40) }),
+        body: z.strictObject({ rules: z.array(z.unknown()).max(200) }),
+        response: responses,
+      },
+    },
+    (request) => run(request, { op: 'mine.rules', mine: request.params.mine, kind: request.params.kind, rules: request.body.rules }),
+  )
+}

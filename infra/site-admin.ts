@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto'
+import { mkdir, open, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { removeStaleTemp, writeFileAtomic } from '../ingest/atomic-file.js'
+import type { Log } from '../ingest/log.js'
+import { GENERATED_COST, generateSecret, hashSecret } from '../ingest/secrets.js'
+import { applyChange, summary, type ChangeResult, type SiteChange } from './config/site-changes.js'
+import { parseSite, type Site } from './config/site-file.js'
+
+/**
+ * The site as administered (站点管理): the site file seeds it; the admin screen changes it. The
+ * running site lives in `<data>/site/site.json` with the change that made it; every change is a
+ * line of `<data>/site/audit.jsonl` (审计: who, when, what, before, after).
+ *
+ * A change is confirmed to the admin only once it is durable: site.json is replaced atomically
+ * (fsync, rename) with the change inside it, then the audit line is appended and fsynced. A crash
+ * between the two leaves the change in site.json, and the next start appends its audit line, so the
+ * audit never misses a change that took effect.
+ *
+ * The site file and the screen: while the site file is unchanged, the administered site is the
+ * one that runs. When the site file has been edited since (its digest differs from the one the
+ * administered site grew from), the file wins, as an import at start; the changes it replaces stay
+ * in the audit log, and the export before the edit has them (docs/site-administration.md).
+ */
+export interface AuditEntry {
+  readonly id: string
+  readonly at: number
+  /** Who: a user id, `admin-token`, or `site-file` for an edited file read at start. */
+  readonly actor: string
+  readonly op: SiteChange['op'] | 'site.file'
+  readonly target: string
+  readonly before: unknown
+  readonly after: unknown
+}
+
+interface Saved {
+  readonly version: 1
+  /** The digest of the site file this site grew from. */
+  readonly seed: string
+  readonly site: unknown
+  readonly lastChange: AuditEntry | null
+}
+
+export type AdminResult = (ChangeResult & { ok: false }) | { ok: true; site: Site; entry: AuditEntry; secret?: string }
+
+/** A change as the screen asks for it: the platform makes the secrets (generated, shown once). */
+export type AdminChange =
+  | Exclude<SiteChange, { op: 'device.add' | 'device.secret' | 'user.add' | 'user.password' }>
+  | Omit<Extract<SiteChange, { op: 'device.add' }>, 'secretHash'>
+  | Omit<Extract<SiteChange, { op: 'device.secret' }>, 'secretHash'>
+  | Omit<Extract<SiteChange, { op: 'user.add' }>, 'passwordHash'>
+  | Omit<Extract<SiteChange, { op: 'user.password' }>, 'passwordHash'>
+
+export function siteDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+export class SiteAdmin {
+  private queue: Promise<unknown> = Promise.resolve()
+
+  private constructor(
+    private readonly dir: string,
+    private readonly seed: string,
+    private site: Site,
+    private readonly deps: { readonly now: () => number; readonly newId: () => string; readonly log: Log },
+  ) {}
+
+  /**
+   * The site to run: the administered one if it grew from this site file, else the file's.
+   * `seed` is the site file's digest (siteDigest of its text).
+   */
+  static async open(dataDir: string, fileSite: Site, seed: string, deps: SiteAdmin['deps']): Promise<SiteAdmin> {
+    const dir = join(dataDir, 'site')
+    await mkdir(dir, { recursive: true })
+    const file = join(dir, 'site.json')
+    await removeStaleTemp(file)
+    let saved: Saved | undefined
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8')) as Saved
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file} cannot be read (${(err as Error).message}); move it aside to start from the site file`)
+    }
+    const admin = new SiteAdmin(dir, seed, fileSite, deps)
+    if (!saved) return admin
+    if (saved.seed !== seed) {
+      const entry: AuditEntry = {
+        id: deps.newId(),
+        at: deps.now(),
+        actor: 'site-file',
+        op: 'site.file',
+        target: 'site',
+        before: saved.site ? summary(saved.site as Site) : null,
+        after: summary(fileSite),
+      }
+      deps.log.warn(
+        { file },
+        '站点文件已被修改: 以站点文件为准, 之前在站点管理中的修改记录在审计日志中 (the site file changed since the admin screen last changed the site: the file wins; earlier changes stay in the audit log)',
+      )
+      await admin.commit(fileSite, entry)
+      return admin
+    }
+    const parsed = parseSite(saved.site)
+    if (!parsed.ok) throw new Error(`${file} no longer validates (${parsed.errors.slice(0, 3).join('; ')}); move it aside to start from the site file`)
+    admin.site = parsed.site
+    // a crash after site.json but before its audit line: the line is written now
+    if (saved.lastChange && !(await admin.audited(saved.lastChange.id))) await admin.appendAudit(saved.lastChange)
+    return admin
+  }
+
+  current(): Site {
+    return this.site
+  }
+
+  /**
+   * Applies a change: validated as the site file is, made durable, then handed to `apply` (the
+   * running parts), and only then answered. Changes run one at a time, in the order they came.
+   */
+  change(actor: string, change: AdminChange, apply: (site: Site) => Promise<void>): Promise<AdminResult> {
+    const run = this.queue.then(() => this.run(actor, change, apply))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** The newest audit entries first. */
+  async audit(limit: number): Promise<AuditEntry[]> {
+    const lines = await this.auditLines()
+    return lines.slice(-limit).reverse()
+  }
+
+  private async run(actor: string, change: AdminChange, apply: (site: Site) => Promise<void>): Promise<AdminResult> {
+    let secret: string | undefined
+    let full: SiteChange
+    if (change.op === 'device.add' || change.op === 'device.secret') {
+      secret = generateSecret()
+      full = { ...change, secretHash: await hashSecret(secret, GENERATED_COST) }
+    } else if (change.op === 'user.add' || change.op === 'user.password') {
+      secret = generateSecret().slice(0, 16)
+      full = { ...change, passwordHash: await hashSecret(secret) }
+    } else full = change
+    const result = applyChange(this.site, full)
+    if (!result.ok) return result
+    const entry: AuditEntry = { id: this.deps.newId(), at: this.deps.now(), actor, op: change.op, target: result.target, before: result.before, after: result.after }
+    await this.commit(result.site, entry)
+    await apply(result.site)
+    this.deps.log.info({ actor, op: entry.op, target: entry.target, audit: entry.id }, '站点已修改 (site changed)')
+    return { ok: true, site: result.site, entry, ...(secret ? { secret } : {}) }
+  }
+
+  private async commit(site: Site, entry: AuditEntry): Promise<void> {
+    const saved: Saved = { version: 1, seed: this.seed, site, lastChange: entry }
+    await writeFileAtomic(join(this.dir, 'site.json'), JSON.stringify(saved))
+    this.site = site
+    await this.appendAudit(entry)
+  }
+
+  private async appendAudit(entry: AuditEntry): Promise<void> {
+    const handle = await open(join(this.dir, 'audit.jsonl'), 'a+')
+    try {
+      // a line a crash cut short is ended first, so that it does not swallow this one
+      const { size } = await handle.stat()
+      const last = Buffer.alloc(1)
+      if (size > 0) await handle.read(last, 0, 1, size - 1)
+      await handle.appendFile(`${size > 0 && last[0] !== 0x0a ? '\n' : ''}${JSON.stringify(entry)}\n`)
+      await handle.datasync()
+    } finally {
+      await handle.close()
+    }
+  }
+
+  private async audited(id: string): Promise<boolean> {
+    return (await this.auditLines()).some((e) => e.id === id)
+  }
+
+  private async auditLines(): Promise<AuditEntry[]> {
+    let text = ''
+    try {
+      text = await readFile(join(this.dir, 'audit.jsonl'), 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    const out: AuditEntry[] = []
+    // a line cut short by a crash mid-append is skipped; site.json carries that change
+    for (const line of text.split('\n'))
+      if (line)
+        try {
+          out.push(JSON.parse(line) as AuditEntry)
+        } catch {
+          /* torn last line */
+        }
+    return out
+  }
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest'
+import { adminView, applyChange, readSiteText, redact, siteText } from '../../infra/config/site-changes.js'
+import { parseSite } from '../../infra/config/site-file.js'
+import { auditDiff, deviceBody, deviceForm } from '../../dashboard/web/src/logic/admin.js'
+import { testSite } from '../helpers/site.js'
+
+const HASH = 'scrypt$4096$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
+
+/**
+ * 站点管理's changes as pure functions (infra/config/site-changes.ts): each gives the next site
+ * validated by the site file's own schema, or the schema's errors with their paths; the audit's
+ * before and after show secrets only as set.
+ */
+describe('site changes', () => {
+  it('adds, edits and retires a device; a retired device leaves its monitoring items', async () => {
+    const site = await testSite()
+    site.mines[0]!.items.push({ id: 'slope-1', name: '东帮', devices: ['a-prism', 'a-gnss', 'a-piezo'] } as never, { id: 'pair', name: '两点', devices: ['a-gnss', 'a-prism'] } as never)
+    const added = applyChange(site, { op: 'device.add', mine: 'mine-a', device: { id: 'a-prism-2', kind: 'prism', name: 'P-2', position: { lat: 37, lon: 120 }, interval: 600 }, secretHash: HASH })
+    if (!added.ok) throw new Error(added.errors.join())
+    expect(added.site.mines[0]!.devices.at(-1)).toMatchObject({ id: 'a-prism-2', rules: [], secretHash: HASH })
+    expect(added.after).toMatchObject({ id: 'a-prism-2', secretHash: '(已设置)' })
+    expect(site.mines[0]!.devices.map((d) => d.id)).not.toContain('a-prism-2')
+
+    const edited = applyChange(added.site, { op: 'device.update', id: 'a-prism-2', set: { interval: 300, name: undefined } })
+    if (!edited.ok) throw new Error(edited.errors.join())
+    expect(edited.site.mines[0]!.devices.at(-1)).toMatchObject({ interval: 300, name: 'P-2' })
+
+    const retired = applyChange(edited.site, { op: 'device.retire', id: 'a-gnss' })
+    if (!retired.ok) throw new Error(retired.errors.join())
+    // the item of three keeps two points; the pair, left with one, is dissolved
+    expect(retired.site.mines[0]!.items).toMatchObject([{ id: 'slope-1', devices: ['a-prism', 'a-piezo'] }])
+    expect(retired.after).toBeNull()
+    const again = applyChange(retired.site, { op: 'device.retire', id: 'a-gnss' })
+    expect(again).toMatchObject({ ok: false, code: 'MW_NOT_FOUND' })
+  })
+
+  it("refuses what the site file refuses, with the file's paths, whichever change brings it", async () => {
+    const site = await testSite()
+    const device = { id: 'x-1', kind: 'prism' as const, name: 'x', position: { lat: 95, lon: 120 }, interval: 0 }
+    const bad = applyChange(site, { op: 'device.add', mine: 'mine-b', device, secretHash: HASH })
+    expect(bad).toMatchObject({ ok: false, code: 'MW_SITE_INVALID' })
+    expect(!bad.ok && bad.errors).toEqual(['mines[1].devices[1].position.lat: latitude must be within ±90°', 'mines[1].devices[1].interval: expected a positive number'])
+    // a person given a mine that does not exist; a rule on a kind that does not exist
+    expect(applyChange(site, { op: 'user.update', id: 'disp-a', set: { mines: ['nowhere'] } })).toMatchObject({ ok: false, errors: ['users[0].mines[0]: unknown mine "nowhere"'] })
+    expect(applyChange(site, { op: 'mine.rules', mine: 'mine-a', kind: 'drone' as never, rules: [{ kind: 'silence', id: 's' }] })).toMatchObject({ ok: false, code: 'MW_SITE_INVALID' })
+    // a dispatcher of no mine
+    expect(applyChange(site, { op: 'user.add', user: { id: 'p', name: 'P', role: 'dispatcher', mines: [], regions: [] }, passwordHash: HASH })).toMatchObject({
+      ok: false,
+      errors: ['users[5].mines: a dispatcher works for at least one mine'],
+    })
+  })
+
+  it('sets and clears a mine’s rules for a kind, the audit holding both versions', async () => {
+    const site = await testSite()
+    const rule = { kind: 'threshold', id: 'pond', source: { metric: 'level' }, direction: 'above', thresholds: { red: 99.8 }, basis: '设计值' }
+    const set = applyChange(site, { op: 'mine.rules', mine: 'mine-a', kind: 'reservoir', rules: [rule] })
+    if (!set.ok) throw new Error(set.errors.join())
+    expect(set).toMatchObject({ target: 'rules:mine-a/reservoir', before: [], after: [rule] })
+    const cleared = applyChange(set.site, { op: 'mine.rules', mine: 'mine-a', kind: 'reservoir', rules: [] })
+    if (!cleared.ok) throw new Error(cleared.errors.join())
+    expect(cleared.site.mines[0]!.rules.reservoir).toBeUndefined()
+    expect(cleared.before).toMatchObject([rule])
+  })
+
+  it('exports a site the site file parser reads back as the same site, and shows it without hashes', async () => {
+    const site = await testSite()
+    for (const format of ['yaml', 'json'] as const) {
+      const read = readSiteText(siteText(site, format, '2026-12-02T12:00:00Z'))
+      expect(read.ok && parseSite(read.value)).toEqual({ ok: true, site })
+    }
+    expect(readSiteText('mines: [')).toMatchObject({ ok: false })
+    const view = JSON.stringify(adminView(site))
+    expect(view).not.toContain('scrypt$')
+    expect(view).toContain('"effective"')
+    expect(redact({ a: [{ secretHash: 'x', b: 1 }], passwordHash: 'y' })).toEqual({ a: [{ secretHash: '(已设置)', b: 1 }], passwordHash: '(已设置)' })
+  })
+})
+
+describe("the admin screen's forms and audit", () => {
+  it('sends typed numbers, and leaves unreadable ones as text for the server to name', () => {
+    const form = { ...deviceForm(undefined, { lat: 37.35, lon: 120.85 }), id: ' p-9 ', name: 'P-9', interval: '60', elevation: '' }
+    expect(deviceBody(form, true)).toEqual({ id: 'p-9', kind: 'prism', name: 'P-9', position: { lat: 37.35, lon: 120.85 }, interval: 60 })
+    expect(deviceBody({ ...form, interval: 'abc', elevation: '212.4' }, false)).toEqual({ name: 'P-9', position: { lat: 37.35, lon: 120.85, elevation: 212.4 }, interval: 'abc' })
+  })
+
+  it('shows what an edit changed, with the id, and anything else whole', () => {
+    expect(auditDiff({ id: 'd', name: 'a', interval: 60 }, { id: 'd', name: 'a', interval: 300 })).toEqual([
+      { id: 'd', interval: 60 },
+      { id: 'd', interval: 300 },
+    ])
+    expect(auditDiff(null, { id: 'd' })).toEqual([null, { id: 'd' }])
+    expect(auditDiff([1], [2])).toEqual([[1], [2]])
+  })
+})
