@@ -73,6 +73,8 @@ export interface AppDeps {
   readonly trustProxy?: TrustProxy
   /** Wall screens' display credentials (none: the routes are not offered). */
   readonly displays?: Displays
+  /** A mine's site-plan drawing by the name the site gives it. */
+  readonly planImage?: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
   /** 站点管理: the site administered from the screen (none: the routes are not offered). */
   readonly admin?: SiteAdministration
   /** The level of the one line logged per request: `debug` in the demo (see request-log.ts). */
@@ -166,6 +168,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     latest: (id) => deps.store.latest(id),
     deviceRules: deps.deviceRules,
     judged: deps.judged ?? (async () => ({})),
+    planImage: deps.planImage ?? (async () => undefined),
     now: deps.now,
     auth,
     access,

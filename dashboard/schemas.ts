@@ -35,6 +35,10 @@ export const mineViewSchema = z.object({
   status: z.enum(['producing', 'suspended']),
   location: z.looseObject({ lat: z.number(), lon: z.number() }),
   timeZone: z.string(),
+  plan: z
+    .object({ width: z.number(), height: z.number(), image: z.string(), positions: z.record(z.string(), z.object({ x: z.number(), y: z.number() })) })
+    .nullable()
+    .describe('the site plan drawing’s size in pixels and the devices’ places on it as fractions from its top left; null: none uploaded'),
   alerts: z.object({
     unresolved: z.number(),
     worst: z.enum(LEVELS).nullable(),

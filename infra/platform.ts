@@ -335,6 +335,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     demo: () => simulation,
     requestLogLevel: cfg.simulate ? 'debug' : 'info',
     displays,
+    planImage: (image) => siteAdmin.planImage(image),
     admin: {
       view: () => adminView(current),
       change: (actor, change) => siteAdmin.change(actor, change as AdminChange, applySite),
@@ -343,6 +344,12 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         return read.ok ? siteAdmin.change(actor, { op: 'site.import', site: read.value }, applySite) : { ok: false, code: 'MW_SITE_INVALID', errors: read.errors }
       },
       exportText: (format) => siteText(current, format, new Date(now()).toISOString()),
+      uploadPlan: async (actor, mineId, bytes) => {
+        if (!current.mines.some((m) => m.id === mineId)) return { ok: false, code: 'MW_NOT_FOUND', errors: [`没有矿山 "${mineId}" (no mine "${mineId}")`] }
+        const stored = await siteAdmin.storePlanImage(mineId, bytes)
+        if (!stored) return { ok: false, code: 'MW_BAD_IMAGE', errors: ['不是 PNG 或 JPEG 图片 (not a PNG or JPEG drawing): 请从 CAD 导出 PNG 或 JPEG 后上传'] }
+        return siteAdmin.change(actor, { op: 'mine.plan', mine: mineId, plan: stored }, applySite)
+      },
       // who, by name: the screens show people, not ids
       audit: async (limit) => (await siteAdmin.audit(limit)).map((e) => ({ ...e, actorName: auth.nameOf(e.actor) ?? (e.actor === 'site-file' ? '站点文件' : e.actor) })),
     },

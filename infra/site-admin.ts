@@ -6,6 +6,7 @@ import type { Log } from '../ingest/log.js'
 import { GENERATED_COST, generateSecret, hashSecret } from '../ingest/secrets.js'
 import { applyChange, summary, type ChangeResult, type SiteChange } from './config/site-changes.js'
 import { parseSite, type Site } from './config/site-file.js'
+import { PLAN_TYPES, imageSize } from '../dashboard/plan-image.js'
 
 /**
  * The site as administered (站点管理): the site file seeds it; the admin screen changes it. The
@@ -119,6 +120,32 @@ export class SiteAdmin {
     const run = this.queue.then(() => this.run(actor, change, apply))
     this.queue = run.catch(() => undefined)
     return run
+  }
+
+  /**
+   * Keeps an uploaded site-plan drawing under a name made from its content, before the site names
+   * it (a drawing no site names is harmless; a site naming a missing drawing would not be).
+   * Undefined when the bytes are not a PNG or JPEG drawing.
+   */
+  async storePlanImage(mineId: string, bytes: Uint8Array): Promise<{ image: string; width: number; height: number } | undefined> {
+    const size = imageSize(bytes)
+    if (!size) return undefined
+    const dir = join(this.dir, 'plans')
+    await mkdir(dir, { recursive: true })
+    const image = `${mineId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}.${size.ext}`
+    await writeFileAtomic(join(dir, image), bytes)
+    return { image, width: size.width, height: size.height }
+  }
+
+  /** A stored drawing's bytes and type, by the name the site gives it; undefined if there is none. */
+  async planImage(image: string): Promise<{ bytes: Buffer; type: string } | undefined> {
+    const ext = /^[a-z0-9][a-z0-9-]*\.(png|jpg)$/.exec(image)?.[1] as keyof typeof PLAN_TYPES | undefined
+    if (!ext) return undefined
+    try {
+      return { bytes: await readFile(join(this.dir, 'plans', image)), type: PLAN_TYPES[ext] }
+    } catch {
+      return undefined
+    }
   }
 
   /** The newest audit entries first. */

@@ -4,7 +4,7 @@ import { open, rename, rm } from 'node:fs/promises'
  * Replaces a small file so that a crash leaves the old or the new content, never half of one:
  * write a temporary file, fsync it, rename it over the old one.
  */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+export async function writeFileAtomic(file: string, text: string | Uint8Array): Promise<void> {
   const tmp = `${file}.tmp`
   const handle = await open(tmp, 'w')
   try {

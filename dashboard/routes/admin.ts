@@ -5,6 +5,7 @@ import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
 import { errorSchema } from '../schemas.js'
 import type { User } from '../users.js'
+import { PLAN_MAX_BYTES } from '../plan-image.js'
 
 /**
  * 站点管理 (site administration, issue 14 item 5): an admin adds, edits and retires devices and
@@ -22,6 +23,8 @@ export interface SiteAdministration {
   /** The site file as it now stands (secrets as their hashes, as in the file). */
   exportText(format: 'yaml' | 'json'): string
   audit(limit: number): Promise<unknown[]>
+  /** A mine's site-plan drawing (PNG or JPEG): kept, then named by the site; the places already set stay. */
+  uploadPlan(actor: string, mineId: string, bytes: Uint8Array): Promise<AdminAnswer | { ok: false; code: 'MW_BAD_IMAGE'; errors: string[] }>
 }
 
 export type AdminAnswer = { ok: true; entry: { id: string; at: number; target: string }; secret?: string } | { ok: false; code: 'MW_NOT_FOUND' | 'MW_SITE_INVALID'; errors: string[] }
@@ -42,6 +45,7 @@ export type AdminRequest =
   | { op: 'user.add'; user: Record<string, unknown> }
   | { op: 'user.update'; id: string; set: Record<string, unknown> }
   | { op: 'mine.rules'; mine: string; kind: string; rules: unknown[] }
+  | { op: 'mine.plan'; mine: string; plan: { positions: unknown } | null }
 
 const answerSchema = z.looseObject({ audit: z.string(), secret: z.string().optional() })
 
@@ -53,12 +57,20 @@ export const adminRoutes: FastifyPluginAsync<{ auth: Auth; admin: SiteAdministra
     return user
   }
   /** One change: 200 with the audit id (and a secret, shown this once), or the site's own validation errors. */
-  const run = async (request: FastifyRequest, change: AdminRequest | { text: string }) => {
+  const run = async (request: FastifyRequest, change: AdminRequest | { text: string } | { mine: string; bytes: Uint8Array }) => {
     const user = await admin(request)
-    const answer = 'text' in change ? await opts.admin.importText(user.id, change.text) : await opts.admin.change(user.id, change)
+    const answer =
+      'text' in change
+        ? await opts.admin.importText(user.id, change.text)
+        : 'bytes' in change
+          ? await opts.admin.uploadPlan(user.id, change.mine, change.bytes)
+          : await opts.admin.change(user.id, change)
     if (!answer.ok) {
       const code = answer.code
-      throw new HttpError(code, `${code === 'MW_NOT_FOUND' ? '' : '修改未通过站点校验, 未生效 (the change fails the site file checks and was not applied): '}${answer.errors.slice(0, 20).join('; ')}`)
+      throw new HttpError(
+        code,
+        `${code === 'MW_SITE_INVALID' ? '修改未通过站点校验, 未生效 (the change fails the site file checks and was not applied): ' : ''}${answer.errors.slice(0, 20).join('; ')}`,
+      )
     }
     return { audit: answer.entry.id, target: answer.entry.target, ...(answer.secret ? { secret: answer.secret } : {}) }
   }
@@ -154,6 +166,44 @@ export const adminRoutes: FastifyPluginAsync<{ auth: Auth; admin: SiteAdministra
 
   typed.delete('/api/admin/users/:id', { schema: { summary: '停用用户 retire a person: signed out, cannot sign in (admin)', tags, params: z.object({ id }), response: responses } }, (request) =>
     run(request, { op: 'user.retire', id: request.params.id }),
+  )
+
+  // the drawing comes as the request's body, as it is (curl --data-binary @plan.png -H 'content-type: image/png')
+  app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer', bodyLimit: PLAN_MAX_BYTES }, (_request, body, done) => done(null, body))
+  typed.put(
+    '/api/admin/mines/:mine/plan',
+    {
+      schema: {
+        summary: "上传测点布置图 a mine's site plan drawing, PNG or JPEG as the body (≤ 8 MiB); the places set before stay (admin)",
+        tags,
+        params: z.object({ mine: id }),
+        response: responses,
+      },
+    },
+    (request) => {
+      if (!Buffer.isBuffer(request.body)) throw new HttpError('MW_BAD_IMAGE', '请以 PNG 或 JPEG 文件作为请求体上传 (send the drawing as the body, content-type image/png or image/jpeg)')
+      return run(request, { mine: request.params.mine, bytes: request.body })
+    },
+  )
+
+  typed.put(
+    '/api/admin/mines/:mine/plan/positions',
+    {
+      schema: {
+        summary: '测点位置 where each device stands on the drawing, as fractions of its width and height from the top left (admin)',
+        tags,
+        params: z.object({ mine: id }),
+        body: z.strictObject({ positions: z.record(z.string().max(100), z.unknown()) }),
+        response: responses,
+      },
+    },
+    (request) => run(request, { op: 'mine.plan', mine: request.params.mine, plan: { positions: request.body.positions } }),
+  )
+
+  typed.delete(
+    '/api/admin/mines/:mine/plan',
+    { schema: { summary: "删除测点布置图 the mine's board goes back to the plan in metres (admin)", tags, params: z.object({ mine: id }), response: responses } },
+    (request) => run(request, { op: 'mine.plan', mine: request.params.mine, plan: null }),
   )
 
   typed.put(

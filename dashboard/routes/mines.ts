@@ -16,6 +16,7 @@ import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
 import { errorSchema, mineViewSchema } from '../schemas.js'
 import { dailyReport, reportCsv } from '../report.js'
+import type { Plan } from '../plan-image.js'
 
 /**
  * Mines and devices as people see them: `GET /api/mines` (for the regulators' map: status, worst
@@ -31,6 +32,7 @@ export interface MinesSite {
     readonly status: 'producing' | 'suspended'
     readonly timezone: string
     readonly location: { readonly lat: number; readonly lon: number }
+    readonly plan?: Plan | undefined
     readonly devices: readonly { readonly id: string; readonly name: string; readonly kind: DeviceKind; readonly interval: number; readonly position: { lat: number; lon: number } }[]
   }[]
 }
@@ -50,11 +52,14 @@ export const mineRoutes: FastifyPluginAsync<{
   deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
   /** What these devices' rules last judged (the rule engine's state). */
   judged: (deviceIds: readonly string[]) => Promise<Record<string, Record<string, Judged>>>
+  /** A site-plan drawing's bytes, by the name the site gives it. */
+  planImage: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
   now: () => number
   auth: Auth
   access: Access
 }> = async (app, opts) => {
-  const regionName = new Map(opts.site.regions.map((r) => [r.id, r.name]))
+  // read at each request: the administered site may have been changed since (站点管理)
+  const regionNames = () => new Map(opts.site.regions.map((r) => [r.id, r.name]))
   const visibleMine = async (request: Parameters<Auth['user']>[0], id: string) => {
     const user = await opts.auth.user(request)
     const mine = opts.site.mines.find((m) => m.id === id)
@@ -70,6 +75,7 @@ export const mineRoutes: FastifyPluginAsync<{
     async (request) => {
       const user = await opts.auth.user(request)
       const alerts = opts.alerts().filter((a) => a.state !== 'resolved')
+      const regionName = regionNames()
       return opts.site.mines
         .filter((m) => opts.access.canSee(user, m.id))
         .map((m) => {
@@ -83,6 +89,8 @@ export const mineRoutes: FastifyPluginAsync<{
             status: m.status,
             location: m.location,
             timeZone: m.timezone,
+            // the drawing itself at /api/mines/:id/plan
+            plan: m.plan ? { width: m.plan.width, height: m.plan.height, positions: m.plan.positions, image: m.plan.image } : null,
             alerts: {
               unresolved: open.length,
               worst,
@@ -101,8 +109,22 @@ export const mineRoutes: FastifyPluginAsync<{
     { schema: { summary: '大屏 the figures of the mines the user covers: connected, 在线率, today by level, 当天处置率, overdue, 7 days, ranking', tags: ['mines'] } },
     async (request) => {
       const user = await opts.auth.user(request)
+      const regionName = regionNames()
       const mines = opts.site.mines.filter((m) => opts.access.canSee(user, m.id)).map((m) => ({ ...m, regionName: regionName.get(m.region) ?? m.region }))
       return overview(opts.alerts(), mines, (id) => opts.presence(id)?.connected === true, opts.now())
+    },
+  )
+
+  typed.get(
+    '/api/mines/:id/plan',
+    { schema: { summary: '测点布置图 the mine’s site-plan drawing (PNG or JPEG), if one was uploaded', tags: ['mines'], params: mineParams } },
+    async (request, reply) => {
+      const mine = await visibleMine(request, request.params.id)
+      const drawing = mine.plan ? await opts.planImage(mine.plan.image) : undefined
+      if (!drawing) throw new HttpError('MW_NOT_FOUND', `矿山 ${mine.id} 没有上传测点布置图 (no site plan drawing: an admin uploads one in 站点管理)`)
+      // the name changes with the content: a screen may keep what it has
+      reply.header('content-type', drawing.type).header('cache-control', 'private, max-age=3600')
+      return reply.send(drawing.bytes)
     },
   )
 

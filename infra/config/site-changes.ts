@@ -23,6 +23,8 @@ export type SiteChange =
   | { readonly op: 'user.retire'; readonly id: string }
   /** A mine's rules for one device kind (they replace the site's and the defaults by rule id). */
   | { readonly op: 'mine.rules'; readonly mine: string; readonly kind: DeviceKind; readonly rules: unknown[] }
+  /** A mine's site plan: a new drawing (its places kept), new places, or none (null). */
+  | { readonly op: 'mine.plan'; readonly mine: string; readonly plan: { image?: string; width?: number; height?: number; positions?: unknown } | null }
   /** The whole site, as a site file would give it (import). */
   | { readonly op: 'site.import'; readonly site: unknown }
 
@@ -40,7 +42,10 @@ export interface Applied {
 
 export type ChangeResult = Applied | { readonly ok: false; readonly code: 'MW_NOT_FOUND' | 'MW_SITE_INVALID'; readonly errors: string[] }
 
-type Doc = { mines: { id: string; devices: Record<string, unknown>[]; rules: Record<string, unknown> }[]; users: Record<string, unknown>[] } & Record<string, unknown>
+type Doc = {
+  mines: { id: string; devices: Record<string, unknown>[]; rules: Record<string, unknown>; plan?: { positions: Record<string, unknown> } & Record<string, unknown> }[]
+  users: Record<string, unknown>[]
+} & Record<string, unknown>
 
 export function applyChange(site: Site, change: SiteChange): ChangeResult {
   if (change.op === 'site.import') {
@@ -77,6 +82,8 @@ export function applyChange(site: Site, change: SiteChange): ChangeResult {
         const items = (found.mine as unknown as { items: { devices: string[] }[] }).items
         for (const item of items) item.devices = item.devices.filter((d) => d !== change.id)
         ;(found.mine as unknown as { items: unknown[] }).items = items.filter((i) => i.devices.length >= 2)
+        // and its place on the mine's plan
+        if (found.mine.plan) delete found.mine.plan.positions[change.id]
         after = () => null
       } else {
         Object.assign(found.device, change.op === 'device.secret' ? { secretHash: change.secretHash } : defined(change.set))
@@ -106,6 +113,16 @@ export function applyChange(site: Site, change: SiteChange): ChangeResult {
         Object.assign(user, change.op === 'user.password' ? { passwordHash: change.passwordHash } : defined(change.set))
         after = () => user
       }
+      break
+    }
+    case 'mine.plan': {
+      const mine = doc.mines.find((m) => m.id === change.mine)
+      if (!mine) return missing(`没有矿山 "${change.mine}" (no mine "${change.mine}")`)
+      target = `plan:${change.mine}`
+      before = mine.plan ?? null
+      if (change.plan === null) delete mine.plan
+      else mine.plan = { positions: {}, ...mine.plan, ...defined(change.plan) } as never
+      after = () => mine.plan ?? null
       break
     }
     case 'mine.rules': {

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { checkAlertingSite, deviceRulesSchema, itemsSchema, kindRulesSchema } from '../../alerting/config.js'
 import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
 import { checkDashboardSite, usersSchema } from '../../dashboard/users.js'
+import { checkPlans, planSchema } from '../../dashboard/plan-image.js'
 
 /**
  * The site file (YAML or JSON): regions, mines with their devices, service accounts, and the
@@ -16,6 +17,8 @@ const siteMineSchema = mineSchema.extend({
   devices: z.array(siteDeviceSchema).default([]),
   rules: kindRulesSchema,
   items: itemsSchema,
+  /** The site plan (测点布置图): an uploaded drawing and the devices' places on it (dashboard/plan-image.ts). */
+  plan: planSchema.optional(),
   /**
    * Seconds after a warning's signal went back to normal during which its return, at a level no
    * higher than before, updates the warning without sounding the seat again (静默期; docs/slope-warnings.md "No flapping").
@@ -40,6 +43,7 @@ export const siteSchema = z
     checkIngestSite(site, ctx)
     checkAlertingSite(site, ctx)
     checkDashboardSite(site, ctx)
+    checkPlans(site, ctx)
   })
 
 export type Site = z.infer<typeof siteSchema>

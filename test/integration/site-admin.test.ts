@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { eventually } from '../helpers/eventually.js'
 import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { testSite } from '../helpers/site.js'
+import { flatPng } from '../helpers/png.js'
 
 /**
  * 站点管理 (issue 14 item 5) on the real platform: a device added through the API connects over
@@ -209,5 +210,40 @@ describe('site administration', () => {
     await call(second, 'DELETE', '/api/admin/users/li-si')
     expect((await call(second, 'GET', '/api/admin/audit')).body.entries.map((e: any) => e.op)).toEqual(['user.retire', 'user.add'])
     await second.stop()
+  })
+
+  it('keeps an uploaded site plan drawing, serves it to the people of its mine only, and checks the places on it', async () => {
+    const t = await startTestPlatform()
+    const png = flatPng(800, 600)
+    const put = (body: Buffer, type = 'image/png') =>
+      t.platform.app.inject({ method: 'PUT', url: '/api/admin/mines/mine-a/plan', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type }, payload: body })
+    const uploaded = await put(png)
+    expect(uploaded.statusCode).toBe(200)
+    // an HTML page or an SVG sent as a PNG is refused by its own bytes
+    const html = await put(Buffer.from('<html><script>alert(1)</script></html>'))
+    expect(html.json().error.code).toBe('MW_BAD_IMAGE')
+    expect((await put(Buffer.from('<svg/>'), 'image/svg+xml')).statusCode).toBe(415)
+    expect((await put(Buffer.alloc(9 * 1024 * 1024, 1))).statusCode).toBe(413)
+
+    expect((await call(t, 'PUT', '/api/admin/mines/mine-a/plan/positions', { positions: { 'a-prism': { x: 0.25, y: 0.5 }, 'a-piezo': { x: 0.75, y: 0.2 } } })).status).toBe(200)
+    const refused = await call(t, 'PUT', '/api/admin/mines/mine-a/plan/positions', { positions: { 'b-prism': { x: 0.1, y: 0.1 } } })
+    expect(refused.body.error.message).toContain('"b-prism" is not a device of this mine')
+
+    const mine = (await t.admin('/api/mines')).body.find((m: any) => m.id === 'mine-a')
+    expect(mine.plan).toMatchObject({ width: 800, height: 600, positions: { 'a-prism': { x: 0.25, y: 0.5 } } })
+    expect(mine.plan.image).toMatch(/^mine-a-[0-9a-f]{12}\.png$/)
+    const login = async (user: string) => (await t.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: user, password: `${user}-secret` } })).json().token
+    const mineA = await t.platform.app.inject({ method: 'GET', url: '/api/mines/mine-a/plan', headers: { authorization: `Bearer ${await login('disp-a')}` } })
+    expect(mineA.statusCode).toBe(200)
+    expect(mineA.headers['content-type']).toBe('image/png')
+    expect(Buffer.compare(mineA.rawPayload, png)).toBe(0)
+    const mineB = await t.platform.app.inject({ method: 'GET', url: '/api/mines/mine-a/plan', headers: { authorization: `Bearer ${await login('disp-b')}` } })
+    expect(mineB.statusCode).toBe(404)
+    // a retired device leaves the drawing
+    await call(t, 'DELETE', '/api/admin/devices/a-prism')
+    expect(t.platform.siteAdmin.current().mines[0]!.plan!.positions).toEqual({ 'a-piezo': { x: 0.75, y: 0.2 } })
+    await call(t, 'DELETE', '/api/admin/mines/mine-a/plan')
+    expect((await t.admin('/api/mines/mine-a/plan')).status).toBe(404)
+    await t.stop()
   })
 })

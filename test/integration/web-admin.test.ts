@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
 import { eventually } from '../helpers/eventually.js'
 import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { flatPng } from '../helpers/png.js'
 
 /**
  * 站点管理 in Debian's Chromium against the real platform (issue 14, "Done when"): a device added
@@ -118,9 +119,49 @@ describe('site administration in Chromium', () => {
     await page.context().close()
   })
 
+  it('uploads a site plan drawing, places devices on it by clicking and dragging, and the mine board draws them there', async () => {
+    const { page, errors } = await login()
+    await page.goto(`${base}/#/admin`)
+    await page.click('[data-test=admin-tab-plan]')
+    await page.locator('[data-test=plan-upload]').setInputFiles({ name: '金山矿平面布置图.png', mimeType: 'image/png', buffer: flatPng(1200, 800, [30, 50, 40]) })
+    const drawing = page.locator('[data-test=drawing]')
+    await drawing.locator('img').waitFor()
+    await expect.poll(() => drawing.locator('img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(1200)
+    const box = (await drawing.boundingBox())!
+    // a-prism picked from the list and put at (30 %, 40 %) by a click on the drawing
+    await page.click('[data-test=plan-unplaced] [data-device=a-prism]')
+    await page.mouse.click(box.x + 0.3 * box.width, box.y + 0.4 * box.height)
+    const marker = drawing.locator('.marker[data-device=a-prism]')
+    await marker.waitFor()
+    // then dragged by its dot to (60 %, 70 %)
+    const dot = (await marker.boundingBox())!
+    await page.mouse.move(dot.x + 7, dot.y + 7)
+    await page.mouse.down()
+    await page.mouse.move(box.x + 0.45 * box.width, box.y + 0.55 * box.height, { steps: 4 })
+    await page.mouse.move(box.x + 0.6 * box.width, box.y + 0.7 * box.height, { steps: 4 })
+    await page.mouse.up()
+    await page.click('[data-test=save-places]')
+    await expect.poll(() => page.textContent('[data-test=admin-notice]')).toContain('已保存')
+    const at = t.platform.siteAdmin.current().mines[0]!.plan!.positions['a-prism']!
+    expect(at.x).toBeCloseTo(0.6, 1)
+    expect(at.y).toBeCloseTo(0.7, 1)
+    await screenshot(page, 'admin-1920-plan')
+
+    // the board draws the drawing with the placed device on it, and lists the others as not placed
+    await page.goto(`${base}/#/mine/mine-a`)
+    const plan = page.locator('[data-test=plan]')
+    await expect.poll(() => plan.getAttribute('data-drawing')).toMatch(/^mine-a-[0-9a-f]{12}\.png$/)
+    expect(await plan.getAttribute('data-plotted')).toBe('1')
+    expect(await page.textContent('[data-test=unplaced]')).toContain('测试 a-gnss')
+    await page.locator('[data-test=tile]').first().waitFor()
+    await screenshot(page, 'board-1920-plan-drawing')
+    expect(errors).toEqual([])
+    await page.context().close()
+  })
+
   it('fits a 1366×768 laptop screen without sideways scrolling', async () => {
     const { page, errors } = await login({ width: 1366, height: 768 })
-    for (const tab of ['devices', 'users', 'rules', 'audit', 'file'] as const) {
+    for (const tab of ['devices', 'users', 'rules', 'plan', 'audit', 'file'] as const) {
       await page.goto(`${base}/#/admin`)
       await page.click(`[data-test=admin-tab-${tab}]`)
       await page.locator('.admin-panel').first().waitFor()

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { adminView, applyChange, readSiteText, redact, siteText } from '../../infra/config/site-changes.js'
 import { parseSite } from '../../infra/config/site-file.js'
 import { auditDiff, deviceBody, deviceForm } from '../../dashboard/web/src/logic/admin.js'
+import { fitDrawing } from '../../dashboard/web/src/logic/plan.js'
+import { imageSize } from '../../dashboard/plan-image.js'
+import { flatPng } from '../helpers/png.js'
 import { testSite } from '../helpers/site.js'
 
 const HASH = 'scrypt$4096$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='
@@ -90,5 +93,41 @@ describe("the admin screen's forms and audit", () => {
     ])
     expect(auditDiff(null, { id: 'd' })).toEqual([null, { id: 'd' }])
     expect(auditDiff([1], [2])).toEqual([[1], [2]])
+  })
+})
+
+describe('the site plan drawing', () => {
+  it('knows a PNG and a JPEG by their own bytes and size, and nothing else whatever it claims', () => {
+    expect(imageSize(flatPng(640, 480))).toEqual({ ext: 'png', width: 640, height: 480 })
+    // a JPEG's start: SOI, an APP0 segment, then SOF0 with height 300 and width 500
+    const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x4a, 0x46, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0x2c, 0x01, 0xf4, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    expect(imageSize(jpeg)).toEqual({ ext: 'jpg', width: 500, height: 300 })
+    expect(imageSize(Buffer.from('<html><script>alert(1)</script></html>'))).toBeUndefined()
+    expect(imageSize(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'))).toBeUndefined()
+    expect(imageSize(flatPng(4, 4).subarray(0, 20))).toBeUndefined()
+  })
+
+  it('fits a drawing in a panel with its proportions kept, centred', () => {
+    expect(fitDrawing({ width: 416, height: 316 }, { width: 2000, height: 1000 })).toEqual({ x: 8, y: 58, width: 400, height: 200 })
+    expect(fitDrawing({ width: 416, height: 316 }, { width: 300, height: 600 })).toEqual({ x: 133, y: 8, width: 150, height: 300 })
+  })
+
+  it('keeps the places when a new drawing comes, checks them, and forgets a retired device’s', async () => {
+    const site = await testSite()
+    const drawn = applyChange(site, { op: 'mine.plan', mine: 'mine-a', plan: { image: 'mine-a-0123456789ab.png', width: 800, height: 600 } })
+    if (!drawn.ok) throw new Error(drawn.errors.join())
+    const placed = applyChange(drawn.site, { op: 'mine.plan', mine: 'mine-a', plan: { positions: { 'a-prism': { x: 0.25, y: 0.5 } } } })
+    if (!placed.ok) throw new Error(placed.errors.join())
+    const redrawn = applyChange(placed.site, { op: 'mine.plan', mine: 'mine-a', plan: { image: 'mine-a-ba9876543210.png', width: 1600, height: 1200 } })
+    expect(redrawn.ok && redrawn.site.mines[0]!.plan).toEqual({ image: 'mine-a-ba9876543210.png', width: 1600, height: 1200, positions: { 'a-prism': { x: 0.25, y: 0.5 } } })
+    expect(applyChange(placed.site, { op: 'mine.plan', mine: 'mine-a', plan: { positions: { 'b-prism': { x: 0.1, y: 0.1 } } } })).toMatchObject({
+      ok: false,
+      errors: ['mines[0].plan.positions.b-prism: "b-prism" is not a device of this mine'],
+    })
+    expect(applyChange(placed.site, { op: 'mine.plan', mine: 'mine-a', plan: { positions: { 'a-prism': { x: 1.5, y: 0 } } } })).toMatchObject({ ok: false, code: 'MW_SITE_INVALID' })
+    const retired = applyChange(placed.site, { op: 'device.retire', id: 'a-prism' })
+    expect(retired.ok && retired.site.mines[0]!.plan!.positions).toEqual({})
+    const none = applyChange(placed.site, { op: 'mine.plan', mine: 'mine-a', plan: null })
+    expect(none.ok && none.site.mines[0]!.plan).toBeUndefined()
   })
 })

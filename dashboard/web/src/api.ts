@@ -18,13 +18,15 @@ let offset = 0
 export const serverNow = (): number => Date.now() + offset
 
 export async function api<T>(path: string, init: { method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'; body?: unknown } = {}): Promise<T> {
+  // a file (a site plan drawing) goes as it is, with its own type; anything else as JSON
+  const raw = init.body instanceof Blob
   let res: Response
   try {
     res = await fetch(path, {
       method: init.method ?? 'GET',
       credentials: 'same-origin',
-      headers: init.body === undefined ? {} : { 'content-type': 'application/json' },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      headers: init.body === undefined ? {} : { 'content-type': raw ? (init.body as Blob).type : 'application/json' },
+      body: init.body === undefined ? undefined : raw ? (init.body as Blob) : JSON.stringify(init.body),
     })
   } catch {
     throw new ApiError(0, 'MW_NETWORK', '无法连接平台, 请检查网络 (the platform cannot be reached; check the network)')

@@ -1,5 +1,5 @@
 import { BarChart, EffectScatterChart, LineChart, ScatterChart } from 'echarts/charts'
-import { DataZoomComponent, GeoComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components'
+import { DataZoomComponent, GeoComponent, GraphicComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components'
 import * as echarts from 'echarts/core'
 import { LabelLayout } from 'echarts/features'
 import { CanvasRenderer } from 'echarts/renderers'
@@ -14,6 +14,7 @@ echarts.use([
   EffectScatterChart,
   GeoComponent,
   GridComponent,
+  GraphicComponent,
   LegendComponent,
   TooltipComponent,
   MarkLineComponent,

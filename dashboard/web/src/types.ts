@@ -22,6 +22,8 @@ export interface MineView {
   readonly status: 'producing' | 'suspended'
   readonly location: { readonly lat: number; readonly lon: number }
   readonly timeZone: string
+  /** The site plan drawing (at /api/mines/:id/plan) and the devices' places on it, fractions from its top left; null: none. */
+  readonly plan: { readonly width: number; readonly height: number; readonly image: string; readonly positions: Readonly<Record<string, { readonly x: number; readonly y: number }>> } | null
   readonly alerts: { readonly unresolved: number; readonly worst: string | null; readonly overdue: number; readonly offline: number; readonly secretProduction: number }
   readonly devices: { readonly known: number; readonly connected: number }
 }

@@ -53,3 +53,14 @@ export function placeLabel(label: Rect, symbol: Rect, placed: readonly Rect[], s
   const chosen = candidates.map((c) => ({ ...c, width: label.width, height: label.height })).find(free) ?? { ...right, width: label.width, height: label.height }
   return { dx: chosen.x - label.x, dy: chosen.y - label.y, rect: chosen }
 }
+
+/**
+ * Where a drawing goes in a box of this size (pixels): as large as fits with its proportions kept,
+ * centred, `margin` clear of the edges. The devices' places are fractions of this rectangle.
+ */
+export function fitDrawing(box: { width: number; height: number }, drawing: { width: number; height: number }, margin = 8): Rect {
+  const k = Math.max(0, Math.min((box.width - 2 * margin) / drawing.width, (box.height - 2 * margin) / drawing.height))
+  const width = drawing.width * k
+  const height = drawing.height * k
+  return { x: (box.width - width) / 2, y: (box.height - height) / 2, width, height }
+}
