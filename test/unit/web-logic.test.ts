@@ -4,7 +4,7 @@ import { KINDS } from '../../ingest/contract/kinds.js'
 import { byKind, health, SPARK_METRIC } from '../../dashboard/web/src/logic/board.js'
 import { registeredMap } from '../../dashboard/web/src/logic/geo.js'
 import { levelColor, worst } from '../../dashboard/web/src/logic/levels.js'
-import { mineMarks } from '../../dashboard/web/src/logic/mines.js'
+import { heatPoints, markSize, mineMarks } from '../../dashboard/web/src/logic/mines.js'
 import { alarmLevel, queue, upsert, type QueueAlert } from '../../dashboard/web/src/logic/queue.js'
 import { homeOf, parseRoute, routeHash } from '../../dashboard/web/src/logic/route.js'
 import { magnitude, valueRange } from '../../dashboard/web/src/logic/chart.js'
@@ -188,5 +188,28 @@ describe('screens and boards', () => {
     expect(sameDay(t, Date.parse('2026-12-02T16:30:00Z'), 'Asia/Shanghai')).toBe(false) // 00:30 the next day there
     expect(sameDay(t, Date.parse('2026-12-01T16:30:00Z'), 'Asia/Shanghai')).toBe(true) // 00:30 the same day there
     expect(sameDay(t, Date.parse('2026-12-02T16:30:00Z'), 'UTC')).toBe(true)
+  })
+})
+
+describe('a map of hundreds of mines', () => {
+  it('draws the calm mines small and the mines at risk the larger the higher their level, once crowded', () => {
+    const calm = { worst: null, secretProduction: false }
+    expect(markSize(calm, false)).toBe(18)
+    const sizes = [null, 'blue', 'yellow', 'orange', 'red'].map((worst) => markSize({ worst: worst as never, secretProduction: false }, true))
+    expect(sizes).toEqual([8, 12, 14, 16, 18])
+    expect(markSize({ worst: null, secretProduction: true }, true)).toBe(30)
+  })
+
+  it('heats the map only where warnings are open, weighted by the worst level', () => {
+    expect(
+      heatPoints([
+        { lon: 120, lat: 37, worst: 'red' },
+        { lon: 110, lat: 30, worst: null },
+        { lon: 100, lat: 25, worst: 'blue' },
+      ]),
+    ).toEqual([
+      [120, 37, 4],
+      [100, 25, 1],
+    ])
   })
 })

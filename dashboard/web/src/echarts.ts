@@ -1,5 +1,16 @@
-import { BarChart, EffectScatterChart, LineChart, ScatterChart } from 'echarts/charts'
-import { DataZoomComponent, GeoComponent, GraphicComponent, GridComponent, LegendComponent, MarkAreaComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components'
+import { BarChart, EffectScatterChart, HeatmapChart, LineChart, ScatterChart } from 'echarts/charts'
+import {
+  DataZoomComponent,
+  GeoComponent,
+  GraphicComponent,
+  GridComponent,
+  VisualMapContinuousComponent,
+  LegendComponent,
+  MarkAreaComponent,
+  MarkLineComponent,
+  TitleComponent,
+  TooltipComponent,
+} from 'echarts/components'
 import * as echarts from 'echarts/core'
 import { LabelLayout } from 'echarts/features'
 import { CanvasRenderer } from 'echarts/renderers'
@@ -12,6 +23,8 @@ echarts.use([
   LineChart,
   ScatterChart,
   EffectScatterChart,
+  HeatmapChart,
+  VisualMapContinuousComponent,
   GeoComponent,
   GridComponent,
   GraphicComponent,

@@ -43,10 +43,12 @@ export interface MineMark {
 }
 
 export function mineMarks(mines: readonly MapMine[], alerts: Iterable<MapAlert>): MineMark[] {
-  const open = [...alerts].filter((a) => a.state !== 'resolved')
+  // the open warnings by mine, gathered once: a province's hundreds of mines each filtering the whole book was quadratic
+  const byMine = new Map<string, MapAlert[]>()
+  for (const a of alerts) if (a.state !== 'resolved') byMine.set(a.mineId, [...(byMine.get(a.mineId) ?? []), a])
   return mines
     .map((m) => {
-      const mine = open.filter((a) => a.mineId === m.id)
+      const mine = byMine.get(m.id) ?? []
       const offline = m.devices.known - m.devices.connected
       const secretProduction = mine.some((a) => a.ruleKind === 'powerDuringSuspension')
       const overdue = mine.filter((a) => a.overdue).length
@@ -73,4 +75,23 @@ export function mineMarks(mines: readonly MapMine[], alerts: Iterable<MapAlert>)
       }
     })
     .sort((a, b) => (b.worst ? RANK[b.worst] : 0) - (a.worst ? RANK[a.worst] : 0) || b.overdue - a.overdue || a.name.localeCompare(b.name, 'zh-CN'))
+}
+
+/**
+ * A province's hundreds of mines on one map (issue 14: "a view that stays usable with hundreds of
+ * mines"): past this many, the calm mines are drawn small and the mines at risk the larger the
+ * higher their level, and names that would overlap are hidden (ECharts keeps the labels of the
+ * larger symbols), so that the red and orange mines and their names stand out.
+ */
+export const CROWDED = 60
+
+export function markSize(m: Pick<MineMark, 'worst' | 'secretProduction'>, crowded: boolean): number {
+  if (m.secretProduction) return 30
+  if (!crowded) return 18
+  return m.worst ? 10 + 2 * RANK[m.worst] : 8
+}
+
+/** The heat layer: each mine with an open warning, weighted by its worst level (蓝 1 … 红 4). */
+export function heatPoints(marks: readonly Pick<MineMark, 'lon' | 'lat' | 'worst'>[]): [number, number, number][] {
+  return marks.filter((m) => m.worst !== null).map((m) => [m.lon, m.lat, RANK[m.worst!]])
 }
