@@ -18,6 +18,9 @@ import { isoInZone } from '../../ingest/zone-time.js'
 const DAY = 86_400_000
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY } as const
 const MAX_POINTS = 10_000
+/** The record of resolved warnings is read in pages of this many, at most RECORD_SCAN of a mine's per history query. */
+const RECORD_PAGE = 500
+const RECORD_SCAN = 20_000
 
 /** `5m`, `1h`, `30s`, `1d`, or plain milliseconds. */
 export function parseDuration(text: string): number | undefined {
@@ -83,18 +86,37 @@ export const readingsRoutes: FastifyPluginAsync<{
 }> = async (app, opts) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
 
-  /** The device's warnings raised in [from, to): the book's, and older ones from the record. */
+  /**
+   * The device's warnings raised in [from, to): the book's, and older ones from the record, paged
+   * back (newest resolved first) until the page reaches warnings resolved before `from`, which were
+   * raised before it too; at most RECORD_SCAN of the mine's resolved warnings are read, and
+   * `alertsComplete` says whether the range was covered.
+   */
   async function warningsOf(deviceId: string, mineId: string, from: number, to: number, tz: string) {
     const book = opts.alerts?.() ?? []
+    const old: Alert[] = []
+    let complete = true
     // the book holds every warning of its last days (RESOLVED_KEPT_MS); the record is read only for
     // a range that starts before them, not for every sparkline of a board
-    const inBook = from >= opts.now() - RESOLVED_KEPT_MS
-    const old = opts.resolved && !inBook ? await opts.resolved({ mines: [mineId], before: to, limit: 200 }).catch(() => []) : []
+    if (opts.resolved && from < opts.now() - RESOLVED_KEPT_MS) {
+      let before: number | undefined
+      for (;;) {
+        const page = await opts.resolved({ mines: [mineId], before, limit: RECORD_PAGE }).catch(() => [])
+        old.push(...page)
+        if (page.length < RECORD_PAGE || page.at(-1)!.updatedAt < from) break
+        if (old.length >= RECORD_SCAN) {
+          complete = false
+          break
+        }
+        before = page.at(-1)!.updatedAt
+      }
+    }
     const seen = new Set<string>()
-    return [...book, ...old]
+    const alerts = [...book, ...old]
       .filter((a) => a.subject.id === deviceId && a.raisedAt >= from && a.raisedAt < to && !seen.has(a.id) && seen.add(a.id))
       .sort((a, b) => a.raisedAt - b.raisedAt)
       .map((a) => ({ id: a.id, rule: a.rule, level: a.peak, raisedAt: a.raisedAt, raisedTime: isoInZone(a.raisedAt, tz), state: a.state, message: a.message }))
+    return { alerts, complete }
   }
 
   /** The device, the metric's spec, the range and the zone of a readings query; refusals worded. */
@@ -161,7 +183,7 @@ export const readingsRoutes: FastifyPluginAsync<{
       // what the history chart draws beside the series: the thresholds of the rules judging this
       // very metric, and the device's warnings raised in the range
       thresholds: thresholdsOf(opts.deviceRules?.(deviceId)?.rules ?? [], metric),
-      alerts: await warningsOf(deviceId, device.mineId, from, to, tz),
+      ...(await warningsOf(deviceId, device.mineId, from, to, tz).then((w) => ({ alerts: w.alerts, alertsComplete: w.complete }))),
     }
     if (q.data.every !== undefined) {
       const every = parseDuration(q.data.every)
