@@ -20,13 +20,17 @@ let base: string
 function provinceMines(): object[] {
   let seed = 7
   const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646
-  return Array.from({ length: MINES }, (_, i) => ({
-    id: `p-${String(i).padStart(3, '0')}`,
-    name: `测试省矿山 ${String(i).padStart(3, '0')}`,
-    region: i % 2 ? 'region-a' : 'region-b',
-    location: { lat: 26 + random() * 12, lon: 104 + random() * 14 },
-    status: i % 37 === 0 ? 'suspended' : 'producing',
-  }))
+  return Array.from({ length: MINES }, (_, i) => {
+    const location = { lat: 26 + random() * 12, lon: 104 + random() * 14 }
+    // two cities: the northern mines of one, the southern of the other
+    return {
+      id: `p-${String(i).padStart(3, '0')}`,
+      name: `测试省矿山 ${String(i).padStart(3, '0')}`,
+      region: location.lat > 32 ? 'region-a' : 'region-b',
+      location,
+      status: i % 37 === 0 ? 'suspended' : 'producing',
+    }
+  })
 }
 
 async function login(user: string, size = { width: 1920, height: 1080 }): Promise<{ page: Page; errors: string[] }> {
@@ -78,6 +82,8 @@ describe('the 大屏 with a province of mines', () => {
     expect(await page.locator('[data-test=mine]').count()).toBe(MINES + 2)
     await page.locator('[data-test=kpi-mines][data-value]').waitFor()
     expect(await page.getAttribute('[data-test=kpi-mines]', 'data-total')).toBe(String(MINES + 2))
+    // the cities named on the map where their mines are (the provinces are named by the map itself)
+    expect((await map.getAttribute('data-regions'))!.split(' ').sort()).toEqual(['甲市', '乙市'].sort())
     await screenshot(page, 'province-1920-map')
 
     await page.click('[data-test=heat]')

@@ -4,7 +4,7 @@ import { KINDS } from '../../ingest/contract/kinds.js'
 import { byKind, health, SPARK_METRIC } from '../../dashboard/web/src/logic/board.js'
 import { registeredMap } from '../../dashboard/web/src/logic/geo.js'
 import { levelColor, worst } from '../../dashboard/web/src/logic/levels.js'
-import { heatPoints, markSize, mineMarks } from '../../dashboard/web/src/logic/mines.js'
+import { heatPoints, markSize, mineMarks, regionLabels } from '../../dashboard/web/src/logic/mines.js'
 import { alarmLevel, queue, upsert, type QueueAlert } from '../../dashboard/web/src/logic/queue.js'
 import { homeOf, parseRoute, routeHash } from '../../dashboard/web/src/logic/route.js'
 import { magnitude, valueRange } from '../../dashboard/web/src/logic/chart.js'
@@ -210,6 +210,19 @@ describe('a map of hundreds of mines', () => {
     ).toEqual([
       [120, 37, 4],
       [100, 25, 1],
+    ])
+  })
+
+  it('names each region (city) at the centre of its mines', () => {
+    expect(
+      regionLabels([
+        { lon: 120, lat: 37, regionName: '烟台市' },
+        { lon: 122, lat: 39, regionName: '烟台市' },
+        { lon: 110, lat: 30, regionName: '宜昌市' },
+      ]),
+    ).toEqual([
+      { name: '烟台市', lon: 121, lat: 38, mines: 2 },
+      { name: '宜昌市', lon: 110, lat: 30, mines: 1 },
     ])
   })
 })

@@ -95,3 +95,17 @@ export function markSize(m: Pick<MineMark, 'worst' | 'secretProduction'>, crowde
 export function heatPoints(marks: readonly Pick<MineMark, 'lon' | 'lat' | 'worst'>[]): [number, number, number][] {
   return marks.filter((m) => m.worst !== null).map((m) => [m.lon, m.lat, RANK[m.worst!]])
 }
+
+/**
+ * Where to write each region's (city's) name on the map: at the centre of its mines. The map has
+ * the provinces' outlines and names; the cities a regulator covers are named where their mines are
+ * (no city outlines for every province ship with the platform, and none are fetched).
+ */
+export function regionLabels(marks: readonly Pick<MineMark, 'lon' | 'lat' | 'regionName'>[]): { name: string; lon: number; lat: number; mines: number }[] {
+  const sums = new Map<string, { lon: number; lat: number; n: number }>()
+  for (const m of marks) {
+    const s = sums.get(m.regionName) ?? { lon: 0, lat: 0, n: 0 }
+    sums.set(m.regionName, { lon: s.lon + m.lon, lat: s.lat + m.lat, n: s.n + 1 })
+  }
+  return [...sums].map(([name, s]) => ({ name, lon: s.lon / s.n, lat: s.lat / s.n, mines: s.n }))
+}
