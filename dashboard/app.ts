@@ -27,6 +27,7 @@ import { demoRoutes, type DemoControl } from './routes/demo.js'
 import { RequestLog } from './request-log.js'
 import { displayRoutes } from './routes/displays.js'
 import { adminRoutes, type SiteAdministration } from './routes/admin.js'
+import { signRoutes, type SignByLink } from './routes/sign.js'
 import type { Displays } from './displays.js'
 import { registerSecurityHeaders } from './security-headers.js'
 import { secureOptions, type TlsFiles } from '../ingest/tls.js'
@@ -73,6 +74,10 @@ export interface AppDeps {
   readonly trustProxy?: TrustProxy
   /** Wall screens' display credentials (none: the routes are not offered). */
   readonly displays?: Displays
+  /** 签收 from a call's one-time link (/s/<token>). */
+  readonly signByLink?: SignByLink
+  /** A warning's calls (叫应, infra/notify). */
+  readonly notifications?: (alertId: string) => unknown[]
   /** A mine's site-plan drawing by the name the site gives it. */
   readonly planImage?: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
   /** 站点管理: the site administered from the screen (none: the routes are not offered). */
@@ -160,6 +165,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const { auth, access } = deps
   app.register(authRoutes, { auth, access })
   if (deps.admin) app.register(adminRoutes, { auth, admin: deps.admin })
+  if (deps.signByLink) app.register(signRoutes, { links: deps.signByLink })
   if (deps.displays) app.register(displayRoutes, { auth, displays: deps.displays, now: deps.now })
   app.register(mineRoutes, {
     site: deps.site,
@@ -183,6 +189,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     auth,
     access,
     trend: { device: deps.deviceRules, store: deps.store, now: deps.now, ...(deps.ruleState ? { state: deps.ruleState } : {}) },
+    notifications: deps.notifications ?? (() => []),
   })
   app.register(demoRoutes, { demo: deps.demo ?? (() => undefined), auth })
   app.register(webRoutes, { root: deps.webRoot })

@@ -21,6 +21,8 @@ export interface AuthDeps {
   readonly limiter: LoginLimiter
   readonly adminToken: string
   readonly now: () => number
+  /** The name of a person called by the platform (叫应) who signed from the call's link: actor `contact:<id>`. */
+  readonly contactName?: (contactId: string) => string | undefined
 }
 
 const ADMIN_BY_TOKEN: User = { id: 'admin-token', name: '管理令牌 (admin token)', role: 'admin', mines: [], regions: [], passwordHash: '' }
@@ -70,6 +72,8 @@ export class Auth {
 
   /** A user's name (the screens show people, not ids); the platform's own actions are 系统's. */
   nameOf(userId: string): string | undefined {
+    const contact = userId.startsWith('contact:') ? this.deps.contactName?.(userId.slice('contact:'.length)) : undefined
+    if (contact) return `${contact} (通知链接)`
     return this.deps.users.get(userId)?.name ?? (userId === 'system' ? '系统' : userId === ADMIN_BY_TOKEN.id ? ADMIN_BY_TOKEN.name : undefined)
   }
 

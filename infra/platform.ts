@@ -48,6 +48,7 @@ import { PendingConnections, type PendingRefusal } from '../ingest/broker/pendin
 import { drillEngineDevices, withDrillShadows } from './drill-site.js'
 import { isDrillId } from '../ingest/contract/ids.js'
 import { SiteAdmin, siteDigest, type AdminChange } from './site-admin.js'
+import { Notifier } from './notify/notifier.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 
 /**
@@ -80,6 +81,8 @@ export interface PlatformConfig {
   readonly alertTickMs?: number
   /** How often the rules' state is saved, ms (default 60 s; the journal replays what follows). */
   readonly alertSnapshotMs?: number
+  /** How often the open warnings' calls are decided and the outbox sent, ms (default 5 s). */
+  readonly notifyTickMs?: number
   /** How often expired sessions are swept and their live sockets closed, ms (default 30 s). */
   readonly sessionSweepMs?: number
   readonly logger: Logger
@@ -111,6 +114,8 @@ export interface Platform {
   readonly quarantineDir: string
   /** The site as administered (站点管理). */
   readonly siteAdmin: SiteAdmin
+  /** 叫应: the open warnings' calls (infra/notify). */
+  readonly notifier: Notifier
   /** The demo's simulators, when `simulate` is set. */
   simulation(): DemoSimulation | undefined
   /** Serve new TLS connections with a renewed certificate (SIGHUP); open ones keep theirs. */
@@ -251,6 +256,20 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     ...(cfg.onFatal ? { onFatal: cfg.onFatal } : {}),
   })
   undo.push(() => alerting.stop())
+  // 叫应: the open warnings' calls, through the outbox, to the channels of the site's notify section
+  const notifier = await Notifier.start(current.notify, {
+    dataDir: cfg.dataDir,
+    alerts: () => alerting.book.unresolved(),
+    allAlerts: () => alerting.book.all(),
+    mineName: (id) => mines.get(id)?.name ?? id,
+    timeZoneOf,
+    now,
+    log,
+    ...(cfg.notifyTickMs !== undefined ? { tickMs: cfg.notifyTickMs } : {}),
+  })
+  undo.push(() => notifier.stop())
+  // a new warning or a rise calls at once, not at the next turn
+  alertBus.on(() => void notifier.turn())
   new Gauge({
     name: 'minewatch_rules_lag_seconds',
     help: 'How long the oldest committed reading not yet judged by the rule thread has waited (0: none)',
@@ -308,7 +327,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   )
   const displays = new Displays(join(cfg.dataDir, 'displays.json'), (err) => log.error({ err: err.message }, 'display credentials could not be saved or read'))
   const users = new Map(current.users.map((u) => [u.id, u]))
-  const auth = new Auth({ users, sessions, displays, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
+  const auth = new Auth({ users, contactName: (id) => notifier.contactName(id), sessions, displays, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
   const app = buildApp({
     store,
     registry,
@@ -336,6 +355,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     requestLogLevel: cfg.simulate ? 'debug' : 'info',
     displays,
     planImage: (image) => siteAdmin.planImage(image),
+    notifications: (id) => notifier.of(id),
+    signByLink: { open: (token) => notifier.byLink(token), sign: (token) => notifier.byLink(token, (id, actor) => alerting.acknowledge(id, actor)) },
     admin: {
       view: () => adminView(current),
       change: (actor, change) => siteAdmin.change(actor, change as AdminChange, applySite),
@@ -416,6 +437,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     ruleDevice.clear()
     for (const d of ruleDevices) ruleDevice.set(d.id, d)
     await alerting.configure(ruleDevices, engineItems(running))
+    notifier.configure(next.notify)
     const secretOf = (s: Site) => new Map([...s.mines.flatMap((m) => m.devices), ...s.serviceAccounts].map((p) => [p.id, p.secretHash]))
     const [was, is] = [secretOf(before), secretOf(next)]
     // aedes keeps its connected clients by client id (not in its typings)
@@ -444,6 +466,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     app,
     quarantineDir,
     siteAdmin,
+    notifier,
     simulation: () => simulation,
     reloadTls(files) {
       mqtts?.reloadTls?.(files)
@@ -460,6 +483,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         // 2. write what the journal holds; what the store refuses now stays in the journal for the next start
         await writer.stop()
         if (writer.pending > 0) log.warn({ pending: writer.pending }, 'store did not take the last readings; they stay in the journal and are written at the next start')
+        await notifier.stop()
         await alerting.stop()
         await storeThread.stop()
         await journal.close()

@@ -69,6 +69,8 @@ export const alertRoutes: FastifyPluginAsync<{
   access: Access
   /** The trend chart's inputs: a device's kind and rules, and the store's points. */
   trend: TrendDeps
+  /** A warning's calls (叫应): to whom, on which channel, what became of each. */
+  notifications: (alertId: string) => unknown[]
 }> = async (app, opts) => {
   const view = (a: Alert) => {
     const tz = opts.timeZoneOf(a.mineId)
@@ -149,6 +151,23 @@ export const alertRoutes: FastifyPluginAsync<{
         return view(result.event.alert)
       },
     )
+
+  typed.get(
+    '/api/alerts/:id/notifications',
+    { schema: { summary: '叫应记录 the calls a warning made: who, on which channel, when, delivered or failed', tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }) } },
+    async (request) => {
+      const user = await opts.auth.user(request)
+      const alert = opts.alerts().find((a) => a.id === request.params.id)
+      if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+      const tz = opts.timeZoneOf(alert.mineId)
+      const at = (ms: unknown) => (typeof ms === 'number' ? isoInZone(ms, tz) : null)
+      return {
+        notifications: opts
+          .notifications(alert.id)
+          .map((n) => ({ ...(n as object), queuedTime: at((n as { queuedAt: unknown }).queuedAt), deliveredTime: at((n as { deliveredAt: unknown }).deliveredAt) })),
+      }
+    },
+  )
 
   typed.get(
     '/api/alerts/:id/trend',

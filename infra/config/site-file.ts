@@ -5,6 +5,7 @@ import { checkAlertingSite, deviceRulesSchema, itemsSchema, kindRulesSchema } fr
 import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
 import { checkDashboardSite, usersSchema } from '../../dashboard/users.js'
 import { checkPlans, planSchema } from '../../dashboard/plan-image.js'
+import { checkNotify, notifySchema } from '../../alerting/notify/policy.js'
 
 /**
  * The site file (YAML or JSON): regions, mines with their devices, service accounts, and the
@@ -38,12 +39,15 @@ export const siteSchema = z
     rules: kindRulesSchema,
     /** The people who sign in to the dashboard. */
     users: usersSchema,
+    /** 叫应: the channels, the people they reach and who is called when (alerting/notify/policy.ts). */
+    notify: notifySchema,
   })
   .superRefine((site, ctx) => {
     checkIngestSite(site, ctx)
     checkAlertingSite(site, ctx)
     checkDashboardSite(site, ctx)
     checkPlans(site, ctx)
+    checkNotify(site, ctx)
   })
 
 export type Site = z.infer<typeof siteSchema>

@@ -51,7 +51,8 @@ describe('a GNSS station at rest', () => {
     expect(GNSS_IDS).toEqual(['yt-gnss-g01', 'bt-gnss-g01'])
   })
 
-  it('stays under half of each rate threshold over 300 station-days of noise, multipath and outliers', () => {
+  // 300 station-days through the rules: about 25 s on this machine, more on a busy CI runner
+  it('stays under half of each rate threshold over 300 station-days of noise, multipath and outliers', { timeout: 120_000 }, () => {
     const raised = [1, 2, 3, 4, 5].flatMap((seed) => warnings('normal', seed, Date.UTC(2026, 9, 1) + seed * 7 * 3_600_000, 30))
     expect(raised).toEqual([])
   })

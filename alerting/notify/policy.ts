@@ -1,0 +1,156 @@
+import { z } from 'zod'
+import { idSchema } from '../../ingest/contract/ids.js'
+import { LEVELS, type Level } from '../rules/levels.js'
+import type { Alert } from '../book/alert.js'
+
+/**
+ * 叫应 beyond the screen (issue 15): a warning nobody has signed for calls people, one after the
+ * other, until someone answers (叫应 → 回应 → 响应). This is the site file's `notify` section and the
+ * pure decision of who is called when; the channels that carry the calls (group robots, e-mail)
+ * are infra/notify adapters, the outbox that makes the calls durable infra/notify/outbox.ts.
+ *
+ * Channels name where their secrets are (an environment variable or a file), never the secrets.
+ */
+const secretRef = {
+  env: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/)
+    .optional(),
+  file: z.string().min(1).optional(),
+}
+const secretSchema = z.strictObject(secretRef).refine((s) => (s.env === undefined) !== (s.file === undefined), { error: 'name either env (a variable) or file, not both' })
+
+export const channelSchema = z.discriminatedUnion('type', [
+  /** 企业微信 group robot: its webhook URL holds its key, so the URL is a secret. */
+  z.strictObject({ id: idSchema, type: z.literal('wecom'), url: secretSchema }),
+  /** 钉钉 group robot; `secret`: the 加签 secret when the robot has one. */
+  z.strictObject({ id: idSchema, type: z.literal('dingtalk'), url: secretSchema, secret: secretSchema.optional() }),
+  /** 飞书 group robot; `secret`: the 签名校验 secret when the robot has one. */
+  z.strictObject({ id: idSchema, type: z.literal('feishu'), url: secretSchema, secret: secretSchema.optional() }),
+  /** Any system that takes a JSON POST: the warning and who is called; `token` sent as a Bearer token. */
+  z.strictObject({ id: idSchema, type: z.literal('webhook'), url: z.url(), token: secretSchema.optional() }),
+  /** E-mail over SMTP. */
+  z.strictObject({
+    id: idSchema,
+    type: z.literal('email'),
+    host: z.string().min(1),
+    port: z.number().int().positive().default(587),
+    /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+    secure: z.boolean().default(false),
+    user: z.string().optional(),
+    password: secretSchema.optional(),
+    from: z.string().min(3),
+  }),
+])
+export type ChannelConfig = z.infer<typeof channelSchema>
+
+export const contactSchema = z.strictObject({
+  id: idSchema,
+  name: z.string().min(1),
+  /** How this person is reached: a channel, and their address on it (e-mail; a mobile number a robot @-mentions). */
+  via: z.array(z.strictObject({ channel: idSchema, to: z.string().min(1).optional() })).min(1, { error: 'expected at least one way to reach this person' }),
+})
+export type Contact = z.infer<typeof contactSchema>
+
+export const policySchema = z.strictObject({
+  id: idSchema,
+  /** The mines it covers (all when none are named). */
+  mines: z.array(idSchema).default([]),
+  /** The levels it covers. */
+  levels: z.array(z.enum(LEVELS)).min(1),
+  /** Who is called, and after how many minutes unsigned: the first step usually at 0 (the 专席 on duty). */
+  steps: z
+    .array(z.strictObject({ after: z.number().nonnegative(), notify: z.array(idSchema).min(1) }))
+    .min(1)
+    .refine((steps) => steps.every((s, i) => i === 0 || s.after >= steps[i - 1]!.after), { error: 'steps must come in order of their minutes' }),
+  /** While still unsigned after the last step, its people are called again every this many minutes. */
+  repeat: z.number().positive().optional(),
+})
+export type Policy = z.infer<typeof policySchema>
+
+export const notifySchema = z
+  .strictObject({
+    /** The platform's address as people reach it, for the link in each message (https://minewatch.example.cn). */
+    publicUrl: z.url().optional(),
+    channels: z.array(channelSchema).default([]),
+    contacts: z.array(contactSchema).default([]),
+    policies: z.array(policySchema).default([]),
+  })
+  .default({ channels: [], contacts: [], policies: [] })
+export type NotifyConfig = z.infer<typeof notifySchema>
+
+/** Contacts that name unknown channels, policies that name unknown contacts or mines: reported at their path. */
+export function checkNotify(site: { notify: NotifyConfig; mines: readonly { id: string }[] }, ctx: z.RefinementCtx): void {
+  const channels = new Set(site.notify.channels.map((c) => c.id))
+  const contacts = new Set(site.notify.contacts.map((c) => c.id))
+  const mines = new Set(site.mines.map((m) => m.id))
+  site.notify.contacts.forEach((c, i) =>
+    c.via.forEach((v, j) => channels.has(v.channel) || ctx.addIssue({ code: 'custom', path: ['notify', 'contacts', i, 'via', j, 'channel'], message: `unknown channel "${v.channel}"` })),
+  )
+  site.notify.policies.forEach((p, i) => {
+    p.mines.forEach((m, j) => mines.has(m) || ctx.addIssue({ code: 'custom', path: ['notify', 'policies', i, 'mines', j], message: `unknown mine "${m}"` }))
+    p.steps.forEach((s, j) =>
+      s.notify.forEach((c, k) => contacts.has(c) || ctx.addIssue({ code: 'custom', path: ['notify', 'policies', i, 'steps', j, 'notify', k], message: `unknown contact "${c}"` })),
+    )
+  })
+}
+
+/** One call to make: a person on one of their channels, for one step (and round) of a warning's chain. */
+export interface Call {
+  /** The same call decided twice (a restart, a second tick) has the same id: the outbox keeps one. */
+  readonly id: string
+  readonly alertId: string
+  readonly level: Level
+  readonly step: number
+  readonly round: number
+  readonly contact: string
+  readonly channel: string
+  readonly to?: string | undefined
+}
+
+const MINUTE = 60_000
+
+/**
+ * Whom a warning calls by now (pure): while it is open (not signed for), each step of the policies
+ * covering its mine and level once its minutes have passed since it was raised, then the last
+ * step's people again every `repeat` minutes. 红色预警不等待: a red warning calls every step at once,
+ * the whole chain, and is never held back. A rise in level calls again (the call's id carries the
+ * level). Signing (签收) stops the chain: an acknowledged, assigned or resolved warning calls nobody.
+ */
+export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' | 'raisedAt' | 'class'>, config: NotifyConfig, now: number): Call[] {
+  if (alert.state !== 'open') return []
+  const contacts = new Map(config.contacts.map((c) => [c.id, c]))
+  const out: Call[] = []
+  for (const policy of config.policies) {
+    if (!policy.levels.includes(alert.level)) continue
+    if (policy.mines.length > 0 && !policy.mines.includes(alert.mineId)) continue
+    const waited = (now - alert.raisedAt) / MINUTE
+    policy.steps.forEach((step, i) => {
+      const last = i === policy.steps.length - 1
+      const due = alert.level === 'red' || waited >= step.after
+      if (!due) return
+      // after the last step, a round every `repeat` minutes while still unsigned; only the round
+      // of now: after a restart the rounds missed are not all sent at once
+      const round = last && policy.repeat ? Math.max(0, Math.floor((waited - step.after) / policy.repeat)) : 0
+      for (const id of step.notify)
+        for (const via of contacts.get(id)?.via ?? [])
+          out.push({
+            id: `${alert.id}:${alert.level}:${policy.id}:${i}:${round}:${id}:${via.channel}`,
+            alertId: alert.id,
+            level: alert.level,
+            step: i,
+            round,
+            contact: id,
+            channel: via.channel,
+            to: via.to,
+          })
+    })
+  }
+  return out
+}
+
+/** What a call says: the level, the mine, the warning's own words, when, and where to sign. */
+export function callText(alert: Pick<Alert, 'level' | 'message' | 'mineId'>, mineName: string, raisedTime: string, link: string | undefined): string {
+  const level = { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' }[alert.level]
+  return `【${level}预警】${mineName}: ${alert.message}。发布于 ${raisedTime}, 尚未签收, 请立即签收处置${link ? `: ${link}` : '。'}`
+}

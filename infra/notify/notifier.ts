@@ -1,0 +1,170 @@
+import { join } from 'node:path'
+import type { Alert } from '../../alerting/book/alert.js'
+import { callsDue, callText, type NotifyConfig } from '../../alerting/notify/policy.js'
+import type { Log } from '../../ingest/log.js'
+import { isoInZone } from '../../ingest/zone-time.js'
+import { makeChannel, type Send } from './channels.js'
+import { Outbox } from './outbox.js'
+import { SignLinks } from './sign-links.js'
+
+/**
+ * 叫应 as a running part (issue 15): every turn of the clock and at every warning event, the open
+ * warnings' calls due (alerting/notify/policy.ts) go into the outbox, which sends them. A warning
+ * signed for calls nobody more; the calls already sent stay in its history (`of`).
+ */
+export interface NotifierDeps {
+  readonly dataDir: string
+  readonly alerts: () => readonly Alert[]
+  readonly mineName: (mineId: string) => string
+  readonly timeZoneOf: (mineId: string) => string
+  readonly now: () => number
+  readonly log: Log
+  readonly tickMs?: number
+  /** Calls a minute per channel (企业微信's robots take 20). */
+  readonly perMinute?: number
+  /** Every warning the book holds (a link opened after its warning was resolved says so). */
+  readonly allAlerts?: () => readonly Alert[]
+}
+
+/** What a one-time link opens (the page at /s/<token>). */
+export type LinkAnswer = { ok: true; signed: boolean; who: string; alert: LinkAlert } | { ok: false; reason: 'unknown' | 'gone' | 'used' | 'signed'; who?: string; alert?: LinkAlert }
+export interface LinkAlert {
+  readonly who: string
+  readonly mineId: string
+  readonly mineName: string
+  readonly level: string
+  readonly message: string
+  readonly raisedTime: string
+  readonly state: string
+}
+
+/** Where the link's token goes in a stored message. */
+const TOKEN = '{{token}}'
+
+export class Notifier {
+  private timer: NodeJS.Timeout | undefined
+  private turning: Promise<void> | undefined
+
+  private constructor(
+    private config: NotifyConfig,
+    private readonly outbox: Outbox,
+    private readonly channels: Map<string, Send>,
+    private readonly links: SignLinks,
+    private readonly deps: NotifierDeps,
+  ) {}
+
+  static async start(config: NotifyConfig, deps: NotifierDeps): Promise<Notifier> {
+    const channels = new Map<string, Send>()
+    const links = await SignLinks.open(join(deps.dataDir, 'notify'))
+    // the stored message has a placeholder; the link's token is made as it is sent
+    const render = (text: string, callId: string) => text.replaceAll(TOKEN, links.token(callId))
+    const outbox = await Outbox.open(join(deps.dataDir, 'notify', 'outbox.jsonl'), channels, { now: deps.now, log: deps.log, perMinute: deps.perMinute ?? 20, render })
+    links.index(outbox.ids())
+    const notifier = new Notifier(config, outbox, channels, links, deps)
+    notifier.configure(config)
+    notifier.timer = setInterval(() => void notifier.turn(), deps.tickMs ?? 5000)
+    notifier.timer.unref()
+    return notifier
+  }
+
+  /** The site's channels, people and policies from now on; a channel whose secret cannot be read is logged and left out. */
+  configure(config: NotifyConfig): void {
+    this.config = config
+    this.channels.clear()
+    for (const c of config.channels) {
+      try {
+        this.channels.set(c.id, makeChannel(c, this.deps.now))
+      } catch (err) {
+        this.deps.log.error({ channel: c.id, err: (err as Error).message }, '通知渠道不可用 (a notification channel cannot be used: its secret could not be read)')
+      }
+    }
+  }
+
+  /** Queues the calls due and sends what is due; resolves when this turn is done (tests wait on it). */
+  turn(): Promise<void> {
+    return (this.turning ??= this.decide()
+      .then(() => this.outbox.pump())
+      .catch((err: Error) => this.deps.log.error({ err: err.message }, 'notification turn failed; retried on the next'))
+      .finally(() => (this.turning = undefined)))
+  }
+
+  private async decide(): Promise<void> {
+    const now = this.deps.now()
+    const calls = []
+    for (const alert of this.deps.alerts()) {
+      for (const call of callsDue(alert, this.config, now)) {
+        const tz = this.deps.timeZoneOf(alert.mineId)
+        // the one-time link: the person signs from the message, without logging in
+        const link = this.config.publicUrl ? `${this.config.publicUrl.replace(/\/$/, '')}/s/${TOKEN}` : undefined
+        const text = callText(alert, this.deps.mineName(alert.mineId), isoInZone(alert.raisedAt, tz).slice(0, 16).replace('T', ' '), link)
+        calls.push({
+          call,
+          text,
+          subject: text.slice(0, 60),
+          alert: { id: alert.id, mineId: alert.mineId, level: alert.level, subject: alert.subject, message: alert.message, raisedAt: alert.raisedAt },
+        })
+      }
+    }
+    const fresh = await this.outbox.queue(calls)
+    this.links.index(fresh.map((c) => c.id))
+    if (fresh.length > 0) this.deps.log.info({ calls: fresh.length }, '叫应: 已排入通知 (calls queued)')
+  }
+
+  /** A warning's calls: to whom, on which channel, and what became of each. */
+  of(alertId: string) {
+    return this.outbox.of(alertId).map((e) => ({
+      id: e.call.id,
+      contact: e.call.contact,
+      contactName: this.config.contacts.find((c) => c.id === e.call.contact)?.name ?? e.call.contact,
+      channel: e.call.channel,
+      level: e.call.level,
+      step: e.call.step,
+      round: e.call.round,
+      queuedAt: e.queuedAt,
+      status: e.status,
+      attempts: e.attempts,
+      deliveredAt: e.deliveredAt ?? null,
+      lastError: e.lastError ?? null,
+    }))
+  }
+
+  get pending(): number {
+    return this.outbox.pending
+  }
+
+  /** A contact's name, for `contact:<id>` actors (a person who signed from a call's link). */
+  contactName(id: string): string | undefined {
+    return this.config.contacts.find((c) => c.id === id)?.name
+  }
+
+  /**
+   * What a call's one-time link opens: the warning and the person, or why it cannot be used.
+   * `sign`: 签收 as that person (actor `contact:<id>`), once; the answer only once the use and the
+   * acknowledgement are durable.
+   */
+  async byLink(token: string, sign?: (alertId: string, actor: string) => Promise<{ ok: boolean }>): Promise<LinkAnswer> {
+    const callId = this.links.callOf(token)
+    const entry = callId ? this.outbox.entry(callId) : undefined
+    if (!callId || !entry) return { ok: false, reason: 'unknown' }
+    const alert = this.deps.alerts().find((a) => a.id === entry.call.alertId) ?? this.deps.allAlerts?.().find((a) => a.id === entry.call.alertId)
+    const who = this.contactName(entry.call.contact) ?? entry.call.contact
+    if (!alert) return { ok: false, reason: 'gone', who }
+    const tz = this.deps.timeZoneOf(alert.mineId)
+    const view = { who, mineName: this.deps.mineName(alert.mineId), level: alert.level, message: alert.message, raisedTime: isoInZone(alert.raisedAt, tz), state: alert.state, mineId: alert.mineId }
+    if (this.links.isUsed(callId)) return { ok: false, reason: 'used', who, alert: view }
+    if (alert.state !== 'open') return { ok: false, reason: 'signed', who, alert: view }
+    if (!sign) return { ok: true, signed: false, who, alert: view }
+    const done = await sign(alert.id, `contact:${entry.call.contact}`)
+    if (!done.ok) return { ok: false, reason: 'signed', who, alert: view }
+    await this.links.use(callId, this.deps.now())
+    this.deps.log.info({ alert: alert.id, contact: entry.call.contact }, '叫应: 已通过通知链接签收 (signed from a call’s link)')
+    return { ok: true, signed: true, who, alert: { ...view, state: 'acknowledged' } }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    await this.turning
+    await this.outbox.close()
+    await this.links.close()
+  }
+}

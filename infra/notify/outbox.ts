@@ -1,0 +1,234 @@
+import { mkdirSync } from 'node:fs'
+import { open, readFile, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { Call } from '../../alerting/notify/policy.js'
+import type { Log } from '../../ingest/log.js'
+import type { Outgoing, Send } from './channels.js'
+
+/**
+ * The notification outbox (issue 15 item 4: never lost, never doubled). A call is written to
+ * `<data>/notify/outbox.jsonl` and fsynced before anything is sent; each attempt, delivery and
+ * final failure is a line after it. At a start the file is read back: calls already queued are
+ * not queued again (a call's id is the same whoever decides it, however often), calls not yet
+ * delivered are sent. A call cut off between its send and its line is sent once more after a
+ * crash (at least once): the generic webhook carries the call's id as Idempotency-Key for that.
+ *
+ * Sending: retries with back-off (10 s doubling to 10 min, 12 tries, then failed); at most
+ * `perMinute` messages a minute per channel (企业微信's robots take 20); calls below red due on
+ * one channel for one address at once go as one digest (a storm of warnings is one message, not
+ * 500); red is sent on its own and first.
+ */
+export interface OutboxEntry {
+  readonly call: Call
+  readonly text: string
+  readonly subject: string
+  readonly alert: unknown
+  readonly queuedAt: number
+  attempts: number
+  nextAt: number
+  status: 'pending' | 'delivered' | 'failed'
+  lastError?: string
+  deliveredAt?: number
+}
+
+type Line =
+  | { t: 'queued'; at: number; call: Call; text: string; subject: string; alert: unknown }
+  | { t: 'attempt'; at: number; id: string; error: string }
+  | { t: 'delivered'; at: number; id: string }
+  | { t: 'failed'; at: number; id: string; error: string }
+
+const MAX_TRIES = 12
+const FIRST_BACKOFF_MS = 10_000
+const MAX_BACKOFF_MS = 10 * 60_000
+/** More calls than this due at once on one channel for one address become one digest. */
+const DIGEST_OVER = 3
+
+export class Outbox {
+  private readonly entries = new Map<string, OutboxEntry>()
+  private readonly sentAt = new Map<string, number[]>()
+  private inFlight = false
+  private writing: Promise<void> = Promise.resolve()
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly channels: ReadonlyMap<string, Send>,
+    private readonly deps: {
+      readonly now: () => number
+      readonly log: Log
+      readonly perMinute: number
+      /** The message as sent: the stored text with its call's one-time link filled in (sign-links.ts). */
+      readonly render?: (text: string, callId: string) => string
+    },
+  ) {}
+
+  static async open(file: string, channels: ReadonlyMap<string, Send>, deps: Outbox['deps']): Promise<Outbox> {
+    mkdirSync(dirname(file), { recursive: true })
+    let text = ''
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    const handle = await open(file, 'a')
+    const box = new Outbox(handle, channels, deps)
+    for (const raw of text.split('\n')) {
+      if (!raw) continue
+      let line: Line
+      try {
+        line = JSON.parse(raw) as Line
+      } catch {
+        continue // a line a crash cut short: its call was not confirmed queued, and is decided again
+      }
+      box.replay(line)
+    }
+    // a torn last line is ended, so that the next line starts on its own
+    if (text.length > 0 && !text.endsWith('\n')) await handle.appendFile('\n')
+    return box
+  }
+
+  private replay(line: Line): void {
+    if (line.t === 'queued') {
+      this.entries.set(line.call.id, { call: line.call, text: line.text, subject: line.subject, alert: line.alert, queuedAt: line.at, attempts: 0, nextAt: line.at, status: 'pending' })
+      return
+    }
+    const e = this.entries.get(line.id)
+    if (!e) return
+    if (line.t === 'attempt') {
+      e.attempts++
+      e.lastError = line.error
+      e.nextAt = line.at + backoff(e.attempts)
+    } else if (line.t === 'delivered') {
+      e.attempts++
+      e.status = 'delivered'
+      e.deliveredAt = line.at
+    } else {
+      e.status = 'failed'
+      e.lastError = line.error
+    }
+  }
+
+  /** Queues the calls not queued before; resolves once they are on disk. The new ones. */
+  async queue(calls: readonly { call: Call; text: string; subject: string; alert: unknown }[]): Promise<Call[]> {
+    const now = this.deps.now()
+    const fresh = calls.filter((c) => !this.entries.has(c.call.id))
+    if (fresh.length === 0) return []
+    const lines: Line[] = fresh.map((c) => ({ t: 'queued', at: now, ...c }))
+    for (const l of lines) this.replay(l)
+    await this.append(lines)
+    return fresh.map((c) => c.call)
+  }
+
+  /** Every call's id. */
+  ids(): string[] {
+    return [...this.entries.keys()]
+  }
+
+  /** One call, by its id. */
+  entry(callId: string): OutboxEntry | undefined {
+    return this.entries.get(callId)
+  }
+
+  /** Everything the outbox knows of a warning's calls, oldest first (the warning's history). */
+  of(alertId: string): OutboxEntry[] {
+    return [...this.entries.values()].filter((e) => e.call.alertId === alertId).sort((a, b) => a.queuedAt - b.queuedAt)
+  }
+
+  get pending(): number {
+    return [...this.entries.values()].filter((e) => e.status === 'pending').length
+  }
+
+  /** Sends what is due; one pass at a time. */
+  async pump(): Promise<void> {
+    if (this.inFlight) return
+    this.inFlight = true
+    try {
+      const now = this.deps.now()
+      const due = [...this.entries.values()].filter((e) => e.status === 'pending' && e.nextAt <= now)
+      // red first, each on its own; the rest by channel and address, a digest when many
+      const groups = new Map<string, OutboxEntry[]>()
+      for (const e of due.sort((a, b) => Number(b.call.level === 'red') - Number(a.call.level === 'red') || a.queuedAt - b.queuedAt)) {
+        const key = e.call.level === 'red' ? e.call.id : `${e.call.channel}\u0000${e.call.to ?? ''}`
+        groups.set(key, [...(groups.get(key) ?? []), e])
+      }
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          if (group.length > DIGEST_OVER) await this.deliver(group, now)
+          else for (const e of group) await this.deliver([e], now)
+        }),
+      )
+    } finally {
+      this.inFlight = false
+    }
+  }
+
+  /** One message: a call, or a digest of several for one channel and address. */
+  private async deliver(group: OutboxEntry[], now: number): Promise<void> {
+    const first = group[0]!
+    const send = this.channels.get(first.call.channel)
+    if (!send) {
+      await this.settle(group, { t: 'failed', error: `no channel "${first.call.channel}"` }, now)
+      return
+    }
+    // the channel's rate: what is over it waits for the next minute (and joins a digest there)
+    const recent = (this.sentAt.get(first.call.channel) ?? []).filter((t) => t > now - 60_000)
+    if (first.call.level !== 'red' && recent.length >= this.deps.perMinute) {
+      for (const e of group) e.nextAt = recent[0]! + 60_000
+      return
+    }
+    this.sentAt.set(first.call.channel, [...recent, now])
+    const render = (e: OutboxEntry) => (this.deps.render ? this.deps.render(e.text, e.call.id) : e.text)
+    const message: Outgoing =
+      group.length === 1
+        ? { id: first.call.id, text: render(first), subject: first.subject, to: first.call.to, alert: first.alert }
+        : {
+            id: `digest:${first.call.id}`,
+            to: first.call.to,
+            subject: `${group.length} 条预警待签收`,
+            text: `${group.length} 条预警尚未签收:\n${group
+              .slice(0, 20)
+              .map((e) => `· ${render(e)}`)
+              .join('\n')}${group.length > 20 ? `\n…及其余 ${group.length - 20} 条` : ''}`,
+            alert: group.map((e) => e.alert),
+          }
+    try {
+      await send(message)
+      await this.settle(group, { t: 'delivered' }, this.deps.now())
+    } catch (err) {
+      const error = (err as Error).message.slice(0, 300)
+      const giveUp = first.attempts + 1 >= MAX_TRIES
+      this.deps.log.warn(
+        { channel: first.call.channel, call: first.call.id, attempts: first.attempts + 1, err: error },
+        giveUp ? '通知发送失败, 已放弃 (a call could not be delivered; given up)' : '通知发送失败, 稍后重试 (a call failed; retrying)',
+      )
+      await this.settle(group, giveUp ? { t: 'failed', error } : { t: 'attempt', error }, this.deps.now())
+    }
+  }
+
+  private async settle(group: OutboxEntry[], outcome: { t: 'delivered' } | { t: 'attempt' | 'failed'; error: string }, at: number): Promise<void> {
+    const lines = group.map((e) => ({ ...outcome, at, id: e.call.id }) as Line)
+    for (const l of lines) this.replay(l)
+    await this.append(lines)
+  }
+
+  private append(lines: readonly Line[]): Promise<void> {
+    const text = lines.map((l) => `${JSON.stringify(l)}\n`).join('')
+    // one write at a time, in order; a failed one fails its caller, not the writes after it
+    const done = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        await this.handle.appendFile(text)
+        await this.handle.datasync()
+      })
+    this.writing = done
+    return done
+  }
+
+  async close(): Promise<void> {
+    await this.writing.catch(() => undefined)
+    await this.handle.close()
+  }
+}
+
+function backoff(attempts: number): number {
+  return Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, attempts - 1))
+}

@@ -1,0 +1,92 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { open, readFile, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/**
+ * The one-time link in each call (issue 15 item 3: answer from the message): `<publicUrl>/s/<token>`
+ * opens a page where the person called signs for the warning (签收) without logging in. The token
+ * is an HMAC of the call's id (so of the warning and the person) under a key kept in the data
+ * directory (owner-only), 22 characters (132 bits), short enough for an SMS: nothing secret is
+ * stored per call, and the outbox keeps the message with a placeholder, not the token; the calls
+ * known are indexed by their tokens at start and as they are queued. A token signs once: its use is fsynced in `used.jsonl` before
+ * the answer, and refused after.
+ */
+export class SignLinks {
+  private readonly used = new Set<string>()
+  private readonly byToken = new Map<string, string>()
+
+  private constructor(
+    private readonly key: Buffer,
+    private readonly handle: FileHandle,
+  ) {}
+
+  static async open(dir: string): Promise<SignLinks> {
+    mkdirSync(dir, { recursive: true })
+    const keyFile = join(dir, 'link-key')
+    let key: Buffer
+    try {
+      key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'hex')
+      if (key.length < 32) throw new Error('short')
+    } catch {
+      key = randomBytes(32)
+      writeFileSync(keyFile, `${key.toString('hex')}\n`, { mode: 0o600 })
+      chmodSync(keyFile, 0o600)
+    }
+    const usedFile = join(dir, 'used.jsonl')
+    let text = ''
+    try {
+      text = await readFile(usedFile, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    const links = new SignLinks(key, await open(usedFile, 'a'))
+    for (const line of text.split('\n'))
+      if (line)
+        try {
+          links.used.add((JSON.parse(line) as { call: string }).call)
+        } catch {
+          /* a line cut short: its use was not confirmed */
+        }
+    return links
+  }
+
+  /** The token of a call's link. */
+  token(callId: string): string {
+    return this.mac(callId)
+  }
+
+  /** Calls whose links may be opened. */
+  index(callIds: Iterable<string>): void {
+    for (const id of callIds) this.byToken.set(this.mac(id), id)
+  }
+
+  /** The call a token names, if it is one of ours. */
+  callOf(token: string): string | undefined {
+    const callId = this.byToken.get(token)
+    if (callId === undefined) return undefined
+    // compared in constant time all the same: the map's lookup found it by the very bytes
+    const expected = Buffer.from(this.mac(callId))
+    const given = Buffer.from(token)
+    return given.length === expected.length && timingSafeEqual(given, expected) ? callId : undefined
+  }
+
+  isUsed(callId: string): boolean {
+    return this.used.has(callId)
+  }
+
+  /** Marks a call's link used, durably. */
+  async use(callId: string, at: number): Promise<void> {
+    this.used.add(callId)
+    await this.handle.appendFile(`${JSON.stringify({ call: callId, at })}\n`)
+    await this.handle.datasync()
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close()
+  }
+
+  private mac(callId: string): string {
+    return createHmac('sha256', this.key).update(callId).digest('base64url').slice(0, 22)
+  }
+}
