@@ -29,6 +29,22 @@ export const channelSchema = z.discriminatedUnion('type', [
   z.strictObject({ id: idSchema, type: z.literal('feishu'), url: secretSchema, secret: secretSchema.optional() }),
   /** Any system that takes a JSON POST: the warning and who is called; `token` sent as a Bearer token. */
   z.strictObject({ id: idSchema, type: z.literal('webhook'), url: z.url(), token: secretSchema.optional() }),
+  /**
+   * SMS through any HTTP gateway (vendor-neutral): `body` is the request's body with {{to}} and
+   * {{text}} in it (escaped for JSON when `format` is json, URL-encoded when form); any 2xx is success.
+   */
+  z.strictObject({
+    id: idSchema,
+    type: z.literal('sms'),
+    url: z.url(),
+    format: z.enum(['json', 'form']).default('json'),
+    body: z
+      .string()
+      .min(1)
+      .refine((b) => b.includes('{{to}}') && b.includes('{{text}}'), { error: 'the body template needs {{to}} and {{text}}' }),
+    /** Sent as `Authorization: Bearer <token>` when set. */
+    token: secretSchema.optional(),
+  }),
   /** E-mail over SMTP. */
   z.strictObject({
     id: idSchema,
@@ -52,6 +68,17 @@ export const contactSchema = z.strictObject({
 })
 export type Contact = z.infer<typeof contactSchema>
 
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time of day such as 08:00' })
+/**
+ * 值班表: who is on duty at each time of day, in the mine's zone; a shift may cross midnight
+ * (20:00 → 08:00). A policy step that names a roster calls whoever is on duty when it calls.
+ */
+export const rosterSchema = z.strictObject({
+  id: idSchema,
+  shifts: z.array(z.strictObject({ from: clock, to: clock, contacts: z.array(idSchema).min(1) })).min(1),
+})
+export type Roster = z.infer<typeof rosterSchema>
+
 export const policySchema = z.strictObject({
   id: idSchema,
   /** The mines it covers (all when none are named). */
@@ -74,15 +101,22 @@ export const notifySchema = z
     publicUrl: z.url().optional(),
     channels: z.array(channelSchema).default([]),
     contacts: z.array(contactSchema).default([]),
+    rosters: z.array(rosterSchema).default([]),
     policies: z.array(policySchema).default([]),
   })
-  .default({ channels: [], contacts: [], policies: [] })
+  .default({ channels: [], contacts: [], rosters: [], policies: [] })
 export type NotifyConfig = z.infer<typeof notifySchema>
 
 /** Contacts that name unknown channels, policies that name unknown contacts or mines: reported at their path. */
 export function checkNotify(site: { notify: NotifyConfig; mines: readonly { id: string }[] }, ctx: z.RefinementCtx): void {
   const channels = new Set(site.notify.channels.map((c) => c.id))
   const contacts = new Set(site.notify.contacts.map((c) => c.id))
+  const rosters = new Set(site.notify.rosters.map((r) => r.id))
+  site.notify.rosters.forEach((r, i) =>
+    r.shifts.forEach((s, j) =>
+      s.contacts.forEach((c, k) => contacts.has(c) || ctx.addIssue({ code: 'custom', path: ['notify', 'rosters', i, 'shifts', j, 'contacts', k], message: `unknown contact "${c}"` })),
+    ),
+  )
   const mines = new Set(site.mines.map((m) => m.id))
   site.notify.contacts.forEach((c, i) =>
     c.via.forEach((v, j) => channels.has(v.channel) || ctx.addIssue({ code: 'custom', path: ['notify', 'contacts', i, 'via', j, 'channel'], message: `unknown channel "${v.channel}"` })),
@@ -90,7 +124,9 @@ export function checkNotify(site: { notify: NotifyConfig; mines: readonly { id: 
   site.notify.policies.forEach((p, i) => {
     p.mines.forEach((m, j) => mines.has(m) || ctx.addIssue({ code: 'custom', path: ['notify', 'policies', i, 'mines', j], message: `unknown mine "${m}"` }))
     p.steps.forEach((s, j) =>
-      s.notify.forEach((c, k) => contacts.has(c) || ctx.addIssue({ code: 'custom', path: ['notify', 'policies', i, 'steps', j, 'notify', k], message: `unknown contact "${c}"` })),
+      s.notify.forEach(
+        (c, k) => contacts.has(c) || rosters.has(c) || ctx.addIssue({ code: 'custom', path: ['notify', 'policies', i, 'steps', j, 'notify', k], message: `unknown contact or roster "${c}"` }),
+      ),
     )
   })
 }
@@ -117,9 +153,12 @@ const MINUTE = 60_000
  * the whole chain, and is never held back. A rise in level calls again (the call's id carries the
  * level). Signing (签收) stops the chain: an acknowledged, assigned or resolved warning calls nobody.
  */
-export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' | 'raisedAt' | 'class'>, config: NotifyConfig, now: number): Call[] {
+export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' | 'raisedAt' | 'class'>, config: NotifyConfig, now: number, minuteOfDay = 0): Call[] {
   if (alert.state !== 'open') return []
   const contacts = new Map(config.contacts.map((c) => [c.id, c]))
+  const rosters = new Map(config.rosters.map((r) => [r.id, r]))
+  // a roster is whoever is on duty now (an unsigned warning is handed to the next shift too)
+  const people = (id: string) => (rosters.has(id) ? onDuty(rosters.get(id)!, minuteOfDay) : [id])
   const out: Call[] = []
   for (const policy of config.policies) {
     if (!policy.levels.includes(alert.level)) continue
@@ -132,7 +171,7 @@ export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' 
       // after the last step, a round every `repeat` minutes while still unsigned; only the round
       // of now: after a restart the rounds missed are not all sent at once
       const round = last && policy.repeat ? Math.max(0, Math.floor((waited - step.after) / policy.repeat)) : 0
-      for (const id of step.notify)
+      for (const id of step.notify.flatMap(people))
         for (const via of contacts.get(id)?.via ?? [])
           out.push({
             id: `${alert.id}:${alert.level}:${policy.id}:${i}:${round}:${id}:${via.channel}`,
@@ -153,4 +192,16 @@ export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' 
 export function callText(alert: Pick<Alert, 'level' | 'message' | 'mineId'>, mineName: string, raisedTime: string, link: string | undefined): string {
   const level = { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' }[alert.level]
   return `【${level}预警】${mineName}: ${alert.message}。发布于 ${raisedTime}, 尚未签收, 请立即签收处置${link ? `: ${link}` : '。'}`
+}
+
+/** Who a roster has on duty at this minute of the local day (0–1439): every shift covering it. */
+export function onDuty(roster: Roster, minuteOfDay: number): string[] {
+  const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3))
+  const out: string[] = []
+  for (const s of roster.shifts) {
+    const [from, to] = [minutes(s.from), minutes(s.to)]
+    const on = from === to || (from < to ? minuteOfDay >= from && minuteOfDay < to : minuteOfDay >= from || minuteOfDay < to)
+    if (on) for (const c of s.contacts) if (!out.includes(c)) out.push(c)
+  }
+  return out
 }

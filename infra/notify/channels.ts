@@ -11,6 +11,7 @@ import type { ChannelConfig } from '../../alerting/notify/policy.js'
  * - 飞书 robot: POST {msg_type: text, content: {text}}; with 签名校验, `timestamp` (s) and
  *   `sign` = base64(HmacSHA256(key = timestamp + "\n" + secret, "")) in the body; answer {code: 0};
  * - a generic webhook: POST the call and the warning as JSON, an Idempotency-Key header of the call's id;
+ * - SMS through any HTTP gateway: the site's body template with {{to}} and {{text}} filled in;
  * - e-mail over SMTP (nodemailer).
  * A send that fails throws, with the vendor's own answer in its message (the outbox retries it).
  * Secrets are read from their variable or file when the channel is made, and never logged.
@@ -93,6 +94,22 @@ export function makeChannel(config: ChannelConfig, now: () => number = Date.now,
       const token = config.token ? readSecret(config.token, env) : undefined
       return async (m) => {
         await postJson(config.url, { id: m.id, to: m.to ?? null, text: m.text, alert: m.alert }, { 'idempotency-key': m.id, ...(token ? { authorization: `Bearer ${token}` } : {}) })
+      }
+    }
+    case 'sms': {
+      const token = config.token ? readSecret(config.token, env) : undefined
+      const fill = (escape: (s: string) => string, to: string, text: string) => config.body.replaceAll('{{to}}', escape(to)).replaceAll('{{text}}', escape(text))
+      return async (m) => {
+        if (!m.to) throw new Error('no mobile number for this person on this channel (via[].to)')
+        const json = config.format === 'json'
+        const body = json ? fill((s) => JSON.stringify(s).slice(1, -1), m.to, m.text) : fill(encodeURIComponent, m.to, m.text)
+        const res = await fetch(config.url, {
+          method: 'POST',
+          headers: { 'content-type': json ? 'application/json; charset=utf-8' : 'application/x-www-form-urlencoded', 'idempotency-key': m.id, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body,
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        })
+        if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`)
       }
     }
     case 'email': {

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { Alert } from '../../alerting/book/alert.js'
 import { callsDue, callText, type NotifyConfig } from '../../alerting/notify/policy.js'
 import type { Log } from '../../ingest/log.js'
-import { isoInZone } from '../../ingest/zone-time.js'
+import { isoInZone, offsetMinutes } from '../../ingest/zone-time.js'
 import { makeChannel, type Send } from './channels.js'
 import { Outbox } from './outbox.js'
 import { SignLinks } from './sign-links.js'
@@ -92,8 +92,10 @@ export class Notifier {
     const now = this.deps.now()
     const calls = []
     for (const alert of this.deps.alerts()) {
-      for (const call of callsDue(alert, this.config, now)) {
-        const tz = this.deps.timeZoneOf(alert.mineId)
+      const tz = this.deps.timeZoneOf(alert.mineId)
+      // the rosters' time of day is the mine's
+      const wall = new Date(now + offsetMinutes(now, tz) * 60_000)
+      for (const call of callsDue(alert, this.config, now, wall.getUTCHours() * 60 + wall.getUTCMinutes())) {
         // the one-time link: the person signs from the message, without logging in
         const link = this.config.publicUrl ? `${this.config.publicUrl.replace(/\/$/, '')}/s/${TOKEN}` : undefined
         const text = callText(alert, this.deps.mineName(alert.mineId), isoInZone(alert.raisedAt, tz).slice(0, 16).replace('T', ' '), link)

@@ -282,4 +282,28 @@ describe('叫应: calls until someone signs', () => {
     expect((await fetch(`${base}${forged}`)).status).toBe(404)
     await t.stop()
   })
+
+  it('sends an SMS through a gateway described by a template, the text escaped for JSON', async () => {
+    got.length = 0
+    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
+    dirs.push(dataDir)
+    const site = await testSite()
+    const sms = notifySchema.parse({
+      channels: [{ id: 'sms', type: 'sms', url: `${httpBase}/sms/send`, body: '{"phone":"{{to}}","sign":"矿山预警","content":"{{text}}"}' }],
+      contacts: [{ id: 'li', name: '安全负责人 李', via: [{ channel: 'sms', to: '13800000002' }] }],
+      policies: [{ id: 'red', levels: ['red'], steps: [{ after: 0, notify: ['li'] }] }],
+    })
+    const t = await startTestPlatform({ dataDir, site: { ...site, notify: sms } })
+    const piezo = await t.connect('a-piezo')
+    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: Date.now() - 1000, values: { depth: 3.8 } }), { qos: 1 })
+    await eventually(async () => {
+      await turn(t)
+      return got.some((g) => g.path === '/sms/send')
+    })
+    const sent = got.find((g) => g.path === '/sms/send')!
+    expect(sent.headers['content-type']).toContain('application/json')
+    expect(sent.body).toMatchObject({ phone: '13800000002', sign: '矿山预警', content: expect.stringMatching(/^【红色预警】测试矿山 mine-a: 测试 a-piezo 浸润线埋深 3.8 m/) })
+    await piezo.endAsync()
+    await t.stop()
+  })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { callsDue, callText, notifySchema } from '../../../alerting/notify/policy.js'
+import { callsDue, callText, notifySchema, onDuty } from '../../../alerting/notify/policy.js'
 
 const MIN = 60_000
 const T0 = Date.parse('2026-12-02T03:00:00+08:00')
@@ -78,5 +78,31 @@ describe('who an unsigned warning calls, and when', () => {
     expect(callText({ level: 'red', message: '东帮边坡 P-07 位移速率 12.4 mm/d', mineId: 'yt' }, '烟台金山金矿', '2026-12-02 03:00', 'https://mw.example.cn/#/seat/yt')).toBe(
       '【红色预警】烟台金山金矿: 东帮边坡 P-07 位移速率 12.4 mm/d。发布于 2026-12-02 03:00, 尚未签收, 请立即签收处置: https://mw.example.cn/#/seat/yt',
     )
+  })
+
+  it('calls whoever a roster has on duty in the mine’s day, a night shift across midnight, and the next shift too while unsigned', () => {
+    const roster = {
+      id: 'duty',
+      shifts: [
+        { from: '08:00', to: '20:00', contacts: ['wang'] },
+        { from: '20:00', to: '08:00', contacts: ['zhao'] },
+      ],
+    }
+    expect(onDuty(roster, 8 * 60)).toEqual(['wang'])
+    expect(onDuty(roster, 19 * 60 + 59)).toEqual(['wang'])
+    expect(onDuty(roster, 20 * 60)).toEqual(['zhao'])
+    expect(onDuty(roster, 3 * 60)).toEqual(['zhao'])
+    const withRoster = notifySchema.parse({
+      channels: [{ id: 'wecom', type: 'wecom', url: { env: 'WECOM_URL' } }],
+      contacts: [
+        { id: 'wang', name: '王', via: [{ channel: 'wecom', to: '1' }] },
+        { id: 'zhao', name: '赵', via: [{ channel: 'wecom', to: '2' }] },
+      ],
+      rosters: [roster],
+      policies: [{ id: 'p', levels: ['orange'], steps: [{ after: 0, notify: ['duty'] }] }],
+    })
+    expect(who(callsDue(alert(), withRoster, T0, 19 * 60 + 59))).toEqual(['0.0 wang/wecom'])
+    // still unsigned at 20:01: the night shift is called as well (the day shift's call keeps its id, and was made)
+    expect(who(callsDue(alert(), withRoster, T0 + 2 * MIN, 20 * 60 + 1))).toEqual(['0.0 zhao/wecom'])
   })
 })
