@@ -16,6 +16,9 @@ import type { Auth } from '../auth.js'
 import { HttpError } from '../errors.js'
 import { errorSchema, mineViewSchema } from '../schemas.js'
 import { dailyReport, reportCsv } from '../report.js'
+import { monthRange, monthlyCsv, monthlyReport, monthlyXlsx } from '../monthly.js'
+import { resolvedSince } from '../record.js'
+import type { ResolvedQuery } from '../../alerting/store.js'
 import type { Plan } from '../plan-image.js'
 
 /**
@@ -52,6 +55,12 @@ export const mineRoutes: FastifyPluginAsync<{
   deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
   /** What these devices' rules last judged (the rule engine's state). */
   judged: (deviceIds: readonly string[]) => Promise<Record<string, Record<string, Judged>>>
+  /** The record of resolved warnings (the monthly report's older ones). */
+  resolved: (q: ResolvedQuery) => Promise<Alert[]>
+  /** A warning's calls (叫应), for the monthly report. */
+  calls: (alertId: string) => readonly { status: string; answered: boolean }[]
+  /** Readings counted per bucket (a device's 数据到报率). */
+  downsample: (q: { deviceId: string; metric: string; from: number; to: number; every: number; limit: number }) => Promise<{ count: number }[]>
   /** A site-plan drawing's bytes, by the name the site gives it. */
   planImage: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
   now: () => number
@@ -167,6 +176,45 @@ export const mineRoutes: FastifyPluginAsync<{
       }),
     )
   })
+
+  typed.get(
+    '/api/reports/monthly',
+    {
+      schema: {
+        summary: '月报 a mine’s month: warnings by level and rule, time to sign (median, 95th percentile), 当天处置率, overdue, calls, 数据到报率; JSON, CSV or .xlsx',
+        tags: ['reports'],
+        querystring: z.strictObject({
+          mine: z.string().min(1),
+          month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: 'expected a month as YYYY-MM' }),
+          format: z.enum(['json', 'csv', 'xlsx']).default('json'),
+        }),
+      },
+    },
+    async (request, reply) => {
+      const q = request.query
+      const mine = await visibleMine(request, q.mine)
+      const { from, to } = monthRange(q.month, mine.timezone)
+      const until = Math.min(to, opts.now())
+      const record = await resolvedSince(opts.resolved, [mine.id], from)
+      // each device's readings that arrived, against what its interval promises, over the month so far
+      const devices = await Promise.all(
+        mine.devices.map(async (d) => {
+          const metric = Object.keys(KINDS[d.kind].metrics)[0]!
+          const buckets = until > from ? await opts.downsample({ deviceId: d.id, metric, from, to: until, every: 86_400_000, limit: 40 }) : []
+          return { id: d.id, name: d.name, expected: Math.max(0, Math.floor((until - from) / (d.interval * 1000))), received: buckets.reduce((n, b) => n + b.count, 0) }
+        }),
+      )
+      const report = { ...monthlyReport({ mine, month: q.month, alerts: [...opts.alerts(), ...record.alerts], calls: opts.calls, devices }), recordComplete: record.complete }
+      const name = `minewatch-${mine.id}-${q.month}`
+      if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(monthlyCsv(report))
+      if (q.format === 'xlsx')
+        return reply
+          .header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+          .header('content-disposition', `attachment; filename="${name}.xlsx"`)
+          .send(await monthlyXlsx(report))
+      return report
+    },
+  )
 
   typed.get('/api/reports/daily', { schema: { summary: '日报 a mine’s warnings of a local day, as JSON or CSV', tags: ['reports'], querystring: reportQuery } }, async (request, reply) => {
     const q = { data: request.query }

@@ -13,14 +13,12 @@ import { RESOLVED_KEPT_MS } from '../../alerting/book/book.js'
 import type { ResolvedQuery } from '../../alerting/store.js'
 import { exportCsv, exportXlsx, type ExportTable } from '../export.js'
 import { HttpError } from '../errors.js'
+import { resolvedSince } from '../record.js'
 import { isoInZone } from '../../ingest/zone-time.js'
 
 const DAY = 86_400_000
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY } as const
 const MAX_POINTS = 10_000
-/** The record of resolved warnings is read in pages of this many, at most RECORD_SCAN of a mine's per history query. */
-const RECORD_PAGE = 500
-const RECORD_SCAN = 20_000
 
 /** `5m`, `1h`, `30s`, `1d`, or plain milliseconds. */
 export function parseDuration(text: string): number | undefined {
@@ -94,23 +92,9 @@ export const readingsRoutes: FastifyPluginAsync<{
    */
   async function warningsOf(deviceId: string, mineId: string, from: number, to: number, tz: string) {
     const book = opts.alerts?.() ?? []
-    const old: Alert[] = []
-    let complete = true
     // the book holds every warning of its last days (RESOLVED_KEPT_MS); the record is read only for
     // a range that starts before them, not for every sparkline of a board
-    if (opts.resolved && from < opts.now() - RESOLVED_KEPT_MS) {
-      let before: number | undefined
-      for (;;) {
-        const page = await opts.resolved({ mines: [mineId], before, limit: RECORD_PAGE }).catch(() => [])
-        old.push(...page)
-        if (page.length < RECORD_PAGE || page.at(-1)!.updatedAt < from) break
-        if (old.length >= RECORD_SCAN) {
-          complete = false
-          break
-        }
-        before = page.at(-1)!.updatedAt
-      }
-    }
+    const { alerts: old, complete } = opts.resolved && from < opts.now() - RESOLVED_KEPT_MS ? await resolvedSince(opts.resolved, [mineId], from) : { alerts: [], complete: true }
     const seen = new Set<string>()
     const alerts = [...book, ...old]
       .filter((a) => a.subject.id === deviceId && a.raisedAt >= from && a.raisedAt < to && !seen.has(a.id) && seen.add(a.id))

@@ -127,6 +127,7 @@ export class Notifier {
       attempts: e.attempts,
       deliveredAt: e.deliveredAt ?? null,
       lastError: e.lastError ?? null,
+      answered: this.links.isUsed(e.call.id),
     }))
   }
 
