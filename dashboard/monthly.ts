@@ -43,7 +43,8 @@ export function nearestRank(sorted: readonly number[], p: number): number | null
 }
 
 export interface MonthlyInput {
-  readonly mine: { readonly id: string; readonly name: string; readonly timezone: string }
+  /** A mine, or a region's mines together (`mineIds`), the month read in this zone. */
+  readonly mine: { readonly id: string; readonly name: string; readonly timezone: string; readonly mineIds?: readonly string[] }
   readonly month: string
   readonly alerts: readonly Alert[]
   /** Each warning's calls: whether delivered, whether answered from its link. */
@@ -54,7 +55,8 @@ export interface MonthlyInput {
 export function monthlyReport(input: MonthlyInput): MonthlyReport {
   const { from, to } = monthRange(input.month, input.mine.timezone)
   const seen = new Set<string>()
-  const month = input.alerts.filter((a) => a.mineId === input.mine.id && a.raisedAt >= from && a.raisedAt < to && !seen.has(a.id) && seen.add(a.id))
+  const mines = new Set(input.mine.mineIds ?? [input.mine.id])
+  const month = input.alerts.filter((a) => mines.has(a.mineId) && a.raisedAt >= from && a.raisedAt < to && !seen.has(a.id) && seen.add(a.id))
   const rules = new Map<string, number>()
   for (const a of month) rules.set(a.ruleKind, (rules.get(a.ruleKind) ?? 0) + 1)
   const sign = month

@@ -177,6 +177,32 @@ export const mineRoutes: FastifyPluginAsync<{
     )
   })
 
+  /** A mine, or the mines of a region (and the regions under it) the person may see, as one scope. */
+  const scopeOf = async (request: Parameters<Auth['user']>[0], mineId: string | undefined, regionId: string | undefined) => {
+    if ((mineId === undefined) === (regionId === undefined)) throw new HttpError('MW_BAD_QUERY', '请指定 mine 或 region 之一 (name either mine or region)')
+    if (mineId !== undefined) {
+      const mine = await visibleMine(request, mineId)
+      return { ...mine, mineIds: [mine.id] }
+    }
+    const user = await opts.auth.user(request)
+    const parent = new Map(opts.site.regions.map((r) => [r.id, (r as { parent?: string }).parent]))
+    const within = (r: string | undefined): boolean => {
+      // up the chain of parents, a bounded number of steps whatever the site says
+      for (let i = 0; r !== undefined && i < 32; r = parent.get(r), i++) if (r === regionId) return true
+      return false
+    }
+    const mines = opts.site.mines.filter((m) => within(m.region) && opts.access.canSee(user, m.id))
+    if (mines.length === 0) throw new HttpError('MW_NOT_FOUND', `地区 ${regionId} 中没有您可查看的矿山 (no mine you may see in that region)`)
+    const region = opts.site.regions.find((r) => r.id === regionId)
+    return {
+      id: regionId!,
+      name: region?.name ?? regionId!,
+      timezone: mines[0]!.timezone,
+      mineIds: mines.map((m) => m.id),
+      devices: mines.flatMap((m) => m.devices.map((d) => ({ ...d, name: `${m.name} · ${d.name}` }))),
+    }
+  }
+
   typed.get(
     '/api/reports/monthly',
     {
@@ -184,7 +210,9 @@ export const mineRoutes: FastifyPluginAsync<{
         summary: '月报 a mine’s month: warnings by level and rule, time to sign (median, 95th percentile), 当天处置率, overdue, calls, 数据到报率; JSON, CSV or .xlsx',
         tags: ['reports'],
         querystring: z.strictObject({
-          mine: z.string().min(1),
+          mine: z.string().min(1).optional(),
+          /** A region (its sub-regions included): the mines of it the person may see, together. */
+          region: z.string().min(1).optional(),
           month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: 'expected a month as YYYY-MM' }),
           format: z.enum(['json', 'csv', 'xlsx']).default('json'),
         }),
@@ -192,10 +220,10 @@ export const mineRoutes: FastifyPluginAsync<{
     },
     async (request, reply) => {
       const q = request.query
-      const mine = await visibleMine(request, q.mine)
+      const mine = await scopeOf(request, q.mine, q.region)
       const { from, to } = monthRange(q.month, mine.timezone)
       const until = Math.min(to, opts.now())
-      const record = await resolvedSince(opts.resolved, [mine.id], from)
+      const record = await resolvedSince(opts.resolved, mine.mineIds, from)
       // each device's readings that arrived, against what its interval promises, over the month so far
       const devices = await Promise.all(
         mine.devices.map(async (d) => {

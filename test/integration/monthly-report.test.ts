@@ -1,10 +1,12 @@
 import ExcelJS from 'exceljs'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { AlertBook } from '../../alerting/book/book.js'
 import type { AlertEvent } from '../../alerting/book/alert.js'
 import type { AlertEventStore } from '../../alerting/store.js'
 import { monthRange, nearestRank } from '../../dashboard/monthly.js'
 import { startTestPlatform } from '../helpers/platform.js'
+import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
+import { secretOf } from '../helpers/site.js'
 
 const MIN = 60_000
 
@@ -25,8 +27,8 @@ function warning(id: string, ruleKind: string, level: 'yellow' | 'orange' | 'red
  * worked out here from the same inputs; CSV and .xlsx carry the same figures.
  */
 describe('the monthly report', () => {
-  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率 and 数据到报率, as JSON, CSV and .xlsx', async () => {
-    const t = await startTestPlatform()
+  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率 and 数据到报率, as JSON, CSV, .xlsx and on the 月报 screen', async () => {
+    const t = await startTestPlatform({ webRoot: inject('webRoot') })
     const now = Date.now()
     const month = new Date(now + 8 * 3_600_000).toISOString().slice(0, 7)
     const { from } = monthRange(month, 'Asia/Shanghai')
@@ -68,8 +70,40 @@ describe('the monthly report', () => {
     const rows = (book.getWorksheet('月报')!.getSheetValues() as unknown[][]).filter(Boolean).map((row) => [row[1], row[2]])
     expect(rows).toContainEqual(['签收用时 95% 分位 (分钟)', 10])
     expect(rows).toContainEqual(['红色预警 (条)', 3])
+    // the region's mines together (region-a has mine-a alone): the same figures, under the region's name
+    const region = (await t.admin(`/api/reports/monthly?region=region-a&month=${month}`)).body
+    expect(region).toMatchObject({ mineId: 'region-a', mineName: '甲市', raised: 10, resolvedSameDay: 6, signMinutes: { median: 5, p95: 10 } })
+    const login = await t.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: 'disp-a', password: 'disp-a-secret' } })
+    const other = await t.platform.app.inject({ method: 'GET', url: `/api/reports/monthly?region=region-b&month=${month}`, headers: { authorization: `Bearer ${login.json().token}` } })
+    expect(other.statusCode).toBe(404)
     // a month written wrong is refused with what to write
     expect((await t.admin('/api/reports/monthly?mine=mine-a&month=2026-13')).body.error.code).toBe('MW_BAD_QUERY')
+
+    // the 月报 screen of a regulator of region-a, at both sizes: the region's figures, nothing cut off sideways
+    const browser = await launchChromium()
+    for (const size of [
+      { width: 1920, height: 1080 },
+      { width: 1366, height: 768 },
+    ]) {
+      const page = await browser.newPage({ viewport: size, locale: 'zh-CN', timezoneId: 'Europe/London' })
+      const errors = watchErrors(page)
+      await page.goto(`http://127.0.0.1:${t.platform.ports.http}`)
+      await page.fill('input[name=user]', 'reg-a')
+      await page.fill('input[name=password]', secretOf('reg-a'))
+      await page.click('button[type=submit]')
+      await page.waitForSelector('.shell')
+      await page.click('[data-test=nav-report]')
+      await page.waitForSelector('[data-test=report][data-raised="10"]')
+      expect(await page.inputValue('[data-test=report-scope]')).toBe('region:region-a')
+      expect(await page.textContent('[data-test=report-handled]')).toBe('60.0%')
+      expect(await page.textContent('[data-test=report-median]')).toBe('5.0 分钟')
+      expect(await page.textContent('[data-test=report-devices] [data-device=a-rain]')).toContain('30 /')
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
+      await screenshot(page, `report-${size.width}`)
+      expect(errors).toEqual([])
+      await page.close()
+    }
+    await browser.close()
     await t.stop()
   })
 })
