@@ -25,6 +25,8 @@ const DING_SECRET = 'SECtest-dingtalk-secret'
 const FEISHU_SECRET = 'feishu-test-secret'
 type Got = { path: string; query: URLSearchParams; headers: IncomingMessage['headers']; body: any; at: number }
 const got: Got[] = []
+/** While set, the 企业微信 robot answers 502 (a gateway down). */
+let wecomDown = false
 const mails: { to: string[]; data: string }[] = []
 let http: Server
 let smtp: SMTPServer
@@ -38,6 +40,11 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => (text += c.toString('utf8')))
     req.on('end', () => {
       const url = new URL(req.url!, 'http://x')
+      if (wecomDown && url.pathname.startsWith('/wecom')) {
+        res.statusCode = 502
+        res.end('bad gateway')
+        return
+      }
       got.push({ path: url.pathname, query: url.searchParams, headers: req.headers, body: JSON.parse(text), at: Date.now() })
       res.setHeader('content-type', 'application/json')
       // each robot answers as its vendor does
@@ -304,6 +311,34 @@ describe('叫应: calls until someone signs', () => {
     expect(sent.headers['content-type']).toContain('application/json')
     expect(sent.body).toMatchObject({ phone: '13800000002', sign: '矿山预警', content: expect.stringMatching(/^【红色预警】测试矿山 mine-a: 测试 a-piezo 浸润线埋深 3.8 m/) })
     await piezo.endAsync()
+    await t.stop()
+  })
+
+  it('drops nothing across a restart: a call its channel refused before the restart is delivered after it, once', async () => {
+    got.length = 0
+    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
+    dirs.push(dataDir)
+    const clock = { now: Date.now() }
+    wecomDown = true
+    let t = await platform(dataDir, clock)
+    const piezo = await t.connect('a-piezo')
+    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: clock.now - 1000, values: { depth: 4.3 } }), { qos: 1 })
+    await eventually(async () => {
+      await turn(t)
+      return t.platform.alerting.book.unresolved().some((a) => t.platform.notifier.of(a.id).some((c) => c.attempts > 0))
+    })
+    await piezo.endAsync()
+    const alertId = t.platform.alerting.book.unresolved().find((a) => a.subject.id === 'a-piezo')!.id
+    expect(t.platform.notifier.of(alertId)).toMatchObject([{ status: 'pending', attempts: 1, lastError: expect.stringContaining('HTTP 502') }])
+    await t.stop()
+    // the robot is back; after the restart and the back-off, the call goes out, once
+    wecomDown = false
+    t = await platform(dataDir, clock)
+    clock.now += 11_000
+    await turn(t)
+    await turn(t)
+    expect(got.filter((g) => g.path === '/wecom/send')).toHaveLength(1)
+    expect(t.platform.notifier.of(alertId)).toMatchObject([{ status: 'delivered', attempts: 2 }])
     await t.stop()
   })
 })
