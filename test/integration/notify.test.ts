@@ -120,6 +120,19 @@ async function platform(dataDir: string, clock: { now: number }): Promise<TestPl
   return startTestPlatform({ dataDir, site: { ...site, notify: notify() }, now: () => clock.now, notifyTickMs: 60_000 })
 }
 
+/** A phreatic depth of the test piezometer (PIEZO_RULE: orange ≤ 4.4 m, red ≤ 4.0 m), published over MQTT. */
+async function publishDepth(t: TestPlatform, depth: number, ts: number): Promise<void> {
+  const piezo = await t.connect('a-piezo')
+  await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts, values: { depth } }), { qos: 1 })
+  await piezo.endAsync()
+}
+
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
+  dirs.push(dir)
+  return dir
+}
+
 /** One turn: the rules caught up, the calls due decided and sent. */
 async function turn(t: TestPlatform): Promise<void> {
   await t.platform.alerting.tick()
@@ -128,12 +141,10 @@ async function turn(t: TestPlatform): Promise<void> {
 
 describe('叫应: calls until someone signs', () => {
   it('walks an unsigned orange warning up the chain on each vendor’s documented format, and stops when it is signed', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
-    dirs.push(dataDir)
+    const dataDir = freshDir()
     const clock = { now: Date.now() }
     const t = await platform(dataDir, clock)
-    const piezo = await t.connect('a-piezo')
-    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: clock.now - 1000, values: { depth: 4.3 } }), { qos: 1 })
+    await publishDepth(t, 4.3, clock.now - 1000)
     await eventually(async () => {
       await turn(t)
       return got.some((g) => g.path === '/wecom/send')
@@ -181,23 +192,19 @@ describe('叫应: calls until someone signs', () => {
     ])
     const api = await t.admin(`/api/alerts/${alert.id}/notifications`)
     expect(api.body.notifications).toHaveLength(3)
-    await piezo.endAsync()
     await t.stop()
   })
 
   it('calls the whole chain at once for red, with 飞书’s signature and the webhook’s idempotency key; a restart sends nothing twice', async () => {
     got.length = 0
-    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
-    dirs.push(dataDir)
+    const dataDir = freshDir()
     const clock = { now: Date.now() }
     let t = await platform(dataDir, clock)
-    const reservoir = await t.connect('a-piezo')
-    await reservoir.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: clock.now - 1000, values: { depth: 3.8 } }), { qos: 1 })
+    await publishDepth(t, 3.8, clock.now - 1000)
     await eventually(async () => {
       await turn(t)
       return got.length >= 4
     })
-    await reservoir.endAsync()
     // red never waits: every step's people at once, on every channel
     await eventually(() => mails.length === 2)
     expect((await simpleParser(mails[1]!.data)).subject).toMatch(/^【红色预警】/)
@@ -223,18 +230,15 @@ describe('叫应: calls until someone signs', () => {
   })
 
   it('shows on the seat whom the selected warning has called and whether it reached them', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
-    dirs.push(dataDir)
+    const dataDir = freshDir()
     const clock = { now: Date.now() }
     const site = await testSite()
     const t = await startTestPlatform({ dataDir, site: { ...site, notify: notify() }, now: () => clock.now, notifyTickMs: 60_000, webRoot: inject('webRoot') })
-    const piezo = await t.connect('a-piezo')
-    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: clock.now - 1000, values: { depth: 4.3 } }), { qos: 1 })
+    await publishDepth(t, 4.3, clock.now - 1000)
     await eventually(async () => {
       await turn(t)
       return t.platform.alerting.book.unresolved().some((a) => t.platform.notifier.of(a.id).some((c) => c.status === 'delivered'))
     })
-    await piezo.endAsync()
     const browser = await launchChromium()
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' })
     await page.goto(`http://127.0.0.1:${t.platform.ports.http}`)
@@ -251,17 +255,14 @@ describe('叫应: calls until someone signs', () => {
 
   it('signs from the message: the one-time link signs as the person called and stops the chain; used again or forged, it is refused', async () => {
     got.length = 0
-    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
-    dirs.push(dataDir)
+    const dataDir = freshDir()
     const clock = { now: Date.now() }
     const t = await platform(dataDir, clock)
-    const piezo = await t.connect('a-piezo')
-    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: clock.now - 1000, values: { depth: 4.3 } }), { qos: 1 })
+    await publishDepth(t, 4.3, clock.now - 1000)
     await eventually(async () => {
       await turn(t)
       return got.some((g) => g.path === '/wecom/send')
     })
-    await piezo.endAsync()
     const text: string = got.find((g) => g.path === '/wecom/send')!.body.text.content
     const link = /https:\/\/minewatch\.example\.cn(\/s\/[A-Za-z0-9_.-]+)$/.exec(text)![1]!
     // the outbox keeps the message with a placeholder: the token is in the message only
@@ -292,8 +293,7 @@ describe('叫应: calls until someone signs', () => {
 
   it('sends an SMS through a gateway described by a template, the text escaped for JSON', async () => {
     got.length = 0
-    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
-    dirs.push(dataDir)
+    const dataDir = freshDir()
     const site = await testSite()
     const sms = notifySchema.parse({
       channels: [{ id: 'sms', type: 'sms', url: `${httpBase}/sms/send`, body: '{"phone":"{{to}}","sign":"矿山预警","content":"{{text}}"}' }],
@@ -301,8 +301,7 @@ describe('叫应: calls until someone signs', () => {
       policies: [{ id: 'red', levels: ['red'], steps: [{ after: 0, notify: ['li'] }] }],
     })
     const t = await startTestPlatform({ dataDir, site: { ...site, notify: sms } })
-    const piezo = await t.connect('a-piezo')
-    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: Date.now() - 1000, values: { depth: 3.8 } }), { qos: 1 })
+    await publishDepth(t, 3.8, Date.now() - 1000)
     await eventually(async () => {
       await turn(t)
       return got.some((g) => g.path === '/sms/send')
@@ -310,24 +309,20 @@ describe('叫应: calls until someone signs', () => {
     const sent = got.find((g) => g.path === '/sms/send')!
     expect(sent.headers['content-type']).toContain('application/json')
     expect(sent.body).toMatchObject({ phone: '13800000002', sign: '矿山预警', content: expect.stringMatching(/^【红色预警】测试矿山 mine-a: 测试 a-piezo 浸润线埋深 3.8 m/) })
-    await piezo.endAsync()
     await t.stop()
   })
 
   it('drops nothing across a restart: a call its channel refused before the restart is delivered after it, once', async () => {
     got.length = 0
-    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
-    dirs.push(dataDir)
+    const dataDir = freshDir()
     const clock = { now: Date.now() }
     wecomDown = true
     let t = await platform(dataDir, clock)
-    const piezo = await t.connect('a-piezo')
-    await piezo.publishAsync('mines/mine-a/devices/a-piezo/telemetry', JSON.stringify({ ts: clock.now - 1000, values: { depth: 4.3 } }), { qos: 1 })
+    await publishDepth(t, 4.3, clock.now - 1000)
     await eventually(async () => {
       await turn(t)
       return t.platform.alerting.book.unresolved().some((a) => t.platform.notifier.of(a.id).some((c) => c.attempts > 0))
     })
-    await piezo.endAsync()
     const alertId = t.platform.alerting.book.unresolved().find((a) => a.subject.id === 'a-piezo')!.id
     expect(t.platform.notifier.of(alertId)).toMatchObject([{ status: 'pending', attempts: 1, lastError: expect.stringContaining('HTTP 502') }])
     await t.stop()

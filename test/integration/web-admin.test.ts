@@ -1,7 +1,7 @@
 import mqtt from 'mqtt'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
+import { launchChromium, screenshot, signIn } from '../helpers/browser.js'
 import { eventually } from '../helpers/eventually.js'
 import { ADMIN_TOKEN, startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { flatPng } from '../helpers/png.js'
@@ -17,17 +17,7 @@ let browser: Browser
 let base: string
 let adminPassword: string
 
-async function login(size = { width: 1920, height: 1080 }): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: size, locale: 'zh-CN', timezoneId: 'Europe/London' })
-  const page = await context.newPage()
-  const errors = watchErrors(page)
-  await page.goto(base)
-  await page.fill('input[name=user]', 'site-admin')
-  await page.fill('input[name=password]', adminPassword)
-  await page.click('button[type=submit]')
-  await page.waitForSelector('.shell')
-  return { page, errors }
-}
+const login = (size?: { width: number; height: number }) => signIn(browser, base, 'site-admin', adminPassword, size)
 
 beforeAll(async () => {
   t = await startTestPlatform({ webRoot: inject('webRoot') })

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
+import { launchChromium, screenshot, signIn } from '../helpers/browser.js'
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { secretOf } from '../helpers/site.js'
 
@@ -23,17 +23,7 @@ async function depth(value: number): Promise<void> {
   await piezo.publishAsync(piezoTopic, JSON.stringify({ ts, values: { depth: value } }), { qos: 1 })
 }
 
-async function login(user: string, size = { width: 1920, height: 1080 }): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: size, locale: 'zh-CN', timezoneId: 'Europe/London' })
-  const page = await context.newPage()
-  const errors = watchErrors(page)
-  await page.goto(base)
-  await page.fill('input[name=user]', user)
-  await page.fill('input[name=password]', secretOf(user))
-  await page.click('button[type=submit]')
-  await page.waitForSelector('.shell')
-  return { page, errors }
-}
+const login = (user: string, size?: { width: number; height: number }) => signIn(browser, base, user, secretOf(user), size)
 
 beforeAll(async () => {
   t = await startTestPlatform({ webRoot: inject('webRoot') })
