@@ -20,21 +20,24 @@ const secretRef = {
 }
 const secretSchema = z.strictObject(secretRef).refine((s) => (s.env === undefined) !== (s.file === undefined), { error: 'name either env (a variable) or file, not both' })
 
+/** Every channel: its id, and how many messages a minute it takes (default 20, 企业微信's robots' limit). */
+const channelBase = { id: idSchema, perMinute: z.number().int().positive().optional() }
+
 export const channelSchema = z.discriminatedUnion('type', [
   /** 企业微信 group robot: its webhook URL holds its key, so the URL is a secret. */
-  z.strictObject({ id: idSchema, type: z.literal('wecom'), url: secretSchema }),
+  z.strictObject({ ...channelBase, type: z.literal('wecom'), url: secretSchema }),
   /** 钉钉 group robot; `secret`: the 加签 secret when the robot has one. */
-  z.strictObject({ id: idSchema, type: z.literal('dingtalk'), url: secretSchema, secret: secretSchema.optional() }),
+  z.strictObject({ ...channelBase, type: z.literal('dingtalk'), url: secretSchema, secret: secretSchema.optional() }),
   /** 飞书 group robot; `secret`: the 签名校验 secret when the robot has one. */
-  z.strictObject({ id: idSchema, type: z.literal('feishu'), url: secretSchema, secret: secretSchema.optional() }),
+  z.strictObject({ ...channelBase, type: z.literal('feishu'), url: secretSchema, secret: secretSchema.optional() }),
   /** Any system that takes a JSON POST: the warning and who is called; `token` sent as a Bearer token. */
-  z.strictObject({ id: idSchema, type: z.literal('webhook'), url: z.url(), token: secretSchema.optional() }),
+  z.strictObject({ ...channelBase, type: z.literal('webhook'), url: z.url(), token: secretSchema.optional() }),
   /**
    * SMS through any HTTP gateway (vendor-neutral): `body` is the request's body with {{to}} and
    * {{text}} in it (escaped for JSON when `format` is json, URL-encoded when form); any 2xx is success.
    */
   z.strictObject({
-    id: idSchema,
+    ...channelBase,
     type: z.literal('sms'),
     url: z.url(),
     format: z.enum(['json', 'form']).default('json'),
@@ -47,7 +50,7 @@ export const channelSchema = z.discriminatedUnion('type', [
   }),
   /** E-mail over SMTP. */
   z.strictObject({
-    id: idSchema,
+    ...channelBase,
     type: z.literal('email'),
     host: z.string().min(1),
     port: z.number().int().positive().default(587),

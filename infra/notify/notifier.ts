@@ -58,7 +58,12 @@ export class Notifier {
     const links = await SignLinks.open(join(deps.dataDir, 'notify'))
     // the stored message has a placeholder; the link's token is made as it is sent
     const render = (text: string, callId: string) => text.replaceAll(TOKEN, links.token(callId))
-    const outbox = await Outbox.open(join(deps.dataDir, 'notify', 'outbox.jsonl'), channels, { now: deps.now, log: deps.log, perMinute: deps.perMinute ?? 20, render })
+    const outbox = await Outbox.open(join(deps.dataDir, 'notify', 'outbox.jsonl'), channels, {
+      now: deps.now,
+      log: deps.log,
+      perMinute: (channel) => notifier.config.channels.find((c) => c.id === channel)?.perMinute ?? deps.perMinute ?? 20,
+      render,
+    })
     links.index(outbox.ids())
     const notifier = new Notifier(config, outbox, channels, links, deps)
     notifier.configure(config)

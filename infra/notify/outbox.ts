@@ -55,7 +55,8 @@ export class Outbox {
     private readonly deps: {
       readonly now: () => number
       readonly log: Log
-      readonly perMinute: number
+      /** Messages a minute a channel takes. */
+      readonly perMinute: (channel: string) => number
       /** The message as sent: the stored text with its call's one-time link filled in (sign-links.ts). */
       readonly render?: (text: string, callId: string) => string
     },
@@ -171,7 +172,7 @@ export class Outbox {
     }
     // the channel's rate: what is over it waits for the next minute (and joins a digest there)
     const recent = (this.sentAt.get(first.call.channel) ?? []).filter((t) => t > now - 60_000)
-    if (first.call.level !== 'red' && recent.length >= this.deps.perMinute) {
+    if (first.call.level !== 'red' && recent.length >= this.deps.perMinute(first.call.channel)) {
       for (const e of group) e.nextAt = recent[0]! + 60_000
       return
     }

@@ -33,7 +33,7 @@ describe('the notification outbox', () => {
       if (failures-- > 0) throw new Error('HTTP 502: bad gateway')
       sent.push(m)
     }
-    const box = await Outbox.open(join(dir, 'outbox.jsonl'), new Map([['wecom', send]]), { now: () => now, log: silent, perMinute: 20 })
+    const box = await Outbox.open(join(dir, 'outbox.jsonl'), new Map([['wecom', send]]), { now: () => now, log: silent, perMinute: () => 20 })
     await box.queue([call(1)])
     await box.pump()
     expect(box.of('a1')[0]).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 502: bad gateway' })
@@ -63,7 +63,7 @@ describe('the notification outbox', () => {
     const dir = mkdtempSync(join(tmpdir(), 'minewatch-outbox-'))
     dirs.push(dir)
     const sent: Outgoing[] = []
-    const box = await Outbox.open(join(dir, 'outbox.jsonl'), new Map([['wecom', async (m: Outgoing) => void sent.push(m)]]), { now: () => 5_000_000, log: silent, perMinute: 20 })
+    const box = await Outbox.open(join(dir, 'outbox.jsonl'), new Map([['wecom', async (m: Outgoing) => void sent.push(m)]]), { now: () => 5_000_000, log: silent, perMinute: () => 20 })
     await box.queue([...Array.from({ length: 30 }, (_, i) => call(i)), call(99, 'red')])
     await box.pump()
     expect(sent).toHaveLength(2)
@@ -74,12 +74,16 @@ describe('the notification outbox', () => {
     await box.close()
   })
 
-  it('holds what is over a channel’s rate for the next minute (red excepted)', async () => {
+  it('holds what is over a channel’s own rate for the next minute (red excepted)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'minewatch-outbox-'))
     dirs.push(dir)
     let now = 9_000_000
     const sent: Outgoing[] = []
-    const box = await Outbox.open(join(dir, 'outbox.jsonl'), new Map([['wecom', async (m: Outgoing) => void sent.push(m)]]), { now: () => now, log: silent, perMinute: 2 })
+    const box = await Outbox.open(join(dir, 'outbox.jsonl'), new Map([['wecom', async (m: Outgoing) => void sent.push(m)]]), {
+      now: () => now,
+      log: silent,
+      perMinute: (channel) => (channel === 'wecom' ? 2 : 20),
+    })
     for (let i = 0; i < 3; i++) {
       await box.queue([call(i, 'yellow', 'wecom')])
       await box.pump()

@@ -105,4 +105,10 @@ describe('who an unsigned warning calls, and when', () => {
     // still unsigned at 20:01: the night shift is called as well (the day shift's call keeps its id, and was made)
     expect(who(callsDue(alert(), withRoster, T0 + 2 * MIN, 20 * 60 + 1))).toEqual(['0.0 zhao/wecom'])
   })
+
+  it('takes a channel’s own rate, a positive whole number of messages a minute', () => {
+    const base = { type: 'wecom', url: { env: 'WECOM_URL' } }
+    expect(notifySchema.parse({ channels: [{ id: 'w', ...base, perMinute: 5 }] }).channels[0]!.perMinute).toBe(5)
+    expect(notifySchema.safeParse({ channels: [{ id: 'w', ...base, perMinute: 0 }] }).success).toBe(false)
+  })
 })
