@@ -39,6 +39,12 @@ export class Access {
     return (user.role === 'admin' || user.role === 'dispatcher' || user.role === 'director') && this.canSee(user, mineId)
   }
 
+  /** Whether a mine lies in a region or in a region under it (a regional report's mines). */
+  inRegion(mineId: string, regionId: string): boolean {
+    const region = this.regionOf.get(mineId)
+    return region !== undefined && this.ancestry(region).includes(regionId)
+  }
+
   visibleMines(user: User): string[] {
     return [...this.regionOf.keys()].filter((m) => this.canSee(user, m))
   }

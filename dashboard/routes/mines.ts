@@ -185,13 +185,7 @@ export const mineRoutes: FastifyPluginAsync<{
       return { ...mine, mineIds: [mine.id] }
     }
     const user = await opts.auth.user(request)
-    const parent = new Map(opts.site.regions.map((r) => [r.id, (r as { parent?: string }).parent]))
-    const within = (r: string | undefined): boolean => {
-      // up the chain of parents, a bounded number of steps whatever the site says
-      for (let i = 0; r !== undefined && i < 32; r = parent.get(r), i++) if (r === regionId) return true
-      return false
-    }
-    const mines = opts.site.mines.filter((m) => within(m.region) && opts.access.canSee(user, m.id))
+    const mines = opts.site.mines.filter((m) => opts.access.inRegion(m.id, regionId!) && opts.access.canSee(user, m.id))
     if (mines.length === 0) throw new HttpError('MW_NOT_FOUND', `地区 ${regionId} 中没有您可查看的矿山 (no mine you may see in that region)`)
     const region = opts.site.regions.find((r) => r.id === regionId)
     return {

@@ -94,6 +94,7 @@ export class Notifier {
   }
 
   private async decide(): Promise<void> {
+    if (this.config.policies.length === 0) return
     const now = this.deps.now()
     const calls = []
     for (const alert of this.deps.alerts()) {

@@ -45,6 +45,9 @@ const DIGEST_OVER = 3
 
 export class Outbox {
   private readonly entries = new Map<string, OutboxEntry>()
+  /** alertId → its calls, in the order queued; the calls still to send: neither needs a scan of every call ever made. */
+  private readonly byAlert = new Map<string, OutboxEntry[]>()
+  private readonly waiting = new Set<OutboxEntry>()
   private readonly sentAt = new Map<string, number[]>()
   private inFlight = false
   private writing: Promise<void> = Promise.resolve()
@@ -89,7 +92,10 @@ export class Outbox {
 
   private replay(line: Line): void {
     if (line.t === 'queued') {
-      this.entries.set(line.call.id, { call: line.call, text: line.text, subject: line.subject, alert: line.alert, queuedAt: line.at, attempts: 0, nextAt: line.at, status: 'pending' })
+      const entry: OutboxEntry = { call: line.call, text: line.text, subject: line.subject, alert: line.alert, queuedAt: line.at, attempts: 0, nextAt: line.at, status: 'pending' }
+      this.entries.set(line.call.id, entry)
+      this.byAlert.set(line.call.alertId, [...(this.byAlert.get(line.call.alertId) ?? []), entry])
+      this.waiting.add(entry)
       return
     }
     const e = this.entries.get(line.id)
@@ -102,9 +108,11 @@ export class Outbox {
       e.attempts++
       e.status = 'delivered'
       e.deliveredAt = line.at
+      this.waiting.delete(e)
     } else {
       e.status = 'failed'
       e.lastError = line.error
+      this.waiting.delete(e)
     }
   }
 
@@ -131,11 +139,11 @@ export class Outbox {
 
   /** Everything the outbox knows of a warning's calls, oldest first (the warning's history). */
   of(alertId: string): OutboxEntry[] {
-    return [...this.entries.values()].filter((e) => e.call.alertId === alertId).sort((a, b) => a.queuedAt - b.queuedAt)
+    return [...(this.byAlert.get(alertId) ?? [])]
   }
 
   get pending(): number {
-    return [...this.entries.values()].filter((e) => e.status === 'pending').length
+    return this.waiting.size
   }
 
   /** Sends what is due; one pass at a time. */
@@ -144,7 +152,7 @@ export class Outbox {
     this.inFlight = true
     try {
       const now = this.deps.now()
-      const due = [...this.entries.values()].filter((e) => e.status === 'pending' && e.nextAt <= now)
+      const due = [...this.waiting].filter((e) => e.nextAt <= now)
       // red first, each on its own; the rest by channel and address, a digest when many
       const groups = new Map<string, OutboxEntry[]>()
       for (const e of due.sort((a, b) => Number(b.call.level === 'red') - Number(a.call.level === 'red') || a.queuedAt - b.queuedAt)) {
