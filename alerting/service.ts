@@ -202,6 +202,28 @@ export class Alerting {
     return this.act(id, () => this.book.resolve(id, actor, note, this.deps.now()))
   }
 
+  /**
+   * Every event of one warning, oldest first (its record): the store's, and those journaled and not
+   * yet in the store, so that the record read a moment after an action has it, and with the store
+   * down still has what the journal holds. Appending is idempotent on (alert, at), so an event both
+   * in the store and still in the journal is one event.
+   */
+  async history(alertId: string): Promise<AlertEvent[]> {
+    const stored = await this.deps.store.alertHistory(alertId).catch((err: Error) => {
+      this.deps.log.warn({ err: err.message, alert: alertId }, 'a warning’s record could not be read from the store; shown from the journal only')
+      return [] as AlertEvent[]
+    })
+    const seen = new Set(stored.map((e) => `${e.type}\u0000${e.at}`))
+    const fresh: AlertEvent[] = []
+    for (let at = this.deps.journal.checkpoint; at < this.deps.journal.head;) {
+      const { readings: events, end } = await this.deps.journal.read(at, 1000)
+      for (const e of events) if (e.alertId === alertId && !seen.has(`${e.type}\u0000${e.at}`)) fresh.push(e)
+      if (end <= at) break
+      at = end
+    }
+    return [...stored, ...fresh].sort((a, b) => a.at - b.at)
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.timer)
     clearInterval(this.snapshotTimer)

@@ -11,7 +11,7 @@ import { healthRoutes, type HealthReport } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { readingsRoutes } from './routes/readings.js'
 import { alertRoutes, type AlertActions } from './routes/alerts.js'
-import type { Alert } from '../alerting/book/alert.js'
+import type { Alert, AlertEvent } from '../alerting/book/alert.js'
 import type { ResolvedQuery } from '../alerting/store.js'
 import type { Access } from './access.js'
 import type { Judged } from '../alerting/runner.js'
@@ -76,6 +76,8 @@ export interface AppDeps {
   readonly displays?: Displays
   /** 签收 from a call's one-time link (/s/<token>). */
   readonly signByLink?: SignByLink
+  /** Every event of one warning, oldest first (the alert store's record). */
+  readonly alertHistory?: (alertId: string) => Promise<AlertEvent[]>
   /** A warning's calls (叫应, infra/notify). */
   readonly notifications?: (alertId: string) => unknown[]
   /** A mine's site-plan drawing by the name the site gives it. */
@@ -193,6 +195,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     access,
     trend: { device: deps.deviceRules, store: deps.store, now: deps.now, ...(deps.ruleState ? { state: deps.ruleState } : {}) },
     notifications: deps.notifications ?? (() => []),
+    history: deps.alertHistory ?? (async () => []),
   })
   app.register(demoRoutes, { demo: deps.demo ?? (() => undefined), auth })
   app.register(webRoutes, { root: deps.webRoot })

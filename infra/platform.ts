@@ -335,6 +335,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     alerts: () => alerting.book.all(),
     alertActions: alerting,
     resolvedAlerts: (q) => store.resolvedAlerts(q),
+    alertHistory: (id) => alerting.history(id),
     auth,
     access,
     // read at each request: the administered site as it now stands

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { Alert } from '../../alerting/book/alert.js'
+import type { Alert, AlertEvent } from '../../alerting/book/alert.js'
+import { alertRecord, type CallTrace } from '../alert-record.js'
 import type { BookResult } from '../../alerting/book/book.js'
 import { LEVELS, RANK } from '../../alerting/rules/levels.js'
 import { isoInZone } from '../../ingest/zone-time.js'
@@ -71,6 +72,8 @@ export const alertRoutes: FastifyPluginAsync<{
   trend: TrendDeps
   /** A warning's calls (叫应): to whom, on which channel, what became of each. */
   notifications: (alertId: string) => unknown[]
+  /** Every event of one warning from the record, oldest first (the alert store's). */
+  history: (alertId: string) => Promise<AlertEvent[]>
 }> = async (app, opts) => {
   const view = (a: Alert) => {
     const tz = opts.timeZoneOf(a.mineId)
@@ -166,6 +169,27 @@ export const alertRoutes: FastifyPluginAsync<{
           .notifications(alert.id)
           .map((n) => ({ ...(n as object), queuedTime: at((n as { queuedAt: unknown }).queuedAt), deliveredTime: at((n as { deliveredAt: unknown }).deliveredAt) })),
       }
+    },
+  )
+
+  typed.get(
+    '/api/alerts/:id/record',
+    {
+      schema: {
+        summary: '处置记录 a warning’s whole record: each event of the book and each call’s steps, oldest first, times in the mine’s zone',
+        tags: ['alerts'],
+        params: z.object({ id: z.string().min(1).max(100) }),
+      },
+    },
+    async (request) => {
+      const user = await opts.auth.user(request)
+      // an old warning has left the book: its record is still in the store
+      const events = await opts.history(request.params.id)
+      const mineId = opts.alerts().find((a) => a.id === request.params.id)?.mineId ?? events[0]?.mineId
+      if (mineId === undefined || !opts.access.canSee(user, mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+      const tz = opts.timeZoneOf(mineId)
+      const entries = alertRecord(events, opts.notifications(request.params.id) as CallTrace[], tz, opts.nameOf)
+      return { alertId: request.params.id, timeZone: tz, count: entries.length, entries }
     },
   )
 

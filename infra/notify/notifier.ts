@@ -134,6 +134,8 @@ export class Notifier {
       deliveredAt: e.deliveredAt ?? null,
       lastError: e.lastError ?? null,
       answered: this.links.isUsed(e.call.id),
+      answeredAt: this.links.usedAt(e.call.id) ?? null,
+      trace: e.trace,
     }))
   }
 

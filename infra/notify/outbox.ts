@@ -29,6 +29,14 @@ export interface OutboxEntry {
   status: 'pending' | 'delivered' | 'failed'
   lastError?: string
   deliveredAt?: number
+  /** Each step of the call as the file has it (queued, each failed attempt, delivered or given up): the warning's record shows them. */
+  readonly trace: CallStep[]
+}
+
+export interface CallStep {
+  readonly t: 'queued' | 'attempt' | 'delivered' | 'failed'
+  readonly at: number
+  readonly error?: string
 }
 
 type Line =
@@ -92,7 +100,17 @@ export class Outbox {
 
   private replay(line: Line): void {
     if (line.t === 'queued') {
-      const entry: OutboxEntry = { call: line.call, text: line.text, subject: line.subject, alert: line.alert, queuedAt: line.at, attempts: 0, nextAt: line.at, status: 'pending' }
+      const entry: OutboxEntry = {
+        call: line.call,
+        text: line.text,
+        subject: line.subject,
+        alert: line.alert,
+        queuedAt: line.at,
+        attempts: 0,
+        nextAt: line.at,
+        status: 'pending',
+        trace: [{ t: 'queued', at: line.at }],
+      }
       this.entries.set(line.call.id, entry)
       this.byAlert.set(line.call.alertId, [...(this.byAlert.get(line.call.alertId) ?? []), entry])
       this.waiting.add(entry)
@@ -100,6 +118,7 @@ export class Outbox {
     }
     const e = this.entries.get(line.id)
     if (!e) return
+    e.trace.push(line.t === 'delivered' ? { t: line.t, at: line.at } : { t: line.t, at: line.at, error: line.error })
     if (line.t === 'attempt') {
       e.attempts++
       e.lastError = line.error

@@ -13,7 +13,8 @@ import { join } from 'node:path'
  * the answer, and refused after.
  */
 export class SignLinks {
-  private readonly used = new Set<string>()
+  /** Each used call's link, and when. */
+  private readonly used = new Map<string, number>()
   private readonly byToken = new Map<string, string>()
 
   private constructor(
@@ -44,7 +45,8 @@ export class SignLinks {
     for (const line of text.split('\n'))
       if (line)
         try {
-          links.used.add((JSON.parse(line) as { call: string }).call)
+          const use = JSON.parse(line) as { call: string; at: number }
+          links.used.set(use.call, use.at)
         } catch {
           /* a line cut short: its use was not confirmed */
         }
@@ -75,9 +77,14 @@ export class SignLinks {
     return this.used.has(callId)
   }
 
+  /** When a call's link was used (signed from), if it was. */
+  usedAt(callId: string): number | undefined {
+    return this.used.get(callId)
+  }
+
   /** Marks a call's link used, durably. */
   async use(callId: string, at: number): Promise<void> {
-    this.used.add(callId)
+    this.used.set(callId, at)
     await this.handle.appendFile(`${JSON.stringify({ call: callId, at })}\n`)
     await this.handle.datasync()
   }

@@ -176,7 +176,8 @@ describe('叫应: calls until someone signs', () => {
     expect(mail.subject).toMatch(/^【橙色预警】测试矿山 mine-a/)
     expect(mail.text).toMatch(/尚未签收, 请立即签收处置: https:\/\/minewatch\.example\.cn\/s\/[A-Za-z0-9_-]{22}\s*$/)
 
-    // signed (签收): the chain stops; half an hour later the regulator is not called
+    // signed (签收) a minute later: the chain stops; half an hour later the regulator is not called
+    clock.now += MIN
     const alert = t.platform.alerting.book.unresolved().find((a) => a.subject.id === 'a-piezo')!
     expect((await t.platform.alerting.acknowledge(alert.id, 'disp-a')).ok).toBe(true)
     clock.now += 30 * MIN
@@ -192,6 +193,27 @@ describe('叫应: calls until someone signs', () => {
     ])
     const api = await t.admin(`/api/alerts/${alert.id}/notifications`)
     expect(api.body.notifications).toHaveLength(3)
+    // 处置记录: the book's events and each call's steps, one timeline in time order
+    const record = (await t.admin(`/api/alerts/${alert.id}/record`)).body
+    const entries: { at: number; type: string; text: string; time: string }[] = record.entries
+    expect(entries.map((e) => e.at)).toEqual([...entries.map((e) => e.at)].sort((a, b) => a - b))
+    expect(entries.filter((e) => e.type !== 'call.delivered').map((e) => e.type)).toEqual(['raised', 'call.queued', 'call.queued', 'call.queued', 'acknowledged'])
+    expect(entries.filter((e) => e.type === 'call.delivered')).toHaveLength(3)
+    expect(entries.find((e) => e.type === 'raised')!.text).toMatch(/^发布橙色预警: 测试 a-piezo 浸润线埋深 4.3 m/)
+    expect(entries.filter((e) => e.type === 'call.queued').map((e) => e.text)).toEqual([
+      '叫应: 通知 专席值班 王 (wecom, 第 1 步)',
+      '叫应: 通知 安全负责人 李 (ding, 第 2 步)',
+      '叫应: 通知 安全负责人 李 (mail, 第 2 步)',
+    ])
+    expect(entries.at(-1)).toMatchObject({ type: 'acknowledged', text: expect.stringMatching(/ 签收$/) })
+    // times in the mine's zone (the test mine's: +08:00)
+    expect(entries[0]!.time).toMatch(/\+08:00$/)
+    // another mine's dispatcher: the warning does not exist for them
+    for (const user of ['disp-b', 'disp-a']) {
+      const login = await t.platform.app.inject({ method: 'POST', url: '/api/login', payload: { username: user, password: secretOf(user) } })
+      const res = await t.platform.app.inject({ method: 'GET', url: `/api/alerts/${alert.id}/record`, headers: { authorization: `Bearer ${login.json().token}` } })
+      expect([user, res.statusCode]).toEqual([user, user === 'disp-b' ? 404 : 200])
+    }
     await t.stop()
   })
 
@@ -248,6 +270,12 @@ describe('叫应: calls until someone signs', () => {
     const calls = page.locator('[data-test=calls]')
     await calls.waitFor()
     expect(await calls.textContent()).toContain('专席值班 王 (wecom · 已送达')
+    // opened, the record lists the warning's events and the call's steps
+    await page.click('[data-test=record] summary')
+    const delivered = page.locator('[data-test=record] li[data-type="call.delivered"]')
+    await delivered.waitFor()
+    expect(await delivered.textContent()).toContain('通知已送达 专席值班 王 (wecom)')
+    expect(await page.locator('[data-test=record] li').first().textContent()).toContain('发布橙色预警')
     await screenshot(page, 'seat-1366-calls')
     await browser.close()
     await t.stop()
@@ -334,6 +362,10 @@ describe('叫应: calls until someone signs', () => {
     await turn(t)
     expect(got.filter((g) => g.path === '/wecom/send')).toHaveLength(1)
     expect(t.platform.notifier.of(alertId)).toMatchObject([{ status: 'delivered', attempts: 2 }])
+    // the failed attempt before the restart is in the warning's record after it, then the delivery
+    const record = (await t.admin(`/api/alerts/${alertId}/record`)).body.entries as { type: string; text: string }[]
+    expect(record.filter((e) => e.type.startsWith('call.')).map((e) => e.type)).toEqual(['call.queued', 'call.attempt', 'call.delivered'])
+    expect(record.find((e) => e.type === 'call.attempt')!.text).toMatch(/^通知 专席值班 王 第 1 次发送失败, 稍后重试: .*HTTP 502/)
     await t.stop()
   })
 })
