@@ -13,6 +13,7 @@ import { readingsRoutes } from './routes/readings.js'
 import { alertRoutes, type AlertActions } from './routes/alerts.js'
 import type { Alert, AlertEvent } from '../alerting/book/alert.js'
 import type { ResolvedQuery } from '../alerting/store.js'
+import type { PdfFont } from './monthly-pdf.js'
 import type { Access } from './access.js'
 import type { Judged } from '../alerting/runner.js'
 import type { Auth } from './auth.js'
@@ -82,6 +83,8 @@ export interface AppDeps {
   readonly notifications?: (alertId: string) => unknown[]
   /** A mine's site-plan drawing by the name the site gives it. */
   readonly planImage?: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
+  /** The CJK font the 月报's PDF embeds (dashboard/monthly-pdf.ts). */
+  readonly pdfFont?: PdfFont | undefined
   /** 站点管理: the site administered from the screen (none: the routes are not offered). */
   readonly admin?: SiteAdministration
   /** The level of the one line logged per request: `debug` in the demo (see request-log.ts). */
@@ -177,6 +180,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     deviceRules: deps.deviceRules,
     judged: deps.judged ?? (async () => ({})),
     planImage: deps.planImage ?? (async () => undefined),
+    pdfFont: deps.pdfFont,
     resolved: deps.resolvedAlerts ?? (async () => []),
     calls: (id) => (deps.notifications?.(id) ?? []) as { status: string; answered: boolean }[],
     downsample: (q) => deps.store.downsample(q),

@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs'
 import type { Alert } from '../alerting/book/alert.js'
-import { LEVELS, type Level } from '../alerting/rules/levels.js'
+import { LEVEL_NAME, LEVELS, type Level } from '../alerting/rules/levels.js'
 import { startOfDay } from './report.js'
 
 /**
@@ -92,7 +92,20 @@ export function monthlyReport(input: MonthlyInput): MonthlyReport {
   }
 }
 
-const LEVEL_NAME: Record<Level, string> = { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' }
+/** The rule kinds by the names people know them by (the 月报 screen has the same list). */
+export const RULE_KIND_NAME: Readonly<Record<string, string>> = {
+  threshold: '阈值',
+  rate: '位移速率',
+  accumulation: '累计量 (降雨)',
+  inverseVelocity: '失稳时间预报 (反速度法)',
+  step: '位移突变',
+  silence: '断线',
+  dataQuality: '数据质量',
+  aggregation: '监测项升级',
+  pumpFailure: '排水泵故障',
+  powerDuringSuspension: '明停暗开',
+  videoOffline: '视频离线',
+}
 const pct = (x: number | null) => (x === null ? '' : `${(100 * x).toFixed(1)}%`)
 const num = (x: number | null) => (x === null ? '' : Math.round(x * 10) / 10)
 
@@ -106,7 +119,7 @@ export function monthlyRows(r: MonthlyReport): [string, string | number][] {
     ...LEVELS.slice()
       .reverse()
       .map((l): [string, number] => [`${LEVEL_NAME[l]}预警 (条)`, r.byLevel[l]]),
-    ...r.byRule.map((x): [string, number] => [`规则 ${x.ruleKind} (条)`, x.count]),
+    ...r.byRule.map((x): [string, number] => [`规则 ${RULE_KIND_NAME[x.ruleKind] ?? x.ruleKind} (${x.ruleKind}) (条)`, x.count]),
     ['已签收 (条)', r.signMinutes.signed],
     ['签收用时中位数 (分钟)', num(r.signMinutes.median)],
     ['签收用时 95% 分位 (分钟)', num(r.signMinutes.p95)],

@@ -93,6 +93,7 @@ const platform = await startPlatform({
   simulate: env.MINEWATCH_SIMULATE,
   ...(tls ? { tls, mqttsPort: env.MINEWATCH_MQTTS_PORT } : {}),
   ...(proxy !== undefined ? { trustProxy: proxy } : {}),
+  pdfFont: env.MINEWATCH_PDF_FONT,
   // the readings are in the journal and the rules' state in its snapshot: a restart picks up from there
   onFatal: () => process.exit(1),
 }).catch((err: NodeJS.ErrnoException) => {

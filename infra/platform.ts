@@ -49,6 +49,7 @@ import { drillEngineDevices, withDrillShadows } from './drill-site.js'
 import { isDrillId } from '../ingest/contract/ids.js'
 import { SiteAdmin, siteDigest, type AdminChange } from './site-admin.js'
 import { Notifier } from './notify/notifier.js'
+import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 
 /**
@@ -96,6 +97,8 @@ export interface PlatformConfig {
   readonly mqttsPort?: number
   /** Proxies whose X-Forwarded-For and X-Forwarded-Proto to believe (a reverse proxy that ends TLS). */
   readonly trustProxy?: TrustProxy
+  /** MINEWATCH_PDF_FONT: the 月报's PDF font (dashboard/monthly-pdf.ts); none: Debian's CJK fonts are looked for. */
+  readonly pdfFont?: string | undefined
   /** Something the platform cannot go on without failed (the rule thread died): main.ts exits, for the supervisor to restart it. */
   readonly onFatal?: (err: Error) => void
 }
@@ -328,6 +331,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const displays = new Displays(join(cfg.dataDir, 'displays.json'), (err) => log.error({ err: err.message }, 'display credentials could not be saved or read'))
   const users = new Map(current.users.map((u) => [u.id, u]))
   const auth = new Auth({ users, contactName: (id) => notifier.contactName(id), sessions, displays, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
+  const pdfFont = findPdfFont(cfg.pdfFont)
+  if (!pdfFont)
+    log.warn({ MINEWATCH_PDF_FONT: cfg.pdfFont ?? null }, '月报 PDF 无中文字体: 请安装 fonts-wqy-microhei 或设置 MINEWATCH_PDF_FONT (no CJK font for the monthly report’s PDF; the other formats work)')
   const app = buildApp({
     store,
     registry,
@@ -356,6 +362,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     requestLogLevel: cfg.simulate ? 'debug' : 'info',
     displays,
     planImage: (image) => siteAdmin.planImage(image),
+    pdfFont,
     notifications: (id) => notifier.of(id),
     signByLink: { open: (token) => notifier.byLink(token), sign: (token) => notifier.byLink(token, (id, actor) => alerting.acknowledge(id, actor)) },
     admin: {

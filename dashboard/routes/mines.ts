@@ -17,6 +17,7 @@ import { HttpError } from '../errors.js'
 import { errorSchema, mineViewSchema } from '../schemas.js'
 import { dailyReport, reportCsv } from '../report.js'
 import { monthRange, monthlyCsv, monthlyReport, monthlyXlsx } from '../monthly.js'
+import { monthlyPdf, type PdfFont } from '../monthly-pdf.js'
 import { resolvedSince } from '../record.js'
 import type { ResolvedQuery } from '../../alerting/store.js'
 import type { Plan } from '../plan-image.js'
@@ -63,6 +64,8 @@ export const mineRoutes: FastifyPluginAsync<{
   downsample: (q: { deviceId: string; metric: string; from: number; to: number; every: number; limit: number }) => Promise<{ count: number }[]>
   /** A site-plan drawing's bytes, by the name the site gives it. */
   planImage: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
+  /** The CJK font the 月报's PDF embeds (none installed: the PDF is refused with what to install). */
+  pdfFont: PdfFont | undefined
   now: () => number
   auth: Auth
   access: Access
@@ -201,20 +204,25 @@ export const mineRoutes: FastifyPluginAsync<{
     '/api/reports/monthly',
     {
       schema: {
-        summary: '月报 a mine’s month: warnings by level and rule, time to sign (median, 95th percentile), 当天处置率, overdue, calls, 数据到报率; JSON, CSV or .xlsx',
+        summary: '月报 a mine’s month: warnings by level and rule, time to sign (median, 95th percentile), 当天处置率, overdue, calls, 数据到报率; JSON, CSV, .xlsx or PDF',
         tags: ['reports'],
         querystring: z.strictObject({
           mine: z.string().min(1).optional(),
           /** A region (its sub-regions included): the mines of it the person may see, together. */
           region: z.string().min(1).optional(),
           month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: 'expected a month as YYYY-MM' }),
-          format: z.enum(['json', 'csv', 'xlsx']).default('json'),
+          format: z.enum(['json', 'csv', 'xlsx', 'pdf']).default('json'),
         }),
       },
     },
     async (request, reply) => {
       const q = request.query
       const mine = await scopeOf(request, q.mine, q.region)
+      if (q.format === 'pdf' && !opts.pdfFont)
+        throw new HttpError(
+          'MW_PDF_NO_FONT',
+          '没有可用的中文字体, 无法生成 PDF: 请安装 fonts-wqy-microhei (apt-get install fonts-wqy-microhei) 或设置 MINEWATCH_PDF_FONT (no CJK font for the PDF: install fonts-wqy-microhei or set MINEWATCH_PDF_FONT)',
+        )
       const { from, to } = monthRange(q.month, mine.timezone)
       const until = Math.min(to, opts.now())
       const record = await resolvedSince(opts.resolved, mine.mineIds, from)
@@ -234,6 +242,11 @@ export const mineRoutes: FastifyPluginAsync<{
           .header('content-type', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
           .header('content-disposition', `attachment; filename="${name}.xlsx"`)
           .send(await monthlyXlsx(report))
+      if (q.format === 'pdf')
+        return reply
+          .header('content-type', 'application/pdf')
+          .header('content-disposition', `attachment; filename="${name}.pdf"`)
+          .send(await monthlyPdf(report, opts.pdfFont!, opts.now()))
       return report
     },
   )

@@ -45,6 +45,8 @@ export const envSchema = z.object({
   MINEWATCH_MQTTS_PORT: port(8883),
   /** A reverse proxy that ends TLS: `true`, or its addresses / CIDRs, comma-separated (e.g. `127.0.0.1`). */
   MINEWATCH_TRUST_PROXY: optionalText,
+  /** The CJK font the 月报's PDF embeds: a .ttf/.otf, or a .ttc with #PostScriptName (default: Debian's fonts-wqy-microhei and others). */
+  MINEWATCH_PDF_FONT: optionalText,
   MINEWATCH_INFLUX_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8086' }).optional(),
   MINEWATCH_INFLUX_TOKEN: optionalText,
   MINEWATCH_INFLUX_ORG: optionalText,

@@ -7,6 +7,7 @@ import { monthRange, nearestRank } from '../../dashboard/monthly.js'
 import { startTestPlatform } from '../helpers/platform.js'
 import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
 import { secretOf } from '../helpers/site.js'
+import { readPdf } from '../helpers/pdf.js'
 
 const MIN = 60_000
 
@@ -27,7 +28,7 @@ function warning(id: string, ruleKind: string, level: 'yellow' | 'orange' | 'red
  * worked out here from the same inputs; CSV and .xlsx carry the same figures.
  */
 describe('the monthly report', () => {
-  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率 and 数据到报率, as JSON, CSV, .xlsx and on the 月报 screen', async () => {
+  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率 and 数据到报率, as JSON, CSV, .xlsx, a PDF with its Chinese text and on the 月报 screen', async () => {
     const t = await startTestPlatform({ webRoot: inject('webRoot') })
     const now = Date.now()
     const month = new Date(now + 8 * 3_600_000).toISOString().slice(0, 7)
@@ -70,6 +71,36 @@ describe('the monthly report', () => {
     const rows = (book.getWorksheet('月报')!.getSheetValues() as unknown[][]).filter(Boolean).map((row) => [row[1], row[2]])
     expect(rows).toContainEqual(['签收用时 95% 分位 (分钟)', 10])
     expect(rows).toContainEqual(['红色预警 (条)', 3])
+    expect(rows).toContainEqual(['规则 阈值 (threshold) (条)', 7])
+    // the PDF, read back by Poppler: the same figures, in Chinese text, with the CJK font embedded
+    const pdf = await t.platform.app.inject({ method: 'GET', url: `/api/reports/monthly?mine=mine-a&month=${month}&format=pdf`, headers: { authorization: 'Bearer test-admin-token-0123456789' } })
+    expect([pdf.statusCode, pdf.headers['content-type']]).toEqual([200, 'application/pdf'])
+    expect(pdf.headers['content-disposition']).toBe(`attachment; filename="minewatch-mine-a-${month}.pdf"`)
+    const read = readPdf(pdf.rawPayload)
+    // compared without white space: pdftotext lays the page out in columns of spaces, and may leave out the space between 汉字 and a figure
+    const flat = read.text.replace(/\s+/g, '')
+    for (const line of [
+      `测试矿山mine-a${month}安全风险监测预警月报`,
+      `统计区间${month}-01至${month}-${String(new Date(Date.UTC(Number(month.slice(0, 4)), Number(month.slice(5, 7)), 0)).getUTCDate())}(截至`,
+      '(Asia/Shanghai)·生成于',
+      '红色预警3条',
+      '橙色预警7条',
+      '阈值(threshold)7',
+      '位移速率(rate)3',
+      '签收用时中位数5.0分钟',
+      '签收用时95%分位10.0分钟',
+      '当天处置率60.0%',
+      `测试a-rain${rainRow.expected}30${(100 * rainRow.rate).toFixed(1)}%`,
+      '第1页共2页',
+      '第2页共2页',
+    ])
+      expect(flat).toContain(line)
+    // every device's row is there, the table continued on the second page
+    expect(read.pages).toBe(2)
+    expect(flat).toContain('设备(续)')
+    expect(flat.match(/测试[ab]-[a-z]+\d+\d+\d+\.\d%/g)).toHaveLength(9)
+    // a CJK font, embedded as a subset with its Unicode map (pdffonts: emb, sub, uni all yes)
+    expect(read.fonts).toMatch(/\+WenQuanYiMicroHei\s+CID TrueType\s+Identity-H\s+yes yes yes/)
     // the region's mines together (region-a has mine-a alone): the same figures, under the region's name
     const region = (await t.admin(`/api/reports/monthly?region=region-a&month=${month}`)).body
     expect(region).toMatchObject({ mineId: 'region-a', mineName: '甲市', raised: 10, resolvedSameDay: 6, signMinutes: { median: 5, p95: 10 } })
@@ -99,11 +130,25 @@ describe('the monthly report', () => {
       expect(await page.textContent('[data-test=report-median]')).toBe('5.0 分钟')
       expect(await page.textContent('[data-test=report-devices] [data-device=a-rain]')).toContain('30 /')
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
+      // the PDF link, fetched as the signed-in regulator: the region's PDF
+      const pdfHref = (await page.getAttribute('[data-test=report-pdf]', 'href'))!
+      expect(pdfHref).toBe(`/api/reports/monthly?region=region-a&month=${month}&format=pdf`)
+      expect(await page.evaluate(async (href) => (await fetch(href)).headers.get('content-type'), pdfHref)).toBe('application/pdf')
       await screenshot(page, `report-${size.width}`)
       expect(errors).toEqual([])
       await page.close()
     }
     await browser.close()
+    await t.stop()
+  })
+
+  it('refuses the PDF with what to install when no CJK font is there, and still answers the other formats', async () => {
+    const t = await startTestPlatform({ pdfFont: '/nonexistent/font.ttf' })
+    const month = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 7)
+    const pdf = await t.admin(`/api/reports/monthly?mine=mine-a&month=${month}&format=pdf`)
+    expect(pdf.status).toBe(503)
+    expect(pdf.body.error).toMatchObject({ code: 'MW_PDF_NO_FONT', message: expect.stringContaining('apt-get install fonts-wqy-microhei') })
+    expect((await t.admin(`/api/reports/monthly?mine=mine-a&month=${month}`)).status).toBe(200)
     await t.stop()
   })
 })
