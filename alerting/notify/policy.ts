@@ -72,15 +72,33 @@ export const contactSchema = z.strictObject({
 export type Contact = z.infer<typeof contactSchema>
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time of day such as 08:00' })
+const date = z.iso.date({ error: 'expected a date such as 2026-10-01' })
+/** A shift: from, to (the next day's when not after from; the same time: 24 hours), who. */
+const shiftSchema = z.strictObject({ from: clock, to: clock, contacts: z.array(idSchema).min(1) })
 /**
- * 值班表: who is on duty at each time of day, in the mine's zone; a shift may cross midnight
- * (20:00 → 08:00). A policy step that names a roster calls whoever is on duty when it calls.
+ * 值班表: who is on duty when, on the mine's clock. A policy step that names a roster calls whoever
+ * is on duty when it calls. A day is made of, in this order of precedence:
+ * - `dates`: days with their own shifts (节假日值班, a swap), which replace everything else that day;
+ * - `shifts`: the usual day, each shift on every day or only on its `days` (1 Monday … 7 Sunday);
+ * - `rotation` (轮班), beside the shifts: crews take turns a day each, 24 hours from the hand-over `at`,
+ *   `crews[0]` on the `start` date.
+ * A shift that crosses midnight (20:00 → 08:00) belongs to the day it starts: at 03:00 on a holiday
+ * the night shift of the day before is still on.
  */
-export const rosterSchema = z.strictObject({
-  id: idSchema,
-  shifts: z.array(z.strictObject({ from: clock, to: clock, contacts: z.array(idSchema).min(1) })).min(1),
-})
+export const rosterSchema = z
+  .strictObject({
+    id: idSchema,
+    shifts: z.array(shiftSchema.extend({ days: z.array(z.number().int().min(1).max(7)).min(1).optional() })).default([]),
+    rotation: z.strictObject({ start: date, at: clock.default('08:00'), crews: z.array(z.array(idSchema).min(1)).min(2) }).optional(),
+    dates: z
+      .array(
+        z.strictObject({ date, to: date.optional(), shifts: z.array(shiftSchema).min(1) }).refine((d) => d.to === undefined || d.to >= d.date, { error: 'to must not be before date', path: ['to'] }),
+      )
+      .default([]),
+  })
+  .refine((r) => r.shifts.length > 0 || r.rotation !== undefined, { error: 'a roster needs shifts or a rotation' })
 export type Roster = z.infer<typeof rosterSchema>
+type Shift = z.infer<typeof shiftSchema>
 
 export const policySchema = z.strictObject({
   id: idSchema,
@@ -115,11 +133,12 @@ export function checkNotify(site: { notify: NotifyConfig; mines: readonly { id: 
   const channels = new Set(site.notify.channels.map((c) => c.id))
   const contacts = new Set(site.notify.contacts.map((c) => c.id))
   const rosters = new Set(site.notify.rosters.map((r) => r.id))
-  site.notify.rosters.forEach((r, i) =>
-    r.shifts.forEach((s, j) =>
-      s.contacts.forEach((c, k) => contacts.has(c) || ctx.addIssue({ code: 'custom', path: ['notify', 'rosters', i, 'shifts', j, 'contacts', k], message: `unknown contact "${c}"` })),
-    ),
-  )
+  const known = (path: (string | number)[]) => (c: string, k: number) => contacts.has(c) || ctx.addIssue({ code: 'custom', path: ['notify', 'rosters', ...path, k], message: `unknown contact "${c}"` })
+  site.notify.rosters.forEach((r, i) => {
+    r.shifts.forEach((s, j) => s.contacts.forEach(known([i, 'shifts', j, 'contacts'])))
+    r.rotation?.crews.forEach((crew, j) => crew.forEach(known([i, 'rotation', 'crews', j])))
+    r.dates.forEach((d, j) => d.shifts.forEach((s, l) => s.contacts.forEach(known([i, 'dates', j, 'shifts', l, 'contacts']))))
+  })
   const mines = new Set(site.mines.map((m) => m.id))
   site.notify.contacts.forEach((c, i) =>
     c.via.forEach((v, j) => channels.has(v.channel) || ctx.addIssue({ code: 'custom', path: ['notify', 'contacts', i, 'via', j, 'channel'], message: `unknown channel "${v.channel}"` })),
@@ -156,12 +175,12 @@ const MINUTE = 60_000
  * the whole chain, and is never held back. A rise in level calls again (the call's id carries the
  * level). Signing (签收) stops the chain: an acknowledged, assigned or resolved warning calls nobody.
  */
-export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' | 'raisedAt' | 'class'>, config: NotifyConfig, now: number, minuteOfDay = 0): Call[] {
+export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' | 'raisedAt' | 'class'>, config: NotifyConfig, now: number, local: LocalTime = MIDNIGHT): Call[] {
   if (alert.state !== 'open') return []
   const contacts = new Map(config.contacts.map((c) => [c.id, c]))
   const rosters = new Map(config.rosters.map((r) => [r.id, r]))
   // a roster is whoever is on duty now (an unsigned warning is handed to the next shift too)
-  const people = (id: string) => (rosters.has(id) ? onDuty(rosters.get(id)!, minuteOfDay) : [id])
+  const people = (id: string) => (rosters.has(id) ? onDuty(rosters.get(id)!, local) : [id])
   const out: Call[] = []
   for (const policy of config.policies) {
     if (!policy.levels.includes(alert.level)) continue
@@ -197,14 +216,46 @@ export function callText(alert: Pick<Alert, 'level' | 'message' | 'mineId'>, min
   return `【${level}预警】${mineName}: ${alert.message}。发布于 ${raisedTime}, 尚未签收, 请立即签收处置${link ? `: ${link}` : '。'}`
 }
 
-/** Who a roster has on duty at this minute of the local day (0–1439): every shift covering it. */
-export function onDuty(roster: Roster, minuteOfDay: number): string[] {
-  const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3))
-  const out: string[] = []
-  for (const s of roster.shifts) {
-    const [from, to] = [minutes(s.from), minutes(s.to)]
-    const on = from === to || (from < to ? minuteOfDay >= from && minuteOfDay < to : minuteOfDay >= from || minuteOfDay < to)
-    if (on) for (const c of s.contacts) if (!out.includes(c)) out.push(c)
+/** A moment on the mine's clock: its local date and the minute of that day (0–1439). */
+export interface LocalTime {
+  readonly date: string
+  readonly minute: number
+}
+const MIDNIGHT: LocalTime = { date: '1970-01-01', minute: 0 }
+const DAY_MS = 86_400_000
+
+/** The moment `now` on a clock `offsetMinutes` ahead of UTC (the mine's zone's offset at that moment). */
+export function localTime(now: number, offsetMinutes: number): LocalTime {
+  const wall = new Date(now + offsetMinutes * 60_000)
+  return { date: wall.toISOString().slice(0, 10), minute: wall.getUTCHours() * 60 + wall.getUTCMinutes() }
+}
+
+const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3))
+const dayNumber = (d: string) => Math.round(Date.parse(`${d}T00:00:00Z`) / DAY_MS)
+
+/** The shifts that start on a local date: the date's own, or the usual ones of its weekday and the rotation's crew. */
+export function shiftsOn(roster: Roster, day: string): Shift[] {
+  const special = roster.dates.find((d) => day >= d.date && day <= (d.to ?? d.date))
+  if (special) return special.shifts
+  const weekday = new Date(`${day}T00:00:00Z`).getUTCDay() || 7
+  const out: Shift[] = roster.shifts.filter((s) => s.days === undefined || s.days.includes(weekday))
+  const r = roster.rotation
+  if (r) {
+    const n = r.crews.length
+    out.push({ from: r.at, to: r.at, contacts: r.crews[(((dayNumber(day) - dayNumber(r.start)) % n) + n) % n]! })
   }
   return out
+}
+
+/** Who a roster has on duty at a moment on the mine's clock: the shifts of the day that cover it, and the day before's that run past midnight into it. */
+export function onDuty(roster: Roster, at: LocalTime): string[] {
+  const yesterday = new Date((dayNumber(at.date) - 1) * DAY_MS).toISOString().slice(0, 10)
+  const on = [
+    ...shiftsOn(roster, at.date).filter((s) => {
+      const [from, to] = [minutes(s.from), minutes(s.to)]
+      return from < to ? at.minute >= from && at.minute < to : at.minute >= from
+    }),
+    ...shiftsOn(roster, yesterday).filter((s) => minutes(s.from) >= minutes(s.to) && at.minute < minutes(s.to)),
+  ]
+  return [...new Set(on.flatMap((s) => s.contacts))]
 }

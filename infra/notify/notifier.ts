@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { Alert } from '../../alerting/book/alert.js'
-import { callsDue, callText, type NotifyConfig } from '../../alerting/notify/policy.js'
+import { callsDue, callText, localTime, type NotifyConfig } from '../../alerting/notify/policy.js'
 import type { Log } from '../../ingest/log.js'
 import { isoInZone, offsetMinutes } from '../../ingest/zone-time.js'
 import { makeChannel, type Send } from './channels.js'
@@ -99,9 +99,8 @@ export class Notifier {
     const calls = []
     for (const alert of this.deps.alerts()) {
       const tz = this.deps.timeZoneOf(alert.mineId)
-      // the rosters' time of day is the mine's
-      const wall = new Date(now + offsetMinutes(now, tz) * 60_000)
-      for (const call of callsDue(alert, this.config, now, wall.getUTCHours() * 60 + wall.getUTCMinutes())) {
+      // the rosters' dates and times of day are the mine's
+      for (const call of callsDue(alert, this.config, now, localTime(now, offsetMinutes(now, tz)))) {
         // the one-time link: the person signs from the message, without logging in
         const link = this.config.publicUrl ? `${this.config.publicUrl.replace(/\/$/, '')}/s/${TOKEN}` : undefined
         const text = callText(alert, this.deps.mineName(alert.mineId), isoInZone(alert.raisedAt, tz).slice(0, 16).replace('T', ' '), link)

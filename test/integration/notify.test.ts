@@ -319,6 +319,32 @@ describe('叫应: calls until someone signs', () => {
     await t.stop()
   })
 
+  it('calls whom the roster has on duty on the mine’s date: a date of its own replaces the usual shifts', async () => {
+    got.length = 0
+    const dataDir = freshDir()
+    // 02:30 on the mine's clock (Asia/Shanghai, +08:00) yesterday: its date is not yet UTC's, so a date read on the wrong clock is another day
+    const today = new Date(Date.now() - 86_400_000 + 8 * 3_600_000).toISOString().slice(0, 10)
+    const clock = { now: Date.parse(`${today}T02:30:00+08:00`) }
+    const site = await testSite()
+    const rostered = notifySchema.parse({
+      channels: [{ id: 'hook', type: 'webhook', url: `${httpBase}/hook` }],
+      contacts: [
+        { id: 'usual', name: '常规值班', via: [{ channel: 'hook', to: 'usual' }] },
+        { id: 'holiday', name: '节日值班', via: [{ channel: 'hook', to: 'holiday' }] },
+      ],
+      rosters: [{ id: 'duty', shifts: [{ from: '00:00', to: '00:00', contacts: ['usual'] }], dates: [{ date: today, shifts: [{ from: '00:00', to: '00:00', contacts: ['holiday'] }] }] }],
+      policies: [{ id: 'p', levels: ['orange', 'red'], steps: [{ after: 0, notify: ['duty'] }] }],
+    })
+    const t = await startTestPlatform({ dataDir, site: { ...site, notify: rostered }, now: () => clock.now, notifyTickMs: 60_000 })
+    await publishDepth(t, 4.3, clock.now - 1000)
+    await eventually(async () => {
+      await turn(t)
+      return got.some((g) => g.path === '/hook')
+    })
+    expect(got.filter((g) => g.path === '/hook').map((g) => g.body.to)).toEqual(['holiday'])
+    await t.stop()
+  })
+
   it('sends an SMS through a gateway described by a template, the text escaped for JSON', async () => {
     got.length = 0
     const dataDir = freshDir()

@@ -70,6 +70,13 @@ describe('site validation reports every problem with its path', () => {
     [site([mine('m1', []), mine('m1', [])]), 'mines[1].id: duplicate mine id "m1"'],
     [site([mine('m1', [])], { serviceAccounts: [{ id: 's', name: 'S', secretHash: HASH, mines: ['m7'] }] }), 'serviceAccounts[0].mines[0]: unknown mine "m7"'],
     [{ regions: [], mines: [] }, 'regions: expected at least one region'],
+    [site([mine('m1', [])], { notify: { rosters: [{ id: 'r', rotation: { start: '2026-12-01', crews: [['x'], ['y']] } }] } }), 'notify.rosters[0].rotation.crews[0][0]: unknown contact "x"'],
+    [
+      site([mine('m1', [])], {
+        notify: { rosters: [{ id: 'r', rotation: { start: '2026-12-01', crews: [['x'], ['y']] }, dates: [{ date: '2026-10-01', shifts: [{ from: '08:00', to: '08:00', contacts: ['z'] }] }] }] },
+      }),
+      'notify.rosters[0].dates[0].shifts[0].contacts[0]: unknown contact "z"',
+    ],
   ])('%#: %s', (input, message) => {
     const result = parseSite(input)
     expect(result.ok).toBe(false)
