@@ -48,6 +48,11 @@ export const channelSchema = z.discriminatedUnion('type', [
     /** Sent as `Authorization: Bearer <token>` when set. */
     token: secretSchema.optional(),
   }),
+  /**
+   * The platform's own log (记录): the message is written there and counts as delivered. For trying a
+   * policy out before the robots are wired, and for the demo; no one is reached by it.
+   */
+  z.strictObject({ ...channelBase, type: z.literal('log') }),
   /** E-mail over SMTP. */
   z.strictObject({
     ...channelBase,

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import nodemailer from 'nodemailer'
 import type { ChannelConfig } from '../../alerting/notify/policy.js'
+import type { Log } from '../../ingest/log.js'
 
 /**
  * The channels a call goes out on (issue 15 item 1), each as its vendor documents its custom robot:
@@ -12,7 +13,8 @@ import type { ChannelConfig } from '../../alerting/notify/policy.js'
  *   `sign` = base64(HmacSHA256(key = timestamp + "\n" + secret, "")) in the body; answer {code: 0};
  * - a generic webhook: POST the call and the warning as JSON, an Idempotency-Key header of the call's id;
  * - SMS through any HTTP gateway: the site's body template with {{to}} and {{text}} filled in;
- * - e-mail over SMTP (nodemailer).
+ * - e-mail over SMTP (nodemailer);
+ * - the platform's log (for a dry run and the demo: written, reaching no one).
  * A send that fails throws, with the vendor's own answer in its message (the outbox retries it).
  * Secrets are read from their variable or file when the channel is made, and never logged.
  */
@@ -66,8 +68,12 @@ export function feishuSign(secret: string, timestampS: number): string {
   return createHmac('sha256', `${timestampS}\n${secret}`).update('').digest('base64')
 }
 
-export function makeChannel(config: ChannelConfig, now: () => number = Date.now, env: NodeJS.ProcessEnv = process.env): Send {
+export function makeChannel(config: ChannelConfig, now: () => number = Date.now, env: NodeJS.ProcessEnv = process.env, log?: Log): Send {
   switch (config.type) {
+    case 'log':
+      // the one-time link signs as the person called: a credential, so it is not written to the log
+      return async (m) =>
+        log?.info({ channel: config.id, to: m.to ?? null, call: m.id }, `叫应 (记录渠道, 未实际发送 not sent to anyone): ${m.text.replace(/\/s\/[A-Za-z0-9_-]+/g, '/s/(一次性链接不记入日志)')}`)
     case 'wecom': {
       const url = readSecret(config.url, env)
       return async (m) => expectZero(await postJson(url, { msgtype: 'text', text: { content: m.text, ...(m.to ? { mentioned_mobile_list: [m.to] } : {}) } }), 'errcode')

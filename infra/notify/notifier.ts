@@ -78,7 +78,7 @@ export class Notifier {
     this.channels.clear()
     for (const c of config.channels) {
       try {
-        this.channels.set(c.id, makeChannel(c, this.deps.now))
+        this.channels.set(c.id, makeChannel(c, this.deps.now, process.env, this.deps.log))
       } catch (err) {
         this.deps.log.error({ channel: c.id, err: (err as Error).message }, '通知渠道不可用 (a notification channel cannot be used: its secret could not be read)')
       }

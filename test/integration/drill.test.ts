@@ -84,6 +84,17 @@ describe('drills in the demo', () => {
     expect(own.filter((ts) => ts >= res.json().drill.startedAt && ts <= drillOver).length).toBeGreaterThan(0)
     expect(own.filter((ts) => ts < startedAt - 60_000)).toEqual([])
     expect((await readingsOf('yt-prism-p07--drill', 'prism', startedAt - 10 * 86_400_000)).length).toBeGreaterThan(100)
+    // the demo's 叫应 on its log channel: the forecast, orange first, called the duty roster's person; risen to red, the whole chain at once (that person again, the director, the city)
+    const red = () => platform.notifier.of(iv.id).filter((c) => c.level === 'red')
+    await eventually(async () => {
+      await platform.notifier.turn()
+      return red().filter((c) => c.status === 'delivered').length === 3
+    })
+    expect(red().map((c) => [c.step, c.contact, c.channel])).toEqual([
+      [0, expect.stringMatching(/^yt-duty-(wang|zhou)$/), 'demo-log'],
+      [1, 'yt-director-li', 'demo-log'],
+      [2, 'yantai-duty', 'demo-log'],
+    ])
     // the seat's trend of the forecast warning carries the failure forecast
     const trend = (await platform.app.inject({ method: 'GET', url: `/api/alerts/${iv.id}/trend`, headers: admin })).json()
     expect(trend.trend).toMatchObject({ forecast: { failureTs: expect.any(Number), safeHoursLeft: expect.any(Number) }, history: expect.any(Array) })

@@ -345,6 +345,38 @@ describe('叫应: calls until someone signs', () => {
     await t.stop()
   })
 
+  it('keeps to a channel’s own rate from the site file: the call over it waits for the next minute', async () => {
+    got.length = 0
+    const dataDir = freshDir()
+    const clock = { now: Date.now() }
+    const site = await testSite()
+    const slow = notifySchema.parse({
+      channels: [{ id: 'hook', type: 'webhook', url: `${httpBase}/hook`, perMinute: 1 }],
+      contacts: [
+        { id: 'c1', name: '甲', via: [{ channel: 'hook', to: '1' }] },
+        { id: 'c2', name: '乙', via: [{ channel: 'hook', to: '2' }] },
+      ],
+      policies: [{ id: 'p', levels: ['orange'], steps: [{ after: 0, notify: ['c1', 'c2'] }] }],
+    })
+    const t = await startTestPlatform({ dataDir, site: { ...site, notify: slow }, now: () => clock.now, notifyTickMs: 60_000 })
+    await publishDepth(t, 4.3, clock.now - 1000)
+    await eventually(async () => {
+      await turn(t)
+      return got.some((g) => g.path === '/hook')
+    })
+    // each turn awaits its sends: two more turns in the same minute send nothing more
+    await turn(t)
+    await turn(t)
+    expect(got.filter((g) => g.path === '/hook').map((g) => g.body.to)).toEqual(['1'])
+    const alertId = t.platform.alerting.book.unresolved().find((a) => a.subject.id === 'a-piezo')!.id
+    expect(t.platform.notifier.of(alertId).map((c) => c.status)).toEqual(['delivered', 'pending'])
+    // a minute later, the second
+    clock.now += 61_000
+    await turn(t)
+    expect(got.filter((g) => g.path === '/hook').map((g) => g.body.to)).toEqual(['1', '2'])
+    await t.stop()
+  })
+
   it('sends an SMS through a gateway described by a template, the text escaped for JSON', async () => {
     got.length = 0
     const dataDir = freshDir()
