@@ -27,7 +27,7 @@ import { webRoutes } from './routes/web.js'
 import { demoRoutes, type DemoControl } from './routes/demo.js'
 import { RequestLog } from './request-log.js'
 import { displayRoutes } from './routes/displays.js'
-import { adminRoutes, type SiteAdministration } from './routes/admin.js'
+import { adminRoutes, type NotifyTest, type SiteAdministration } from './routes/admin.js'
 import { signRoutes, type SignByLink } from './routes/sign.js'
 import type { Displays } from './displays.js'
 import { registerSecurityHeaders } from './security-headers.js'
@@ -87,6 +87,8 @@ export interface AppDeps {
   readonly pdfFont?: PdfFont | undefined
   /** 站点管理: the site administered from the screen (none: the routes are not offered). */
   readonly admin?: SiteAdministration
+  /** A test message to one of the notify section's people (站点管理, 叫应). */
+  readonly testNotify?: (contact: string, actorName: string) => Promise<NotifyTest>
   /** The level of the one line logged per request: `debug` in the demo (see request-log.ts). */
   readonly requestLogLevel?: 'info' | 'debug'
 }
@@ -169,7 +171,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(quarantineRoutes, { files: deps.quarantineFiles, auth: deps.auth })
   const { auth, access } = deps
   app.register(authRoutes, { auth, access })
-  if (deps.admin) app.register(adminRoutes, { auth, admin: deps.admin })
+  if (deps.admin) app.register(adminRoutes, { auth, admin: deps.admin, ...(deps.testNotify ? { testNotify: deps.testNotify } : {}) })
   if (deps.signByLink) app.register(signRoutes, { links: deps.signByLink })
   if (deps.displays) app.register(displayRoutes, { auth, displays: deps.displays, now: deps.now })
   app.register(mineRoutes, {

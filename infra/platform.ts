@@ -364,6 +364,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     planImage: (image) => siteAdmin.planImage(image),
     pdfFont,
     notifications: (id) => notifier.of(id),
+    testNotify: (contact, actorName) => notifier.test(contact, actorName),
     signByLink: { open: (token) => notifier.byLink(token), sign: (token) => notifier.byLink(token, (id, actor) => alerting.acknowledge(id, actor)) },
     admin: {
       view: () => adminView(current),

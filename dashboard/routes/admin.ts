@@ -46,10 +46,14 @@ export type AdminRequest =
   | { op: 'user.update'; id: string; set: Record<string, unknown> }
   | { op: 'mine.rules'; mine: string; kind: string; rules: unknown[] }
   | { op: 'mine.plan'; mine: string; plan: { positions: unknown } | null }
+  | { op: 'notify.set'; notify: unknown }
+
+/** A test message sent to one person on each of their channels: what became of each. */
+export type NotifyTest = { ok: true; results: { channel: string; to: string | null; ok: boolean; error?: string }[] } | { ok: false; errors: string[] }
 
 const answerSchema = z.looseObject({ audit: z.string(), secret: z.string().optional() })
 
-export const adminRoutes: FastifyPluginAsync<{ auth: Auth; admin: SiteAdministration }> = async (app, opts) => {
+export const adminRoutes: FastifyPluginAsync<{ auth: Auth; admin: SiteAdministration; testNotify?: (contact: string, actorName: string) => Promise<NotifyTest> }> = async (app, opts) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const admin = async (request: FastifyRequest): Promise<User> => {
     const user = await opts.auth.user(request)
@@ -107,6 +111,36 @@ export const adminRoutes: FastifyPluginAsync<{ auth: Auth; admin: SiteAdministra
     '/api/admin/site',
     { schema: { summary: '导入站点文件 replace the site with a site file, YAML or JSON (admin)', tags, body: z.strictObject({ text: z.string().min(1) }), response: responses } },
     (request) => run(request, { text: request.body.text }),
+  )
+
+  typed.put(
+    '/api/admin/notify',
+    {
+      schema: {
+        summary: '叫应设置 the notify section: channels (secrets by env or file), people, rosters, policies; replaced whole, validated as the site file (admin)',
+        tags,
+        body: z.strictObject({ notify: z.unknown() }),
+        response: responses,
+      },
+    },
+    (request) => run(request, { op: 'notify.set', notify: request.body.notify }),
+  )
+
+  typed.post(
+    '/api/admin/notify/test',
+    {
+      schema: {
+        summary: '测试通知 a test message to one person on each of their channels, now, outside the outbox; what became of each (admin)',
+        tags,
+        body: z.strictObject({ contact: id }),
+      },
+    },
+    async (request) => {
+      const user = await admin(request)
+      const answer = opts.testNotify ? await opts.testNotify(request.body.contact, user.name) : { ok: false as const, errors: ['叫应未启用 (notifications are not running)'] }
+      if (!answer.ok) throw new HttpError('MW_NOT_FOUND', answer.errors.join('; '))
+      return answer
+    },
   )
 
   typed.post(

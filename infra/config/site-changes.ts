@@ -25,6 +25,8 @@ export type SiteChange =
   | { readonly op: 'mine.rules'; readonly mine: string; readonly kind: DeviceKind; readonly rules: unknown[] }
   /** A mine's site plan: a new drawing (its places kept), new places, or none (null). */
   | { readonly op: 'mine.plan'; readonly mine: string; readonly plan: { image?: string; width?: number; height?: number; positions?: unknown } | null }
+  /** The 叫应 settings: channels, people, rosters, policies (docs/notifications.md), replaced whole. */
+  | { readonly op: 'notify.set'; readonly notify: unknown }
   /** The whole site, as a site file would give it (import). */
   | { readonly op: 'site.import'; readonly site: unknown }
 
@@ -125,6 +127,13 @@ export function applyChange(site: Site, change: SiteChange): ChangeResult {
       after = () => mine.plan ?? null
       break
     }
+    case 'notify.set': {
+      target = 'notify'
+      before = doc.notify
+      doc.notify = change.notify
+      after = () => doc.notify
+      break
+    }
     case 'mine.rules': {
       const mine = doc.mines.find((m) => m.id === change.mine)
       if (!mine) return missing(`没有矿山 "${change.mine}" (no mine "${change.mine}")`)
@@ -178,6 +187,8 @@ export function adminView(site: Site): unknown {
     kinds: DEVICE_KINDS.map((kind) => ({ kind, label: KINDS[kind].label, metrics: Object.entries(KINDS[kind].metrics).map(([name, m]) => ({ name, label: m.label, unit: m.unit })) })),
     regions: site.regions,
     rules: site.rules,
+    // channels name where their secrets are, never the secrets: shown as they are in the file
+    notify: site.notify,
     serviceAccounts: site.serviceAccounts.map(({ secretHash: _s, ...a }) => a),
     users: site.users.map(({ passwordHash: _p, ...u }) => u),
     mines: site.mines.map((m) => ({

@@ -142,6 +142,33 @@ export class Notifier {
     return this.outbox.pending
   }
 
+  /**
+   * A test message to one person on each of their channels, sent now and outside the outbox (a
+   * test is not a call: it is not retried, not counted, and signs nothing): whether each channel
+   * took it, with the vendor's answer when not. For wiring a robot or a gateway before a warning needs it.
+   */
+  async test(contactId: string, by: string): Promise<{ ok: true; results: { channel: string; to: string | null; ok: boolean; error?: string }[] } | { ok: false; errors: string[] }> {
+    const contact = this.config.contacts.find((c) => c.id === contactId)
+    if (!contact) return { ok: false, errors: [`叫应设置中没有联系人 "${contactId}" (no such contact)`] }
+    // a person is not of one mine: the time in the zone of the first mine a policy names, else the platform's default
+    const at = isoInZone(this.deps.now(), this.deps.timeZoneOf(this.config.policies.flatMap((p) => p.mines)[0] ?? '')).slice(0, 16)
+    const text = `【测试】minewatch 叫应测试消息, 发给 ${contact.name}, 由 ${by} 于 ${at.replace('T', ' ')} 发出。收到即说明本渠道可用, 无需处理。`
+    const results = await Promise.all(
+      contact.via.map(async (v) => {
+        const send = this.channels.get(v.channel)
+        if (!send) return { channel: v.channel, to: v.to ?? null, ok: false, error: '渠道不可用: 其密钥未能读取, 见平台日志 (the channel could not be made; see the log)' }
+        try {
+          await send({ id: `test:${contactId}:${v.channel}:${this.deps.now()}`, text, subject: '【测试】minewatch 叫应测试消息', to: v.to, alert: null })
+          return { channel: v.channel, to: v.to ?? null, ok: true }
+        } catch (err) {
+          return { channel: v.channel, to: v.to ?? null, ok: false, error: (err as Error).message.slice(0, 300) }
+        }
+      }),
+    )
+    this.deps.log.info({ contact: contactId, by, results: results.map((r) => `${r.channel}:${r.ok ? 'ok' : 'failed'}`) }, '叫应测试消息已发送 (a test message was sent)')
+    return { ok: true, results }
+  }
+
   /** A contact's name, for `contact:<id>` actors (a person who signed from a call's link). */
   contactName(id: string): string | undefined {
     return this.config.contacts.find((c) => c.id === id)?.name

@@ -65,6 +65,30 @@ describe('site changes', () => {
     expect(cleared.before).toMatchObject([rule])
   })
 
+  it('replaces the 叫应 settings whole, checked as the site file checks them, the audit holding both versions', async () => {
+    const site = await testSite()
+    const notify = {
+      channels: [{ id: 'hook', type: 'webhook', url: 'https://hooks.example.cn/mw' }],
+      contacts: [{ id: 'duty', name: '专席', via: [{ channel: 'hook' }] }],
+      policies: [{ id: 'p', mines: ['mine-a'], levels: ['red'], steps: [{ after: 0, notify: ['duty'] }] }],
+    }
+    const set = applyChange(site, { op: 'notify.set', notify })
+    if (!set.ok) throw new Error(set.errors.join())
+    expect(set.site.notify).toMatchObject({ ...notify, rosters: [] })
+    expect(set).toMatchObject({ target: 'notify', before: { channels: [], contacts: [], policies: [] }, after: notify })
+    expect(adminView(set.site)).toMatchObject({ notify: { contacts: [{ id: 'duty' }] } })
+    // a person reached on a channel that is not there, a policy for a mine that is not there: refused with their paths
+    const bad = applyChange(site, {
+      op: 'notify.set',
+      notify: { ...notify, contacts: [{ id: 'duty', name: '专席', via: [{ channel: 'sms' }] }], policies: [{ ...notify.policies[0], mines: ['mine-z'] }] },
+    })
+    expect(bad).toMatchObject({ ok: false, code: 'MW_SITE_INVALID' })
+    if (!bad.ok)
+      expect(bad.errors).toEqual(
+        expect.arrayContaining([expect.stringContaining('notify.contacts[0].via[0].channel: unknown channel "sms"'), expect.stringContaining('notify.policies[0].mines[0]: unknown mine "mine-z"')]),
+      )
+  })
+
   it('exports a site the site file parser reads back as the same site, and shows it without hashes', async () => {
     const site = await testSite()
     for (const format of ['yaml', 'json'] as const) {

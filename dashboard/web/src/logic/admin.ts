@@ -13,6 +13,8 @@ export const OP_LABEL: Record<string, string> = {
   'user.password': '重置密码',
   'user.retire': '停用用户',
   'mine.rules': '修改预警规则',
+  'mine.plan': '修改测点布置图',
+  'notify.set': '修改叫应设置',
   'site.import': '导入站点文件',
   'site.file': '站点文件已修改 (启动时载入)',
 }
