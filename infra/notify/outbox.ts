@@ -1,7 +1,9 @@
-import { mkdirSync } from 'node:fs'
-import { open, readFile, type FileHandle } from 'node:fs/promises'
+import { createReadStream, mkdirSync } from 'node:fs'
+import { open, stat, type FileHandle } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
 import { dirname } from 'node:path'
 import type { Call } from '../../alerting/notify/policy.js'
+import { writeFileAtomic } from '../../ingest/atomic-file.js'
 import type { Log } from '../../ingest/log.js'
 import type { Outgoing, Send } from './channels.js'
 
@@ -20,9 +22,10 @@ import type { Outgoing, Send } from './channels.js'
  */
 export interface OutboxEntry {
   readonly call: Call
-  readonly text: string
-  readonly subject: string
-  readonly alert: unknown
+  /** The message, the warning: kept while the call is to be sent, dropped once it is settled. */
+  text?: string
+  subject?: string
+  alert?: unknown
   readonly queuedAt: number
   attempts: number
   nextAt: number
@@ -41,6 +44,8 @@ export interface CallStep {
 
 type Line =
   | { t: 'queued'; at: number; call: Call; text: string; subject: string; alert: unknown }
+  /** A call whole, as compaction writes it. */
+  | { t: 'call'; entry: OutboxEntry }
   | { t: 'attempt'; at: number; id: string; error: string }
   | { t: 'delivered'; at: number; id: string }
   | { t: 'failed'; at: number; id: string; error: string }
@@ -50,6 +55,10 @@ const FIRST_BACKOFF_MS = 10_000
 const MAX_BACKOFF_MS = 10 * 60_000
 /** More calls than this due at once on one channel for one address become one digest. */
 const DIGEST_OVER = 3
+/** Settled calls are kept this long (the monthly reports of the last year and more count them), then dropped at a compaction. */
+export const RETAIN_MS = 400 * 86_400_000
+/** Lines beyond one per call that a start tolerates before it compacts the file. */
+const COMPACT_SLACK = 1000
 
 export class Outbox {
   private readonly entries = new Map<string, OutboxEntry>()
@@ -75,32 +84,90 @@ export class Outbox {
 
   static async open(file: string, channels: ReadonlyMap<string, Send>, deps: Outbox['deps']): Promise<Outbox> {
     mkdirSync(dirname(file), { recursive: true })
-    let text = ''
-    try {
-      text = await readFile(file, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    // a reader first: it holds no file and sends nothing; the outbox proper opens the file once it is compacted
+    const read = new Outbox(undefined as never, channels, deps)
+    const { lines, tornEnd } = await read.readBack(file)
+    // a compacted file has one line per call: rewritten when the attempts' lines have piled up or old calls have expired
+    const expired = [...read.entries.values()].filter((e) => e.status !== 'pending' && e.queuedAt < deps.now() - RETAIN_MS)
+    if (lines > read.entries.size + COMPACT_SLACK || expired.length > 0) {
+      for (const e of expired) read.forget(e)
+      await writeFileAtomic(file, [...read.entries.values()].map((e) => `${JSON.stringify({ t: 'call', entry: e } satisfies Line)}\n`).join(''))
+      deps.log.info({ calls: read.entries.size, lines, expired: expired.length }, '通知发件箱已压缩 (the notification outbox was compacted)')
     }
     const handle = await open(file, 'a')
-    const box = new Outbox(handle, channels, deps)
-    for (const raw of text.split('\n')) {
-      if (!raw) continue
-      let line: Line
-      try {
-        line = JSON.parse(raw) as Line
-      } catch {
-        continue // a line a crash cut short: its call was not confirmed queued, and is decided again
-      }
-      box.replay(line)
-    }
     // a torn last line is ended, so that the next line starts on its own
-    if (text.length > 0 && !text.endsWith('\n')) await handle.appendFile('\n')
+    if (tornEnd) await handle.appendFile('\n')
+    const box = new Outbox(handle, channels, deps)
+    for (const e of read.entries.values()) box.keep(e)
     return box
   }
 
+  /** The file read back line by line (a year of calls is tens of megabytes: never one string). */
+  private async readBack(file: string): Promise<{ lines: number; tornEnd: boolean }> {
+    let lines = 0
+    let last = ''
+    try {
+      const input = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity })
+      for await (const raw of input) {
+        last = raw
+        if (!raw) continue
+        lines++
+        let line: Line
+        try {
+          line = JSON.parse(raw) as Line
+        } catch {
+          continue // a line a crash cut short: its call was not confirmed queued, and is decided again
+        }
+        this.replay(line)
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      return { lines: 0, tornEnd: false }
+    }
+    // readline does not say whether the last line ended: the file's last byte does
+    const size = (await stat(file)).size
+    let tornEnd = false
+    if (size > 0 && last !== '') {
+      const h = await open(file, 'r')
+      const b = Buffer.alloc(1)
+      await h.read(b, 0, 1, size - 1)
+      await h.close()
+      tornEnd = b[0] !== 0x0a
+    }
+    return { lines, tornEnd }
+  }
+
+  private keep(entry: OutboxEntry): void {
+    this.entries.set(entry.call.id, entry)
+    const calls = this.byAlert.get(entry.call.alertId)
+    if (calls) calls.push(entry)
+    else this.byAlert.set(entry.call.alertId, [entry])
+    if (entry.status === 'pending') this.waiting.add(entry)
+  }
+
+  private forget(entry: OutboxEntry): void {
+    this.entries.delete(entry.call.id)
+    const calls = this.byAlert.get(entry.call.alertId)?.filter((e) => e !== entry) ?? []
+    if (calls.length > 0) this.byAlert.set(entry.call.alertId, calls)
+    else this.byAlert.delete(entry.call.alertId)
+    this.waiting.delete(entry)
+  }
+
+  /** A settled call keeps what its record shows, not the message it carried. */
+  private settled(e: OutboxEntry): void {
+    this.waiting.delete(e)
+    delete e.text
+    delete e.subject
+    delete e.alert
+  }
+
   private replay(line: Line): void {
+    if (line.t === 'call') {
+      this.keep(line.entry)
+      return
+    }
     if (line.t === 'queued') {
-      const entry: OutboxEntry = {
+      this.keep({
         call: line.call,
         text: line.text,
         subject: line.subject,
@@ -110,10 +177,7 @@ export class Outbox {
         nextAt: line.at,
         status: 'pending',
         trace: [{ t: 'queued', at: line.at }],
-      }
-      this.entries.set(line.call.id, entry)
-      this.byAlert.set(line.call.alertId, [...(this.byAlert.get(line.call.alertId) ?? []), entry])
-      this.waiting.add(entry)
+      })
       return
     }
     const e = this.entries.get(line.id)
@@ -127,11 +191,11 @@ export class Outbox {
       e.attempts++
       e.status = 'delivered'
       e.deliveredAt = line.at
-      this.waiting.delete(e)
+      this.settled(e)
     } else {
       e.status = 'failed'
       e.lastError = line.error
-      this.waiting.delete(e)
+      this.settled(e)
     }
   }
 
@@ -204,10 +268,10 @@ export class Outbox {
       return
     }
     this.sentAt.set(first.call.channel, [...recent, now])
-    const render = (e: OutboxEntry) => (this.deps.render ? this.deps.render(e.text, e.call.id) : e.text)
+    const render = (e: OutboxEntry) => (this.deps.render ? this.deps.render(e.text ?? '', e.call.id) : (e.text ?? ''))
     const message: Outgoing =
       group.length === 1
-        ? { id: first.call.id, text: render(first), subject: first.subject, to: first.call.to, alert: first.alert }
+        ? { id: first.call.id, text: render(first), subject: first.subject ?? '', to: first.call.to, alert: first.alert }
         : {
             id: `digest:${first.call.id}`,
             to: first.call.to,

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { Call } from '../../alerting/notify/policy.js'
 import type { Outgoing } from '../../infra/notify/channels.js'
-import { Outbox } from '../../infra/notify/outbox.js'
+import { Outbox, RETAIN_MS } from '../../infra/notify/outbox.js'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -97,5 +97,80 @@ describe('the notification outbox', () => {
     await box.pump()
     expect(sent.map((m) => m.text)).toEqual(['预警 0', '预警 1', '预警 50', '预警 2'])
     await box.close()
+  })
+
+  it('compacts at a start once attempts have piled up: one line per call, the same calls, records and pending messages after it; a torn last line is ended', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minewatch-outbox-'))
+    dirs.push(dir)
+    const file = join(dir, 'outbox.jsonl')
+    let now = 1_000_000
+    let up = false
+    const sent: Outgoing[] = []
+    const send = async (m: Outgoing) => {
+      if (!up) throw new Error('HTTP 502: bad gateway')
+      sent.push(m)
+    }
+    const deps = { now: () => now, log: silent, perMinute: () => 10_000 }
+    let box = await Outbox.open(file, new Map([['wecom', send]]), deps)
+    // 600 calls, each refused twice then delivered, and one still refused: more than a thousand lines beyond one per call
+    await box.queue(Array.from({ length: 600 }, (_, i) => call(i, 'red')))
+    for (let i = 0; i < 2; i++) {
+      await box.pump()
+      now += 11 * 60_000
+    }
+    up = true
+    await box.pump()
+    up = false
+    await box.queue([call(9999, 'red')])
+    await box.pump()
+    const before = { a7: box.of('a7'), pending: box.of('a9999') }
+    expect(before.a7[0]).toMatchObject({ status: 'delivered', attempts: 3 })
+    expect(before.a7[0]!.trace.map((t) => t.t)).toEqual(['queued', 'attempt', 'attempt', 'delivered'])
+    // a settled call keeps its record, not its message
+    expect(before.a7[0]!.text).toBeUndefined()
+    await box.close()
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).length
+    expect(lines).toBe(600 * 4 + 2)
+    // cut off mid-line by a crash
+    appendFileSync(file, '{"t":"attempt","at":1,"id":"a9')
+
+    box = await Outbox.open(file, new Map([['wecom', send]]), deps)
+    const text = readFileSync(file, 'utf8')
+    expect(text.split('\n').filter(Boolean)).toHaveLength(601)
+    expect(text.endsWith('\n')).toBe(true)
+    expect(box.of('a7')).toEqual(before.a7)
+    expect(box.pending).toBe(1)
+    // the call still to send kept its message, and goes out when the channel answers
+    up = true
+    now += 11 * 60_000
+    await box.pump()
+    expect(sent.at(-1)).toMatchObject({ id: call(9999, 'red').call.id, text: '预警 9999' })
+    await box.close()
+    // reopened: nothing to compact, and the delivery is there
+    box = await Outbox.open(file, new Map([['wecom', send]]), deps)
+    expect(box.of('a9999')[0]).toMatchObject({ status: 'delivered' })
+    expect(box.pending).toBe(0)
+    await box.close()
+  })
+
+  it('drops settled calls older than it keeps at a compaction, never one still to send', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minewatch-outbox-'))
+    dirs.push(dir)
+    const file = join(dir, 'outbox.jsonl')
+    let now = 1_000_000
+    const box = await Outbox.open(file, new Map([['wecom', async () => undefined]]), { now: () => now, log: silent, perMinute: () => 20 })
+    await box.queue([call(1, 'red')])
+    await box.pump()
+    await box.close()
+    // a call to a channel that does not answer stays pending however old
+    const silentChannel = await Outbox.open(file, new Map(), { now: () => now, log: silent, perMinute: () => 20 })
+    await silentChannel.queue([call(2, 'red', 'down')])
+    await silentChannel.close()
+    now += RETAIN_MS + 60_000
+    const later = await Outbox.open(file, new Map(), { now: () => now, log: silent, perMinute: () => 20 })
+    expect(later.of('a1')).toEqual([])
+    expect(later.of('a2')).toMatchObject([{ status: 'pending' }])
+    await later.close()
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(1)
   })
 })
