@@ -173,6 +173,14 @@ export interface Call {
 
 const MINUTE = 60_000
 
+/** A configuration's people and rosters by id, made once per configuration (not per warning per turn). */
+const indexes = new WeakMap<NotifyConfig, { contacts: Map<string, Contact>; rosters: Map<string, Roster> }>()
+function indexOf(config: NotifyConfig) {
+  let index = indexes.get(config)
+  if (!index) indexes.set(config, (index = { contacts: new Map(config.contacts.map((c) => [c.id, c])), rosters: new Map(config.rosters.map((r) => [r.id, r])) }))
+  return index
+}
+
 /**
  * Whom a warning calls by now (pure): while it is open (not signed for), each step of the policies
  * covering its mine and level once its minutes have passed since it was raised, then the last
@@ -182,8 +190,7 @@ const MINUTE = 60_000
  */
 export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' | 'raisedAt' | 'class'>, config: NotifyConfig, now: number, local: LocalTime = MIDNIGHT): Call[] {
   if (alert.state !== 'open') return []
-  const contacts = new Map(config.contacts.map((c) => [c.id, c]))
-  const rosters = new Map(config.rosters.map((r) => [r.id, r]))
+  const { contacts, rosters } = indexOf(config)
   // a roster is whoever is on duty now (an unsigned warning is handed to the next shift too)
   const people = (id: string) => (rosters.has(id) ? onDuty(rosters.get(id)!, local) : [id])
   const out: Call[] = []
