@@ -127,6 +127,17 @@ async function publishDepth(t: TestPlatform, depth: number, ts: number): Promise
   await piezo.endAsync()
 }
 
+/**
+ * 10:00 on the mine's clock (Asia/Shanghai) at or before now: the chains below walk up to 46
+ * minutes on, and from a real now in the late evening they would cross midnight, where a warning
+ * goes overdue (an event in its record, a call of its own) and the test would depend on the hour.
+ */
+function lastMorning(): number {
+  const today = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 10)
+  const at = Date.parse(`${today}T10:00:00+08:00`)
+  return at <= Date.now() ? at : at - 86_400_000
+}
+
 function freshDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'minewatch-notify-'))
   dirs.push(dir)
@@ -142,7 +153,7 @@ async function turn(t: TestPlatform): Promise<void> {
 describe('叫应: calls until someone signs', () => {
   it('walks an unsigned orange warning up the chain on each vendor’s documented format, and stops when it is signed', async () => {
     const dataDir = freshDir()
-    const clock = { now: Date.now() }
+    const clock = { now: lastMorning() }
     const t = await platform(dataDir, clock)
     await publishDepth(t, 4.3, clock.now - 1000)
     await eventually(async () => {
@@ -220,7 +231,7 @@ describe('叫应: calls until someone signs', () => {
   it('calls the whole chain at once for red, with 飞书’s signature and the webhook’s idempotency key; a restart sends nothing twice', async () => {
     got.length = 0
     const dataDir = freshDir()
-    const clock = { now: Date.now() }
+    const clock = { now: lastMorning() }
     let t = await platform(dataDir, clock)
     await publishDepth(t, 3.8, clock.now - 1000)
     await eventually(async () => {
@@ -284,7 +295,7 @@ describe('叫应: calls until someone signs', () => {
   it('signs from the message: the one-time link signs as the person called and stops the chain; used again or forged, it is refused', async () => {
     got.length = 0
     const dataDir = freshDir()
-    const clock = { now: Date.now() }
+    const clock = { now: lastMorning() }
     const t = await platform(dataDir, clock)
     await publishDepth(t, 4.3, clock.now - 1000)
     await eventually(async () => {
@@ -348,7 +359,7 @@ describe('叫应: calls until someone signs', () => {
   it('keeps to a channel’s own rate from the site file: the call over it waits for the next minute', async () => {
     got.length = 0
     const dataDir = freshDir()
-    const clock = { now: Date.now() }
+    const clock = { now: lastMorning() }
     const site = await testSite()
     const slow = notifySchema.parse({
       channels: [{ id: 'hook', type: 'webhook', url: `${httpBase}/hook`, perMinute: 1 }],
@@ -401,7 +412,7 @@ describe('叫应: calls until someone signs', () => {
   it('drops nothing across a restart: a call its channel refused before the restart is delivered after it, once', async () => {
     got.length = 0
     const dataDir = freshDir()
-    const clock = { now: Date.now() }
+    const clock = { now: lastMorning() }
     wecomDown = true
     let t = await platform(dataDir, clock)
     await publishDepth(t, 4.3, clock.now - 1000)
