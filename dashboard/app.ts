@@ -20,7 +20,7 @@ import type { Auth } from './auth.js'
 import { authRoutes } from './routes/auth.js'
 import { mineRoutes, type MinesSite } from './routes/mines.js'
 import { quarantineRoutes } from './routes/quarantine.js'
-import type { DevicePresence } from '../ingest/presence.js'
+import type { DevicePresence, GatewayPresence } from '../ingest/presence.js'
 import type { Rule } from '../alerting/rules/index.js'
 import type { DeviceKind } from '../ingest/contract/kinds.js'
 import { webRoutes } from './routes/web.js'
@@ -54,6 +54,7 @@ export interface AppDeps {
   readonly access: Access
   readonly site: MinesSite
   readonly presence: (deviceId: string) => DevicePresence | undefined
+  readonly gatewayPresence?: (gatewayId: string) => GatewayPresence | undefined
   /** The quarantine's day files, newest first. */
   readonly quarantineFiles: () => string[]
   /** A device's kind and the rules that judge it (the trend chart of a warning). */
@@ -178,6 +179,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     site: deps.site,
     alerts: deps.alerts,
     presence: deps.presence,
+    ...(deps.gatewayPresence ? { gatewayPresence: deps.gatewayPresence } : {}),
     latest: (id) => deps.store.latest(id),
     deviceRules: deps.deviceRules,
     judged: deps.judged ?? (async () => ({})),

@@ -352,8 +352,12 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       get mines() {
         return current.mines
       },
+      get gateways() {
+        return current.gateways
+      },
     },
     presence: (id) => presence.get(id),
+    gatewayPresence: (id) => presence.gateway(id),
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
     ruleState: (deviceId, ruleId) => alerting.ruleState(deviceId, ruleId),
@@ -399,7 +403,14 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         status: ok ? 'ok' : 'degraded',
         time: new Date(now()).toISOString(),
         // the site's devices, not the shadows a drill runs as
-        broker: { id: broker.id, clients: broker.connectedClients, devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length, devicesKnown: realDevices().length },
+        broker: {
+          id: broker.id,
+          clients: broker.connectedClients,
+          devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length,
+          devicesKnown: realDevices().length,
+          // each gateway's own connection, apart from its devices'
+          gateways: current.gateways.map((g) => ({ id: g.id, name: g.name, connected: presence.gateway(g.id)?.connected ?? false, devices: g.devices.length })),
+        },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
         alerts: { unresolved: alerting.book.unresolved().length, rulesPending: lag.readings, rulesLagSeconds: lag.oldestMs / 1000 },
@@ -447,7 +458,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     for (const d of ruleDevices) ruleDevice.set(d.id, d)
     await alerting.configure(ruleDevices, engineItems(running))
     notifier.configure(next.notify)
-    const secretOf = (s: Site) => new Map([...s.mines.flatMap((m) => m.devices), ...s.serviceAccounts].map((p) => [p.id, p.secretHash]))
+    // a principal whose secret changed, or that is gone, is disconnected; a gateway whose devices changed too (it reconnects with the new list)
+    const secretOf = (s: Site) =>
+      new Map([...s.mines.flatMap((m) => m.devices), ...s.serviceAccounts, ...s.gateways.map((g) => ({ ...g, secretHash: `${g.secretHash} ${g.devices.join()}` }))].map((p) => [p.id, p.secretHash]))
     const [was, is] = [secretOf(before), secretOf(next)]
     // aedes keeps its connected clients by client id (not in its typings)
     for (const client of Object.values((broker as unknown as { clients: Record<string, Client> }).clients)) {

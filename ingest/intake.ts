@@ -6,7 +6,7 @@ import type { Presence } from './presence.js'
 import type { Quarantine } from './quarantine.js'
 import type { Reading } from './reading.js'
 import type { Problem } from './refusals.js'
-import type { Principal } from './registry.js'
+import type { DevicePrincipal, Principal } from './registry.js'
 import { publishVerdict, type PublishVerdict } from './broker/acl.js'
 import { decodeStatus } from './status.js'
 
@@ -79,12 +79,12 @@ export class Intake {
   async publish(principal: Principal, clientId: string, topic: string, payload: Buffer): Promise<IntakeResult> {
     const receivedAt = this.deps.now()
     const verdict = this.verdictOf(principal, topic)
-    if (!verdict.ok) return this.refuse(principal, clientId, topic, payload, receivedAt, [verdict.problem], 0)
-    // publishVerdict only passes devices
-    const device = principal as Extract<Principal, { type: 'device' }>
+    if (!verdict.ok) return this.refuse(principal, clientId, topic, payload, receivedAt, [verdict.problem], 0, principal.type === 'device' ? principal : undefined)
+    // the device the message is of: the publisher, or the one of a gateway's devices it names
+    const device = verdict.device
     if (verdict.channel === 'status') {
       const status = decodeStatus(payload, this.deps.limits.maxPayloadBytes)
-      if ('problem' in status) return this.refuse(principal, clientId, topic, payload, receivedAt, [status.problem], 0)
+      if ('problem' in status) return this.refuse(principal, clientId, topic, payload, receivedAt, [status.problem], 0, device)
       this.deps.presence.status(device.id, status.online, receivedAt)
       return { route: true, retainable: true, accepted: 0, problems: [] }
     }
@@ -96,7 +96,7 @@ export class Intake {
       this.emit(decoded.readings)
     }
     if (decoded.problems.length > 0) {
-      return this.refuse(principal, clientId, topic, payload, receivedAt, decoded.problems, decoded.readings.length)
+      return this.refuse(principal, clientId, topic, payload, receivedAt, decoded.problems, decoded.readings.length, device)
     }
     return { route: true, retainable: false, accepted: decoded.readings.length, problems: [] }
   }
@@ -120,13 +120,22 @@ export class Intake {
     }
   }
 
-  private refuse(principal: Principal, clientId: string, topic: string, payload: Buffer, receivedAt: number, problems: readonly Problem[], accepted: number): IntakeResult {
+  /** `device`: the device the message is of, whose rejects topic is told (none: a topic no device of the publisher's). */
+  private refuse(
+    principal: Principal,
+    clientId: string,
+    topic: string,
+    payload: Buffer,
+    receivedAt: number,
+    problems: readonly Problem[],
+    accepted: number,
+    device: DevicePrincipal | undefined,
+  ): IntakeResult {
     const { metrics, quarantine, log } = this.deps
     const counts: Record<string, number> = {}
     for (const p of problems) counts[p.code] = (counts[p.code] ?? 0) + 1
     for (const [code, n] of Object.entries(counts)) metrics.refused.inc({ code }, n)
     const listed = problems.slice(0, NOTICE_PROBLEMS)
-    const device = principal.type === 'device' ? principal : undefined
     const kept = quarantine.keep({
       receivedAt,
       topic,

@@ -11,7 +11,8 @@ export function createIngestMetrics(registry: Registry) {
     connectionsRefused: new Counter({ name: 'minewatch_connections_refused_total', help: 'MQTT connections refused, by reason', labelNames: ['reason'], registers }),
     connectionsPending: new Gauge({ name: 'minewatch_connections_pending', help: 'MQTT connections open but not yet logged in (capped per address and in total)', registers }),
     subscriptionsRefused: new Counter({ name: 'minewatch_subscriptions_refused_total', help: 'MQTT subscriptions refused by the ACL', registers }),
-    devicesConnected: new Gauge({ name: 'minewatch_devices_connected', help: 'Devices with at least one open MQTT connection', registers }),
+    devicesConnected: new Gauge({ name: 'minewatch_devices_connected', help: 'Devices with at least one open MQTT connection, their own or a gateway’s', registers }),
+    gatewaysConnected: new Gauge({ name: 'minewatch_gateways_connected', help: 'Gateways with at least one open MQTT connection', registers }),
     storeWriteSeconds: new Histogram({
       name: 'minewatch_store_write_seconds',
       help: 'Time to write one batch to the store',

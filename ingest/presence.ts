@@ -18,9 +18,48 @@ interface PresenceEvents {
   change: [presence: DevicePresence]
 }
 
+/** A gateway's own connection, shown apart from its devices' (issue 16 item 1). */
+export interface GatewayPresence {
+  readonly gatewayId: string
+  readonly connected: boolean
+  /** Epoch ms of the last change. */
+  readonly since: number
+}
+
 export class Presence extends EventEmitter<PresenceEvents> {
   private readonly connections = new Map<string, number>()
   private readonly state = new Map<string, DevicePresence>()
+  private readonly gatewayConnections = new Map<string, number>()
+  private readonly gatewayState = new Map<string, GatewayPresence>()
+
+  /**
+   * A gateway's connection opened: it, and each of its devices through it (a device behind a
+   * gateway is reachable while its gateway is; its own connection may overlap).
+   */
+  gatewayConnected(gatewayId: string, deviceIds: readonly string[], now: number): void {
+    const n = (this.gatewayConnections.get(gatewayId) ?? 0) + 1
+    this.gatewayConnections.set(gatewayId, n)
+    if (n === 1) this.gatewayState.set(gatewayId, { gatewayId, connected: true, since: now })
+    for (const d of deviceIds) this.connected(d, now)
+  }
+
+  gatewayDisconnected(gatewayId: string, deviceIds: readonly string[], now: number): void {
+    const n = (this.gatewayConnections.get(gatewayId) ?? 1) - 1
+    if (n > 0) this.gatewayConnections.set(gatewayId, n)
+    else {
+      this.gatewayConnections.delete(gatewayId)
+      this.gatewayState.set(gatewayId, { gatewayId, connected: false, since: now })
+    }
+    for (const d of deviceIds) this.disconnected(d, now)
+  }
+
+  gateway(gatewayId: string): GatewayPresence | undefined {
+    return this.gatewayState.get(gatewayId)
+  }
+
+  get gatewaysConnected(): number {
+    return this.gatewayConnections.size
+  }
 
   connected(deviceId: string, now: number): void {
     const n = (this.connections.get(deviceId) ?? 0) + 1

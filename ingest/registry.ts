@@ -21,7 +21,17 @@ export interface AccountPrincipal {
   readonly secretHash: string
 }
 
-export type Principal = DevicePrincipal | AccountPrincipal
+/** A gateway: publishes for the devices it lists, under each one's own topics (site.ts). */
+export interface GatewayPrincipal {
+  readonly type: 'gateway'
+  readonly id: string
+  readonly name: string
+  /** Its devices, by id. */
+  readonly devices: ReadonlyMap<string, DevicePrincipal>
+  readonly secretHash: string
+}
+
+export type Principal = DevicePrincipal | AccountPrincipal | GatewayPrincipal
 
 export class Registry {
   private readonly byId = new Map<string, Principal>()
@@ -37,6 +47,14 @@ export class Registry {
       for (const d of mine.devices) {
         this.byId.set(d.id, { type: 'device', id: d.id, mineId: mine.id, kind: d.kind, name: d.name, intervalMs: d.interval * 1000, secretHash: d.secretHash })
       }
+    }
+    for (const g of site.gateways ?? []) {
+      const devices = new Map<string, DevicePrincipal>()
+      for (const id of g.devices) {
+        const d = this.byId.get(id)
+        if (d?.type === 'device') devices.set(id, d)
+      }
+      this.byId.set(g.id, { type: 'gateway', id: g.id, name: g.name, devices, secretHash: g.secretHash })
     }
     for (const a of site.serviceAccounts) {
       this.byId.set(a.id, { type: 'account', id: a.id, name: a.name, mines: new Set(a.mines), secretHash: a.secretHash })
@@ -54,5 +72,9 @@ export class Registry {
 
   devices(): DevicePrincipal[] {
     return [...this.byId.values()].filter((p): p is DevicePrincipal => p.type === 'device')
+  }
+
+  gateways(): GatewayPrincipal[] {
+    return [...this.byId.values()].filter((p): p is GatewayPrincipal => p.type === 'gateway')
   }
 }

@@ -67,15 +67,29 @@ export const serviceAccountSchema = z.strictObject({
   mines: z.array(idSchema).min(1, { error: 'expected at least one mine' }),
 })
 
+/**
+ * A gateway (数据采集仪, DTU, a vendor's monitoring software; issue 16 item 1): one MQTT account
+ * that publishes for the devices it lists, each under the device's own topics and contract, as if
+ * the device had sent it. The devices keep their own accounts too.
+ */
+export const gatewaySchema = z.strictObject({
+  id: idSchema,
+  name: z.string({ error: 'expected a name' }).min(1, { error: 'expected a name' }),
+  secretHash: secretHashSchema,
+  devices: z.array(idSchema).min(1, { error: 'expected at least one device' }),
+})
+
 export type DeviceConfig = z.infer<typeof deviceSchema>
 export type MineConfig = z.infer<typeof mineSchema>
 export type RegionConfig = z.infer<typeof regionSchema>
 export type ServiceAccountConfig = z.infer<typeof serviceAccountSchema>
+export type GatewayConfig = z.infer<typeof gatewaySchema>
 
 export interface IngestSite {
   readonly regions: readonly RegionConfig[]
   readonly mines: readonly MineConfig[]
   readonly serviceAccounts: readonly ServiceAccountConfig[]
+  readonly gateways?: readonly GatewayConfig[]
 }
 
 /** Cross-references that a per-field schema cannot see; reported with paths like the rest. */
@@ -96,6 +110,16 @@ export function checkIngestSite(site: IngestSite, ctx: z.RefinementCtx): void {
     mineIds.add(m.id)
     if (!regionIds.has(m.region)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'region'], message: `unknown region "${m.region}"` })
     m.devices.forEach((d, j) => claim(d.id, ['mines', i, 'devices', j, 'id']))
+  })
+  const deviceIds = new Set(site.mines.flatMap((m) => m.devices.map((d) => d.id)))
+  site.gateways?.forEach((g, i) => {
+    claim(g.id, ['gateways', i, 'id'])
+    const listed = new Set<string>()
+    g.devices.forEach((d, j) => {
+      if (!deviceIds.has(d)) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'devices', j], message: `unknown device "${d}"` })
+      else if (listed.has(d)) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'devices', j], message: `device "${d}" is listed twice` })
+      listed.add(d)
+    })
   })
   site.serviceAccounts.forEach((a, i) => {
     claim(a.id, ['serviceAccounts', i, 'id'])

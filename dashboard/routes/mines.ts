@@ -8,7 +8,7 @@ import type { Rule } from '../../alerting/rules/index.js'
 import { judgedViews } from '../judged.js'
 import { overview } from '../overview.js'
 import { KINDS, type DeviceKind } from '../../ingest/contract/kinds.js'
-import type { DevicePresence } from '../../ingest/presence.js'
+import type { DevicePresence, GatewayPresence } from '../../ingest/presence.js'
 import type { StoredReading } from '../../ingest/store.js'
 import { isoInZone } from '../../ingest/zone-time.js'
 import type { Access } from '../access.js'
@@ -39,6 +39,8 @@ export interface MinesSite {
     readonly plan?: Plan | undefined
     readonly devices: readonly { readonly id: string; readonly name: string; readonly kind: DeviceKind; readonly interval: number; readonly position: { lat: number; lon: number } }[]
   }[]
+  /** Gateways: one connection publishing for the devices listed (ingest/site.ts). */
+  readonly gateways?: readonly { readonly id: string; readonly name: string; readonly devices: readonly string[] }[]
 }
 
 const reportQuery = z.strictObject({
@@ -51,6 +53,8 @@ export const mineRoutes: FastifyPluginAsync<{
   site: MinesSite
   alerts: () => Alert[]
   presence: (deviceId: string) => DevicePresence | undefined
+  /** A gateway's own connection (shown apart from its devices'). */
+  gatewayPresence?: (gatewayId: string) => GatewayPresence | undefined
   latest: (deviceId: string) => Promise<StoredReading | undefined>
   /** A device's kind and rules, defaults included (the rules the engine runs). */
   deviceRules: (deviceId: string) => { kind: DeviceKind; rules: readonly Rule[] } | undefined
@@ -137,6 +141,22 @@ export const mineRoutes: FastifyPluginAsync<{
       // the name changes with the content: a screen may keep what it has
       reply.header('content-type', drawing.type).header('cache-control', 'private, max-age=3600')
       return reply.send(drawing.bytes)
+    },
+  )
+
+  typed.get(
+    '/api/mines/:id/gateways',
+    { schema: { summary: '网关 the gateways (数据采集仪, DTU) that publish for this mine’s devices: their own connection, apart from the devices’', tags: ['mines'], params: mineParams } },
+    async (request) => {
+      const mine = await visibleMine(request, request.params.id)
+      const own = new Set(mine.devices.map((d) => d.id))
+      return (opts.site.gateways ?? [])
+        .filter((g) => g.devices.some((d) => own.has(d)))
+        .map((g) => {
+          const p = opts.gatewayPresence?.(g.id)
+          // the devices of this mine only: a gateway of several mines shows each mine its own
+          return { id: g.id, name: g.name, connected: p?.connected ?? false, since: p ? isoInZone(p.since, mine.timezone) : null, devices: g.devices.filter((d) => own.has(d)) }
+        })
     },
   )
 

@@ -17,6 +17,7 @@ export function demoCredentialHolders(site: Site, demo: ReadonlySet<string>): st
   const holders: string[] = []
   for (const mine of site.mines) for (const d of mine.devices) if (demo.has(d.secretHash)) holders.push(`device ${d.id}`)
   for (const a of site.serviceAccounts) if (demo.has(a.secretHash)) holders.push(`service account ${a.id}`)
+  for (const g of site.gateways) if (demo.has(g.secretHash)) holders.push(`gateway ${g.id}`)
   for (const u of site.users) if (demo.has(u.passwordHash)) holders.push(`user ${u.id}`)
   return holders
 }

@@ -84,8 +84,9 @@ export function applyChange(site: Site, change: SiteChange): ChangeResult {
         const items = (found.mine as unknown as { items: { devices: string[] }[] }).items
         for (const item of items) item.devices = item.devices.filter((d) => d !== change.id)
         ;(found.mine as unknown as { items: unknown[] }).items = items.filter((i) => i.devices.length >= 2)
-        // and its place on the mine's plan
+        // and its place on the mine's plan, and the gateways' lists (a gateway left with none is refused: edit it first)
         if (found.mine.plan) delete found.mine.plan.positions[change.id]
+        for (const g of (doc as unknown as { gateways: { devices: string[] }[] }).gateways) g.devices = g.devices.filter((d) => d !== change.id)
         after = () => null
       } else {
         Object.assign(found.device, change.op === 'device.secret' ? { secretHash: change.secretHash } : defined(change.set))
@@ -190,6 +191,7 @@ export function adminView(site: Site): unknown {
     // channels name where their secrets are, never the secrets: shown as they are in the file
     notify: site.notify,
     serviceAccounts: site.serviceAccounts.map(({ secretHash: _s, ...a }) => a),
+    gateways: site.gateways.map(({ secretHash: _s, ...g }) => g),
     users: site.users.map(({ passwordHash: _p, ...u }) => u),
     mines: site.mines.map((m) => ({
       ...m,

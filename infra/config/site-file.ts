@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
 import { checkAlertingSite, deviceRulesSchema, itemsSchema, kindRulesSchema } from '../../alerting/config.js'
-import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, serviceAccountSchema } from '../../ingest/site.js'
+import { checkIngestSite, deviceSchema, formatPath, mineSchema, regionSchema, serviceAccountSchema, gatewaySchema } from '../../ingest/site.js'
 import { checkDashboardSite, usersSchema } from '../../dashboard/users.js'
 import { checkPlans, planSchema } from '../../dashboard/plan-image.js'
 import { checkNotify, notifySchema } from '../../alerting/notify/policy.js'
@@ -35,6 +35,8 @@ export const siteSchema = z
     regions: z.array(regionSchema).min(1, { error: 'expected at least one region' }),
     mines: z.array(siteMineSchema).min(1, { error: 'expected at least one mine' }),
     serviceAccounts: z.array(serviceAccountSchema).default([]),
+    /** Gateways that publish for several devices over one connection (docs/device-contract.md, "Gateways"). */
+    gateways: z.array(gatewaySchema).default([]),
     /** Rules per device kind for every mine (a mine's own `rules` and a device's replace them by id). */
     rules: kindRulesSchema,
     /** The people who sign in to the dashboard. */

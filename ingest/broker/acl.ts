@@ -1,5 +1,5 @@
 import { alertsTopic, deviceTopic, hasWildcard, parseTopic, type DeviceChannel } from '../contract/topics.js'
-import type { Principal } from '../registry.js'
+import type { DevicePrincipal, GatewayPrincipal, Principal } from '../registry.js'
 import { problem, type Problem } from '../refusals.js'
 
 /**
@@ -7,13 +7,17 @@ import { problem, type Problem } from '../refusals.js'
  * - a device publishes only its own telemetry and status, subscribes only to its own rejects;
  * - a service account publishes nothing and reads `mines/{its mines}/alerts`
  *   (`mines/+/alerts` is allowed and filtered per message on delivery);
+ * - a gateway publishes the telemetry and status of the devices it lists, each under the device's
+ *   own topics, and reads their rejects (`mines/+/devices/+/rejects` filtered per message);
  * - `$` topics (`$SYS`) are the broker's own [MQTT-4.7.2-1] and closed to everyone.
  */
-export type PublishVerdict = { ok: true; channel: Extract<DeviceChannel, 'telemetry' | 'status'> } | { ok: false; problem: Problem }
+/** Allowed: on which channel, and as which device (the publisher itself, or one of a gateway's). */
+export type PublishVerdict = { ok: true; channel: Extract<DeviceChannel, 'telemetry' | 'status'>; device: DevicePrincipal } | { ok: false; problem: Problem }
 
 export function publishVerdict(principal: Principal, topic: string): PublishVerdict {
   if (topic.startsWith('$')) return refused('TOPIC_FORBIDDEN', `topics starting with "$" are reserved for the broker`)
   if (principal.type === 'account') return refused('TOPIC_FORBIDDEN', `service account ${principal.id} may not publish`)
+  if (principal.type === 'gateway') return gatewayVerdict(principal, topic)
   const own = `mines/${principal.mineId}/devices/${principal.id}/`
   const parsed = parseTopic(topic)
   if (!parsed) {
@@ -25,7 +29,25 @@ export function publishVerdict(principal: Principal, topic: string): PublishVerd
     return refused('TOPIC_FORBIDDEN', `device ${principal.id} may publish only under ${own}`)
   }
   if (parsed.channel === 'rejects') return refused('TOPIC_FORBIDDEN', `${topic} is written by the platform, not the device`)
-  return { ok: true, channel: parsed.channel }
+  return { ok: true, channel: parsed.channel, device: principal }
+}
+
+function gatewayVerdict(gateway: GatewayPrincipal, topic: string): PublishVerdict {
+  const parsed = parseTopic(topic)
+  const device = parsed?.type === 'device' ? gateway.devices.get(parsed.deviceId) : undefined
+  if (!parsed || parsed.type !== 'device' || !device || device.mineId !== parsed.mineId) {
+    return refused('TOPIC_FORBIDDEN', `gateway ${gateway.id} may publish only for its devices (${[...gateway.devices.keys()].slice(0, 10).join(', ')}), under mines/{mine}/devices/{device}/`)
+  }
+  if (parsed.channel === 'rejects') return refused('TOPIC_FORBIDDEN', `${topic} is written by the platform, not the device`)
+  return { ok: true, channel: parsed.channel, device }
+}
+
+/** One of the gateway's devices' topics on `channel`. */
+function gatewayTopic(gateway: GatewayPrincipal, topic: string, channel: DeviceChannel): boolean {
+  const parsed = parseTopic(topic)
+  if (parsed?.type !== 'device' || parsed.channel !== channel) return false
+  const device = gateway.devices.get(parsed.deviceId)
+  return device !== undefined && device.mineId === parsed.mineId && topic === deviceTopic(device.mineId, device.id, channel)
 }
 
 function refused(code: 'TOPIC_FORBIDDEN' | 'UNKNOWN_TOPIC', message: string): PublishVerdict {
@@ -34,11 +56,14 @@ function refused(code: 'TOPIC_FORBIDDEN' | 'UNKNOWN_TOPIC', message: string): Pu
 
 /** The only topic a device may set its will on: its own status (docs/device-contract.md). */
 export function willAllowed(principal: Principal, topic: string): boolean {
+  // a gateway's will may say one of its devices is gone (a DTU of one sensor)
+  if (principal.type === 'gateway') return gatewayTopic(principal, topic, 'status')
   return principal.type === 'device' && topic === deviceTopic(principal.mineId, principal.id, 'status')
 }
 
 export function subscribeAllowed(principal: Principal, filter: string): boolean {
   if (principal.type === 'device') return filter === deviceTopic(principal.mineId, principal.id, 'rejects')
+  if (principal.type === 'gateway') return filter === 'mines/+/devices/+/rejects' || gatewayTopic(principal, filter, 'rejects')
   if (filter === 'mines/+/alerts') return true
   if (hasWildcard(filter)) return false
   const parsed = parseTopic(filter)
@@ -48,6 +73,7 @@ export function subscribeAllowed(principal: Principal, filter: string): boolean 
 /** Checked on every delivery, so a wildcard subscription never leaks another mine's alerts. */
 export function forwardAllowed(principal: Principal, topic: string): boolean {
   if (principal.type === 'device') return topic === deviceTopic(principal.mineId, principal.id, 'rejects')
+  if (principal.type === 'gateway') return gatewayTopic(principal, topic, 'rejects')
   const parsed = parseTopic(topic)
   return parsed?.type === 'alerts' && principal.mines.has(parsed.mineId) && topic === alertsTopic(parsed.mineId)
 }

@@ -41,7 +41,7 @@ export function authenticate(ctx: BrokerContext): NonNullable<AedesOptions['auth
       if (owner !== undefined && owner !== principal.id) {
         return refuse(IDENTIFIER_REJECTED, 'CLIENT_ID_TAKEN', `client id "${client.id}" belongs to another device or account; use one of your own (e.g. your device id)`)
       }
-      const unavailable = principal.type === 'device' ? ctx.unavailable() : undefined
+      const unavailable = principal.type !== 'account' ? ctx.unavailable() : undefined
       if (unavailable) {
         // the journal cannot keep readings now: say so at the door instead of closing after each publish
         return refuse(SERVER_UNAVAILABLE, 'SERVER_UNAVAILABLE', `server unavailable: ${unavailable}`)

@@ -31,6 +31,10 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
     if (p.type === 'device' && ready.has(client)) {
       ctx.presence.disconnected(p.id, ctx.now())
       ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
+    } else if (p.type === 'gateway' && ready.has(client)) {
+      ctx.presence.gatewayDisconnected(p.id, [...p.devices.keys()], ctx.now())
+      ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
+      ctx.metrics.gatewaysConnected.set(ctx.presence.gatewaysConnected)
     }
   }
   const checkSecret = authenticate(ctx)
@@ -64,6 +68,10 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
     if (p?.type === 'device') {
       ctx.presence.connected(p.id, ctx.now())
       ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
+    } else if (p?.type === 'gateway') {
+      ctx.presence.gatewayConnected(p.id, [...p.devices.keys()], ctx.now())
+      ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
+      ctx.metrics.gatewaysConnected.set(ctx.presence.gatewaysConnected)
     }
   })
   broker.on('clientDisconnect', gone)

@@ -1,16 +1,54 @@
 import { describe, expect, it } from 'vitest'
 import { forwardAllowed, publishVerdict, routable, subscribeAllowed, willAllowed } from '../../ingest/broker/acl.js'
-import type { AccountPrincipal, DevicePrincipal } from '../../ingest/registry.js'
+import type { AccountPrincipal, DevicePrincipal, GatewayPrincipal } from '../../ingest/registry.js'
 
 const device: DevicePrincipal = { type: 'device', id: 'd1', mineId: 'm1', kind: 'prism', name: 'P', intervalMs: 60_000, secretHash: 'x' }
 const account: AccountPrincipal = { type: 'account', id: 'svc', name: 'S', mines: new Set(['m1']), secretHash: 'x' }
+const d2: DevicePrincipal = { ...device, id: 'd2', kind: 'pump' }
+const other: DevicePrincipal = { ...device, id: 'e1', mineId: 'm2' }
+/** A DTU for d1 and d2 of mine m1, and e1 of mine m2. */
+const gateway: GatewayPrincipal = { type: 'gateway', id: 'dtu', name: 'DTU', secretHash: 'x', devices: new Map([device, d2, other].map((d) => [d.id, d])) }
+
+describe('gateway ACL (issue 16 item 1)', () => {
+  it('publishes for each of its devices, as that device, under its own topics', () => {
+    expect(publishVerdict(gateway, 'mines/m1/devices/d1/telemetry')).toEqual({ ok: true, channel: 'telemetry', device })
+    expect(publishVerdict(gateway, 'mines/m1/devices/d2/status')).toEqual({ ok: true, channel: 'status', device: d2 })
+    expect(publishVerdict(gateway, 'mines/m2/devices/e1/telemetry')).toEqual({ ok: true, channel: 'telemetry', device: other })
+  })
+
+  it.each([
+    'mines/m1/devices/d3/telemetry', // not its device
+    'mines/m2/devices/d1/telemetry', // its device under another mine
+    'mines/m1/devices/d1/rejects',
+    'mines/m1/alerts',
+    'mines/m1/devices/dtu/telemetry', // itself: a gateway has no readings of its own
+    '$SYS/x',
+  ])('may not publish %s', (topic) => {
+    const v = publishVerdict(gateway, topic)
+    expect(!v.ok && v.problem.code).toBe('TOPIC_FORBIDDEN')
+  })
+
+  it('reads its devices’ rejects, by name or by the wildcard filtered per message; sets a will only on a device’s status', () => {
+    expect(subscribeAllowed(gateway, 'mines/m1/devices/d2/rejects')).toBe(true)
+    expect(subscribeAllowed(gateway, 'mines/+/devices/+/rejects')).toBe(true)
+    expect(subscribeAllowed(gateway, 'mines/m1/devices/d3/rejects')).toBe(false)
+    expect(subscribeAllowed(gateway, 'mines/m1/devices/d1/telemetry')).toBe(false)
+    expect(subscribeAllowed(gateway, 'mines/m1/alerts')).toBe(false)
+    expect(subscribeAllowed(gateway, '#')).toBe(false)
+    expect(forwardAllowed(gateway, 'mines/m1/devices/d1/rejects')).toBe(true)
+    expect(forwardAllowed(gateway, 'mines/m1/devices/d3/rejects')).toBe(false)
+    expect(forwardAllowed(gateway, 'mines/m1/alerts')).toBe(false)
+    expect(willAllowed(gateway, 'mines/m1/devices/d1/status')).toBe(true)
+    expect(willAllowed(gateway, 'mines/m1/devices/d3/status')).toBe(false)
+  })
+})
 
 describe('publish ACL', () => {
   it.each([
     ['mines/m1/devices/d1/telemetry', 'telemetry'],
     ['mines/m1/devices/d1/status', 'status'],
   ])('a device may publish %s', (topic, channel) => {
-    expect(publishVerdict(device, topic)).toEqual({ ok: true, channel })
+    expect(publishVerdict(device, topic)).toEqual({ ok: true, channel, device })
   })
 
   it.each([

@@ -37,6 +37,19 @@ describe('site changes', () => {
     expect(again).toMatchObject({ ok: false, code: 'MW_NOT_FOUND' })
   })
 
+  it('takes a retired device off the gateways’ lists, and refuses to leave a gateway with none', async () => {
+    const site = parseSite({ ...(await testSite()), gateways: [{ id: 'dtu', name: 'DTU', secretHash: HASH, devices: ['a-pump', 'a-power'] }] })
+    if (!site.ok) throw new Error(site.errors.join())
+    const one = applyChange(site.site, { op: 'device.retire', id: 'a-pump' })
+    if (!one.ok) throw new Error(one.errors.join())
+    expect(one.site.gateways).toMatchObject([{ id: 'dtu', devices: ['a-power'] }])
+    expect(adminView(one.site)).toMatchObject({ gateways: [{ id: 'dtu', devices: ['a-power'] }] })
+    expect(JSON.stringify(adminView(one.site))).not.toContain(HASH)
+    const none = applyChange(one.site, { op: 'device.retire', id: 'a-power' })
+    expect(none).toMatchObject({ ok: false, code: 'MW_SITE_INVALID' })
+    if (!none.ok) expect(none.errors.join()).toContain('gateways[0].devices: expected at least one device')
+  })
+
   it("refuses what the site file refuses, with the file's paths, whichever change brings it", async () => {
     const site = await testSite()
     const device = { id: 'x-1', kind: 'prism' as const, name: 'x', position: { lat: 95, lon: 120 }, interval: 0 }
