@@ -49,6 +49,7 @@ import { drillEngineDevices, withDrillShadows } from './drill-site.js'
 import { isDrillId } from '../ingest/contract/ids.js'
 import { SiteAdmin, siteDigest, type AdminChange } from './site-admin.js'
 import { Notifier } from './notify/notifier.js'
+import { ModbusCollectors } from './modbus/collector.js'
 import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 
@@ -271,6 +272,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     ...(cfg.notifyTickMs !== undefined ? { tickMs: cfg.notifyTickMs } : {}),
   })
   undo.push(() => notifier.stop())
+  // 协议改造: devices read over Modbus TCP, their readings through the same intake (infra/modbus/collector.ts)
+  const collectors = new ModbusCollectors({ intake, presence, now, log, metrics: metricsRegistry })
+  const modbusDevices = (s: Site) => s.mines.flatMap((m) => m.devices.flatMap((d) => (d.modbus && registry.device(d.id) ? [{ principal: registry.device(d.id)!, map: d.modbus }] : [])))
+  collectors.configure(modbusDevices(current))
+  undo.push(() => collectors.stop())
   // a new warning or a rise calls at once, not at the next turn
   alertBus.on(() => void notifier.turn())
   new Gauge({
@@ -410,6 +416,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
           devicesKnown: realDevices().length,
           // each gateway's own connection, apart from its devices'
           gateways: current.gateways.map((g) => ({ id: g.id, name: g.name, connected: presence.gateway(g.id)?.connected ?? false, devices: g.devices.length })),
+          // each Modbus device's collector: its endpoint, whether its last poll answered, the last error
+          modbus: collectors.status(),
         },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
@@ -448,6 +456,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     current = next
     const running = shadowed(next)
     registry.load(running)
+    collectors.configure(modbusDevices(next))
     mines.clear()
     for (const m of next.mines) mines.set(m.id, m)
     access.load(next)

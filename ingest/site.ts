@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { idSchema } from './contract/ids.js'
 import { DEVICE_KINDS } from './contract/kinds.js'
 import { SECRET_HASH_PATTERN } from './secrets.js'
+import { checkRegisterMap, modbusSchema } from './modbus/register-map.js'
 
 /**
  * The parts of the site file that ingest owns: regions, mines, devices and service accounts.
@@ -28,6 +29,8 @@ export const deviceSchema = z.strictObject({
   /** Expected reporting interval, seconds; silence rules count in multiples of it. */
   interval: z.number({ error: 'expected a positive number' }).positive({ error: 'expected a positive number' }),
   secretHash: secretHashSchema,
+  /** Read over Modbus TCP by the platform's collector instead of publishing (ingest/modbus/register-map.ts). */
+  modbus: modbusSchema.optional(),
 })
 
 const timeZoneSchema = z.string().refine(
@@ -109,7 +112,10 @@ export function checkIngestSite(site: IngestSite, ctx: z.RefinementCtx): void {
     if (mineIds.has(m.id)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'id'], message: `duplicate mine id "${m.id}"` })
     mineIds.add(m.id)
     if (!regionIds.has(m.region)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'region'], message: `unknown region "${m.region}"` })
-    m.devices.forEach((d, j) => claim(d.id, ['mines', i, 'devices', j, 'id']))
+    m.devices.forEach((d, j) => {
+      claim(d.id, ['mines', i, 'devices', j, 'id'])
+      if (d.modbus) for (const issue of checkRegisterMap(d.kind, d.modbus)) ctx.addIssue({ code: 'custom', path: ['mines', i, 'devices', j, 'modbus', ...issue.path], message: issue.message })
+    })
   })
   const deviceIds = new Set(site.mines.flatMap((m) => m.devices.map((d) => d.id)))
   site.gateways?.forEach((g, i) => {

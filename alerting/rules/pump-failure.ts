@@ -27,27 +27,38 @@ export interface PumpFailureState extends ConditionState {
   readonly running?: boolean
   readonly flow?: number
   readonly water?: number
+  /** The last reading taken of each device: a level reading is late only against the level's own, not the pump's. */
+  readonly waterTs?: number
+  readonly pumpTs?: number
 }
 
 export const initialPumpFailure = (): PumpFailureState => INITIAL_CONDITION
 
 /** Judged on the pump's readings and on the watched device's (whichever comes, with the latest of the other). */
 export const evaluatePumpFailure: Evaluate<PumpFailureRule, PumpFailureState> = (state, reading, rule) => {
-  if (reading.ts <= state.lastTs) return { state, events: [] }
+  // two devices report on their own clocks and paths: a level read at 10:00:00 that arrives after
+  // the pump's 10:00:30 is still the latest level (it was dropped as late against the pump's time
+  // when one time served both, found with a Modbus pump polled beside a published gauge)
+  const watched = reading.deviceId === rule.watch.device
+  // a state saved before the two were kept apart has only lastTs, which then stands for both
+  const older = state.waterTs === undefined && state.pumpTs === undefined ? state.lastTs : Number.NEGATIVE_INFINITY
+  if (reading.ts <= ((watched ? state.waterTs : state.pumpTs) ?? older)) return { state, events: [] }
   let next: PumpFailureState = state
-  if (reading.deviceId === rule.watch.device) {
+  if (watched) {
     const water = reading.values[rule.watch.metric]
     if (typeof water !== 'number') return { state, events: [] }
-    next = { ...state, water }
+    next = { ...state, water, waterTs: reading.ts }
   } else {
     const { running, flow } = reading.values
     if (typeof running !== 'boolean' && typeof flow !== 'number') return { state, events: [] }
-    next = { ...state, ...(typeof running === 'boolean' ? { running } : {}), ...(typeof flow === 'number' ? { flow } : {}) }
+    next = { ...state, ...(typeof running === 'boolean' ? { running } : {}), ...(typeof flow === 'number' ? { flow } : {}), pumpTs: reading.ts }
   }
+  // judged at the latest time either has reached: the condition's clock never runs backwards
+  const at = Math.max(reading.ts, state.lastTs)
   const rising = next.water !== undefined && next.water > rule.watch.above
   const failing = next.running === false || (next.running === true && next.flow !== undefined && next.flow < rule.minFlow)
-  const { level, events } = judgeCondition(state.level, rising && failing, reading.ts, rule, { running: next.running ?? null, flow: next.flow ?? null, water: next.water ?? null })
-  return { state: { ...next, level, lastTs: reading.ts }, events: events.map((e) => ({ ...e, value: next.water ?? NaN, threshold: rule.watch.above, unit: 'm' })) }
+  const { level, events } = judgeCondition(state.level, rising && failing, at, rule, { running: next.running ?? null, flow: next.flow ?? null, water: next.water ?? null })
+  return { state: { ...next, level, lastTs: at }, events: events.map((e) => ({ ...e, value: next.water ?? NaN, threshold: rule.watch.above, unit: 'm' })) }
 }
 
 /** The other devices whose readings this rule needs. */

@@ -79,6 +79,10 @@ describe('demo-site scenarios through the engine', () => {
       storm.push(at('yt-rain-01', t + 1, { rainfall: 2 }))
       storm.push(at('yt-reservoir-01', t + 2, { level: 97.8 + i * 0.045 }))
       storm.push(at('yt-piezo-zk03', t + 3, { depth: 6.2 - i * 0.055 }))
+      // the drainage pump runs as the water comes (the simulator's pumps do above 0.3 m of rise); this
+      // test had it report nothing in the storm, and passed only while the pump-failure rule dropped
+      // pump readings that shared a time with the pond's (a pump idle since the calm is a failure)
+      storm.push(at('yt-pump-01', t + 4, { running: true, flow: 120 }))
     }
     const { raised } = run([...calm(2, 10 * MIN, []), ...storm])
     expect(raised).toEqual(['yt-piezo-zk03 phreatic-depth orange', 'yt-rain-01 rain-24h yellow', 'yt-reservoir-01 pond-level orange'])

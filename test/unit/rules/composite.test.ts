@@ -36,6 +36,9 @@ describe('pump failure', () => {
     ['a running pump with flow is fine', [sump(0, 99.5), pump(1, { running: true, flow: 120 })], []],
     ['high water alone is not a pump failure', [sump(0, 99.5)], []],
     ['it clears when the pump runs again', [pump(0, { running: false }), sump(1, 99.5), pump(2, { running: true, flow: 80 })], ['-→orange@1', 'orange→-@2']],
+    // the pump polled every minute, the gauge's reading of 10:02 arriving after the pump's 10:03: still the latest level
+    ['a level read before the pump’s last reading still counts', [pump(0, { running: false }), pump(3, { running: false }), sump(2, 99.5)], ['-→orange@2']],
+    ['a level older than the level already judged is late', [pump(0, { running: false }), sump(3, 98), sump(2, 99.5)], []],
   ])('%s', (_name, readings, expected) => {
     expect(changes(evaluatePumpFailure, initialPumpFailure(), rule, readings)).toEqual(expected)
   })
