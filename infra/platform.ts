@@ -50,6 +50,7 @@ import { isDrillId } from '../ingest/contract/ids.js'
 import { SiteAdmin, siteDigest, type AdminChange } from './site-admin.js'
 import { Notifier } from './notify/notifier.js'
 import { ModbusCollectors } from './modbus/collector.js'
+import { gatewayDevices } from '../ingest/site.js'
 import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 
@@ -359,7 +360,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         return current.mines
       },
       get gateways() {
-        return current.gateways
+        return current.gateways.map((g) => ({ ...g, devices: gatewayDevices(current, g) }))
       },
     },
     presence: (id) => presence.get(id),
@@ -415,7 +416,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
           devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length,
           devicesKnown: realDevices().length,
           // each gateway's own connection, apart from its devices'
-          gateways: current.gateways.map((g) => ({ id: g.id, name: g.name, connected: presence.gateway(g.id)?.connected ?? false, devices: g.devices.length })),
+          gateways: current.gateways.map((g) => ({ id: g.id, name: g.name, connected: presence.gateway(g.id)?.connected ?? false, devices: gatewayDevices(current, g).length })),
           // each Modbus device's collector: its endpoint, whether its last poll answered, the last error
           modbus: collectors.status(),
         },
@@ -469,7 +470,12 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     notifier.configure(next.notify)
     // a principal whose secret changed, or that is gone, is disconnected; a gateway whose devices changed too (it reconnects with the new list)
     const secretOf = (s: Site) =>
-      new Map([...s.mines.flatMap((m) => m.devices), ...s.serviceAccounts, ...s.gateways.map((g) => ({ ...g, secretHash: `${g.secretHash} ${g.devices.join()}` }))].map((p) => [p.id, p.secretHash]))
+      new Map(
+        [...s.mines.flatMap((m) => m.devices), ...s.serviceAccounts, ...s.gateways.map((g) => ({ ...g, secretHash: `${g.secretHash} ${gatewayDevices(s, g).join()}` }))].map((p) => [
+          p.id,
+          p.secretHash,
+        ]),
+      )
     const [was, is] = [secretOf(before), secretOf(next)]
     // aedes keeps its connected clients by client id (not in its typings)
     for (const client of Object.values((broker as unknown as { clients: Record<string, Client> }).clients)) {

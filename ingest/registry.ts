@@ -1,5 +1,5 @@
 import type { DeviceKind } from './contract/kinds.js'
-import type { IngestSite } from './site.js'
+import { gatewayDevices, type IngestSite } from './site.js'
 
 /** Who may connect: every device and service account of the site, by MQTT username. */
 export interface DevicePrincipal {
@@ -50,7 +50,7 @@ export class Registry {
     }
     for (const g of site.gateways ?? []) {
       const devices = new Map<string, DevicePrincipal>()
-      for (const id of g.devices) {
+      for (const id of gatewayDevices(site, g)) {
         const d = this.byId.get(id)
         if (d?.type === 'device') devices.set(id, d)
       }

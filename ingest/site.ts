@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { idSchema } from './contract/ids.js'
+import { idSchema, isDrillId } from './contract/ids.js'
 import { DEVICE_KINDS } from './contract/kinds.js'
 import { SECRET_HASH_PATTERN } from './secrets.js'
 import { checkRegisterMap, modbusSchema } from './modbus/register-map.js'
@@ -79,7 +79,13 @@ export const gatewaySchema = z.strictObject({
   id: idSchema,
   name: z.string({ error: 'expected a name' }).min(1, { error: 'expected a name' }),
   secretHash: secretHashSchema,
-  devices: z.array(idSchema).min(1, { error: 'expected at least one device' }),
+  /** The devices it publishes for. */
+  devices: z.array(idSchema).default([]),
+  /**
+   * Mines all of whose devices it publishes for, those added later too: a mine platform's uplink
+   * account on the provincial platform (联网), or a vendor's system that carries a whole mine.
+   */
+  mines: z.array(idSchema).default([]),
 })
 
 export type DeviceConfig = z.infer<typeof deviceSchema>
@@ -93,6 +99,14 @@ export interface IngestSite {
   readonly mines: readonly MineConfig[]
   readonly serviceAccounts: readonly ServiceAccountConfig[]
   readonly gateways?: readonly GatewayConfig[]
+}
+
+/** The devices a gateway publishes for: those it lists, and every device of the mines it names. */
+export function gatewayDevices(site: Pick<IngestSite, 'mines'>, gateway: Pick<GatewayConfig, 'devices' | 'mines'>): string[] {
+  const ids = new Set(gateway.devices)
+  // a drill's shadows (docs/drills.md) are the platform's own, never a gateway's
+  for (const m of site.mines) if (gateway.mines.includes(m.id)) for (const d of m.devices) if (!isDrillId(d.id)) ids.add(d.id)
+  return [...ids]
 }
 
 /** Cross-references that a per-field schema cannot see; reported with paths like the rest. */
@@ -120,6 +134,8 @@ export function checkIngestSite(site: IngestSite, ctx: z.RefinementCtx): void {
   const deviceIds = new Set(site.mines.flatMap((m) => m.devices.map((d) => d.id)))
   site.gateways?.forEach((g, i) => {
     claim(g.id, ['gateways', i, 'id'])
+    if (g.devices.length === 0 && g.mines.length === 0) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'devices'], message: 'expected at least one device (or the mines it carries)' })
+    g.mines.forEach((m, j) => mineIds.has(m) || ctx.addIssue({ code: 'custom', path: ['gateways', i, 'mines', j], message: `unknown mine "${m}"` }))
     const listed = new Set<string>()
     g.devices.forEach((d, j) => {
       if (!deviceIds.has(d)) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'devices', j], message: `unknown device "${d}"` })

@@ -49,6 +49,7 @@ export async function startModbusServer(port?: number): Promise<ModbusServer> {
     }
   }
   client.setID(1)
+  let stopped = false
   return {
     port: at,
     async write(registers, coils = {}) {
@@ -56,7 +57,9 @@ export async function startModbusServer(port?: number): Promise<ModbusServer> {
       for (const [address, on] of Object.entries(coils)) await client.writeCoil(Number(address), on)
     },
     async stop() {
-      // the client's close calls back only on an open connection
+      if (stopped) return
+      stopped = true
+      // the client's close calls back only while its connection is open
       if (client.isOpen) await new Promise<void>((r) => client.close(() => r()))
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r))

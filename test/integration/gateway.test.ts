@@ -20,7 +20,15 @@ let t: TestPlatform
 
 beforeAll(async () => {
   const site = await testSite()
-  const parsed = parseSite({ ...site, gateways: [{ id: GATEWAY, name: '1号数据采集仪', secretHash: await hashSecret(secretOf(GATEWAY), { N: 1024, r: 8, p: 1 }), devices: ['a-pump', 'a-power'] }] })
+  const hash = (id: string) => hashSecret(secretOf(id), { N: 1024, r: 8, p: 1 })
+  const parsed = parseSite({
+    ...site,
+    gateways: [
+      { id: GATEWAY, name: '1号数据采集仪', secretHash: await hash(GATEWAY), devices: ['a-pump', 'a-power'] },
+      // a mine platform's uplink account on this (provincial) platform: every device of mine-b
+      { id: 'uplink-b', name: '乙矿平台 联网', secretHash: await hash('uplink-b'), mines: ['mine-b'] },
+    ],
+  })
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
   t = await startTestPlatform({ site: parsed.site, webRoot: inject('webRoot') })
 })
@@ -98,12 +106,15 @@ describe('a gateway (数据采集仪) publishing for its devices', () => {
     await eventually(async () => (await gatewaysOf())[0]?.connected === false)
     const gw = await t.connect(GATEWAY)
     await eventually(async () => (await gatewaysOf())[0]?.connected === true)
-    expect(await gatewaysOf()).toMatchObject([{ id: GATEWAY, name: '1号数据采集仪', connected: true, devices: ['a-pump', 'a-power'] }])
+    expect(await gatewaysOf()).toEqual([expect.objectContaining({ id: GATEWAY, name: '1号数据采集仪', connected: true, devices: ['a-pump', 'a-power'] })])
     expect(await devices()).toMatchObject({ 'a-pump': true, 'a-power': true, 'a-piezo': false })
-    expect((await t.admin('/api/health')).body.broker.gateways).toEqual([{ id: GATEWAY, name: '1号数据采集仪', connected: true, devices: 2 }])
+    expect((await t.admin('/api/health')).body.broker.gateways).toEqual([
+      { id: GATEWAY, name: '1号数据采集仪', connected: true, devices: 2 },
+      { id: 'uplink-b', name: '乙矿平台 联网', connected: false, devices: 1 },
+    ])
     expect((await t.admin('/metrics')).text).toMatch(/minewatch_gateways_connected 1/)
-    // mine-b's people see no gateway of theirs
-    expect((await t.admin('/api/mines/mine-b/gateways')).body).toEqual([])
+    // mine-b's gateways are not mine-a's
+    expect((await t.admin('/api/mines/mine-b/gateways')).body.map((g: { id: string }) => g.id)).toEqual(['uplink-b'])
     await gw.endAsync()
     await eventually(async () => (await gatewaysOf())[0]?.connected === false)
     expect(await devices()).toMatchObject({ 'a-pump': false, 'a-power': false })
@@ -127,6 +138,18 @@ describe('a gateway (数据采集仪) publishing for its devices', () => {
     await page.locator('[data-test=gateway][data-connected=false]').waitFor()
     expect(errors).toEqual([])
     await browser.close()
+  })
+
+  it('carries every device of the mines it names (a mine platform’s uplink account), and none of another mine', async () => {
+    const uplink = await t.connect('uplink-b')
+    const ts = Date.now() - 1500
+    await uplink.publishAsync('mines/mine-b/devices/b-prism/telemetry', JSON.stringify({ ts, values: { dN: 1.5, dE: -0.5, dH: 0.2 } }), { qos: 1 })
+    await uplink.publishAsync('mines/mine-a/devices/a-prism/telemetry', JSON.stringify({ ts, values: { dN: 9, dE: 9, dH: 9 } }), { qos: 1 })
+    await t.platform.writer.flush()
+    expect(await t.platform.store.latest('b-prism')).toMatchObject({ ts, values: { dN: 1.5 } })
+    expect(await t.platform.store.latest('a-prism')).toBeUndefined()
+    expect((await t.admin('/api/mines/mine-b/gateways')).body).toMatchObject([{ id: 'uplink-b', connected: true, devices: ['b-prism'] }])
+    await uplink.endAsync()
   })
 
   it('refuses a gateway that lists a device the site does not have, with its path', async () => {

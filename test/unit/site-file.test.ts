@@ -70,6 +70,8 @@ describe('site validation reports every problem with its path', () => {
     [site([mine('m1', []), mine('m1', [])]), 'mines[1].id: duplicate mine id "m1"'],
     [site([mine('m1', [])], { serviceAccounts: [{ id: 's', name: 'S', secretHash: HASH, mines: ['m7'] }] }), 'serviceAccounts[0].mines[0]: unknown mine "m7"'],
     [{ regions: [], mines: [] }, 'regions: expected at least one region'],
+    [site([mine('m1', [device('d1')])], { gateways: [{ id: 'g', name: 'G', secretHash: HASH, mines: ['m9'] }] }), 'gateways[0].mines[0]: unknown mine "m9"'],
+    [site([mine('m1', [device('d1')])], { gateways: [{ id: 'g', name: 'G', secretHash: HASH }] }), 'gateways[0].devices: expected at least one device (or the mines it carries)'],
     [
       site([mine('m1', [device('d1', { kind: 'pump', modbus: { host: 'plc', registers: [{ metric: 'level', address: 0 }] } })])]),
       'mines[0].devices[0].modbus.registers[0].metric: a pump has no metric "level"',
