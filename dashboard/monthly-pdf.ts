@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import PDFDocument from 'pdfkit'
 import { LEVEL_NAME, type Level } from '../alerting/rules/levels.js'
 import { isoInZone } from '../ingest/zone-time.js'
-import { monthRange, RULE_KIND_NAME, type MonthlyReport } from './monthly.js'
+import { monthRange, type MonthlyReport } from './monthly.js'
 
 /**
  * 月报 as a PDF (issue 15 item 5), made by the platform with a maintained PDF library (pdfkit) so
@@ -167,7 +167,7 @@ export function monthlyPdf(r: MonthlyReport & { readonly recordComplete?: boolea
   if (r.byRule.length === 0) row(['本月没有预警', ''], [0.7, 0.3])
   else {
     row(['规则', '预警 (条)'], [0.7, 0.3], true)
-    for (const x of r.byRule) row([`${RULE_KIND_NAME[x.ruleKind] ?? x.ruleKind} (${x.ruleKind})`, String(x.count)], [0.7, 0.3])
+    for (const x of r.byRule) row([`${x.name} (${x.ruleKind})`, String(x.count)], [0.7, 0.3])
   }
 
   heading('三、签收与处置')

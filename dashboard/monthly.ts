@@ -18,7 +18,8 @@ export interface MonthlyReport {
   readonly timeZone: string
   readonly raised: number
   readonly byLevel: Readonly<Record<Level, number>>
-  readonly byRule: readonly { readonly ruleKind: string; readonly count: number }[]
+  /** Per rule kind, with the name people know it by (the screen shows it, and need not keep its own list). */
+  readonly byRule: readonly { readonly ruleKind: string; readonly name: string; readonly count: number }[]
   readonly signMinutes: { readonly signed: number; readonly median: number | null; readonly p95: number | null }
   readonly resolvedSameDay: number
   readonly handledRate: number | null
@@ -74,7 +75,7 @@ export function monthlyReport(input: MonthlyInput): MonthlyReport {
     timeZone: input.mine.timezone,
     raised: month.length,
     byLevel: Object.fromEntries(LEVELS.map((l) => [l, month.filter((a) => a.peak === l).length])) as Record<Level, number>,
-    byRule: [...rules].map(([ruleKind, count]) => ({ ruleKind, count })).sort((a, b) => b.count - a.count || a.ruleKind.localeCompare(b.ruleKind)),
+    byRule: [...rules].map(([ruleKind, count]) => ({ ruleKind, name: RULE_KIND_NAME[ruleKind] ?? ruleKind, count })).sort((a, b) => b.count - a.count || a.ruleKind.localeCompare(b.ruleKind)),
     signMinutes: { signed: sign.length, median: nearestRank(sign, 0.5), p95: nearestRank(sign, 0.95) },
     resolvedSameDay,
     handledRate: month.length ? resolvedSameDay / month.length : null,
@@ -119,7 +120,7 @@ export function monthlyRows(r: MonthlyReport): [string, string | number][] {
     ...LEVELS.slice()
       .reverse()
       .map((l): [string, number] => [`${LEVEL_NAME[l]}预警 (条)`, r.byLevel[l]]),
-    ...r.byRule.map((x): [string, number] => [`规则 ${RULE_KIND_NAME[x.ruleKind] ?? x.ruleKind} (${x.ruleKind}) (条)`, x.count]),
+    ...r.byRule.map((x): [string, number] => [`规则 ${x.name} (${x.ruleKind}) (条)`, x.count]),
     ['已签收 (条)', r.signMinutes.signed],
     ['签收用时中位数 (分钟)', num(r.signMinutes.median)],
     ['签收用时 95% 分位 (分钟)', num(r.signMinutes.p95)],

@@ -49,8 +49,8 @@ describe('the monthly report', () => {
     const r = (await t.admin(`/api/reports/monthly?mine=mine-a&month=${month}`)).body
     expect(r).toMatchObject({ month, raised: 10, byLevel: { red: 3, orange: 7, yellow: 0, blue: 0 }, resolvedSameDay: 6, handledRate: 0.6, recordComplete: true })
     expect(r.byRule).toEqual([
-      { ruleKind: 'threshold', count: 7 },
-      { ruleKind: 'rate', count: 3 },
+      { ruleKind: 'threshold', name: '阈值', count: 7 },
+      { ruleKind: 'rate', name: '位移速率', count: 3 },
     ])
     const delays = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     expect(r.signMinutes).toEqual({ signed: 10, median: nearestRank(delays, 0.5), p95: nearestRank(delays, 0.95) })
@@ -128,6 +128,8 @@ describe('the monthly report', () => {
       expect(await page.inputValue('[data-test=report-scope]')).toBe('region:region-a')
       expect(await page.textContent('[data-test=report-handled]')).toBe('60.0%')
       expect(await page.textContent('[data-test=report-median]')).toBe('5.0 分钟')
+      // the rules by the names the platform gives them
+      expect(await page.textContent('[data-test=report]')).toMatch(/阈值 \(threshold\)\s*7 条/)
       expect(await page.textContent('[data-test=report-devices] [data-device=a-rain]')).toContain('30 /')
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
       // the PDF link, fetched as the signed-in regulator: the region's PDF
