@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { idSchema } from '../../ingest/contract/ids.js'
-import { LEVELS, type Level } from '../rules/levels.js'
+import { LEVEL_NAME, LEVELS, type Level } from '../rules/levels.js'
 import type { Alert } from '../book/alert.js'
 
 /**
@@ -224,7 +224,7 @@ export function callsDue(alert: Pick<Alert, 'id' | 'mineId' | 'level' | 'state' 
 
 /** What a call says: the level, the mine, the warning's own words, when, and where to sign. */
 export function callText(alert: Pick<Alert, 'level' | 'message' | 'mineId'>, mineName: string, raisedTime: string, link: string | undefined): string {
-  const level = { blue: '蓝色', yellow: '黄色', orange: '橙色', red: '红色' }[alert.level]
+  const level = LEVEL_NAME[alert.level]
   return `【${level}预警】${mineName}: ${alert.message}。发布于 ${raisedTime}, 尚未签收, 请立即签收处置${link ? `: ${link}` : '。'}`
 }
 

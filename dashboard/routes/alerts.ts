@@ -80,6 +80,14 @@ export const alertRoutes: FastifyPluginAsync<{
     return { ...a, timeZone: tz, raisedTime: isoInZone(a.raisedAt, tz), updatedTime: isoInZone(a.updatedAt, tz), deadlineTime: isoInZone(a.deadline, tz), people: peopleOf(a, opts.nameOf) }
   }
 
+  // a warning of a mine the user may not see does not exist for them (404, not 403)
+  const notFound = (id: string) => new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${id} 的预警 (no such warning)`)
+  const visibleAlert = (user: Parameters<Access['canSee']>[0], id: string): Alert => {
+    const alert = opts.alerts().find((a) => a.id === id)
+    if (!alert || !opts.access.canSee(user, alert.mineId)) throw notFound(id)
+    return alert
+  }
+
   const typed = app.withTypeProvider<ZodTypeProvider>()
   typed.get(
     '/api/alerts',
@@ -146,8 +154,7 @@ export const alertRoutes: FastifyPluginAsync<{
       },
       async (request) => {
         const user = await opts.auth.user(request)
-        const alert = opts.alerts().find((a) => a.id === request.params.id)
-        if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+        const alert = visibleAlert(user, request.params.id)
         if (!opts.access.canAct(user, alert.mineId)) throw new HttpError('MW_FORBIDDEN', '只有该矿山的预警专席或安全负责人可以处置预警 (only the mine’s own people act on its warnings)')
         const result = await run(alert.id, user.id, (request.body ?? {}) as Record<string, string>)
         if (!result.ok) throw new HttpError(result.error.code, result.error.message)
@@ -160,8 +167,7 @@ export const alertRoutes: FastifyPluginAsync<{
     { schema: { summary: '叫应记录 the calls a warning made: who, on which channel, when, delivered or failed', tags: ['alerts'], params: z.object({ id: z.string().min(1).max(100) }) } },
     async (request) => {
       const user = await opts.auth.user(request)
-      const alert = opts.alerts().find((a) => a.id === request.params.id)
-      if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+      const alert = visibleAlert(user, request.params.id)
       const tz = opts.timeZoneOf(alert.mineId)
       const at = (ms: unknown) => (typeof ms === 'number' ? isoInZone(ms, tz) : null)
       return {
@@ -186,7 +192,7 @@ export const alertRoutes: FastifyPluginAsync<{
       // an old warning has left the book: its record is still in the store
       const events = await opts.history(request.params.id)
       const mineId = opts.alerts().find((a) => a.id === request.params.id)?.mineId ?? events[0]?.mineId
-      if (mineId === undefined || !opts.access.canSee(user, mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+      if (mineId === undefined || !opts.access.canSee(user, mineId)) throw notFound(request.params.id)
       const tz = opts.timeZoneOf(mineId)
       const entries = alertRecord(events, opts.notifications(request.params.id) as CallTrace[], tz, opts.nameOf)
       return { alertId: request.params.id, timeZone: tz, count: entries.length, entries }
@@ -211,8 +217,7 @@ export const alertRoutes: FastifyPluginAsync<{
     },
     async (request) => {
       const user = await opts.auth.user(request)
-      const alert = opts.alerts().find((a) => a.id === request.params.id)
-      if (!alert || !opts.access.canSee(user, alert.mineId)) throw new HttpError('MW_ALERT_NOT_FOUND', `没有编号为 ${request.params.id} 的预警 (no such warning)`)
+      const alert = visibleAlert(user, request.params.id)
       const device = alert.subject.type === 'device' ? opts.trend.device(alert.subject.id) : undefined
       const rule = device?.rules.find((r) => r.id === alert.rule)
       const trend = device && rule ? trendOf(rule, device.kind, alert, await opts.trend.state?.(alert.subject.id, alert.rule)) : undefined

@@ -47,6 +47,7 @@ export type ChangeResult = Applied | { readonly ok: false; readonly code: 'MW_NO
 type Doc = {
   mines: { id: string; devices: Record<string, unknown>[]; rules: Record<string, unknown>; plan?: { positions: Record<string, unknown> } & Record<string, unknown> }[]
   users: Record<string, unknown>[]
+  gateways: { devices: string[] }[]
 } & Record<string, unknown>
 
 export function applyChange(site: Site, change: SiteChange): ChangeResult {
@@ -86,7 +87,7 @@ export function applyChange(site: Site, change: SiteChange): ChangeResult {
         ;(found.mine as unknown as { items: unknown[] }).items = items.filter((i) => i.devices.length >= 2)
         // and its place on the mine's plan, and the gateways' lists (a gateway left with none is refused: edit it first)
         if (found.mine.plan) delete found.mine.plan.positions[change.id]
-        for (const g of (doc as unknown as { gateways: { devices: string[] }[] }).gateways) g.devices = g.devices.filter((d) => d !== change.id)
+        for (const g of doc.gateways) g.devices = g.devices.filter((d) => d !== change.id)
         after = () => null
       } else {
         Object.assign(found.device, change.op === 'device.secret' ? { secretHash: change.secretHash } : defined(change.set))

@@ -69,8 +69,10 @@ export class Outbox {
   private inFlight = false
   private writing: Promise<void> = Promise.resolve()
 
+  /** The file, opened for appending once it has been read back (and compacted). */
+  private handle!: FileHandle
+
   private constructor(
-    private readonly handle: FileHandle,
     private readonly channels: ReadonlyMap<string, Send>,
     private readonly deps: {
       readonly now: () => number
@@ -84,21 +86,19 @@ export class Outbox {
 
   static async open(file: string, channels: ReadonlyMap<string, Send>, deps: Outbox['deps']): Promise<Outbox> {
     mkdirSync(dirname(file), { recursive: true })
-    // a reader first: it holds no file and sends nothing; the outbox proper opens the file once it is compacted
-    const read = new Outbox(undefined as never, channels, deps)
-    const { lines, tornEnd } = await read.readBack(file)
+    const box = new Outbox(channels, deps)
+    const { lines, tornEnd } = await box.readBack(file)
     // a compacted file has one line per call: rewritten when the attempts' lines have piled up or old calls have expired
-    const expired = [...read.entries.values()].filter((e) => e.status !== 'pending' && e.queuedAt < deps.now() - RETAIN_MS)
-    if (lines > read.entries.size + COMPACT_SLACK || expired.length > 0) {
-      for (const e of expired) read.forget(e)
-      await writeFileAtomic(file, [...read.entries.values()].map((e) => `${JSON.stringify({ t: 'call', entry: e } satisfies Line)}\n`).join(''))
-      deps.log.info({ calls: read.entries.size, lines, expired: expired.length }, '通知发件箱已压缩 (the notification outbox was compacted)')
+    const expired = [...box.entries.values()].filter((e) => e.status !== 'pending' && e.queuedAt < deps.now() - RETAIN_MS)
+    const compact = lines > box.entries.size + COMPACT_SLACK || expired.length > 0
+    if (compact) {
+      for (const e of expired) box.forget(e)
+      await writeFileAtomic(file, [...box.entries.values()].map((e) => `${JSON.stringify({ t: 'call', entry: e } satisfies Line)}\n`).join(''))
+      deps.log.info({ calls: box.entries.size, lines, expired: expired.length }, '通知发件箱已压缩 (the notification outbox was compacted)')
     }
-    const handle = await open(file, 'a')
-    // a torn last line is ended, so that the next line starts on its own
-    if (tornEnd) await handle.appendFile('\n')
-    const box = new Outbox(handle, channels, deps)
-    for (const e of read.entries.values()) box.keep(e)
+    box.handle = await open(file, 'a')
+    // a torn last line is ended, so that the next line starts on its own (a compacted file has none)
+    if (tornEnd && !compact) await box.handle.appendFile('\n')
     return box
   }
 

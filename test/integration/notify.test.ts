@@ -150,16 +150,22 @@ async function turn(t: TestPlatform): Promise<void> {
   await t.platform.notifier.turn()
 }
 
+/** The test chain on a fresh platform at a morning of the mine's clock, a piezometer depth published, turned until `until`. */
+async function raised(depth: number, until: (t: TestPlatform) => boolean): Promise<{ t: TestPlatform; clock: { now: number }; dataDir: string }> {
+  const dataDir = freshDir()
+  const clock = { now: lastMorning() }
+  const t = await platform(dataDir, clock)
+  await publishDepth(t, depth, clock.now - 1000)
+  await eventually(async () => {
+    await turn(t)
+    return until(t)
+  })
+  return { t, clock, dataDir }
+}
+
 describe('叫应: calls until someone signs', () => {
   it('walks an unsigned orange warning up the chain on each vendor’s documented format, and stops when it is signed', async () => {
-    const dataDir = freshDir()
-    const clock = { now: lastMorning() }
-    const t = await platform(dataDir, clock)
-    await publishDepth(t, 4.3, clock.now - 1000)
-    await eventually(async () => {
-      await turn(t)
-      return got.some((g) => g.path === '/wecom/send')
-    })
+    const { t, clock } = await raised(4.3, () => got.some((g) => g.path === '/wecom/send'))
     // 企业微信: text with the @-mentioned mobile, the key on the URL
     const wecom = got.find((g) => g.path === '/wecom/send')!
     expect(wecom.query.get('key')).toBe('test-key')
@@ -230,14 +236,9 @@ describe('叫应: calls until someone signs', () => {
 
   it('calls the whole chain at once for red, with 飞书’s signature and the webhook’s idempotency key; a restart sends nothing twice', async () => {
     got.length = 0
-    const dataDir = freshDir()
-    const clock = { now: lastMorning() }
-    let t = await platform(dataDir, clock)
-    await publishDepth(t, 3.8, clock.now - 1000)
-    await eventually(async () => {
-      await turn(t)
-      return got.length >= 4
-    })
+    const first = await raised(3.8, () => got.length >= 4)
+    const { clock, dataDir } = first
+    let t = first.t
     // red never waits: every step's people at once, on every channel
     await eventually(() => mails.length === 2)
     expect((await simpleParser(mails[1]!.data)).subject).toMatch(/^【红色预警】/)
@@ -294,14 +295,7 @@ describe('叫应: calls until someone signs', () => {
 
   it('signs from the message: the one-time link signs as the person called and stops the chain; used again or forged, it is refused', async () => {
     got.length = 0
-    const dataDir = freshDir()
-    const clock = { now: lastMorning() }
-    const t = await platform(dataDir, clock)
-    await publishDepth(t, 4.3, clock.now - 1000)
-    await eventually(async () => {
-      await turn(t)
-      return got.some((g) => g.path === '/wecom/send')
-    })
+    const { t, clock, dataDir } = await raised(4.3, () => got.some((g) => g.path === '/wecom/send'))
     const text: string = got.find((g) => g.path === '/wecom/send')!.body.text.content
     const link = /https:\/\/minewatch\.example\.cn(\/s\/[A-Za-z0-9_.-]+)$/.exec(text)![1]!
     // the outbox keeps the message with a placeholder: the token is in the message only

@@ -173,4 +173,21 @@ describe('the notification outbox', () => {
     await later.close()
     expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(1)
   })
+
+  it('ends a line a crash cut short, so that the next call is a line of its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minewatch-outbox-'))
+    dirs.push(dir)
+    const file = join(dir, 'outbox.jsonl')
+    const deps = { now: () => 1_000_000, log: silent, perMinute: () => 20 }
+    let box = await Outbox.open(file, new Map(), deps)
+    await box.queue([call(1)])
+    await box.close()
+    appendFileSync(file, '{"t":"attempt","at":1,"id":"a1')
+    box = await Outbox.open(file, new Map(), deps)
+    await box.queue([call(2)])
+    await box.close()
+    box = await Outbox.open(file, new Map(), deps)
+    expect(box.ids()).toEqual([call(1).call.id, call(2).call.id])
+    await box.close()
+  })
 })
