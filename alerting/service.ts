@@ -319,8 +319,8 @@ export class Alerting {
       // applied again over it at a restart, which changes nothing (each carries the whole alert)
       const bookPosition = this.deps.journal.head
       await this.deps.snapshots.save({ position, states, book: { position: bookPosition, alerts: this.book.all() } })
-      this.deps.readings.retain(position)
-      this.deps.journal.retain(bookPosition)
+      this.deps.readings.retain('rules', position)
+      this.deps.journal.retain('rules', bookPosition)
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'rule state snapshot not saved; the readings journal keeps what the last one needs')
     }

@@ -9,6 +9,7 @@ import { loadSiteFile } from './config/site-file.js'
 import { demoCredentialHolders, demoHashes } from './config/demo-credentials.js'
 import { startPlatform } from './platform.js'
 import { siteDigest } from './site-admin.js'
+import { uplinkConfig } from './uplink/config.js'
 
 // Everything the platform writes (readings, the warning book, sessions, the admin token) is the
 // owner's alone: files 0600, folders 0700, whatever umask the shell or the container gave us
@@ -42,6 +43,11 @@ const proxy = trustProxy(env)
 const siteFile = resolve(env.MINEWATCH_SITE)
 const siteResult = loadSiteFile(siteFile)
 if (!siteResult.ok) fail(`the site file ${siteFile} has ${siteResult.errors.length} problem(s):`, siteResult.errors)
+const uplink = uplinkConfig(
+  env,
+  siteResult.site.mines.map((m) => m.id),
+)
+if (uplink && 'errors' in uplink) fail('incomplete or unsafe uplink settings (联网上报; see docs/uplink.md):', uplink.errors)
 // the demo's passwords are public: outside the demo they would let anyone in (docs/security.md)
 const demoHolders = demoCredentialHolders(siteResult.site, demoHashes(DEMO_SITE))
 if (demoHolders.length > 0 && !env.MINEWATCH_SIMULATE && !env.MINEWATCH_DEMO) {
@@ -94,6 +100,7 @@ const platform = await startPlatform({
   ...(tls ? { tls, mqttsPort: env.MINEWATCH_MQTTS_PORT } : {}),
   ...(proxy !== undefined ? { trustProxy: proxy } : {}),
   pdfFont: env.MINEWATCH_PDF_FONT,
+  ...(uplink ? { uplink } : {}),
   // the readings are in the journal and the rules' state in its snapshot: a restart picks up from there
   onFatal: () => process.exit(1),
 }).catch((err: NodeJS.ErrnoException) => {

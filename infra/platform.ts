@@ -53,6 +53,8 @@ import { ModbusCollectors } from './modbus/collector.js'
 import { gatewayDevices } from '../ingest/site.js'
 import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
+import { Uplink, loadUplinkCursor, type UplinkConfig } from './uplink/uplink.js'
+import { registerUplinkMetrics } from './uplink/metrics.js'
 
 /**
  * The composition root (README, "Layout"): the one place that builds and wires every part, starts them
@@ -101,6 +103,8 @@ export interface PlatformConfig {
   readonly trustProxy?: TrustProxy
   /** MINEWATCH_PDF_FONT: the 月报's PDF font (dashboard/monthly-pdf.ts); none: Debian's CJK fonts are looked for. */
   readonly pdfFont?: string | undefined
+  /** 联网上报: forward the readings to an upstream platform (docs/uplink.md). */
+  readonly uplink?: UplinkConfig
   /** Something the platform cannot go on without failed (the rule thread died): main.ts exits, for the supervisor to restart it. */
   readonly onFatal?: (err: Error) => void
 }
@@ -121,6 +125,8 @@ export interface Platform {
   readonly siteAdmin: SiteAdmin
   /** 叫应: the open warnings' calls (infra/notify). */
   readonly notifier: Notifier
+  /** 联网上报, when configured. */
+  readonly uplink: Uplink | undefined
   /** The demo's simulators, when `simulate` is set. */
   simulation(): DemoSimulation | undefined
   /** Serve new TLS connections with a renewed certificate (SIGHUP); open ones keep theirs. */
@@ -176,6 +182,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   // the rules' snapshot says from where they need the readings again: the journal keeps that much
   const ruleState = ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json'))
   const snapshot = await ruleState.load()
+  // the uplink's cursor too: the journal keeps what has not reached the upstream platform
+  const uplinkDir = join(cfg.dataDir, 'uplink')
+  const uplinkCursor = cfg.uplink ? await loadUplinkCursor(uplinkDir) : undefined
   const journal = await Journal.open(
     { ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') },
     log,
@@ -186,7 +195,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       },
       onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
     },
-    snapshot?.position,
+    { rules: snapshot?.position, uplink: uplinkCursor },
   )
   undo.push(() => journal.close())
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
@@ -196,6 +205,21 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   })
 
   undo.push(() => writer.stop())
+  let uplink: Uplink | undefined
+  if (cfg.uplink) {
+    const upMines = cfg.uplink.mines ? new Set(cfg.uplink.mines) : undefined
+    const zoneOf = (mineId: string) => current.mines.find((m) => m.id === mineId)?.timezone ?? 'Asia/Shanghai'
+    const up = new Uplink(
+      cfg.uplink,
+      // a drill's shadows stay in this platform: the province must not see a drill as the slope
+      { journal, dir: uplinkDir, log, now, timeZoneOf: zoneOf, forwards: (r) => !isDrillId(r.deviceId) && (upMines?.has(r.mineId) ?? true) },
+      uplinkCursor,
+    )
+    await up.start()
+    undo.push(() => up.stop())
+    registerUplinkMetrics(metricsRegistry, () => up.status())
+    uplink = up
+  }
   new Gauge({
     name: 'minewatch_store_backlog_age_seconds',
     help: 'Age of the oldest reading in the journal not yet confirmed by the store (0: none); to within a second',
@@ -245,7 +269,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     store,
     eventSink: storeThread.events,
     // the book's snapshot is replayed from its position: the alert journal keeps that much
-    journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log, {}, snapshot?.book?.position),
+    journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log, {}, { rules: snapshot?.book?.position }),
     bus: alertBus,
     // integrations read the mine's warnings on MQTT, with the time in the mine's zone beside epoch ms
     publish: (e) => tell(alertsTopic(e.mineId), { ...e, time: isoInZone(e.at, timeZoneOf(e.mineId)) }),
@@ -422,6 +446,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
+        // 联网上报: the link to the upstream platform (null: none configured)
+        uplink: uplink?.status() ?? null,
         alerts: { unresolved: alerting.book.unresolved().length, rulesPending: lag.readings, rulesLagSeconds: lag.oldestMs / 1000 },
         counts: await counts(metricsRegistry),
       }
@@ -504,6 +530,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     quarantineDir,
     siteAdmin,
     notifier,
+    uplink,
     simulation: () => simulation,
     reloadTls(files) {
       mqtts?.reloadTls?.(files)
@@ -520,6 +547,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         // 2. write what the journal holds; what the store refuses now stays in the journal for the next start
         await writer.stop()
         if (writer.pending > 0) log.warn({ pending: writer.pending }, 'store did not take the last readings; they stay in the journal and are written at the next start')
+        // what the upstream has not acknowledged stays in the journal, from the saved cursor
+        await uplink?.stop()
         await notifier.stop()
         await alerting.stop()
         await storeThread.stop()

@@ -1,3 +1,4 @@
+import { BacklogClock } from './backlog-clock.js'
 import type { Journal } from './journal/journal.js'
 import type { IngestMetrics } from './metrics.js'
 import type { Reading } from './reading.js'
@@ -61,13 +62,8 @@ export class StoreWriter<T = Reading> {
   private running: Promise<void> | undefined
   private failures = 0
   private stopped = false
-  /**
-   * When readings were committed, coarsely: one mark a second at most, each the journal head and
-   * the time of the first commit it covers. The first mark not yet written is how old the backlog
-   * is, to within a second (a large backlog with a young age is a burst; an old one, an outage).
-   */
-  private readonly marks: { head: number; at: number }[] = []
-  private readonly now: () => number
+  /** How old the backlog is (ingest/backlog-clock.ts). */
+  private readonly clock: BacklogClock
   lastError: string | undefined
 
   constructor(
@@ -78,9 +74,7 @@ export class StoreWriter<T = Reading> {
     private readonly events: WriterEvents,
   ) {
     this.cursor = journal.checkpoint
-    this.now = opts.now ?? Date.now
-    // what a previous run left is at least as old as this start (its commit times are not kept)
-    if (journal.head > this.cursor) this.marks.push({ head: journal.head, at: this.now() })
+    this.clock = BacklogClock.fromStart(opts.now ?? Date.now, journal.head, this.cursor)
     journal.onCommit(() => this.wake())
     this.metrics.pending(this.pending)
     // what a previous run left unconfirmed is written at once
@@ -94,8 +88,7 @@ export class StoreWriter<T = Reading> {
 
   /** Milliseconds since the oldest reading the store has not confirmed was committed (0: none). */
   get backlogAgeMs(): number {
-    const oldest = this.marks[0]
-    return oldest && this.journal.head > this.cursor ? Math.max(0, this.now() - oldest.at) : 0
+    return this.clock.ageMs(this.journal.head, this.cursor)
   }
 
   /** Writes everything committed so far; stops early (and returns false) when the store refuses a batch. */
@@ -119,10 +112,7 @@ export class StoreWriter<T = Reading> {
   }
 
   private wake(): void {
-    const at = this.now()
-    const last = this.marks.at(-1)
-    if (last && at - last.at < 1000) last.head = this.journal.head
-    else this.marks.push({ head: this.journal.head, at })
+    this.clock.committed(this.journal.head)
     this.metrics.pending(this.pending)
     if (this.failures > 0) return // the backoff timer is already set
     this.kick(this.pending >= this.opts.batchSize ? 0 : this.opts.flushMs)
@@ -184,7 +174,7 @@ export class StoreWriter<T = Reading> {
 
   private advance(end: number, count: number): void {
     this.cursor = end
-    while (this.marks.length > 0 && this.marks[0]!.head <= end) this.marks.shift()
+    this.clock.passed(end)
     this.journal.confirm(end, count)
     this.metrics.pending(this.pending)
   }

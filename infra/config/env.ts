@@ -54,6 +54,17 @@ export const envSchema = z.object({
   MINEWATCH_INFLUX_USERNAME: optionalText,
   MINEWATCH_INFLUX_PASSWORD: optionalText,
   MINEWATCH_INFLUX_GZIP: z.stringbool({ error: 'expected 1 or 0' }).optional(),
+  /** 联网上报 (docs/uplink.md): the upstream platform's broker, mqtt:// or mqtts://. */
+  MINEWATCH_UPLINK_URL: z.url({ protocol: /^mqtts?$/, error: 'expected an mqtt:// or mqtts:// URL such as mqtts://province.example:8883' }).optional(),
+  MINEWATCH_UPLINK_USERNAME: optionalText,
+  MINEWATCH_UPLINK_PASSWORD: optionalText,
+  /** A file holding the password (a container secret), instead of MINEWATCH_UPLINK_PASSWORD. */
+  MINEWATCH_UPLINK_PASSWORD_FILE: optionalText,
+  MINEWATCH_UPLINK_CA: optionalText,
+  MINEWATCH_UPLINK_MAPPING: optionalText,
+  MINEWATCH_UPLINK_MINES: optionalText,
+  MINEWATCH_UPLINK_RATE: positive(2000),
+  MINEWATCH_UPLINK_MAX_BACKLOG_MB: positive(4096),
 })
 
 export type Env = z.infer<typeof envSchema>

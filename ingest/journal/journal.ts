@@ -131,8 +131,11 @@ export class Journal<T = Reading> {
   private spaceTimer: NodeJS.Timeout | undefined
   private saving: Promise<void> | undefined
   private savedCheckpoint: number
-  /** Another consumer's position (the rule engine's snapshot): segments from it on are kept. */
-  private retainFrom = Number.POSITIVE_INFINITY
+  /**
+   * Other consumers' positions (the rules' snapshot, the uplink's cursor), each by name: segments
+   * from the lowest on are kept, so that neither lets go what the other still needs.
+   */
+  private readonly floors = new Map<string, number>()
   private closed = false
 
   private constructor(
@@ -148,10 +151,12 @@ export class Journal<T = Reading> {
   }
 
   /**
-   * `keepFrom`: a position another consumer still needs (a snapshot's), so that segments holding it
-   * survive even when the store has confirmed them.
+   * `keep`: positions other consumers still need (a snapshot's, an uplink's cursor), by consumer,
+   * so that segments holding them survive even when the store has confirmed them.
    */
-  static async open<T = Reading>(opts: JournalOptions, log: Log, hooks: JournalHooks = {}, keepFrom = Number.POSITIVE_INFINITY): Promise<Journal<T>> {
+  static async open<T = Reading>(opts: JournalOptions, log: Log, hooks: JournalHooks = {}, keep: Readonly<Record<string, number | undefined>> = {}): Promise<Journal<T>> {
+    const floors = Object.entries(keep).filter((e): e is [string, number] => e[1] !== undefined)
+    const keepFrom = Math.min(Number.POSITIVE_INFINITY, ...floors.map(([, at]) => at))
     await mkdir(opts.dir, { recursive: true })
     const loaded = await loadCheckpoint(opts.dir)
     if (loaded.position === undefined && 'problem' in loaded && loaded.problem) log.warn({ dir: opts.dir }, loaded.problem)
@@ -202,7 +207,7 @@ export class Journal<T = Reading> {
     await handle.truncate(last.size)
     await handle.datasync()
     const journal = new Journal<T>(opts, log, hooks, live, handle, checkpoint, unconfirmed)
-    journal.retainFrom = keepFrom
+    for (const [consumer, at] of floors) journal.floors.set(consumer, at)
     await journal.checkSpace()
     journal.spaceTimer = setInterval(() => void journal.checkSpace(), opts.spaceCheckMs)
     journal.spaceTimer.unref()
@@ -308,9 +313,21 @@ export class Journal<T = Reading> {
     return { payloads: [], count: 0, end: from }
   }
 
-  /** Another consumer has everything before `position` safe elsewhere (its snapshot): older segments may go. */
-  retain(position: number): void {
-    this.retainFrom = position
+  /**
+   * `consumer` (the rules, the uplink) has everything before `position` safe elsewhere (its
+   * snapshot, its upstream): older segments may go once no other consumer and the store need them.
+   */
+  retain(consumer: string, position: number): void {
+    this.floors.set(consumer, position)
+    // a checkpoint save deletes what it can when it is done
+    if (!this.saving && !this.closed) void this.deleteConfirmedSegments()
+  }
+
+  /** The lowest position another consumer still needs (Infinity: none). */
+  private get retainFrom(): number {
+    let lowest = Number.POSITIVE_INFINITY
+    for (const at of this.floors.values()) lowest = Math.min(lowest, at)
+    return lowest
   }
 
   /** The oldest position still on disk. */

@@ -20,8 +20,8 @@ export function tempDir(prefix = 'minewatch-journal-'): { dir: string; remove():
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-export function openJournal(dir: string, opts: Partial<JournalOptions> = {}, log: Log = memoryLog(), hooks: JournalHooks = {}, keepFrom?: number): Promise<Journal> {
-  return Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, minFreeBytes: 0, ...opts, dir: join(dir, 'journal') }, log, hooks, keepFrom)
+export function openJournal(dir: string, opts: Partial<JournalOptions> = {}, log: Log = memoryLog(), hooks: JournalHooks = {}, keep: Readonly<Record<string, number>> = {}): Promise<Journal> {
+  return Journal.open({ ...DEFAULT_JOURNAL_OPTIONS, minFreeBytes: 0, ...opts, dir: join(dir, 'journal') }, log, hooks, keep)
 }
 
 /** Everything committed after the checkpoint, in order. */

@@ -109,17 +109,37 @@ describe('Journal', () => {
       end = await j.append([reading(i)])
       if (i === 19) keep = end
     }
-    j.retain(keep)
+    j.retain('rules', keep)
     j.confirm(end, 60)
     // the segments before the one holding `keep` go; that one and the rest stay
     await eventually(async () => j.start > 0)
     expect(j.start).toBeLessThanOrEqual(keep)
     await j.close()
-    const again = await open(d, {}, memoryLog(), {}, keep)
+    const again = await open(d, {}, memoryLog(), {}, { rules: keep })
     expect(again.start).toBeLessThanOrEqual(keep)
     const { readings } = await again.read(keep, 1000)
     expect(readings[0]).toEqual(reading(20))
     expect(again.unconfirmedReadings).toBe(0)
+  })
+
+  it('keeps what the furthest-behind of two consumers needs, and lets it go once that one moves on', async () => {
+    const d = dir()
+    const j = await openJournal(d, { segmentBytes: 1024 }, memoryLog(), {}, { rules: 0, uplink: 0 })
+    const ends: number[] = []
+    for (let i = 0; i < 60; i++) ends.push(await j.append([reading(i)]))
+    j.confirm(ends.at(-1)!, 60)
+    // the rules are at the end, the uplink still at reading 10: its segment stays
+    j.retain('rules', ends.at(-1)!)
+    j.retain('uplink', ends[9]!)
+    await eventually(async () => j.start > 0)
+    expect(j.start).toBeLessThanOrEqual(ends[9]!)
+    expect((await j.read(ends[9]!, 1)).readings[0]).toEqual(reading(10))
+    // the uplink catches up: the segments before its new position go too
+    j.retain('uplink', ends[49]!)
+    await eventually(async () => j.start > ends[9]!)
+    expect(j.start).toBeLessThanOrEqual(ends[49]!)
+    expect((await j.read(ends[49]!, 1)).readings[0]).toEqual(reading(50))
+    await j.close()
   })
 
   it('reads back from disk what no longer fits in memory', async () => {

@@ -1,0 +1,188 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseSite } from '../../infra/config/site-file.js'
+import { hashSecret } from '../../ingest/secrets.js'
+import { eventually } from '../helpers/eventually.js'
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
+import { runPlatform, testEnv, type PlatformProcess } from '../helpers/process.js'
+import { demoSite } from '../helpers/scenario-run.js'
+import { secretOf } from '../helpers/site.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+
+/**
+ * 联网上报 (issue 16 item 3; docs/uplink.md), on real processes over loopback: a mine platform
+ * (the real entry point in a child process, the demo site, MINEWATCH_UPLINK_* set) forwards its
+ * readings to a regulator platform (this process, the same mines, the mine platform's account a
+ * gateway for the mine) through a TCP proxy that the test cuts. Under load the line goes dead
+ * (bytes dropped, nobody told) and then down,
+ * the mine platform is killed with SIGKILL and started again while it is down, and the line comes
+ * back: the regulator's store then holds every reading the mine's broker acknowledged, each once,
+ * and each device's readings reached the regulator in the order they were sent.
+ */
+const MINE = 'yt-jinshan'
+const ACCOUNT = 'up-yt'
+const TOKEN = 'uplink-test-admin-token-0123'
+const DEVICES: { id: string; values: (i: number) => object }[] = [
+  { id: 'yt-rain-01', values: (i) => ({ rainfall: (i % 5) / 10 }) },
+  { id: 'yt-power-01', values: (i) => ({ voltage: 398, current: 52, power: 28.4, energy: 1000 + i }) },
+  { id: 'yt-pump-01', values: (i) => ({ running: true, flow: 120 + (i % 7), current: 31.2 }) },
+]
+
+let regulator: TestPlatform
+let proxy: TcpProxy
+const dirs: string[] = []
+
+beforeAll(async () => {
+  const site = demoSite()
+  const parsed = parseSite({
+    ...site,
+    // the mine platform's account on the regulator's platform: every device of its mine
+    gateways: [{ id: ACCOUNT, name: '金山矿平台 联网', secretHash: await hashSecret(secretOf(ACCOUNT), { N: 1024, r: 8, p: 1 }), mines: [MINE] }],
+  })
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
+  regulator = await startTestPlatform({ site: parsed.site })
+  proxy = await startTcpProxy(regulator.platform.ports.mqtt)
+})
+
+afterAll(async () => {
+  await proxy?.close()
+  await regulator?.stop()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+interface Mine {
+  readonly p: PlatformProcess
+  readonly mqtt: number
+  readonly http: number
+}
+
+async function startMine(dataDir: string): Promise<Mine> {
+  const p = runPlatform(
+    testEnv(dataDir, {
+      MINEWATCH_ADMIN_TOKEN: TOKEN,
+      MINEWATCH_UPLINK_URL: `mqtt://127.0.0.1:${proxy.port}`,
+      MINEWATCH_UPLINK_USERNAME: ACCOUNT,
+      MINEWATCH_UPLINK_PASSWORD: secretOf(ACCOUNT),
+      MINEWATCH_UPLINK_MINES: MINE,
+    }),
+  )
+  const ports = await p.started()
+  return { p, mqtt: ports.mqtt, http: ports.http }
+}
+
+async function uplinkOf(mine: Mine): Promise<{ connected: boolean; backlogBytes: number; sentReadings: number; username: string; url: string }> {
+  const res = await fetch(`http://127.0.0.1:${mine.http}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  return ((await res.json()) as { uplink: never }).uplink
+}
+
+/** The devices, each its own MQTT.js client on the mine's broker, publishing QoS 1: what each PUBACK acknowledged. */
+class Load {
+  private clients: MqttClient[] = []
+  private i = 0
+  readonly acked = new Map<string, number[]>(DEVICES.map((d) => [d.id, []]))
+  // the readings' time: a day ago, a second apart, so that every reading of a device has its own
+  private readonly t0 = Date.now() - 86_400_000
+
+  async connect(port: number): Promise<void> {
+    this.clients = await Promise.all(DEVICES.map((d) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: d.id, password: `${d.id}-demo`, clientId: `${d.id}-load`, reconnectPeriod: 0 })))
+  }
+
+  async publish(steps: number): Promise<void> {
+    for (let s = 0; s < steps; s++) {
+      const i = this.i++
+      const ts = this.t0 + i * 1000
+      await Promise.all(
+        DEVICES.map(async (d, k) => {
+          await this.clients[k]!.publishAsync(`mines/${MINE}/devices/${d.id}/telemetry`, JSON.stringify({ ts, values: d.values(i) }), { qos: 1 })
+          this.acked.get(d.id)!.push(ts)
+        }),
+      )
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.endAsync(true).catch(() => undefined)))
+  }
+
+  get total(): number {
+    return [...this.acked.values()].reduce((n, l) => n + l.length, 0)
+  }
+}
+
+/** Each device's reading times in the regulator's store. */
+async function storedAtRegulator(deviceId: string, metric: string): Promise<number[]> {
+  const points = await regulator.platform.store.range({ deviceId, metric, from: 0, to: Date.now() + 60_000, limit: 1_000_000 })
+  return points.map((p) => p.ts)
+}
+
+describe('联网上报: a mine platform forwarding to the regulator through an outage', () => {
+  it('loses nothing, doubles nothing in the regulator store, and keeps each device in order across a cut line and a kill -9', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-uplink-'))
+    dirs.push(dataDir)
+    let mine = await startMine(dataDir)
+    await eventually(async () => (await uplinkOf(mine)).connected === true, 15_000)
+    expect(await uplinkOf(mine)).toMatchObject({ username: ACCOUNT, url: `mqtt://127.0.0.1:${proxy.port}` })
+    // the regulator sees the mine platform as its gateway, connected
+    expect(regulator.platform.presence.gateway(ACCOUNT)?.connected).toBe(true)
+
+    const load = new Load()
+    await load.connect(mine.mqtt)
+    await load.publish(200)
+    // the line goes dead under load, silently: what is sent now goes nowhere, and nobody is told
+    proxy.blackhole()
+    await load.publish(200)
+    // until the connections are reset (a keepalive would notice, later)
+    proxy.cut()
+    await eventually(async () => (await uplinkOf(mine)).connected === false, 15_000)
+    await load.publish(100)
+    const down = await uplinkOf(mine)
+    expect(down.backlogBytes).toBeGreaterThan(0)
+    // the mine platform dies while the line is down, and comes back
+    mine.p.child.kill('SIGKILL')
+    await mine.p.exited
+    await load.close()
+    mine = await startMine(dataDir)
+    expect((await uplinkOf(mine)).backlogBytes).toBeGreaterThan(0)
+    await load.connect(mine.mqtt)
+    await load.publish(200)
+    expect((await uplinkOf(mine)).connected).toBe(false)
+    // the line comes back: the backlog goes first, the live readings after it
+    proxy.restore()
+    await load.publish(200)
+    await load.close()
+
+    for (const d of DEVICES) {
+      const metric = Object.keys(d.values(0))[0]!
+      const acked = load.acked.get(d.id)!
+      await eventually(async () => (await storedAtRegulator(d.id, metric)).length >= acked.length, 60_000)
+      // nothing lost and nothing doubled: the store holds each acknowledged reading once
+      expect(await storedAtRegulator(d.id, metric)).toEqual(acked)
+    }
+    await eventually(async () => (await uplinkOf(mine)).backlogBytes === 0, 15_000)
+
+    // in order: each device's readings reached the regulator's journal oldest first; a chunk the
+    // cut left unacknowledged was sent again whole (at least once), and nothing beyond it was
+    const seen = new Map<string, number[]>(DEVICES.map((d) => [d.id, []]))
+    let at = 0
+    const journal = regulator.platform.journal
+    while (at < journal.head) {
+      const { readings, end } = await journal.read(at, 10_000)
+      for (const r of readings) seen.get(r.deviceId)?.push(r.ts)
+      at = end
+    }
+    let resent = 0
+    for (const d of DEVICES) {
+      const times = seen.get(d.id)!
+      const first = times.filter((ts, i) => times.indexOf(ts) === i)
+      expect(first).toEqual(load.acked.get(d.id))
+      resent += times.length - first.length
+    }
+    expect(resent).toBeLessThanOrEqual(1000)
+
+    mine.p.child.kill('SIGTERM')
+    expect(await mine.p.exited).toBe(0)
+  }, 180_000)
+})

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_LINK_LIMITS, judgeLink, type LinkObservation } from '../../alerting/links.js'
+
+const MIN = 60_000
+const at = 1_800_000_000_000
+const levels = (o: LinkObservation, now = at) => Object.fromEntries(judgeLink('金山矿平台', o, DEFAULT_LINK_LIMITS, now).map((j) => [j.rule, j.level]))
+
+describe('联网 link judgement (regulator side)', () => {
+  it('a link down 10 minutes is yellow, an hour orange; shorter breaks say nothing', () => {
+    expect(levels({ connected: false, since: at - 9 * MIN, lagMs: undefined })).toEqual({ 'uplink-down': null, 'uplink-lag': null })
+    expect(levels({ connected: false, since: at - 10 * MIN, lagMs: undefined })).toEqual({ 'uplink-down': 'yellow', 'uplink-lag': null })
+    expect(levels({ connected: false, since: at - 60 * MIN, lagMs: undefined })).toEqual({ 'uplink-down': 'orange', 'uplink-lag': null })
+    const [down] = judgeLink('金山矿平台', { connected: false, since: at - 25 * MIN, lagMs: undefined }, DEFAULT_LINK_LIMITS, at)
+    expect(down).toMatchObject({ value: 25, threshold: 10, message: '联网中断: 金山矿平台 已断开 25 分钟 (超过 10 分钟告警)' })
+  })
+
+  it('a connected link delivering old readings is lagging (blue); a lag while down is not judged, the break is', () => {
+    expect(levels({ connected: true, since: at - 2 * MIN, lagMs: 45 * MIN })).toEqual({ 'uplink-down': null, 'uplink-lag': 'blue' })
+    expect(levels({ connected: true, since: at - 2 * MIN, lagMs: 9 * MIN })).toEqual({ 'uplink-down': null, 'uplink-lag': null })
+    expect(levels({ connected: true, since: at - 2 * MIN, lagMs: undefined })).toEqual({ 'uplink-down': null, 'uplink-lag': null })
+    expect(levels({ connected: false, since: at - 11 * MIN, lagMs: 45 * MIN })).toEqual({ 'uplink-down': 'yellow', 'uplink-lag': null })
+  })
+})
