@@ -10,6 +10,7 @@ import { RuleFeed } from './rule-feed.js'
 import { RuleThread } from './rule-thread.js'
 import type { Judged } from './runner.js'
 import type { AlertEventStore } from './store.js'
+import { judgeLink, type LinkLimits, type LinkObservation } from './links.js'
 
 /**
  * Alerting as a running part: readings in from the readings journal's commits, the engine and
@@ -41,8 +42,21 @@ export interface AlertingDeps {
   readonly writerMetrics: WriterMetrics
   /** Where the events are written, when not through `store` on this thread: the store thread. */
   readonly eventSink?: PayloadSink
+  /** The mine platforms' links to this one (a regulator's, 联网), judged on each turn of the clock (alerting/links.ts). */
+  readonly links?: () => readonly LinkInput[]
   /** The rule thread died: the platform cannot judge readings any more (main.ts exits, to be restarted from the snapshot). */
   readonly onFatal?: (err: Error) => void
+}
+
+/** A mine platform's link as seen here, for one of its mines: the warning's subject is the link. */
+export interface LinkInput {
+  /** The subject's id: the account and the mine (one account may carry several mines). */
+  readonly id: string
+  readonly name: string
+  readonly mineId: string
+  readonly timeZone: string
+  readonly observation: LinkObservation
+  readonly limits: LinkLimits
 }
 
 /** How long a board's figures wait for the rules to catch up with what is committed. */
@@ -153,11 +167,39 @@ export class Alerting {
     const now = this.deps.now()
     try {
       const fired = await this.rules.tick(now)
-      this.system([...this.booking.apply(fired, now), ...this.booking.tick(now)])
+      this.system([...this.booking.apply(fired, now), ...this.links(now), ...this.booking.tick(now)])
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message }, 'the silence rules failed on a turn of the clock')
       this.system(this.booking.tick(now))
     }
+  }
+
+  /** The links' level changes against the book (the book is the memory: a restart raises nothing twice). */
+  private links(now: number): AlertEvent[] {
+    const out: AlertEvent[] = []
+    for (const link of this.deps.links?.() ?? []) {
+      for (const j of judgeLink(link.name, link.observation, link.limits, now)) {
+        const open = this.book.openFor(link.id, j.rule)
+        const level = open && !open.normal ? open.level : null
+        if (level === j.level) continue
+        out.push(
+          ...this.book.onLevel(
+            {
+              mineId: link.mineId,
+              subject: { type: 'link', id: link.id, name: link.name },
+              ruleKind: 'link',
+              class: 'offline',
+              timeZone: link.timeZone,
+              message: j.message,
+              basis: '矿山平台与监管平台联网 (联网上报): 连接与数据时效',
+            },
+            { type: 'level', rule: j.rule, from: level, to: j.level, value: j.value, threshold: j.threshold, unit: '分钟', ts: now },
+            now,
+          ),
+        )
+      }
+    }
+    return out
   }
 
   /** What these devices' rules last judged (the boards' figures); empty when the rule thread cannot say. */

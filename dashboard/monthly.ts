@@ -106,6 +106,7 @@ export const RULE_KIND_NAME: Readonly<Record<string, string>> = {
   pumpFailure: '排水泵故障',
   powerDuringSuspension: '明停暗开',
   videoOffline: '视频离线',
+  link: '联网 (矿山平台上报链路)',
 }
 const pct = (x: number | null) => (x === null ? '' : `${(100 * x).toFixed(1)}%`)
 const num = (x: number | null) => (x === null ? '' : Math.round(x * 10) / 10)

@@ -13,7 +13,7 @@ export const userViewSchema = z.object({ id: z.string(), name: z.string(), role:
 export const alertViewSchema = z.looseObject({
   id: z.string(),
   mineId: z.string(),
-  subject: z.object({ type: z.enum(['device', 'item']), id: z.string(), name: z.string() }),
+  subject: z.object({ type: z.enum(['device', 'item', 'link']), id: z.string(), name: z.string() }),
   rule: z.string(),
   class: z.enum(['warning', 'offline', 'quality']),
   level: z.enum(LEVELS),

@@ -55,6 +55,8 @@ import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 import { Uplink, loadUplinkCursor, type UplinkConfig } from './uplink/uplink.js'
 import { registerUplinkMetrics } from './uplink/metrics.js'
+import { DEFAULT_LINK_LIMITS } from '../alerting/links.js'
+import type { LinkInput } from '../alerting/service.js'
 
 /**
  * The composition root (README, "Layout"): the one place that builds and wires every part, starts them
@@ -158,6 +160,7 @@ export async function startPlatform(cfg: PlatformConfig): Promise<Platform> {
 async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | unknown)[]): Promise<Platform> {
   const log = cfg.logger
   const now = cfg.now ?? Date.now
+  const startedAt = now()
   mkdirSync(cfg.dataDir, { recursive: true })
   const metricsRegistry = new MetricsRegistry()
   collectDefaultMetrics({ register: metricsRegistry, prefix: 'minewatch_process_' })
@@ -280,6 +283,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     log,
     newId: randomUUID,
     tickMs: cfg.alertTickMs ?? 1000,
+    // a regulator's platform judges the links of the mine platforms that report to it (docs/uplink.md)
+    links: () => mineLinks(current, presence, startedAt, now()),
     snapshotMs: cfg.alertSnapshotMs ?? 60_000,
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
     ...(cfg.onFatal ? { onFatal: cfg.onFatal } : {}),
@@ -563,6 +568,17 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         await store.close()
       })()),
   }
+}
+
+/** Each mine platform's link (a gateway naming mines), for each of its mines, as this platform sees it. */
+function mineLinks(site: Site, presence: Presence, startedAt: number, at: number): LinkInput[] {
+  const zones = new Map(site.mines.map((m) => [m.id, m.timezone]))
+  return site.gateways.flatMap((g) => {
+    const seen = presence.gateway(g.id)
+    const observation = { connected: seen?.connected ?? false, since: seen?.since ?? startedAt, lagMs: presence.gatewayLag(g.id, at) }
+    const limits = g.link ? { downAfterMs: g.link.downAfter * 1000, lagAfterMs: g.link.lagAfter * 1000 } : DEFAULT_LINK_LIMITS
+    return g.mines.map((mineId) => ({ id: `${g.id}@${mineId}`, name: g.name, mineId, timeZone: zones.get(mineId) ?? 'Asia/Shanghai', observation, limits }))
+  })
 }
 
 async function counts(registry: MetricsRegistry): Promise<Record<string, unknown>> {

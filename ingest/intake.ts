@@ -93,6 +93,8 @@ export class Intake {
       // before anything else is said about the message: if the journal refuses, none of it is acknowledged
       await this.deps.journal.append(decoded.readings)
       this.deps.metrics.accepted.inc({ kind: device.kind }, decoded.readings.length)
+      // a mine platform's link is judged by how late its freshest readings arrive (alerting/links.ts)
+      if (principal.type === 'gateway') this.deps.presence.gatewayDelivered(principal.id, newest(decoded.readings), receivedAt)
       this.emit(decoded.readings)
     }
     if (decoded.problems.length > 0) {
@@ -169,4 +171,10 @@ export class Intake {
     // a message with any good reading still went where it was sent; the rest is dropped
     return { route: accepted > 0, retainable: false, accepted, problems }
   }
+}
+
+function newest(readings: readonly Reading[]): number {
+  let ts = readings[0]!.ts
+  for (const r of readings) if (r.ts > ts) ts = r.ts
+  return ts
 }

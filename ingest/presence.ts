@@ -31,6 +31,8 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private readonly state = new Map<string, DevicePresence>()
   private readonly gatewayConnections = new Map<string, number>()
   private readonly gatewayState = new Map<string, GatewayPresence>()
+  /** Per gateway, the least delay of its readings this minute and the minute before (a link's lag). */
+  private readonly gatewayLags = new Map<string, { minute: number; least: number; before: number | undefined }>()
 
   /**
    * A gateway's connection opened: it, and each of its devices through it (a device behind a
@@ -51,6 +53,25 @@ export class Presence extends EventEmitter<PresenceEvents> {
       this.gatewayState.set(gatewayId, { gatewayId, connected: false, since: now })
     }
     for (const d of deviceIds) this.disconnected(d, now)
+  }
+
+  /** A gateway delivered readings taken up to `newestTs`, at `now`: how late its freshest reading is. */
+  gatewayDelivered(gatewayId: string, newestTs: number, now: number): void {
+    const lag = Math.max(0, now - newestTs)
+    const minute = Math.floor(now / 60_000)
+    const w = this.gatewayLags.get(gatewayId)
+    if (!w || minute > w.minute + 1) this.gatewayLags.set(gatewayId, { minute, least: lag, before: undefined })
+    else if (minute === w.minute + 1) this.gatewayLags.set(gatewayId, { minute, least: lag, before: w.least })
+    else w.least = Math.min(w.least, lag)
+  }
+
+  /** The least delay of the gateway's readings over this minute and the one before, ms; undefined: none arrived. */
+  gatewayLag(gatewayId: string, now: number): number | undefined {
+    const w = this.gatewayLags.get(gatewayId)
+    const minute = Math.floor(now / 60_000)
+    if (!w || w.minute < minute - 1) return undefined
+    if (w.minute === minute - 1) return w.least
+    return w.before === undefined ? w.least : Math.min(w.least, w.before)
   }
 
   gateway(gatewayId: string): GatewayPresence | undefined {

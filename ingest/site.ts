@@ -86,6 +86,13 @@ export const gatewaySchema = z.strictObject({
    * account on the provincial platform (联网), or a vendor's system that carries a whole mine.
    */
   mines: z.array(idSchema).default([]),
+  /** With `mines`: when the regulator warns of the link (alerting/links.ts; docs/uplink.md), seconds. */
+  link: z
+    .strictObject({
+      downAfter: z.number().positive().max(86_400).default(600),
+      lagAfter: z.number().positive().max(86_400).default(600),
+    })
+    .optional(),
 })
 
 export type DeviceConfig = z.infer<typeof deviceSchema>
@@ -135,6 +142,8 @@ export function checkIngestSite(site: IngestSite, ctx: z.RefinementCtx): void {
   site.gateways?.forEach((g, i) => {
     claim(g.id, ['gateways', i, 'id'])
     if (g.devices.length === 0 && g.mines.length === 0) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'devices'], message: 'expected at least one device (or the mines it carries)' })
+    if (g.link && g.mines.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['gateways', i, 'link'], message: 'a link is judged for a mine platform (a gateway naming mines); name its mines or drop link' })
     g.mines.forEach((m, j) => mineIds.has(m) || ctx.addIssue({ code: 'custom', path: ['gateways', i, 'mines', j], message: `unknown mine "${m}"` }))
     const listed = new Set<string>()
     g.devices.forEach((d, j) => {

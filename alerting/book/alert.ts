@@ -11,7 +11,8 @@ export type AlertState = 'open' | 'acknowledged' | 'assigned' | 'resolved'
 export type AlertClass = 'warning' | 'offline' | 'quality'
 
 export interface Subject {
-  readonly type: 'device' | 'item'
+  /** A device, a monitoring item (GB 39496-2020 §5.5.4), or a mine platform's link to this one (联网, alerting/links.ts). */
+  readonly type: 'device' | 'item' | 'link'
   readonly id: string
   readonly name: string
   /** A drill's shadow of a device or item (docs/drills.md): a drill's warning, not the mine's own. */

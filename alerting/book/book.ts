@@ -49,6 +49,12 @@ export class AlertBook {
 
   constructor(private readonly newId: () => string) {}
 
+  /** The unresolved warning of this subject and rule, if any. */
+  openFor(subjectId: string, rule: string): Alert | undefined {
+    const id = this.current.get(key(subjectId, rule))
+    return id === undefined ? undefined : this.alerts.get(id)
+  }
+
   get(id: string): Alert | undefined {
     return this.alerts.get(id)
   }

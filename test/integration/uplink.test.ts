@@ -20,7 +20,8 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
  * (bytes dropped, nobody told) and then down,
  * the mine platform is killed with SIGKILL and started again while it is down, and the line comes
  * back: the regulator's store then holds every reading the mine's broker acknowledged, each once,
- * and each device's readings reached the regulator in the order they were sent.
+ * and each device's readings reached the regulator in the order they were sent; while it was down
+ * the regulator showed a 联网 warning of the mine, back to normal when the line came back.
  */
 const MINE = 'yt-jinshan'
 const ACCOUNT = 'up-yt'
@@ -40,7 +41,8 @@ beforeAll(async () => {
   const parsed = parseSite({
     ...site,
     // the mine platform's account on the regulator's platform: every device of its mine
-    gateways: [{ id: ACCOUNT, name: '金山矿平台 联网', secretHash: await hashSecret(secretOf(ACCOUNT), { N: 1024, r: 8, p: 1 }), mines: [MINE] }],
+    // its link judged down after 2 s (600 by default), so that the test need not wait ten minutes
+    gateways: [{ id: ACCOUNT, name: '金山矿平台 联网', secretHash: await hashSecret(secretOf(ACCOUNT), { N: 1024, r: 8, p: 1 }), mines: [MINE], link: { downAfter: 2, lagAfter: 600 } }],
   })
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
   regulator = await startTestPlatform({ site: parsed.site })
@@ -112,6 +114,11 @@ class Load {
   }
 }
 
+/** The regulator's 联网 warning of the mine's link, if any. */
+function linkWarning() {
+  return regulator.platform.alerting.book.unresolved().find((a) => a.mineId === MINE && a.rule === 'uplink-down')
+}
+
 /** Each device's reading times in the regulator's store. */
 async function storedAtRegulator(deviceId: string, metric: string): Promise<number[]> {
   const points = await regulator.platform.store.range({ deviceId, metric, from: 0, to: Date.now() + 60_000, limit: 1_000_000 })
@@ -119,7 +126,7 @@ async function storedAtRegulator(deviceId: string, metric: string): Promise<numb
 }
 
 describe('联网上报: a mine platform forwarding to the regulator through an outage', () => {
-  it('loses nothing, doubles nothing in the regulator store, and keeps each device in order across a cut line and a kill -9', async () => {
+  it('loses nothing, doubles nothing in the regulator store, keeps each device in order across a cut line and a kill -9, and the regulator warns of the link while it is down', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-uplink-'))
     dirs.push(dataDir)
     let mine = await startMine(dataDir)
@@ -149,6 +156,10 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
     await load.connect(mine.mqtt)
     await load.publish(200)
     expect((await uplinkOf(mine)).connected).toBe(false)
+    // the regulator shows the link warning while the line is down: a warning of the mine, on its seat and map
+    await eventually(async () => linkWarning()?.normal === false, 15_000)
+    expect(linkWarning()).toMatchObject({ level: 'yellow', class: 'offline', ruleKind: 'link', subject: { type: 'link', name: '金山矿平台 联网' }, unit: '分钟' })
+    expect(linkWarning()!.message).toMatch(/^联网中断: 金山矿平台 联网 已断开 \d+ 分钟/)
     // the line comes back: the backlog goes first, the live readings after it
     proxy.restore()
     await load.publish(200)
@@ -162,6 +173,9 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
       expect(await storedAtRegulator(d.id, metric)).toEqual(acked)
     }
     await eventually(async () => (await uplinkOf(mine)).backlogBytes === 0, 15_000)
+    // the link is back: the warning says so, and stays for a person to close
+    await eventually(async () => linkWarning()?.normal === true, 15_000)
+    expect(linkWarning()!.state).toBe('open')
 
     // in order: each device's readings reached the regulator's journal oldest first; a chunk the
     // cut left unacknowledged was sent again whole (at least once), and nothing beyond it was

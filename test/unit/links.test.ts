@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { Presence } from '../../ingest/presence.js'
 import { DEFAULT_LINK_LIMITS, judgeLink, type LinkObservation } from '../../alerting/links.js'
 
 const MIN = 60_000
@@ -19,5 +20,24 @@ describe('联网 link judgement (regulator side)', () => {
     expect(levels({ connected: true, since: at - 2 * MIN, lagMs: 9 * MIN })).toEqual({ 'uplink-down': null, 'uplink-lag': null })
     expect(levels({ connected: true, since: at - 2 * MIN, lagMs: undefined })).toEqual({ 'uplink-down': null, 'uplink-lag': null })
     expect(levels({ connected: false, since: at - 11 * MIN, lagMs: 45 * MIN })).toEqual({ 'uplink-down': 'yellow', 'uplink-lag': null })
+  })
+})
+
+describe("a gateway's lag as presence keeps it", () => {
+  it('is the least delay of its readings over this minute and the one before, and nothing once they stop', () => {
+    const p = new Presence()
+    const t0 = Math.floor(at / MIN) * MIN
+    expect(p.gatewayLag('up', t0)).toBeUndefined()
+    // a device's own old backlog passes through beside live readings: the live ones say the link is prompt
+    p.gatewayDelivered('up', t0 - 2 * 86_400_000, t0 + 1000)
+    p.gatewayDelivered('up', t0 + 1500, t0 + 2000)
+    expect(p.gatewayLag('up', t0 + 3000)).toBe(500)
+    // a backlog after a break: everything arrives old, the next minute too
+    p.gatewayDelivered('up', t0 - 30 * MIN, t0 + MIN + 1000)
+    expect(p.gatewayLag('up', t0 + MIN + 2000)).toBe(500)
+    p.gatewayDelivered('up', t0 - 29 * MIN, t0 + 2 * MIN + 1000)
+    expect(p.gatewayLag('up', t0 + 2 * MIN + 2000)).toBe(31 * MIN + 1000)
+    // nothing delivered for two minutes: no lag to speak of
+    expect(p.gatewayLag('up', t0 + 4 * MIN)).toBeUndefined()
   })
 })

@@ -73,6 +73,10 @@ describe('site validation reports every problem with its path', () => {
     [site([mine('m1', [device('d1')])], { gateways: [{ id: 'g', name: 'G', secretHash: HASH, mines: ['m9'] }] }), 'gateways[0].mines[0]: unknown mine "m9"'],
     [site([mine('m1', [device('d1')])], { gateways: [{ id: 'g', name: 'G', secretHash: HASH }] }), 'gateways[0].devices: expected at least one device (or the mines it carries)'],
     [
+      site([mine('m1', [device('d1')])], { gateways: [{ id: 'g', name: 'G', secretHash: HASH, devices: ['d1'], link: { downAfter: 60 } }] }),
+      'gateways[0].link: a link is judged for a mine platform (a gateway naming mines); name its mines or drop link',
+    ],
+    [
       site([mine('m1', [device('d1', { kind: 'pump', modbus: { host: 'plc', registers: [{ metric: 'level', address: 0 }] } })])]),
       'mines[0].devices[0].modbus.registers[0].metric: a pump has no metric "level"',
     ],
