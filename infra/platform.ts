@@ -18,7 +18,8 @@ import { secureOptions, type TlsFiles } from '../ingest/tls.js'
 import type { DecodeLimits } from '../ingest/decode.js'
 import { Intake } from '../ingest/intake.js'
 import { createIngestMetrics } from '../ingest/metrics.js'
-import { Presence } from '../ingest/presence.js'
+import { Presence, type DevicePresence } from '../ingest/presence.js'
+import type { DeviceState } from '../ingest/uplink/mapping.js'
 import { Quarantine } from '../ingest/quarantine.js'
 import { Registry } from '../ingest/registry.js'
 import { SecretVerifier } from '../ingest/secrets.js'
@@ -208,21 +209,6 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   })
 
   undo.push(() => writer.stop())
-  let uplink: Uplink | undefined
-  if (cfg.uplink) {
-    const upMines = cfg.uplink.mines ? new Set(cfg.uplink.mines) : undefined
-    const zoneOf = (mineId: string) => current.mines.find((m) => m.id === mineId)?.timezone ?? 'Asia/Shanghai'
-    const up = new Uplink(
-      cfg.uplink,
-      // a drill's shadows stay in this platform: the province must not see a drill as the slope
-      { journal, dir: uplinkDir, log, now, timeZoneOf: zoneOf, forwards: (r) => !isDrillId(r.deviceId) && (upMines?.has(r.mineId) ?? true) },
-      uplinkCursor,
-    )
-    await up.start()
-    undo.push(() => up.stop())
-    registerUplinkMetrics(metricsRegistry, () => up.status())
-    uplink = up
-  }
   new Gauge({
     name: 'minewatch_store_backlog_age_seconds',
     help: 'Age of the oldest reading in the journal not yet confirmed by the store (0: none); to within a second',
@@ -237,6 +223,36 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   )
   undo.push(() => quarantine.close())
   const presence = new Presence()
+  let uplink: Uplink | undefined
+  if (cfg.uplink) {
+    const upMines = cfg.uplink.mines ? new Set(cfg.uplink.mines) : undefined
+    const zoneOf = (mineId: string) => current.mines.find((m) => m.id === mineId)?.timezone ?? 'Asia/Shanghai'
+    const up = new Uplink(
+      cfg.uplink,
+      // a drill's shadows stay in this platform: the province must not see a drill as the slope
+      {
+        journal,
+        dir: uplinkDir,
+        log,
+        now,
+        timeZoneOf: zoneOf,
+        forwards: (r) => !isDrillId(r.deviceId) && (upMines?.has(r.mineId) ?? true),
+        states: {
+          all: () => realDevices().flatMap((d) => ((upMines?.has(d.mineId) ?? true) ? [deviceState(d, presence.get(d.id), startedAt)] : [])),
+          onChange: (listener) =>
+            presence.on('change', (p) => {
+              const d = registry.device(p.deviceId)
+              if (d && !isDrillId(d.id) && (upMines?.has(d.mineId) ?? true)) listener(deviceState(d, p, startedAt))
+            }),
+        },
+      },
+      uplinkCursor,
+    )
+    await up.start()
+    undo.push(() => up.stop())
+    registerUplinkMetrics(metricsRegistry, () => up.status())
+    uplink = up
+  }
   let tell: (topic: string, body: object) => void = () => undefined
   const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log, journal })
 
@@ -568,6 +584,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         await store.close()
       })()),
   }
+}
+
+/** A device's state as the uplink sends it: online while connected and not saying otherwise. */
+function deviceState(d: { id: string; mineId: string; kind: string }, p: DevicePresence | undefined, startedAt: number): DeviceState {
+  return { mineId: d.mineId, deviceId: d.id, kind: d.kind, online: (p?.connected ?? false) && p?.online !== false, since: p?.since ?? startedAt }
 }
 
 /** Each mine platform's link (a gateway naming mines), for each of its mines, as this platform sees it. */

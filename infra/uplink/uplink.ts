@@ -6,7 +6,7 @@ import { BacklogClock } from '../../ingest/backlog-clock.js'
 import type { Journal } from '../../ingest/journal/journal.js'
 import type { Log } from '../../ingest/log.js'
 import type { Reading } from '../../ingest/reading.js'
-import { mapReadings, type Mapping, type UplinkMessage } from '../../ingest/uplink/mapping.js'
+import { mapReadings, mapState, type DeviceState, type Mapping, type UplinkMessage } from '../../ingest/uplink/mapping.js'
 
 /**
  * 联网上报 (docs/uplink.md): the mine platform forwards its readings to an upstream platform (the
@@ -57,6 +57,11 @@ export interface UplinkDeps {
   readonly timeZoneOf: (mineId: string) => string
   /** Readings of this device go upstream (not a drill's shadow, a mine of `mines`). */
   readonly forwards: (r: Reading) => boolean
+  /**
+   * The forwarded devices' states (online or not): all of them are sent at each connect, and each
+   * change while connected. A state is not history: the upstream keeps the last one (retained).
+   */
+  readonly states?: { all(): readonly DeviceState[]; onChange(listener: (state: DeviceState) => void): void }
 }
 
 export interface UplinkStatus {
@@ -113,6 +118,8 @@ export class Uplink {
   private sentReadings = 0
   private droppedBytes = 0
   private lastError: string | null = null
+  /** The state each device was last sent in, on this connection. */
+  private readonly statesSent = new Map<string, boolean>()
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -128,6 +135,10 @@ export class Uplink {
     deps.journal.onCommit(({ end }) => {
       this.clock.committed(end)
       this.wake()
+    })
+    deps.states?.onChange((state) => {
+      // a status message repeating what a device already said changes nothing upstream
+      if (this.connected && this.statesSent.get(state.deviceId) !== state.online) this.sendState(state)
     })
   }
 
@@ -187,6 +198,9 @@ export class Uplink {
       else this.deps.log.info({ url: redact(this.cfg.url) }, '联网上报: connected to the upstream platform')
       this.failures = 0
       this.lastError = null
+      // what changed while the line was down: every state as it is now
+      this.statesSent.clear()
+      for (const state of this.deps.states?.all() ?? []) this.sendState(state)
       this.wake()
     })
     client.on('error', (err) => {
@@ -277,6 +291,13 @@ export class Uplink {
           }),
       ),
     )
+  }
+
+  /** At most once (QoS 1 on this connection): a state lost with a connection is sent again, current, at the next. */
+  private sendState(state: DeviceState): void {
+    const m = mapState(this.cfg.mapping, state, this.deps.timeZoneOf)
+    this.statesSent.set(state.deviceId, state.online)
+    if (m) this.client?.publish(m.topic, m.payload, { qos: 1, retain: m.retain }, () => undefined)
   }
 
   private failInFlight(err: Error): void {

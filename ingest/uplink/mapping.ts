@@ -17,6 +17,8 @@ export const MAPPING_FORMAT = 1
 /** A placeholder's name: a field, or `values.<metric>`. */
 const FIELDS = ['mineId', 'deviceId', 'kind', 'ts', 'time', 'utc', 'seq', 'values', 'mineCode', 'deviceCode', 'metric', 'value', 'unit'] as const
 type Field = (typeof FIELDS)[number]
+/** A device state's fields: `time` and `utc` are of `since`. */
+const STATE_FIELDS = ['mineId', 'deviceId', 'kind', 'mineCode', 'deviceCode', 'online', 'since', 'time', 'utc'] as const
 const METRIC_FIELDS: ReadonlySet<Field> = new Set(['metric', 'value', 'unit'])
 
 type Template = string | number | boolean | null | readonly Template[] | { readonly [key: string]: Template }
@@ -35,6 +37,17 @@ export const mappingSchema = z.strictObject({
     /** Consecutive readings of one device (`each: reading`) sent as one JSON array of payloads, at most this many. */
     batch: z.int().min(1).max(1000).default(1),
   }),
+  /**
+   * Device states (online or not), sent when one changes and all of them at each connect; the
+   * upstream keeps the last (retained). Absent: states are not sent.
+   */
+  states: z
+    .strictObject({
+      topic: z.string().min(1).max(500),
+      payload: templateSchema,
+      retain: z.boolean().default(true),
+    })
+    .optional(),
   /** The upstream system's codes for mines and devices (矿山编码, 测点编码); an id without one is sent as itself. */
   codes: z
     .strictObject({
@@ -51,6 +64,8 @@ export const MINEWATCH_MAPPING: Mapping = {
   format: MAPPING_FORMAT,
   name: 'minewatch/1',
   readings: { topic: 'mines/{mineId}/devices/{deviceId}/telemetry', payload: { ts: '{ts}', values: '{values}', seq: '{seq}' }, each: 'reading', batch: 200 },
+  // the device contract's status message; `since` is tolerated there as an extra field
+  states: { topic: 'mines/{mineId}/devices/{deviceId}/status', payload: { online: '{online}', since: '{since}' }, retain: true },
   codes: { mines: {}, devices: {} },
 }
 
@@ -77,6 +92,13 @@ export function parseMapping(raw: unknown): { ok: true; mapping: Mapping } | { o
   }
   check('readings.topic', mapping.readings.topic)
   walkStrings(mapping.readings.payload, 'readings.payload', check)
+  const checkState = (where: string, text: string) => {
+    for (const name of placeholders(text)) if (!(STATE_FIELDS as readonly string[]).includes(name)) errors.push(`${where}: unknown field {${name}} for a state; known: ${STATE_FIELDS.join(', ')}`)
+  }
+  if (mapping.states) {
+    checkState('states.topic', mapping.states.topic)
+    walkStrings(mapping.states.payload, 'states.payload', checkState)
+  }
   if (perMetric && mapping.readings.batch > 1) errors.push('readings.batch: only with each: reading')
   return errors.length > 0 ? { ok: false, errors } : { ok: true, mapping }
 }
@@ -121,6 +143,30 @@ export function mapReadings(mapping: Mapping, readings: readonly Reading[], time
   }
   for (const [topic, items] of groups) flush(topic, items)
   return out
+}
+
+/** A device's state as the uplink sends it: online is connected and not saying otherwise. */
+export interface DeviceState {
+  readonly mineId: string
+  readonly deviceId: string
+  readonly kind: string
+  readonly online: boolean
+  /** Since when (epoch ms). */
+  readonly since: number
+}
+
+/** The message for a device's state, or none when the mapping sends no states. */
+export function mapState(mapping: Mapping, state: DeviceState, timeZoneOf: (mineId: string) => string): (UplinkMessage & { readonly retain: boolean }) | undefined {
+  const rules = mapping.states
+  if (!rules) return undefined
+  const fields: Fields = {
+    ...state,
+    mineCode: mapping.codes.mines[state.mineId] ?? state.mineId,
+    deviceCode: mapping.codes.devices[state.deviceId] ?? state.deviceId,
+    time: isoInZone(state.since, timeZoneOf(state.mineId)),
+    utc: new Date(state.since).toISOString(),
+  }
+  return { topic: fillText(rules.topic, fields), payload: JSON.stringify(fill(rules.payload, fields)), readings: 0, retain: rules.retain }
 }
 
 type Fields = Readonly<Record<string, unknown>>

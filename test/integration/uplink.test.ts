@@ -21,7 +21,8 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
  * the mine platform is killed with SIGKILL and started again while it is down, and the line comes
  * back: the regulator's store then holds every reading the mine's broker acknowledged, each once,
  * and each device's readings reached the regulator in the order they were sent; while it was down
- * the regulator showed a 联网 warning of the mine, back to normal when the line came back.
+ * the regulator showed a 联网 warning of the mine, back to normal when the line came back; the
+ * devices' states (online at the mine or not) followed them upstream.
  */
 const MINE = 'yt-jinshan'
 const ACCOUNT = 'up-yt'
@@ -126,7 +127,7 @@ async function storedAtRegulator(deviceId: string, metric: string): Promise<numb
 }
 
 describe('联网上报: a mine platform forwarding to the regulator through an outage', () => {
-  it('loses nothing, doubles nothing in the regulator store, keeps each device in order across a cut line and a kill -9, and the regulator warns of the link while it is down', async () => {
+  it('loses nothing, doubles nothing in the regulator store, keeps each device in order across a cut line and a kill -9, the regulator warns of the link while it is down, and the device states follow upstream', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'minewatch-uplink-'))
     dirs.push(dataDir)
     let mine = await startMine(dataDir)
@@ -135,8 +136,12 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
     // the regulator sees the mine platform as its gateway, connected
     expect(regulator.platform.presence.gateway(ACCOUNT)?.connected).toBe(true)
 
+    // the devices' states go upstream: none connected yet at the mine, so offline at the regulator
+    const onlineAtRegulator = (id: string) => regulator.platform.presence.get(id)?.online
+    await eventually(async () => onlineAtRegulator('yt-rain-01') === false, 10_000)
     const load = new Load()
     await load.connect(mine.mqtt)
+    await eventually(async () => DEVICES.every((d) => onlineAtRegulator(d.id) === true), 10_000)
     await load.publish(200)
     // the line goes dead under load, silently: what is sent now goes nowhere, and nobody is told
     proxy.blackhole()
@@ -173,6 +178,8 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
       expect(await storedAtRegulator(d.id, metric)).toEqual(acked)
     }
     await eventually(async () => (await uplinkOf(mine)).backlogBytes === 0, 15_000)
+    // the devices left the mine's broker: offline at the regulator too
+    await eventually(async () => DEVICES.every((d) => onlineAtRegulator(d.id) === false), 10_000)
     // the link is back: the warning says so, and stays for a person to close
     await eventually(async () => linkWarning()?.normal === true, 15_000)
     expect(linkWarning()!.state).toBe('open')

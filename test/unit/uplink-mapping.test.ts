@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { MINEWATCH_MAPPING, mapReadings, parseMapping } from '../../ingest/uplink/mapping.js'
+import { MINEWATCH_MAPPING, mapReadings, mapState, parseMapping } from '../../ingest/uplink/mapping.js'
+import { decodeStatus } from '../../ingest/status.js'
 import type { Reading } from '../../ingest/reading.js'
 import { decodeTelemetry } from '../../ingest/decode.js'
 import { basename } from 'node:path'
@@ -91,6 +92,26 @@ describe('the uplink payload mapping', () => {
       expect.stringMatching(/^readings\.payload\.dw: \{unit\} needs each: metric$/),
       expect.stringMatching(/^readings\.payload\.sj: unknown field \{tiem\}; known: .*values\.<metric>$/),
     ])
+  })
+})
+
+describe('device states upstream', () => {
+  it('minewatch/1 sends the contract status message, retained; a mapping file may shape it or leave states out', () => {
+    const state = { mineId: 'm1', deviceId: 'r1', kind: 'rain', online: false, since: TS }
+    expect(mapState(MINEWATCH_MAPPING, state, zone)).toEqual({ topic: 'mines/m1/devices/r1/status', payload: JSON.stringify({ online: false, since: TS }), readings: 0, retain: true })
+    expect(decodeStatus(Buffer.from(mapState(MINEWATCH_MAPPING, state, zone)!.payload), 1024)).toEqual({ online: false })
+    const province = parseMapping(parseYaml(PROVINCE + 'states:\n  topic: "prov/{mineCode}/{deviceCode}/state"\n  payload: { zt: "{online}", sj: "{time}" }\n  retain: false\n'))
+    if (!province.ok) throw new Error(province.errors.join('\n'))
+    expect(mapState(province.mapping, { ...state, deviceId: 'r1' }, zone)).toMatchObject({
+      topic: 'prov/370600000001/370600000001MN001/state',
+      payload: JSON.stringify({ zt: false, sj: '2026-12-01T08:30:00.000+08:00' }),
+      retain: false,
+    })
+    // a mapping without states sends none
+    const plain = parseMapping(parseYaml(PROVINCE))
+    expect(plain.ok && mapState(plain.mapping, state, zone)).toBeUndefined()
+    const bad = parseMapping(parseYaml(PROVINCE + 'states: { topic: "s/{metric}", payload: {} }\n'))
+    expect(!bad.ok && bad.errors).toEqual([expect.stringMatching(/^states\.topic: unknown field \{metric\} for a state; known: mineId, /)])
   })
 })
 
