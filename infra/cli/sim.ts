@@ -8,6 +8,7 @@ import { World } from '../../simulators/world.js'
 import { DEMO_SITE } from '../config/env.js'
 import { loadSiteFile } from '../config/site-file.js'
 import { isoInZone } from '../../ingest/zone-time.js'
+import { runProvince } from './sim-province.js'
 
 /**
  * `npm run sim -- --scenario slope-failure --speed 600`: every device of the site as its own MQTT
@@ -16,7 +17,9 @@ import { isoInZone } from '../../ingest/zone-time.js'
 const usage = `usage: npm run sim -- [--scenario ${scenarioNames().join('|')}] [--speed N] [--seed 7]
                     [--duration 6h] [--url mqtt://127.0.0.1:1883] [--site infra/sites/demo.yaml]
                     [--mine <id>] [--password-pattern '{id}-demo']
-       npm run sim -- --load <readings/s per device> [--duration 60s] …   (load mode)`
+       npm run sim -- --load <readings/s per device> [--duration 60s] …   (load mode)
+       npm run sim -- --province 500x50 [--out province] [--interval 60] [--duration 10m] [--url …]
+                    (a generated province: its site file, then its mine platforms reporting to it)`
 
 const say = (line: string) => process.stdout.write(`${line}\n`)
 
@@ -38,6 +41,9 @@ try {
       mine: { type: 'string' },
       'password-pattern': { type: 'string', default: '{id}-demo' },
       load: { type: 'string' },
+      province: { type: 'string' },
+      out: { type: 'string', default: 'province' },
+      interval: { type: 'string', default: '60' },
       help: { type: 'boolean', default: false },
     },
   }).values
@@ -51,6 +57,14 @@ if (args.help) {
 
 const seed = Number(args.seed)
 if (!Number.isInteger(seed)) fail(`--seed ${args.seed}: expected an integer`)
+if (args.province !== undefined) {
+  const interval = Number(args.interval)
+  if (!(interval >= 1)) fail(`--interval ${args.interval}: expected seconds ≥ 1`)
+  const durationMs = args.duration === undefined ? 10 * 60_000 : parseDuration(args.duration)
+  if (durationMs === undefined || durationMs <= 0) fail(`--duration ${args.duration}: expected a duration such as 90s, 30m, 6h or 3d`)
+  await runProvince(args.province, { out: args.out, url: args.url, interval, durationMs, seed }, say, fail)
+  process.exit(0)
+}
 let scenario
 try {
   scenario = loadScenario(args.scenario)
