@@ -86,6 +86,11 @@ export class Booking {
       )
   }
 
+  /** The kind of a device's rule (undefined: no such rule). */
+  kindOf(deviceId: string, ruleId: string): string | undefined {
+    return this.rules.get(deviceId)?.get(ruleId)?.kind
+  }
+
   /** The rules' level changes, in the order they happened: the alert events they cause. */
   apply(fired: readonly Fired[], now: number): AlertEvent[] {
     const out: AlertEvent[] = []

@@ -62,3 +62,18 @@ export function judgeLink(name: string, o: LinkObservation, limits: LinkLimits, 
     },
   ]
 }
+
+/**
+ * Where a link stands for the devices behind it: `down`; `catching-up` (back for less than a
+ * minute, or than `downAfter` when that is shorter, or its freshest readings still a minute or
+ * more late: the backlog is on its way); `up`.
+ */
+export type LinkPhase = 'down' | 'catching-up' | 'up'
+
+export const CAUGHT_UP_MS = 60_000
+
+export function linkPhase(o: LinkObservation, limits: LinkLimits, now: number): LinkPhase {
+  if (!o.connected) return 'down'
+  if (now - o.since < Math.min(CAUGHT_UP_MS, limits.downAfterMs) || (o.lagMs !== undefined && o.lagMs >= CAUGHT_UP_MS)) return 'catching-up'
+  return 'up'
+}

@@ -10,7 +10,8 @@ import { RuleFeed } from './rule-feed.js'
 import { RuleThread } from './rule-thread.js'
 import type { Judged } from './runner.js'
 import type { AlertEventStore } from './store.js'
-import { judgeLink, type LinkLimits, type LinkObservation } from './links.js'
+import { judgeLink, type LinkLimits, type LinkObservation, type LinkPhase } from './links.js'
+import { LinkHold } from './link-hold.js'
 
 /**
  * Alerting as a running part: readings in from the readings journal's commits, the engine and
@@ -44,6 +45,8 @@ export interface AlertingDeps {
   readonly eventSink?: PayloadSink
   /** The mine platforms' links to this one (a regulator's, 联网), judged on each turn of the clock (alerting/links.ts). */
   readonly links?: () => readonly LinkInput[]
+  /** Where the link stands that carries this device (undefined: none): its silence is held while the link is down (alerting/link-hold.ts). */
+  readonly linkPhase?: (deviceId: string, now: number) => LinkPhase | undefined
   /** The rule thread died: the platform cannot judge readings any more (main.ts exits, to be restarted from the snapshot). */
   readonly onFatal?: (err: Error) => void
 }
@@ -75,6 +78,8 @@ export class Alerting {
   private snapshotTimer: NodeJS.Timeout | undefined
   /** The rules' reading of the readings journal: bounded batches, in commit order. */
   private readonly feed: RuleFeed
+  /** Silences of devices behind a down link, held (alerting/link-hold.ts). */
+  private readonly hold: LinkHold
   private constructor(
     private readonly deps: AlertingDeps,
     readonly book: AlertBook,
@@ -82,6 +87,7 @@ export class Alerting {
     private readonly booking: Booking,
     private readonly writer: StoreWriter<AlertEvent>,
   ) {
+    this.hold = new LinkHold((device, rule) => booking.kindOf(device, rule) === 'silence')
     // from the head: the replay at start read up to it, and no turn of the event loop has passed since its last look
     this.feed = new RuleFeed(deps.readings, (json, readings) => this.judge(json, readings), deps.now, deps.log, deps.readings.head)
   }
@@ -166,12 +172,19 @@ export class Alerting {
     await this.feed.caughtUp()
     const now = this.deps.now()
     try {
-      const fired = await this.rules.tick(now)
-      this.system([...this.booking.apply(fired, now), ...this.links(now), ...this.booking.tick(now)])
+      const phaseOf = this.phaseAt(now)
+      const fired = this.hold.filter(await this.rules.tick(now), phaseOf)
+      const released = this.hold.size > 0 ? this.hold.release(phaseOf) : []
+      this.system([...this.booking.apply([...fired, ...released], now), ...this.links(now), ...this.booking.tick(now)])
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message }, 'the silence rules failed on a turn of the clock')
       this.system(this.booking.tick(now))
     }
+  }
+
+  private phaseAt(now: number): (deviceId: string) => LinkPhase | undefined {
+    const phase = this.deps.linkPhase
+    return phase ? (deviceId) => phase(deviceId, now) : () => undefined
   }
 
   /** The links' level changes against the book (the book is the memory: a restart raises nothing twice). */
@@ -222,7 +235,7 @@ export class Alerting {
   private judge(json: Uint8Array, readings: number): Promise<void> {
     const now = this.deps.now()
     return this.rules.json(json, now).then(
-      (fired) => this.system(this.booking.apply(fired, now)),
+      (fired) => this.system(this.booking.apply(this.hold.filter(fired, this.phaseAt(now)), now)),
       (err: Error) => this.deps.log.error({ err: err.message, readings }, 'the rules failed on a batch of readings; the next readings are judged as usual'),
     )
   }

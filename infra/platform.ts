@@ -51,12 +51,12 @@ import { isDrillId } from '../ingest/contract/ids.js'
 import { SiteAdmin, siteDigest, type AdminChange } from './site-admin.js'
 import { Notifier } from './notify/notifier.js'
 import { ModbusCollectors } from './modbus/collector.js'
-import { gatewayDevices } from '../ingest/site.js'
+import { gatewayDevices, type GatewayConfig } from '../ingest/site.js'
 import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 import { Uplink, loadUplinkCursor, type UplinkConfig } from './uplink/uplink.js'
 import { registerUplinkMetrics } from './uplink/metrics.js'
-import { DEFAULT_LINK_LIMITS } from '../alerting/links.js'
+import { DEFAULT_LINK_LIMITS, linkPhase, type LinkLimits, type LinkObservation } from '../alerting/links.js'
 import type { LinkInput } from '../alerting/service.js'
 
 /**
@@ -169,6 +169,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
 
   const siteAdmin = await SiteAdmin.open(cfg.dataDir, cfg.site, cfg.siteSeed ?? siteDigest(JSON.stringify(cfg.site)), { now, newId: randomUUID, log })
   let current = siteAdmin.current()
+  // the devices carried by mine platforms' accounts (a regulator's): their silence waits on the link
+  let carriers = linkCarriers(current)
   // the demo runs drills as shadows of the devices, never as the devices (infra/drill-site.ts)
   const shadowed = (s: Site) => (cfg.simulate ? withDrillShadows(s) : s)
   const site = shadowed(current)
@@ -301,6 +303,10 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     tickMs: cfg.alertTickMs ?? 1000,
     // a regulator's platform judges the links of the mine platforms that report to it (docs/uplink.md)
     links: () => mineLinks(current, presence, startedAt, now()),
+    linkPhase: (deviceId, at) => {
+      const g = carriers.get(deviceId)
+      return g === undefined ? undefined : linkPhase(linkObservation(presence, g.id, startedAt, at), linkLimits(g), at)
+    },
     snapshotMs: cfg.alertSnapshotMs ?? 60_000,
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
     ...(cfg.onFatal ? { onFatal: cfg.onFatal } : {}),
@@ -502,6 +508,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const applySite = async (next: Site): Promise<void> => {
     const before = current
     current = next
+    carriers = linkCarriers(next)
     const running = shadowed(next)
     registry.load(running)
     collectors.configure(modbusDevices(next))
@@ -591,13 +598,30 @@ function deviceState(d: { id: string; mineId: string; kind: string }, p: DeviceP
   return { mineId: d.mineId, deviceId: d.id, kind: d.kind, online: (p?.connected ?? false) && p?.online !== false, since: p?.since ?? startedAt }
 }
 
+/** A mine platform's account as this platform sees it: connected, since when, how late its freshest readings. */
+function linkObservation(presence: Presence, gatewayId: string, startedAt: number, at: number): LinkObservation {
+  const seen = presence.gateway(gatewayId)
+  return { connected: seen?.connected ?? false, since: seen?.since ?? startedAt, lagMs: presence.gatewayLag(gatewayId, at) }
+}
+
+/** Each device carried by a mine platform's account (a gateway naming mines): the account. */
+function linkCarriers(site: Site): Map<string, GatewayConfig> {
+  const out = new Map<string, GatewayConfig>()
+  for (const g of site.gateways) if (g.mines.length > 0) for (const d of gatewayDevices(site, { devices: [], mines: g.mines })) out.set(d, g)
+  return out
+}
+
+/** When the regulator warns of this account's link (its site entry, or the defaults). */
+function linkLimits(g: GatewayConfig): LinkLimits {
+  return g.link ? { downAfterMs: g.link.downAfter * 1000, lagAfterMs: g.link.lagAfter * 1000 } : DEFAULT_LINK_LIMITS
+}
+
 /** Each mine platform's link (a gateway naming mines), for each of its mines, as this platform sees it. */
 function mineLinks(site: Site, presence: Presence, startedAt: number, at: number): LinkInput[] {
   const zones = new Map(site.mines.map((m) => [m.id, m.timezone]))
   return site.gateways.flatMap((g) => {
-    const seen = presence.gateway(g.id)
-    const observation = { connected: seen?.connected ?? false, since: seen?.since ?? startedAt, lagMs: presence.gatewayLag(g.id, at) }
-    const limits = g.link ? { downAfterMs: g.link.downAfter * 1000, lagAfterMs: g.link.lagAfter * 1000 } : DEFAULT_LINK_LIMITS
+    const observation = linkObservation(presence, g.id, startedAt, at)
+    const limits = linkLimits(g)
     return g.mines.map((mineId) => ({ id: `${g.id}@${mineId}`, name: g.name, mineId, timeZone: zones.get(mineId) ?? 'Asia/Shanghai', observation, limits }))
   })
 }

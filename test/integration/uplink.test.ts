@@ -21,7 +21,8 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
  * the mine platform is killed with SIGKILL and started again while it is down, and the line comes
  * back: the regulator's store then holds every reading the mine's broker acknowledged, each once,
  * and each device's readings reached the regulator in the order they were sent; while it was down
- * the regulator showed a 联网 warning of the mine, back to normal when the line came back; the
+ * the regulator showed a 联网 warning of the mine, back to normal when the line came back, and
+ * held the 断线 warnings of the mine's devices it could not hear (the cause was the link); the
  * devices' states (online at the mine or not) followed them upstream.
  */
 const MINE = 'yt-jinshan'
@@ -41,6 +42,8 @@ beforeAll(async () => {
   const site = demoSite()
   const parsed = parseSite({
     ...site,
+    // the mine's devices report every second here, so that their silence (3 intervals) shows within the test
+    mines: site.mines.map((m) => (m.id === MINE ? { ...m, devices: m.devices.map((d) => ({ ...d, interval: 1 })) } : m)),
     // the mine platform's account on the regulator's platform: every device of its mine
     // its link judged down after 2 s (600 by default), so that the test need not wait ten minutes
     gateways: [{ id: ACCOUNT, name: '金山矿平台 联网', secretHash: await hashSecret(secretOf(ACCOUNT), { N: 1024, r: 8, p: 1 }), mines: [MINE], link: { downAfter: 2, lagAfter: 600 } }],
@@ -86,8 +89,8 @@ class Load {
   private clients: MqttClient[] = []
   private i = 0
   readonly acked = new Map<string, number[]>(DEVICES.map((d) => [d.id, []]))
-  // the readings' time: a day ago, a second apart, so that every reading of a device has its own
-  private readonly t0 = Date.now() - 86_400_000
+  // the readings' time: about now (a link's lag is judged by it), 10 ms apart, so that every reading of a device has its own
+  private readonly t0 = Date.now() - 10_000
 
   async connect(port: number): Promise<void> {
     this.clients = await Promise.all(DEVICES.map((d) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: d.id, password: `${d.id}-demo`, clientId: `${d.id}-load`, reconnectPeriod: 0 })))
@@ -96,7 +99,7 @@ class Load {
   async publish(steps: number): Promise<void> {
     for (let s = 0; s < steps; s++) {
       const i = this.i++
-      const ts = this.t0 + i * 1000
+      const ts = this.t0 + i * 10
       await Promise.all(
         DEVICES.map(async (d, k) => {
           await this.clients[k]!.publishAsync(`mines/${MINE}/devices/${d.id}/telemetry`, JSON.stringify({ ts, values: d.values(i) }), { qos: 1 })
@@ -113,6 +116,22 @@ class Load {
   get total(): number {
     return [...this.acked.values()].reduce((n, l) => n + l.length, 0)
   }
+}
+
+/** The mine's devices the load never speaks for: silent on their own, 断线 at the regulator while the link is up. */
+const QUIET = demoSite()
+  .mines.find((m) => m.id === MINE)!
+  .devices.map((d) => d.id)
+  .filter((id) => !DEVICES.some((d) => d.id === id))
+  .sort()
+
+/** The mine's devices with an unresolved 断线 (silence) warning at the regulator. */
+function silenced(): string[] {
+  return regulator.platform.alerting.book
+    .unresolved()
+    .filter((a) => a.mineId === MINE && a.ruleKind === 'silence' && !a.normal)
+    .map((a) => a.subject.id)
+    .sort()
 }
 
 /** The regulator's 联网 warning of the mine's link, if any. */
@@ -165,6 +184,9 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
     await eventually(async () => linkWarning()?.normal === false, 15_000)
     expect(linkWarning()).toMatchObject({ level: 'yellow', class: 'offline', ruleKind: 'link', subject: { type: 'link', name: '金山矿平台 联网' }, unit: '分钟' })
     expect(linkWarning()!.message).toMatch(/^联网中断: 金山矿平台 联网 已断开 \d+ 分钟/)
+    // its devices are silent here too, but the cause is the link: no 断线 warning of theirs floods the seat
+    await regulator.platform.alerting.tick()
+    expect(silenced().filter((id) => !QUIET.includes(id))).toEqual([])
     // the line comes back: the backlog goes first, the live readings after it
     proxy.restore()
     await load.publish(200)
@@ -183,6 +205,11 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
     // the link is back: the warning says so, and stays for a person to close
     await eventually(async () => linkWarning()?.normal === true, 15_000)
     expect(linkWarning()!.state).toBe('open')
+    // once it has caught up, the devices silent on their own have their 断线 warnings (the load's
+    // devices, silent since the load ended, may have theirs too by now: that silence is real)
+    await new Promise((r) => setTimeout(r, 2500))
+    await regulator.platform.alerting.tick()
+    expect(silenced().filter((id) => QUIET.includes(id))).toEqual(QUIET)
 
     // in order: each device's readings reached the regulator's journal oldest first; a chunk the
     // cut left unacknowledged was sent again whole (at least once), and nothing beyond it was
