@@ -55,6 +55,8 @@ export interface AppDeps {
   readonly site: MinesSite
   readonly presence: (deviceId: string) => DevicePresence | undefined
   readonly gatewayPresence?: (gatewayId: string) => GatewayPresence | undefined
+  /** 联网在线率 of the links carrying these mines over [from, to) (dashboard/link-history.ts). */
+  readonly links?: (mineIds: readonly string[], from: number, to: number) => { id: string; name: string; online: number | null }[]
   /** The quarantine's day files, newest first. */
   readonly quarantineFiles: () => string[]
   /** A device's kind and the rules that judge it (the trend chart of a warning). */
@@ -180,6 +182,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     alerts: deps.alerts,
     presence: deps.presence,
     ...(deps.gatewayPresence ? { gatewayPresence: deps.gatewayPresence } : {}),
+    ...(deps.links ? { links: deps.links } : {}),
     latest: (id) => deps.store.latest(id),
     deviceRules: deps.deviceRules,
     judged: deps.judged ?? (async () => ({})),

@@ -201,6 +201,16 @@ export function monthlyPdf(r: MonthlyReport & { readonly recordComplete?: boolea
   }
   row(['合计', '', '', pct(r.reportingRate)], widths)
 
+  if (r.links.length > 0) {
+    heading('六、联网在线率')
+    const lw = [0.7, 0.3]
+    row(['矿山平台联网', '在线率'], lw, true)
+    for (const l of r.links) {
+      room(18)
+      row([l.name, pct(l.online)], lw)
+    }
+  }
+
   // page numbers, once the pages are known
   const range = doc.bufferedPageRange()
   for (let i = 0; i < range.count; i++) {

@@ -28,6 +28,11 @@ export interface MonthlyReport {
   readonly calls: { readonly made: number; readonly delivered: number; readonly failed: number; readonly answered: number }
   readonly devices: readonly { readonly id: string; readonly name: string; readonly expected: number; readonly received: number; readonly rate: number | null }[]
   readonly reportingRate: number | null
+  /**
+   * 联网在线率 (a regulator's report): each mine platform's link carrying the mine, and the share
+   * of the month it was connected; empty on a mine's own platform.
+   */
+  readonly links: readonly { readonly id: string; readonly name: string; readonly online: number | null }[]
 }
 
 /** The local month's first instant, and the next month's. */
@@ -51,6 +56,7 @@ export interface MonthlyInput {
   /** Each warning's calls: whether delivered, whether answered from its link. */
   readonly calls: (alertId: string) => readonly { readonly status: string; readonly answered: boolean }[]
   readonly devices: readonly { readonly id: string; readonly name: string; readonly expected: number; readonly received: number }[]
+  readonly links?: MonthlyReport['links']
 }
 
 export function monthlyReport(input: MonthlyInput): MonthlyReport {
@@ -90,6 +96,7 @@ export function monthlyReport(input: MonthlyInput): MonthlyReport {
     // a device reporting more often than its interval does not make up for another's silence
     devices: input.devices.map((d) => ({ ...d, rate: d.expected > 0 ? Math.min(1, d.received / d.expected) : null })),
     reportingRate: expected > 0 ? received / expected : null,
+    links: input.links ?? [],
   }
 }
 
@@ -133,8 +140,9 @@ export function monthlyRows(r: MonthlyReport): [string, string | number][] {
     ['通知送达 (次)', r.calls.delivered],
     ['通知失败 (次)', r.calls.failed],
     ['通过通知链接签收 (次)', r.calls.answered],
-    ['设备数据到报率', pct(r.reportingRate)],
+    ['设备数据到报率 (畅通率)', pct(r.reportingRate)],
     ...r.devices.map((d): [string, string] => [`到报率 ${d.name} (${d.received}/${d.expected})`, pct(d.rate)]),
+    ...r.links.map((l): [string, string] => [`联网在线率 ${l.name}`, pct(l.online)]),
   ]
 }
 

@@ -56,6 +56,8 @@ import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 import { Uplink, loadUplinkCursor, type UplinkConfig } from './uplink/uplink.js'
 import { registerUplinkMetrics } from './uplink/metrics.js'
+import { LinkLog } from './link-log.js'
+import { onlineShare } from '../dashboard/link-history.js'
 import { DEFAULT_LINK_LIMITS, linkPhase, type LinkLimits, type LinkObservation } from '../alerting/links.js'
 import type { LinkInput } from '../alerting/service.js'
 
@@ -225,6 +227,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   )
   undo.push(() => quarantine.close())
   const presence = new Presence()
+  // the links' connections over time, for the monthly 联网在线率
+  const linkLog = new LinkLog(cfg.dataDir, now())
+  presence.on('gateway', (p) => linkLog.changed(p.gatewayId, p.connected, p.since))
   let uplink: Uplink | undefined
   if (cfg.uplink) {
     const upMines = cfg.uplink.mines ? new Set(cfg.uplink.mines) : undefined
@@ -416,6 +421,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     },
     presence: (id) => presence.get(id),
     gatewayPresence: (id) => presence.gateway(id),
+    // 联网在线率 of each mine platform's account carrying these mines
+    links: (mineIds, from, to) =>
+      current.gateways.filter((g) => g.mines.some((m) => mineIds.includes(m))).map((g) => ({ id: g.id, name: g.name, online: onlineShare(linkLog.changes(g.id), from, to) })),
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
     ruleState: (deviceId, ruleId) => alerting.ruleState(deviceId, ruleId),

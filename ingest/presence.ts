@@ -16,6 +16,8 @@ export interface DevicePresence {
 
 interface PresenceEvents {
   change: [presence: DevicePresence]
+  /** A gateway's own connection opened or closed (not each of its overlapping connections). */
+  gateway: [presence: GatewayPresence]
 }
 
 /** A gateway's own connection, shown apart from its devices' (issue 16 item 1). */
@@ -41,7 +43,11 @@ export class Presence extends EventEmitter<PresenceEvents> {
   gatewayConnected(gatewayId: string, deviceIds: readonly string[], now: number): void {
     const n = (this.gatewayConnections.get(gatewayId) ?? 0) + 1
     this.gatewayConnections.set(gatewayId, n)
-    if (n === 1) this.gatewayState.set(gatewayId, { gatewayId, connected: true, since: now })
+    if (n === 1) {
+      const p = { gatewayId, connected: true, since: now }
+      this.gatewayState.set(gatewayId, p)
+      this.emit('gateway', p)
+    }
     for (const d of deviceIds) this.connected(d, now)
   }
 
@@ -50,7 +56,9 @@ export class Presence extends EventEmitter<PresenceEvents> {
     if (n > 0) this.gatewayConnections.set(gatewayId, n)
     else {
       this.gatewayConnections.delete(gatewayId)
-      this.gatewayState.set(gatewayId, { gatewayId, connected: false, since: now })
+      const p = { gatewayId, connected: false, since: now }
+      this.gatewayState.set(gatewayId, p)
+      this.emit('gateway', p)
     }
     for (const d of deviceIds) this.disconnected(d, now)
   }

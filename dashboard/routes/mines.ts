@@ -66,6 +66,8 @@ export const mineRoutes: FastifyPluginAsync<{
   calls: (alertId: string) => readonly { status: string; answered: boolean }[]
   /** Readings counted per bucket (a device's 数据到报率). */
   downsample: (q: { deviceId: string; metric: string; from: number; to: number; every: number; limit: number }) => Promise<{ count: number }[]>
+  /** 联网在线率: the mine platforms' links carrying these mines, each with its share of [from, to) connected (a regulator's). */
+  links?: (mineIds: readonly string[], from: number, to: number) => { id: string; name: string; online: number | null }[]
   /** A site-plan drawing's bytes, by the name the site gives it. */
   planImage: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
   /** The CJK font the 月报's PDF embeds (none installed: the PDF is refused with what to install). */
@@ -254,7 +256,8 @@ export const mineRoutes: FastifyPluginAsync<{
           return { id: d.id, name: d.name, expected: Math.max(0, Math.floor((until - from) / (d.interval * 1000))), received: buckets.reduce((n, b) => n + b.count, 0) }
         }),
       )
-      const report = { ...monthlyReport({ mine, month: q.month, alerts: [...opts.alerts(), ...record.alerts], calls: opts.calls, devices }), recordComplete: record.complete }
+      const links = opts.links?.(mine.mineIds, from, until) ?? []
+      const report = { ...monthlyReport({ mine, month: q.month, alerts: [...opts.alerts(), ...record.alerts], calls: opts.calls, devices, links }), recordComplete: record.complete }
       const name = `minewatch-${mine.id}-${q.month}`
       if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(monthlyCsv(report))
       if (q.format === 'xlsx')

@@ -230,6 +230,14 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
     }
     expect(resent).toBeLessThanOrEqual(1000)
 
+    // the month's 联网在线率 of the mine's link: connected part of the time, not all of it
+    const month = new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 7)
+    const report = await regulator.admin(`/api/reports/monthly?mine=${MINE}&month=${month}`)
+    expect(report.status).toBe(200)
+    expect(report.body.links).toEqual([{ id: ACCOUNT, name: '金山矿平台 联网', online: expect.any(Number) }])
+    expect(report.body.links[0].online).toBeGreaterThan(0)
+    expect(report.body.links[0].online).toBeLessThan(1)
+
     mine.p.child.kill('SIGTERM')
     expect(await mine.p.exited).toBe(0)
   }, 180_000)

@@ -1,4 +1,9 @@
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { onlineShare } from '../../dashboard/link-history.js'
+import { LinkLog } from '../../infra/link-log.js'
 import { Presence } from '../../ingest/presence.js'
 import { DEFAULT_LINK_LIMITS, judgeLink, type LinkObservation } from '../../alerting/links.js'
 
@@ -39,5 +44,70 @@ describe("a gateway's lag as presence keeps it", () => {
     expect(p.gatewayLag('up', t0 + 2 * MIN + 2000)).toBe(31 * MIN + 1000)
     // nothing delivered for two minutes: no lag to speak of
     expect(p.gatewayLag('up', t0 + 4 * MIN)).toBeUndefined()
+  })
+})
+
+describe('联网在线率', () => {
+  const H = 3_600_000
+  it('is the share of the period the link was connected, down before its first change and at each platform start', () => {
+    const from = at
+    const to = at + 10 * H
+    expect(onlineShare([], from, to)).toBe(0)
+    // connected before the period, down 2 h within it
+    expect(
+      onlineShare(
+        [
+          { at: from - H, connected: true },
+          { at: from + H, connected: false },
+          { at: from + 3 * H, connected: true },
+        ],
+        from,
+        to,
+      ),
+    ).toBe(0.8)
+    // the regulator restarted (a start line: down) and the link came back an hour later
+    expect(
+      onlineShare(
+        [
+          { at: from, connected: true },
+          { at: from + 5 * H, connected: false },
+          { at: from + 6 * H, connected: true },
+        ],
+        from,
+        to,
+      ),
+    ).toBe(0.9)
+    // changes after the period do not count; an empty period has no share
+    expect(
+      onlineShare(
+        [
+          { at: from, connected: true },
+          { at: to + H, connected: false },
+        ],
+        from,
+        to,
+      ),
+    ).toBe(1)
+    expect(onlineShare([], to, to)).toBeNull()
+  })
+
+  it('is read back from the log: its lines, each start of the platform as a disconnection, a torn line skipped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minewatch-links-'))
+    try {
+      const log = new LinkLog(dir, at)
+      log.changed('up-a', true, at + 1000)
+      log.changed('up-b', true, at + 1500)
+      log.changed('up-a', false, at + 2000)
+      appendFileSync(join(dir, 'links.jsonl'), '{"g":"up-a","c":1,"a')
+      const again = new LinkLog(dir, at + 5000)
+      expect(again.changes('up-a')).toEqual([
+        { at, connected: false },
+        { at: at + 1000, connected: true },
+        { at: at + 2000, connected: false },
+        { at: at + 5000, connected: false },
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
