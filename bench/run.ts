@@ -14,6 +14,7 @@ import { history } from './history.js'
 import { startProbe } from './probe.js'
 import { writeBenchSite } from './site.js'
 import { province } from './province.js'
+import { uplink } from './uplink.js'
 import { cpuSecondsOf, fmt, mib, percentile, progress, rssOf, schedOf, schedShares } from './stats.js'
 import { AlertBook } from '../alerting/book/book.js'
 import { rulesFor } from '../alerting/config.js'
@@ -40,6 +41,8 @@ import type { Reading } from '../ingest/reading.js'
  *   province              a generated province, 500 mines × 50 devices, each mine platform an uplink
  *                         account, against one regulator instance: memory, ingest lag, screen load
  *                         times (bench/province.ts).
+ *   uplink                a mine platform forwarding to a regulator's under load, the line cut for
+ *                         10 minutes: lost, doubled, catch-up, the 联网 warning (bench/uplink.ts).
  * Everything runs on this machine: the load generator, the broker or platform, and influxd
  * share its cores, so ratios against the baseline of the same run mean more than raw figures.
  */
@@ -73,6 +76,10 @@ const { values: args, positionals } = parseArgs({
     'province-devices': { type: 'string', default: '50' },
     'province-interval': { type: 'string', default: '60' },
     'province-minutes': { type: 'string', default: '3' },
+    /** uplink mode: devices at 1 reading/s, minutes the line is cut, seconds before the regulator warns */
+    'uplink-devices': { type: 'string', default: '500' },
+    'uplink-cut-minutes': { type: 'string', default: '10' },
+    'uplink-down-after': { type: 'string', default: '300' },
     json: { type: 'string' },
     profile: { type: 'string' },
   },
@@ -674,7 +681,9 @@ try {
       minutes: num(args['province-minutes']),
       seed: 7,
     })
-  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting, restart, attacks, history or province`)
+  else if (mode === 'uplink')
+    report.uplink = await uplink(influx, work, say, { devices: num(args['uplink-devices']), cutMinutes: num(args['uplink-cut-minutes']), downAfter: num(args['uplink-down-after']) })
+  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting, restart, attacks, history, province or uplink`)
   report.checks = checks
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2))
 } finally {
