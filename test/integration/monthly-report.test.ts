@@ -6,7 +6,8 @@ import type { AlertEventStore } from '../../alerting/store.js'
 import { monthRange, nearestRank } from '../../dashboard/monthly.js'
 import { startTestPlatform } from '../helpers/platform.js'
 import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
-import { secretOf } from '../helpers/site.js'
+import { secretOf, testSite } from '../helpers/site.js'
+import { parseSite } from '../../infra/config/site-file.js'
 import { readPdf } from '../helpers/pdf.js'
 
 const MIN = 60_000
@@ -28,8 +29,12 @@ function warning(id: string, ruleKind: string, level: 'yellow' | 'orange' | 'red
  * worked out here from the same inputs; CSV and .xlsx carry the same figures.
  */
 describe('the monthly report', () => {
-  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率 and 数据到报率, as JSON, CSV, .xlsx, a PDF with its Chinese text and on the 月报 screen', async () => {
-    const t = await startTestPlatform({ webRoot: inject('webRoot') })
+  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率, 数据到报率 and 联网在线率, as JSON, CSV, .xlsx, a PDF with its Chinese text and on the 月报 screen', async () => {
+    // mine-a reports to this (a regulator's) platform through its mine platform's link too, never connected this month
+    const site = await testSite()
+    const parsed = parseSite({ ...site, gateways: [{ id: 'up-a', name: '甲矿平台联网', secretHash: site.mines[0]!.devices[0]!.secretHash, mines: ['mine-a'] }] })
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'))
+    const t = await startTestPlatform({ webRoot: inject('webRoot'), site: parsed.site })
     const now = Date.now()
     const month = new Date(now + 8 * 3_600_000).toISOString().slice(0, 7)
     const { from } = monthRange(month, 'Asia/Shanghai')
@@ -55,6 +60,8 @@ describe('the monthly report', () => {
     const delays = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     expect(r.signMinutes).toEqual({ signed: 10, median: nearestRank(delays, 0.5), p95: nearestRank(delays, 0.95) })
     expect(r.signMinutes).toMatchObject({ median: 5, p95: 10 })
+    // 联网在线率: the link was never connected
+    expect(r.links).toEqual([{ id: 'up-a', name: '甲矿平台联网', online: 0 }])
     const rainRow = r.devices.find((d: any) => d.id === 'a-rain')
     expect(rainRow.received).toBe(30)
     const expected = Math.floor((now - from) / 60_000)
@@ -98,6 +105,7 @@ describe('the monthly report', () => {
     // every device's row is there, the table continued on the second page
     expect(read.pages).toBe(2)
     expect(flat).toContain('设备(续)')
+    expect(flat).toContain('六、联网在线率矿山平台联网在线率甲矿平台联网0.0%')
     expect(flat.match(/测试[ab]-[a-z]+\d+\d+\d+\.\d%/g)).toHaveLength(9)
     // a CJK font, embedded as a subset with its Unicode map (pdffonts: emb, sub, uni all yes)
     expect(read.fonts).toMatch(/\+WenQuanYiMicroHei\s+CID TrueType\s+Identity-H\s+yes yes yes/)
@@ -131,6 +139,7 @@ describe('the monthly report', () => {
       // the rules by the names the platform gives them
       expect(await page.textContent('[data-test=report]')).toMatch(/阈值 \(threshold\)\s*7 条/)
       expect(await page.textContent('[data-test=report-devices] [data-device=a-rain]')).toContain('30 /')
+      expect(await page.textContent('[data-test=report-links] [data-link=up-a]')).toMatch(/甲矿平台联网\s*0\.0%/)
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
       // the PDF link, fetched as the signed-in regulator: the region's PDF
       const pdfHref = (await page.getAttribute('[data-test=report-pdf]', 'href'))!
