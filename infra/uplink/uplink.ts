@@ -134,6 +134,8 @@ export class Uplink {
     this.tokensAt = performance.now()
     deps.journal.onCommit(({ end }) => {
       this.clock.committed(end)
+      // a line down for days must not hold the journal past the bound: the floor follows the head
+      if (end - this.cursor > cfg.maxBacklogBytes) this.release()
       this.wake()
     })
     deps.states?.onChange((state) => {
@@ -324,9 +326,12 @@ export class Uplink {
 
   private async saveCursor(): Promise<void> {
     await writeFileAtomic(join(this.deps.dir, CURSOR_FILE), JSON.stringify({ position: this.cursor }))
-    // the journal may let segments go up to the cursor, or to the backlog bound when that is later
-    const floor = Math.max(this.cursor, this.deps.journal.head - this.cfg.maxBacklogBytes)
-    this.deps.journal.retain('uplink', floor)
+    this.release()
+  }
+
+  /** The journal may let segments go up to the cursor, or to the backlog bound when that is later. */
+  private release(): void {
+    this.deps.journal.retain('uplink', Math.max(this.cursor, this.deps.journal.head - this.cfg.maxBacklogBytes))
   }
 
   /** Waits until `n` readings may go (a token bucket holding one second's worth). */
