@@ -207,8 +207,10 @@ describe('联网上报: a mine platform forwarding to the regulator through an o
     expect(linkWarning()!.state).toBe('open')
     // once it has caught up, the devices silent on their own have their 断线 warnings (the load's
     // devices, silent since the load ended, may have theirs too by now: that silence is real)
-    await new Promise((r) => setTimeout(r, 2500))
-    await regulator.platform.alerting.tick()
+    await eventually(async () => {
+      await regulator.platform.alerting.tick()
+      return silenced().filter((id) => QUIET.includes(id)).length === QUIET.length
+    }, 15_000)
     expect(silenced().filter((id) => QUIET.includes(id))).toEqual(QUIET)
 
     // in order: each device's readings reached the regulator's journal oldest first; a chunk the
