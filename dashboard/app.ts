@@ -19,6 +19,7 @@ import type { Judged } from '../alerting/runner.js'
 import type { Auth } from './auth.js'
 import { authRoutes } from './routes/auth.js'
 import { mineRoutes, type MinesSite } from './routes/mines.js'
+import type { ReportedBook } from '../alerting/reported/book.js'
 import { quarantineRoutes } from './routes/quarantine.js'
 import type { DevicePresence, GatewayPresence } from '../ingest/presence.js'
 import type { Rule } from '../alerting/rules/index.js'
@@ -57,6 +58,8 @@ export interface AppDeps {
   readonly gatewayPresence?: (gatewayId: string) => GatewayPresence | undefined
   /** 联网在线率 of the links carrying these mines over [from, to) (dashboard/link-history.ts). */
   readonly links?: (mineIds: readonly string[], from: number, to: number) => { id: string; name: string; online: number | null }[]
+  /** 上报预警: what the mine platforms reported (a regulator's). */
+  readonly reported?: ReportedBook
   /** The quarantine's day files, newest first. */
   readonly quarantineFiles: () => string[]
   /** A device's kind and the rules that judge it (the trend chart of a warning). */
@@ -183,6 +186,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     presence: deps.presence,
     ...(deps.gatewayPresence ? { gatewayPresence: deps.gatewayPresence } : {}),
     ...(deps.links ? { links: deps.links } : {}),
+    ...(deps.reported ? { reported: deps.reported } : {}),
     latest: (id) => deps.store.latest(id),
     deviceRules: deps.deviceRules,
     judged: deps.judged ?? (async () => ({})),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import PDFDocument from 'pdfkit'
-import { LEVEL_NAME, type Level } from '../alerting/rules/levels.js'
+import { LEVEL_NAME, LEVELS, type Level } from '../alerting/rules/levels.js'
 import { isoInZone } from '../ingest/zone-time.js'
 import { monthRange, type MonthlyReport } from './monthly.js'
 
@@ -208,6 +208,25 @@ export function monthlyPdf(r: MonthlyReport & { readonly recordComplete?: boolea
     for (const l of r.links) {
       room(18)
       row([l.name, pct(l.online)], lw)
+    }
+  }
+
+  if (r.reported) {
+    heading(r.links.length > 0 ? '七、矿山平台上报预警' : '六、矿山平台上报预警')
+    const t = r.reported
+    const rw = [0.7, 0.3]
+    row(['项目', '数值'], rw, true)
+    for (const [label, n] of [
+      ['上报预警 (条)', t.raised],
+      ...LEVELS.slice()
+        .reverse()
+        .map((l) => [`${LEVEL_NAME[l]}预警 (条)`, t.byLevel[l]] as const),
+      ['已处置 (条)', t.resolved],
+      ['当天处置 (条)', t.resolvedSameDay],
+      ['超期 (条)', t.overdue],
+    ] as const) {
+      room(18)
+      row([label, String(n)], rw)
     }
   }
 

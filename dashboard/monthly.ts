@@ -2,6 +2,7 @@ import ExcelJS from 'exceljs'
 import type { Alert } from '../alerting/book/alert.js'
 import { LEVEL_NAME, LEVELS, type Level } from '../alerting/rules/levels.js'
 import { startOfDay } from './report.js'
+import type { ReportedTally } from '../alerting/reported/book.js'
 
 /**
  * 月报 (issue 15 item 5): how a mine handled its warnings in a month and kept its monitoring
@@ -33,6 +34,11 @@ export interface MonthlyReport {
    * of the month it was connected; empty on a mine's own platform.
    */
   readonly links: readonly { readonly id: string; readonly name: string; readonly online: number | null }[]
+  /**
+   * 上报预警 (a regulator's report): the warnings the mine platforms reported for the month, as they
+   * told it (their own rules, their own handling); null where no mine platform reports (a mine's own).
+   */
+  readonly reported: ReportedTally | null
 }
 
 /** The local month's first instant, and the next month's. */
@@ -57,6 +63,7 @@ export interface MonthlyInput {
   readonly calls: (alertId: string) => readonly { readonly status: string; readonly answered: boolean }[]
   readonly devices: readonly { readonly id: string; readonly name: string; readonly expected: number; readonly received: number }[]
   readonly links?: MonthlyReport['links']
+  readonly reported?: ReportedTally | null
 }
 
 export function monthlyReport(input: MonthlyInput): MonthlyReport {
@@ -97,6 +104,7 @@ export function monthlyReport(input: MonthlyInput): MonthlyReport {
     devices: input.devices.map((d) => ({ ...d, rate: d.expected > 0 ? Math.min(1, d.received / d.expected) : null })),
     reportingRate: expected > 0 ? received / expected : null,
     links: input.links ?? [],
+    reported: input.reported ?? null,
   }
 }
 
@@ -143,6 +151,19 @@ export function monthlyRows(r: MonthlyReport): [string, string | number][] {
     ['设备数据到报率 (畅通率)', pct(r.reportingRate)],
     ...r.devices.map((d): [string, string] => [`到报率 ${d.name} (${d.received}/${d.expected})`, pct(d.rate)]),
     ...r.links.map((l): [string, string] => [`联网在线率 ${l.name}`, pct(l.online)]),
+    ...(r.reported ? reportedRows(r.reported) : []),
+  ]
+}
+
+function reportedRows(t: ReportedTally): [string, number][] {
+  return [
+    ['矿山平台上报预警 (条)', t.raised],
+    ...LEVELS.slice()
+      .reverse()
+      .map((l): [string, number] => [`上报${LEVEL_NAME[l]}预警 (条)`, t.byLevel[l]]),
+    ['上报已处置 (条)', t.resolved],
+    ['上报当天处置 (条)', t.resolvedSameDay],
+    ['上报超期 (条)', t.overdue],
   ]
 }
 

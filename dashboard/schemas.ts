@@ -47,4 +47,7 @@ export const mineViewSchema = z.object({
     secretProduction: z.number().describe('open 明停暗开 warnings: power drawn while declared suspended'),
   }),
   devices: z.object({ known: z.number(), connected: z.number() }),
+  reported: z
+    .object({ open: z.number(), worst: z.enum(LEVELS).nullable(), overdue: z.number() })
+    .describe('上报预警: the warnings the mine’s own platform reported and has not resolved (a regulator’s; zeros where none reports)'),
 })

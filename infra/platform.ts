@@ -54,7 +54,8 @@ import { ModbusCollectors } from './modbus/collector.js'
 import { gatewayDevices, type GatewayConfig } from '../ingest/site.js'
 import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
-import { Uplink, loadUplinkCursor, type UplinkConfig } from './uplink/uplink.js'
+import { ALERTS_CURSOR_FILE, Uplink, loadUplinkCursor, type UplinkConfig } from './uplink/uplink.js'
+import { ReportedAlerts } from './reported-alerts.js'
 import { registerUplinkMetrics } from './uplink/metrics.js'
 import { LinkLog } from './link-log.js'
 import { onlineShare } from '../dashboard/link-history.js'
@@ -132,6 +133,8 @@ export interface Platform {
   readonly notifier: Notifier
   /** 联网上报, when configured. */
   readonly uplink: Uplink | undefined
+  /** The warnings the mine platforms reported (a regulator's). */
+  readonly reported: ReportedAlerts
   /** The demo's simulators, when `simulate` is set. */
   simulation(): DemoSimulation | undefined
   /** Serve new TLS connections with a renewed certificate (SIGHUP); open ones keep theirs. */
@@ -193,6 +196,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   // the uplink's cursor too: the journal keeps what has not reached the upstream platform
   const uplinkDir = join(cfg.dataDir, 'uplink')
   const uplinkCursor = cfg.uplink ? await loadUplinkCursor(uplinkDir) : undefined
+  const uplinkAlertCursor = cfg.uplink?.mapping.alerts ? await loadUplinkCursor(uplinkDir, ALERTS_CURSOR_FILE) : undefined
   const journal = await Journal.open(
     { ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') },
     log,
@@ -230,6 +234,14 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   // the links' connections over time, for the monthly 联网在线率
   const linkLog = new LinkLog(cfg.dataDir, now())
   presence.on('gateway', (p) => linkLog.changed(p.gatewayId, p.connected, p.since))
+  // the warning book's snapshot is replayed from its position, and the uplink sends from its cursor: the alert journal keeps both
+  const alertJournal = await Journal.open<AlertEvent>(
+    { ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') },
+    log,
+    {},
+    { rules: snapshot?.book?.position, uplink: uplinkAlertCursor },
+  )
+  undo.push(() => alertJournal.close())
   let uplink: Uplink | undefined
   if (cfg.uplink) {
     const upMines = cfg.uplink.mines ? new Set(cfg.uplink.mines) : undefined
@@ -252,6 +264,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
               if (d && !isDrillId(d.id) && (upMines?.has(d.mineId) ?? true)) listener(deviceState(d, p, startedAt))
             }),
         },
+        // the mine's warnings and how they were handled; a drill's stay here
+        alerts: { journal: alertJournal, cursor: uplinkAlertCursor, forwards: (e) => !e.alert.subject.drill && (upMines?.has(e.mineId) ?? true) },
       },
       uplinkCursor,
     )
@@ -260,8 +274,17 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     registerUplinkMetrics(metricsRegistry, () => up.status())
     uplink = up
   }
+  // a regulator's: the warning events its mine platforms report (上报预警), on disk before each PUBACK
+  const reported = await ReportedAlerts.open({
+    dir: join(cfg.dataDir, 'reported-alerts'),
+    log,
+    now,
+    monthOf: (mineId, at) => isoInZone(at, current.mines.find((m) => m.id === mineId)?.timezone ?? 'Asia/Shanghai').slice(0, 7),
+    journal: { ...cfg.journal, memoryReadings: 1000 },
+  })
+  undo.push(() => reported.close())
   let tell: (topic: string, body: object) => void = () => undefined
-  const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log, journal })
+  const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log, journal, reported })
 
   const ctx: BrokerContext = {
     registry,
@@ -294,8 +317,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     items: engineItems(site),
     store,
     eventSink: storeThread.events,
-    // the book's snapshot is replayed from its position: the alert journal keeps that much
-    journal: await Journal.open<AlertEvent>({ ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') }, log, {}, { rules: snapshot?.book?.position }),
+    journal: alertJournal,
     bus: alertBus,
     // integrations read the mine's warnings on MQTT, with the time in the mine's zone beside epoch ms
     publish: (e) => tell(alertsTopic(e.mineId), { ...e, time: isoInZone(e.at, timeZoneOf(e.mineId)) }),
@@ -424,6 +446,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     // 联网在线率 of each mine platform's account carrying these mines
     links: (mineIds, from, to) =>
       current.gateways.filter((g) => g.mines.some((m) => mineIds.includes(m))).map((g) => ({ id: g.id, name: g.name, online: onlineShare(linkLog.changes(g.id), from, to) })),
+    reported: reported.book,
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
     ruleState: (deviceId, ruleId) => alerting.ruleState(deviceId, ruleId),
@@ -567,6 +590,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     siteAdmin,
     notifier,
     uplink,
+    reported,
     simulation: () => simulation,
     reloadTls(files) {
       mqtts?.reloadTls?.(files)
@@ -586,6 +610,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         // what the upstream has not acknowledged stays in the journal, from the saved cursor
         await uplink?.stop()
         await notifier.stop()
+        await reported.close()
         await alerting.stop()
         await storeThread.stop()
         await journal.close()

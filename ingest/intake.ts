@@ -5,10 +5,11 @@ import type { IngestMetrics } from './metrics.js'
 import type { Presence } from './presence.js'
 import type { Quarantine } from './quarantine.js'
 import type { Reading } from './reading.js'
-import type { Problem } from './refusals.js'
+import { problem, type Problem } from './refusals.js'
 import type { DevicePrincipal, Principal } from './registry.js'
 import { publishVerdict, type PublishVerdict } from './broker/acl.js'
 import { decodeStatus } from './status.js'
+import { decodeReported, type ReportedEvent } from './uplink/reported.js'
 
 /**
  * What happens to one PUBLISH from a device: authorize the topic, decode and validate, append the
@@ -28,6 +29,11 @@ export interface IntakeDeps {
   readonly tell: (topic: string, body: object) => void
   readonly log: Log
   readonly journal: { append(readings: readonly Reading[]): Promise<number> }
+  /**
+   * A regulator's keeping of the mines' reported warning events (alerting/reported/): they are on
+   * disk when this resolves, before the PUBACK. Absent: the platform keeps none, and refuses them.
+   */
+  readonly reported?: { append(gatewayId: string, events: readonly ReportedEvent[]): Promise<void> }
 }
 
 export type ReadingsListener = (readings: readonly Reading[]) => void
@@ -80,6 +86,7 @@ export class Intake {
     const receivedAt = this.deps.now()
     const verdict = this.verdictOf(principal, topic)
     if (!verdict.ok) return this.refuse(principal, clientId, topic, payload, receivedAt, [verdict.problem], 0, principal.type === 'device' ? principal : undefined)
+    if (verdict.channel === 'reported') return this.reported(principal, clientId, topic, payload, receivedAt, verdict.mineId)
     // the device the message is of: the publisher, or the one of a gateway's devices it names
     const device = verdict.device
     if (verdict.channel === 'status') {
@@ -101,6 +108,17 @@ export class Intake {
       return this.refuse(principal, clientId, topic, payload, receivedAt, decoded.problems, decoded.readings.length, device)
     }
     return { route: true, retainable: false, accepted: decoded.readings.length, problems: [] }
+  }
+
+  /** A mine platform's warning events (a gateway naming the mine): kept whole, or refused whole. */
+  private async reported(principal: Principal, clientId: string, topic: string, payload: Buffer, receivedAt: number, mineId: string): Promise<IntakeResult> {
+    const sink = this.deps.reported
+    if (!sink) return this.refuse(principal, clientId, topic, payload, receivedAt, [problem('TOPIC_FORBIDDEN', 'this platform does not keep reported warnings')], 0, undefined)
+    const decoded = decodeReported(payload, mineId, this.deps.limits.maxPayloadBytes)
+    if ('problem' in decoded) return this.refuse(principal, clientId, topic, payload, receivedAt, [decoded.problem], 0, undefined)
+    await sink.append(principal.id, decoded.events)
+    this.deps.metrics.reportedEvents.inc(decoded.events.length)
+    return { route: false, retainable: false, accepted: decoded.events.length, problems: [] }
   }
 
   private verdictOf(principal: Principal, topic: string): PublishVerdict {

@@ -5,6 +5,7 @@ export function createIngestMetrics(registry: Registry) {
   const registers = [registry]
   return {
     accepted: new Counter({ name: 'minewatch_readings_accepted_total', help: 'Readings validated and accepted, by device kind', labelNames: ['kind'], registers }),
+    reportedEvents: new Counter({ name: 'minewatch_reported_alert_events_total', help: 'Warning events the mine platforms reported (联网上报) and this platform kept', registers }),
     refused: new Counter({ name: 'minewatch_readings_refused_total', help: 'Refusals of device messages (a backlog array counts each bad reading), by code', labelNames: ['code'], registers }),
     quarantined: new Counter({ name: 'minewatch_quarantine_messages_total', help: 'Messages kept in quarantine', registers }),
     quarantineDropped: new Counter({ name: 'minewatch_quarantine_dropped_total', help: 'Refused messages counted but not kept because the daily quarantine cap was reached', registers }),

@@ -22,6 +22,7 @@ export const REFUSAL_CODES = {
   UNKNOWN_TOPIC: '不是设备契约中的主题',
   TOO_DEEP: 'JSON 嵌套层级过深',
   BATCH_TOO_LONG: '补传数组过长',
+  BAD_ALERT_EVENT: '上报预警事件格式错误',
 } as const
 
 export type RefusalCode = keyof typeof REFUSAL_CODES

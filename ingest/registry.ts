@@ -28,6 +28,8 @@ export interface GatewayPrincipal {
   readonly name: string
   /** Its devices, by id. */
   readonly devices: ReadonlyMap<string, DevicePrincipal>
+  /** The mines it names (a mine platform's uplink): it may report their warning events. */
+  readonly mines: ReadonlySet<string>
   readonly secretHash: string
 }
 
@@ -54,7 +56,7 @@ export class Registry {
         const d = this.byId.get(id)
         if (d?.type === 'device') devices.set(id, d)
       }
-      this.byId.set(g.id, { type: 'gateway', id: g.id, name: g.name, devices, secretHash: g.secretHash })
+      this.byId.set(g.id, { type: 'gateway', id: g.id, name: g.name, devices, mines: new Set(g.mines), secretHash: g.secretHash })
     }
     for (const a of site.serviceAccounts) {
       this.byId.set(a.id, { type: 'account', id: a.id, name: a.name, mines: new Set(a.mines), secretHash: a.secretHash })

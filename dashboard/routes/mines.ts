@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Alert } from '../../alerting/book/alert.js'
-import { RANK } from '../../alerting/rules/levels.js'
+import { LEVELS, RANK } from '../../alerting/rules/levels.js'
+import type { ReportedCounts, ReportedTally } from '../../alerting/reported/book.js'
+import type { ReportedAlert } from '../../ingest/uplink/reported.js'
 import type { Judged } from '../../alerting/runner.js'
 import type { Rule } from '../../alerting/rules/index.js'
 import { judgedViews } from '../judged.js'
@@ -68,6 +70,12 @@ export const mineRoutes: FastifyPluginAsync<{
   downsample: (q: { deviceId: string; metric: string; from: number; to: number; every: number; limit: number }) => Promise<{ count: number }[]>
   /** 联网在线率: the mine platforms' links carrying these mines, each with its share of [from, to) connected (a regulator's). */
   links?: (mineIds: readonly string[], from: number, to: number) => { id: string; name: string; online: number | null }[]
+  /** 上报预警: the warnings the mine platforms reported (a regulator's; alerting/reported/book.ts). */
+  reported?: {
+    list(mineIds: ReadonlySet<string>, limit: number): ReportedAlert[]
+    counts(mineId: string): ReportedCounts
+    tally(mineIds: readonly string[], month: string): ReportedTally
+  }
   /** A site-plan drawing's bytes, by the name the site gives it. */
   planImage: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
   /** The CJK font the 月报's PDF embeds (none installed: the PDF is refused with what to install). */
@@ -83,6 +91,14 @@ export const mineRoutes: FastifyPluginAsync<{
     const mine = opts.site.mines.find((m) => m.id === id)
     if (!mine || !opts.access.canSee(user, id)) throw new HttpError('MW_NOT_FOUND', `没有编号为 ${id} 的矿山 (no such mine)`)
     return mine
+  }
+
+  /** A mine's reported warnings on the map: none where no mine platform reports. */
+  const reportedSummary = (mineId: string) => {
+    const c = opts.reported?.counts(mineId)
+    if (!c) return { open: 0, worst: null, overdue: 0 }
+    const worst = [...LEVELS].reverse().find((l) => c.byLevel[l] > 0) ?? null
+    return { open: c.open, worst, overdue: c.overdue }
   }
 
   const typed = app.withTypeProvider<ZodTypeProvider>()
@@ -117,6 +133,7 @@ export const mineRoutes: FastifyPluginAsync<{
               secretProduction: open.filter((a) => a.ruleKind === 'powerDuringSuspension').length,
             },
             devices: { known: m.devices.length, connected: m.devices.filter((d) => opts.presence(d.id)?.connected).length },
+            reported: reportedSummary(m.id),
           }
         })
     },
@@ -130,6 +147,29 @@ export const mineRoutes: FastifyPluginAsync<{
       const regionName = regionNames()
       const mines = opts.site.mines.filter((m) => opts.access.canSee(user, m.id)).map((m) => ({ ...m, regionName: regionName.get(m.region) ?? m.region }))
       return overview(opts.alerts(), mines, (id) => opts.presence(id)?.connected === true, opts.now())
+    },
+  )
+
+  typed.get(
+    '/api/mines/:id/reported-alerts',
+    {
+      schema: {
+        summary: '上报预警 the warnings the mine’s own platform reported (联网): not yet resolved first, then those resolved in the last 7 days; as the mine handled them',
+        tags: ['mines'],
+        params: mineParams,
+        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(200) }),
+      },
+    },
+    async (request) => {
+      const mine = await visibleMine(request, request.params.id)
+      const at = (ms: number | undefined) => (ms === undefined ? null : isoInZone(ms, mine.timezone))
+      return {
+        counts: opts.reported?.counts(mine.id) ?? { open: 0, byLevel: { blue: 0, yellow: 0, orange: 0, red: 0 }, overdue: 0 },
+        alerts: (opts.reported?.list(new Set([mine.id]), request.query.limit) ?? []).map((a) => ({
+          ...a,
+          time: { raised: at(a.raisedAt), updated: at(a.updatedAt), deadline: at(a.deadline), acknowledged: at(a.acknowledged?.at), resolved: at(a.resolved?.at) },
+        })),
+      }
     },
   )
 
@@ -257,7 +297,9 @@ export const mineRoutes: FastifyPluginAsync<{
         }),
       )
       const links = opts.links?.(mine.mineIds, from, until) ?? []
-      const report = { ...monthlyReport({ mine, month: q.month, alerts: [...opts.alerts(), ...record.alerts], calls: opts.calls, devices, links }), recordComplete: record.complete }
+      // what the mine platforms reported, where one reports (its link is in the report)
+      const reported = links.length > 0 ? (opts.reported?.tally(mine.mineIds, q.month) ?? null) : null
+      const report = { ...monthlyReport({ mine, month: q.month, alerts: [...opts.alerts(), ...record.alerts], calls: opts.calls, devices, links, reported }), recordComplete: record.complete }
       const name = `minewatch-${mine.id}-${q.month}`
       if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(monthlyCsv(report))
       if (q.format === 'xlsx')

@@ -6,7 +6,9 @@ import { BacklogClock } from '../../ingest/backlog-clock.js'
 import type { Journal } from '../../ingest/journal/journal.js'
 import type { Log } from '../../ingest/log.js'
 import type { Reading } from '../../ingest/reading.js'
-import { mapReadings, mapState, type DeviceState, type Mapping, type UplinkMessage } from '../../ingest/uplink/mapping.js'
+import { mapAlertEvents, mapReadings, mapState, type DeviceState, type Mapping, type UplinkMessage } from '../../ingest/uplink/mapping.js'
+import { reportedOf } from '../../ingest/uplink/reported.js'
+import type { AlertEvent } from '../../alerting/book/alert.js'
 
 /**
  * 联网上报 (docs/uplink.md): the mine platform forwards its readings to an upstream platform (the
@@ -24,6 +26,10 @@ import { mapReadings, mapState, type DeviceState, type Mapping, type UplinkMessa
  * - The backlog is bounded too (`maxBacklogBytes` of journal): past that, the oldest unsent readings
  *   are given up upstream (they stay in this platform's store), logged and counted, rather than the
  *   journal filling the disk and the mine's own intake refusing readings.
+ * - The mine's warning events (when the mapping has an `alerts` section) go the same way from the
+ *   alert journal, with a cursor of their own (`alerts-cursor.json`) and a floor of their own in
+ *   that journal; they go before readings waiting at the same time, since a regulator wants a
+ *   mine's warnings first, and are not counted against the rate (a mine raises a few a day).
  */
 export interface UplinkConfig {
   /** mqtt://host:port or mqtts://host:port of the upstream broker. */
@@ -49,6 +55,15 @@ export const UPLINK_DEFAULTS = { maxPerSecond: 2000, chunkReadings: 1000, maxBac
 
 export type UplinkJournal = Pick<Journal<Reading>, 'head' | 'start' | 'read' | 'retain' | 'onCommit'>
 
+/** The mine's warning events, from its alert journal (sent only when the mapping has an `alerts` section). */
+export interface UplinkAlerts {
+  readonly journal: Pick<Journal<AlertEvent>, 'head' | 'start' | 'read' | 'retain' | 'onCommit'>
+  /** The cursor a previous run saved (loadUplinkCursor(dir, ALERTS_CURSOR_FILE)); none: from the head. */
+  readonly cursor: number | undefined
+  /** Events of this warning go upstream (not a drill's, a mine of `mines`). */
+  readonly forwards: (e: AlertEvent) => boolean
+}
+
 export interface UplinkDeps {
   readonly journal: UplinkJournal
   readonly dir: string
@@ -62,6 +77,7 @@ export interface UplinkDeps {
    * change while connected. A state is not history: the upstream keeps the last one (retained).
    */
   readonly states?: { all(): readonly DeviceState[]; onChange(listener: (state: DeviceState) => void): void }
+  readonly alerts?: UplinkAlerts
 }
 
 export interface UplinkStatus {
@@ -79,6 +95,8 @@ export interface UplinkStatus {
   /** Readings given up upstream because the backlog passed its bound, since the start. */
   readonly droppedBytes: number
   readonly lastError: string | null
+  /** The warning events' stream (null: the mapping sends none). */
+  readonly alerts: { readonly backlogBytes: number; readonly sentEvents: number; readonly droppedBytes: number } | null
 }
 
 interface Sent {
@@ -87,10 +105,11 @@ interface Sent {
 }
 
 const CURSOR_FILE = 'cursor.json'
+export const ALERTS_CURSOR_FILE = 'alerts-cursor.json'
 
 /** The cursor a previous run saved, before the journal opens (its segments from there on are kept). */
-export async function loadUplinkCursor(dir: string): Promise<number | undefined> {
-  const file = join(dir, CURSOR_FILE)
+export async function loadUplinkCursor(dir: string, name = CURSOR_FILE): Promise<number | undefined> {
+  const file = join(dir, name)
   await removeStaleTemp(file)
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as { position?: unknown }
@@ -120,6 +139,11 @@ export class Uplink {
   private lastError: string | null = null
   /** The state each device was last sent in, on this connection. */
   private readonly statesSent = new Map<string, boolean>()
+  /** The warning events' stream, when the mapping sends them. */
+  private readonly alerts: UplinkAlerts | undefined
+  private alertCursor = 0
+  private sentEvents = 0
+  private droppedAlertBytes = 0
 
   constructor(
     private readonly cfg: UplinkConfig,
@@ -138,6 +162,15 @@ export class Uplink {
       if (end - this.cursor > cfg.maxBacklogBytes) this.release()
       this.wake()
     })
+    this.alerts = cfg.mapping.alerts ? deps.alerts : undefined
+    if (this.alerts) {
+      const alerts = this.alerts
+      this.alertCursor = alerts.cursor ?? alerts.journal.head
+      alerts.journal.onCommit(({ end }) => {
+        if (end - this.alertCursor > cfg.maxBacklogBytes) this.releaseAlerts()
+        this.wake()
+      })
+    }
     deps.states?.onChange((state) => {
       // a status message repeating what a device already said changes nothing upstream
       if (this.connected && this.statesSent.get(state.deviceId) !== state.online) this.sendState(state)
@@ -147,6 +180,7 @@ export class Uplink {
   async start(): Promise<void> {
     await mkdir(this.deps.dir, { recursive: true })
     await this.saveCursor()
+    if (this.alerts) await this.saveAlertCursor()
     this.connect()
     this.pumping = this.pump()
   }
@@ -175,6 +209,7 @@ export class Uplink {
       sentReadings: this.sentReadings,
       droppedBytes: this.droppedBytes,
       lastError: this.lastError,
+      alerts: this.alerts ? { backlogBytes: Math.max(0, this.alerts.journal.head - this.alertCursor), sentEvents: this.sentEvents, droppedBytes: this.droppedAlertBytes } : null,
     }
   }
 
@@ -248,6 +283,10 @@ export class Uplink {
         continue
       }
       const journal = this.deps.journal
+      if (this.alerts && this.alertCursor < this.alerts.journal.head) {
+        await this.pumpAlerts(this.alerts)
+        continue
+      }
       if (this.cursor < journal.start) this.skipTo(journal.start, 'the journal no longer holds them')
       if (this.cursor >= journal.head) {
         await this.sleep()
@@ -271,6 +310,43 @@ export class Uplink {
         if (this.connected) await this.sleep(1000)
       }
     }
+  }
+
+  /** One chunk of warning events, from the alert cursor; on failure sent again whole once connected. */
+  private async pumpAlerts(alerts: UplinkAlerts): Promise<void> {
+    const journal = alerts.journal
+    if (this.alertCursor < journal.start) {
+      const bytes = journal.start - this.alertCursor
+      this.droppedAlertBytes += bytes
+      this.deps.log.error({ from: this.alertCursor, to: journal.start, bytes }, '联网上报: warning events older than the backlog bound are not sent upstream; they stay in this platform')
+      this.alertCursor = journal.start
+    }
+    try {
+      const { readings: events, end } = await journal.read(this.alertCursor, 200)
+      if (end <= this.alertCursor) {
+        await this.sleep(1000)
+        return
+      }
+      const forwarded = events.filter(alerts.forwards).map(reportedOf)
+      await this.send(mapAlertEvents(this.cfg.mapping, forwarded, this.deps.timeZoneOf))
+      this.alertCursor = end
+      this.sentEvents += forwarded.length
+      this.lastSentAt = this.deps.now()
+      await this.saveAlertCursor()
+    } catch (err) {
+      this.lastError = (err as Error).message
+      if (this.connected) await this.sleep(1000)
+    }
+  }
+
+  private async saveAlertCursor(): Promise<void> {
+    await writeFileAtomic(join(this.deps.dir, ALERTS_CURSOR_FILE), JSON.stringify({ position: this.alertCursor }))
+    this.releaseAlerts()
+  }
+
+  private releaseAlerts(): void {
+    const journal = this.alerts?.journal
+    journal?.retain('uplink', Math.max(this.alertCursor, journal.head - this.cfg.maxBacklogBytes))
   }
 
   private send(messages: readonly UplinkMessage[]): Promise<unknown> {

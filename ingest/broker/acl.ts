@@ -8,11 +8,14 @@ import { problem, type Problem } from '../refusals.js'
  * - a service account publishes nothing and reads `mines/{its mines}/alerts`
  *   (`mines/+/alerts` is allowed and filtered per message on delivery);
  * - a gateway publishes the telemetry and status of the devices it lists, each under the device's
- *   own topics, and reads their rejects (`mines/+/devices/+/rejects` filtered per message);
+ *   own topics, and reads their rejects (`mines/+/devices/+/rejects` filtered per message); a
+ *   gateway naming mines (a mine platform's uplink) also publishes their warning events on
+ *   `mines/{mine}/uplink/alerts`, which no one may subscribe to (the regulator keeps them);
  * - `$` topics (`$SYS`) are the broker's own [MQTT-4.7.2-1] and closed to everyone.
  */
 /** Allowed: on which channel, and as which device (the publisher itself, or one of a gateway's). */
-export type PublishVerdict = { ok: true; channel: Extract<DeviceChannel, 'telemetry' | 'status'>; device: DevicePrincipal } | { ok: false; problem: Problem }
+export type PublishVerdict =
+  { ok: true; channel: Extract<DeviceChannel, 'telemetry' | 'status'>; device: DevicePrincipal } | { ok: true; channel: 'reported'; mineId: string } | { ok: false; problem: Problem }
 
 export function publishVerdict(principal: Principal, topic: string): PublishVerdict {
   if (topic.startsWith('$')) return refused('TOPIC_FORBIDDEN', `topics starting with "$" are reserved for the broker`)
@@ -34,6 +37,10 @@ export function publishVerdict(principal: Principal, topic: string): PublishVerd
 
 function gatewayVerdict(gateway: GatewayPrincipal, topic: string): PublishVerdict {
   const parsed = parseTopic(topic)
+  if (parsed?.type === 'reported') {
+    if (gateway.mines.has(parsed.mineId)) return { ok: true, channel: 'reported', mineId: parsed.mineId }
+    return refused('TOPIC_FORBIDDEN', `gateway ${gateway.id} may report the warnings only of the mines it names (${[...gateway.mines].slice(0, 10).join(', ') || 'none'})`)
+  }
   const device = parsed?.type === 'device' ? gateway.devices.get(parsed.deviceId) : undefined
   if (!parsed || parsed.type !== 'device' || !device || device.mineId !== parsed.mineId) {
     return refused('TOPIC_FORBIDDEN', `gateway ${gateway.id} may publish only for its devices (${[...gateway.devices.keys()].slice(0, 10).join(', ')}), under mines/{mine}/devices/{device}/`)
@@ -80,12 +87,12 @@ export function forwardAllowed(principal: Principal, topic: string): boolean {
 
 /**
  * Whether a message a client published can reach anyone: no client may subscribe to a device's
- * telemetry (`subscribeAllowed`), nor to the `$minewatch/` topic refused messages are moved to.
+ * telemetry or to a mine's reported warnings (`subscribeAllowed`), nor to the `$minewatch/` topic refused messages are moved to.
  * The broker does not route those (broker.ts): aedes would match each against every subscription
  * and the offline queues, for no one.
  */
 export function routable(topic: string): boolean {
   if (topic.startsWith('$minewatch/')) return false
   const parsed = parseTopic(topic)
-  return !(parsed?.type === 'device' && parsed.channel === 'telemetry')
+  return !(parsed?.type === 'device' && parsed.channel === 'telemetry') && parsed?.type !== 'reported'
 }

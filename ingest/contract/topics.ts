@@ -4,10 +4,14 @@ import { isId } from './ids.js'
  * Topics of the device contract (docs/device-contract.md):
  *   mines/{mineId}/devices/{deviceId}/telemetry | status | rejects
  *   mines/{mineId}/alerts
+ *   mines/{mineId}/uplink/alerts   (a mine platform's warning events, to its regulator: docs/uplink.md)
  */
 export type DeviceChannel = 'telemetry' | 'status' | 'rejects'
 
-export type ParsedTopic = { readonly type: 'device'; readonly mineId: string; readonly deviceId: string; readonly channel: DeviceChannel } | { readonly type: 'alerts'; readonly mineId: string }
+export type ParsedTopic =
+  | { readonly type: 'device'; readonly mineId: string; readonly deviceId: string; readonly channel: DeviceChannel }
+  | { readonly type: 'alerts'; readonly mineId: string }
+  | { readonly type: 'reported'; readonly mineId: string }
 
 const CHANNELS: ReadonlySet<string> = new Set<DeviceChannel>(['telemetry', 'status', 'rejects'])
 
@@ -18,6 +22,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
   const mineId = parts[1]
   if (mineId === undefined || !isId(mineId)) return null
   if (parts.length === 3 && parts[2] === 'alerts') return { type: 'alerts', mineId }
+  if (parts.length === 4 && parts[2] === 'uplink' && parts[3] === 'alerts') return { type: 'reported', mineId }
   if (parts.length !== 5 || parts[2] !== 'devices') return null
   const deviceId = parts[3]
   const channel = parts[4]
@@ -31,6 +36,10 @@ export function deviceTopic(mineId: string, deviceId: string, channel: DeviceCha
 
 export function alertsTopic(mineId: string): string {
   return `mines/${mineId}/alerts`
+}
+
+export function reportedTopic(mineId: string): string {
+  return `mines/${mineId}/uplink/alerts`
 }
 
 /** True when an MQTT topic filter holds a wildcard ([MQTT-4.7.1]). */

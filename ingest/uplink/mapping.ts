@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { metricSpec } from '../contract/kinds.js'
 import type { Reading } from '../reading.js'
 import { isoInZone } from '../zone-time.js'
+import { MAX_REPORTED_BATCH, type ReportedEvent } from './reported.js'
 
 /**
  * The uplink's payload mapping (docs/uplink.md, "Payload mapping"): how a reading becomes an
@@ -20,6 +21,36 @@ type Field = (typeof FIELDS)[number]
 /** A device state's fields: `time` and `utc` are of `since`. */
 const STATE_FIELDS = ['mineId', 'deviceId', 'kind', 'mineCode', 'deviceCode', 'online', 'since', 'time', 'utc'] as const
 const METRIC_FIELDS: ReadonlySet<Field> = new Set(['metric', 'value', 'unit'])
+/** A warning event's fields (reported.ts): `time` and `utc` are of the step (`at`); `event` is the whole event. */
+const ALERT_FIELDS = [
+  'mineId',
+  'mineCode',
+  'alertId',
+  'type',
+  'at',
+  'time',
+  'utc',
+  'actor',
+  'subjectType',
+  'subjectId',
+  'subjectName',
+  'deviceCode',
+  'rule',
+  'ruleKind',
+  'class',
+  'level',
+  'peak',
+  'state',
+  'normal',
+  'value',
+  'threshold',
+  'unit',
+  'message',
+  'raisedAt',
+  'deadline',
+  'overdue',
+  'event',
+] as const
 
 type Template = string | number | boolean | null | readonly Template[] | { readonly [key: string]: Template }
 const templateSchema: z.ZodType<Template> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(templateSchema), z.record(z.string(), templateSchema)]))
@@ -48,6 +79,18 @@ export const mappingSchema = z.strictObject({
       retain: z.boolean().default(true),
     })
     .optional(),
+  /**
+   * The mine's warning events (each step of a warning: raised, level, 签收, 指派, 处置, overdue), in
+   * the order they happened, from the alert journal; `batch` events of one topic a message, as a
+   * JSON array. Absent: warnings are not sent.
+   */
+  alerts: z
+    .strictObject({
+      topic: z.string().min(1).max(500),
+      payload: templateSchema,
+      batch: z.int().min(1).max(MAX_REPORTED_BATCH).default(1),
+    })
+    .optional(),
   /** The upstream system's codes for mines and devices (矿山编码, 测点编码); an id without one is sent as itself. */
   codes: z
     .strictObject({
@@ -66,6 +109,8 @@ export const MINEWATCH_MAPPING: Mapping = {
   readings: { topic: 'mines/{mineId}/devices/{deviceId}/telemetry', payload: { ts: '{ts}', values: '{values}', seq: '{seq}' }, each: 'reading', batch: 200 },
   // the device contract's status message; `since` is tolerated there as an extra field
   states: { topic: 'mines/{mineId}/devices/{deviceId}/status', payload: { online: '{online}', since: '{since}' }, retain: true },
+  // a minewatch regulator keeps them as the mine's 上报预警 (reported.ts); 20 events are well under a message's 256 KiB
+  alerts: { topic: 'mines/{mineId}/uplink/alerts', payload: '{event}', batch: 20 },
   codes: { mines: {}, devices: {} },
 }
 
@@ -98,6 +143,14 @@ export function parseMapping(raw: unknown): { ok: true; mapping: Mapping } | { o
   if (mapping.states) {
     checkState('states.topic', mapping.states.topic)
     walkStrings(mapping.states.payload, 'states.payload', checkState)
+  }
+  const checkAlert = (where: string, text: string) => {
+    for (const name of placeholders(text))
+      if (!(ALERT_FIELDS as readonly string[]).includes(name)) errors.push(`${where}: unknown field {${name}} for a warning event; known: ${ALERT_FIELDS.join(', ')}`)
+  }
+  if (mapping.alerts) {
+    checkAlert('alerts.topic', mapping.alerts.topic)
+    walkStrings(mapping.alerts.payload, 'alerts.payload', checkAlert)
   }
   if (perMetric && mapping.readings.batch > 1) errors.push('readings.batch: only with each: reading')
   return errors.length > 0 ? { ok: false, errors } : { ok: true, mapping }
@@ -167,6 +220,60 @@ export function mapState(mapping: Mapping, state: DeviceState, timeZoneOf: (mine
     utc: new Date(state.since).toISOString(),
   }
   return { topic: fillText(rules.topic, fields), payload: JSON.stringify(fill(rules.payload, fields)), readings: 0, retain: rules.retain }
+}
+
+/**
+ * The messages for a run of warning events, in their order; with `batch`, consecutive events of
+ * one topic go together (a warning's steps stay in order: a topic is a mine's, and a group is sent
+ * before a later one of the same topic). None when the mapping sends no warnings.
+ */
+export function mapAlertEvents(mapping: Mapping, events: readonly ReportedEvent[], timeZoneOf: (mineId: string) => string): UplinkMessage[] {
+  const rules = mapping.alerts
+  if (!rules) return []
+  const out: UplinkMessage[] = []
+  let group: { topic: string; items: unknown[] } | undefined
+  const flush = () => {
+    if (group) out.push({ topic: group.topic, payload: JSON.stringify(rules.batch > 1 ? group.items : group.items[0]), readings: group.items.length })
+    group = undefined
+  }
+  for (const e of events) {
+    const a = e.alert
+    const fields: Fields = {
+      mineId: e.mineId,
+      mineCode: mapping.codes.mines[e.mineId] ?? e.mineId,
+      alertId: e.alertId,
+      type: e.type,
+      at: e.at,
+      time: isoInZone(e.at, timeZoneOf(e.mineId)),
+      utc: new Date(e.at).toISOString(),
+      actor: e.actor,
+      subjectType: a.subject.type,
+      subjectId: a.subject.id,
+      subjectName: a.subject.name,
+      deviceCode: a.subject.type === 'device' ? (mapping.codes.devices[a.subject.id] ?? a.subject.id) : a.subject.id,
+      rule: a.rule,
+      ruleKind: a.ruleKind,
+      class: a.class,
+      level: a.level,
+      peak: a.peak,
+      state: a.state,
+      normal: a.normal,
+      value: a.value,
+      threshold: a.threshold,
+      unit: a.unit,
+      message: a.message,
+      raisedAt: a.raisedAt,
+      deadline: a.deadline,
+      overdue: a.overdue,
+      event: e,
+    }
+    const topic = fillText(rules.topic, fields)
+    if (group && (group.topic !== topic || group.items.length >= rules.batch)) flush()
+    group ??= { topic, items: [] }
+    group.items.push(fill(rules.payload, fields))
+  }
+  flush()
+  return out
 }
 
 type Fields = Readonly<Record<string, unknown>>

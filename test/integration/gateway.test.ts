@@ -140,6 +140,49 @@ describe('a gateway (数据采集仪) publishing for its devices', () => {
     await browser.close()
   })
 
+  it('lists the warnings mine-b’s platform reported on mine-b’s board for a regulator, as the mine handled them, at 1366×768', async () => {
+    const at = Date.now() - 3_600_000
+    const alert = (id: string, level: 'red' | 'blue', state: 'open' | 'resolved', overdue = false) => ({
+      id,
+      mineId: 'mine-b',
+      subject: { type: 'device' as const, id: 'b-piezo', name: `乙矿 浸润线 ${id}` },
+      rule: 'phreatic-depth',
+      ruleKind: 'threshold',
+      class: 'warning' as const,
+      level,
+      peak: level,
+      state,
+      normal: false,
+      raisedAt: at,
+      updatedAt: at,
+      deadline: at + 3_600_000,
+      overdue,
+      value: 3.9,
+      unit: 'm',
+      message: '浸润线埋深 3.9 m',
+    })
+    await t.platform.reported.append('uplink-b', [
+      { type: 'raised', alertId: 'mb-1', mineId: 'mine-b', at, actor: 'system', alert: alert('mb-1', 'red', 'open', true) },
+      { type: 'resolved', alertId: 'mb-2', mineId: 'mine-b', at, actor: 'disp-x', alert: alert('mb-2', 'blue', 'resolved') },
+    ])
+    expect((await t.admin('/api/mines')).body.find((m: { id: string }) => m.id === 'mine-b').reported).toEqual({ open: 1, worst: 'red', overdue: 1 })
+    const browser = await launchChromium()
+    const { page, errors } = await signIn(browser, `http://127.0.0.1:${t.platform.ports.http}`, 'reg-all', secretOf('reg-all'), { width: 1366, height: 768 })
+    await page.goto(`http://127.0.0.1:${t.platform.ports.http}/#/mine/mine-b`)
+    const list = page.locator('[data-test=reported]')
+    await list.waitFor()
+    // not yet resolved first
+    expect(await list.locator('li').evaluateAll((items) => items.map((li) => [li.getAttribute('data-alert'), li.getAttribute('data-state')]))).toEqual([
+      ['mb-1', 'open'],
+      ['mb-2', 'resolved'],
+    ])
+    expect(await list.locator('li[data-alert=mb-1]').textContent()).toMatch(/乙矿 浸润线 mb-1 · 红色 · 待签收 · 超期/)
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
+    await screenshot(page, 'board-1366-reported')
+    expect(errors).toEqual([])
+    await browser.close()
+  })
+
   it('carries every device of the mines it names (a mine platform’s uplink account), and none of another mine', async () => {
     const uplink = await t.connect('uplink-b')
     const ts = Date.now() - 1500

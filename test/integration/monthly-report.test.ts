@@ -9,6 +9,7 @@ import { launchChromium, screenshot, watchErrors } from '../helpers/browser.js'
 import { secretOf, testSite } from '../helpers/site.js'
 import { parseSite } from '../../infra/config/site-file.js'
 import { readPdf } from '../helpers/pdf.js'
+import { reportedOf } from '../../ingest/uplink/reported.js'
 
 const MIN = 60_000
 
@@ -29,7 +30,7 @@ function warning(id: string, ruleKind: string, level: 'yellow' | 'orange' | 'red
  * worked out here from the same inputs; CSV and .xlsx carry the same figures.
  */
 describe('the monthly report', () => {
-  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率, 数据到报率 and 联网在线率, as JSON, CSV, .xlsx, a PDF with its Chinese text and on the 月报 screen', async () => {
+  it('counts the month’s warnings by level and rule, the time to sign, 当天处置率, 数据到报率, 联网在线率 and the warnings the mine platform reported, as JSON, CSV, .xlsx, a PDF with its Chinese text and on the 月报 screen', async () => {
     // mine-a reports to this (a regulator's) platform through its mine platform's link too, never connected this month
     const site = await testSite()
     const parsed = parseSite({ ...site, gateways: [{ id: 'up-a', name: '甲矿平台联网', secretHash: site.mines[0]!.devices[0]!.secretHash, mines: ['mine-a'] }] })
@@ -44,6 +45,11 @@ describe('the monthly report', () => {
     // one of the month before: not counted
     events.push(...warning('before', 'threshold', 'red', from - 60 * MIN, 5, 50))
     await (t.platform.store as unknown as AlertEventStore).appendAlertEvents(events)
+    // what mine-a's own platform reported through its link: a red warning resolved the same day, and an orange one still open
+    await t.platform.reported.append(
+      'up-a',
+      [...warning('mine-r1', 'threshold', 'red', from + 90 * MIN, 3, 20), ...warning('mine-r2', 'rate', 'orange', from + 95 * MIN, 3, 20).slice(0, 2)].map(reportedOf),
+    )
     // the rain gauge (every 60 s) reports 30 times this month
     const rain = await t.connect('a-rain')
     for (let i = 0; i < 30; i++)
@@ -62,6 +68,7 @@ describe('the monthly report', () => {
     expect(r.signMinutes).toMatchObject({ median: 5, p95: 10 })
     // 联网在线率: the link was never connected
     expect(r.links).toEqual([{ id: 'up-a', name: '甲矿平台联网', online: 0 }])
+    expect(r.reported).toEqual({ raised: 2, byLevel: { red: 1, orange: 1, yellow: 0, blue: 0 }, resolved: 1, resolvedSameDay: 1, overdue: 0 })
     const rainRow = r.devices.find((d: any) => d.id === 'a-rain')
     expect(rainRow.received).toBe(30)
     const expected = Math.floor((now - from) / 60_000)
@@ -72,6 +79,7 @@ describe('the monthly report', () => {
     expect(csv.startsWith('\uFEFF项目,数值')).toBe(true)
     expect(csv).toContain('签收用时中位数 (分钟),5')
     expect(csv).toContain('当天处置率,60.0%')
+    expect(csv).toContain('矿山平台上报预警 (条),2\r\n上报红色预警 (条),1\r\n上报橙色预警 (条),1')
     const xlsx = await t.platform.app.inject({ method: 'GET', url: `/api/reports/monthly?mine=mine-a&month=${month}&format=xlsx`, headers: { authorization: 'Bearer test-admin-token-0123456789' } })
     const book = new ExcelJS.Workbook()
     await book.xlsx.load(xlsx.rawPayload as never)
@@ -106,6 +114,7 @@ describe('the monthly report', () => {
     expect(read.pages).toBe(2)
     expect(flat).toContain('设备(续)')
     expect(flat).toContain('六、联网在线率矿山平台联网在线率甲矿平台联网0.0%')
+    expect(flat).toContain('七、矿山平台上报预警项目数值上报预警(条)2红色预警(条)1橙色预警(条)1')
     expect(flat.match(/测试[ab]-[a-z]+\d+\d+\d+\.\d%/g)).toHaveLength(9)
     // a CJK font, embedded as a subset with its Unicode map (pdffonts: emb, sub, uni all yes)
     expect(read.fonts).toMatch(/\+WenQuanYiMicroHei\s+CID TrueType\s+Identity-H\s+yes yes yes/)
@@ -140,6 +149,7 @@ describe('the monthly report', () => {
       expect(await page.textContent('[data-test=report]')).toMatch(/阈值 \(threshold\)\s*7 条/)
       expect(await page.textContent('[data-test=report-devices] [data-device=a-rain]')).toContain('30 /')
       expect(await page.textContent('[data-test=report-links] [data-link=up-a]')).toMatch(/甲矿平台联网\s*0\.0%/)
+      expect(await page.textContent('[data-test=report-reported] [data-field=raised]')).toBe('2 条')
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true)
       // the PDF link, fetched as the signed-in regulator: the region's PDF
       const pdfHref = (await page.getAttribute('[data-test=report-pdf]', 'href'))!

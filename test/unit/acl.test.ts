@@ -7,7 +7,9 @@ const account: AccountPrincipal = { type: 'account', id: 'svc', name: 'S', mines
 const d2: DevicePrincipal = { ...device, id: 'd2', kind: 'pump' }
 const other: DevicePrincipal = { ...device, id: 'e1', mineId: 'm2' }
 /** A DTU for d1 and d2 of mine m1, and e1 of mine m2. */
-const gateway: GatewayPrincipal = { type: 'gateway', id: 'dtu', name: 'DTU', secretHash: 'x', devices: new Map([device, d2, other].map((d) => [d.id, d])) }
+const gateway: GatewayPrincipal = { type: 'gateway', id: 'dtu', name: 'DTU', secretHash: 'x', devices: new Map([device, d2, other].map((d) => [d.id, d])), mines: new Set() }
+/** A mine platform's uplink: the mine m1 it names. */
+const uplink: GatewayPrincipal = { ...gateway, id: 'up-m1', devices: new Map([device, d2].map((d) => [d.id, d])), mines: new Set(['m1']) }
 
 describe('gateway ACL (issue 16 item 1)', () => {
   it('publishes for each of its devices, as that device, under its own topics', () => {
@@ -40,6 +42,28 @@ describe('gateway ACL (issue 16 item 1)', () => {
     expect(forwardAllowed(gateway, 'mines/m1/alerts')).toBe(false)
     expect(willAllowed(gateway, 'mines/m1/devices/d1/status')).toBe(true)
     expect(willAllowed(gateway, 'mines/m1/devices/d3/status')).toBe(false)
+  })
+})
+
+describe('reported warnings ACL (issue 16 item 4)', () => {
+  it('a gateway naming a mine reports its warning events, and no one may read them', () => {
+    expect(publishVerdict(uplink, 'mines/m1/uplink/alerts')).toEqual({ ok: true, channel: 'reported', mineId: 'm1' })
+    expect(routable('mines/m1/uplink/alerts')).toBe(false)
+    for (const p of [account, gateway, uplink, device]) {
+      expect(subscribeAllowed(p, 'mines/m1/uplink/alerts')).toBe(false)
+      expect(forwardAllowed(p, 'mines/m1/uplink/alerts')).toBe(false)
+    }
+    expect(subscribeAllowed(account, 'mines/+/uplink/alerts')).toBe(false)
+  })
+
+  it.each([
+    ['up-m1', 'mines/m2/uplink/alerts', uplink], // a mine it does not name
+    ['dtu', 'mines/m1/uplink/alerts', gateway], // a DTU carrying devices of m1, naming no mine
+    ['d1', 'mines/m1/uplink/alerts', device],
+    ['svc', 'mines/m1/uplink/alerts', account],
+  ] as const)('%s may not report on %s', (_, topic, p) => {
+    const v = publishVerdict(p, topic)
+    expect(!v.ok && v.problem.code).toBe('TOPIC_FORBIDDEN')
   })
 })
 

