@@ -14,12 +14,16 @@ import { freePort } from '../helpers/influxdb.js'
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { runPlatform, testEnv, type PlatformProcess } from '../helpers/process.js'
 import { secretOf } from '../helpers/site.js'
+import { selfSignedCert, type TestCert } from '../helpers/certs.js'
+import { request as httpsRequest } from 'node:https'
 
 /**
  * 上报预警 (issue 16 items 3 and 4; docs/uplink.md "Warning events"): a mine platform (this
  * process, the demo site) raises a warning from a reading, its dispatcher signs for it, and the
- * warning's steps go upstream over the uplink to a regulator platform (the real entry point in a
- * child process, a site file naming the mine platform's account). The regulator shows the warning
+ * warning's steps go upstream over the uplink, MQTT over TLS trusting the regulator's certificate
+ * (self-signed, made by OpenSSL), to a regulator platform (the real entry point in a child process,
+ * a site file naming the mine platform's account). An uplink that does not trust the certificate
+ * does not connect, and says why. The regulator shows the warning
  * as the mine handled it; killed with SIGKILL right after it acknowledged a step and started again,
  * it still does (the step was journaled before the PUBACK, and the mine does not send it again);
  * the resolution that follows reaches it too, and its 月报 counts the reported warning. A hostile
@@ -33,19 +37,38 @@ const TOKEN = 'uplink-alerts-test-admin-token-0123'
 let mine: TestPlatform
 let regulator: PlatformProcess
 let regulatorHttp = 0
-let regulatorMqtt = 0
+let regulatorMqtts = 0
 let regulatorDir = ''
 const dirs: string[] = []
 
+let cert: TestCert
+
 async function startRegulator(): Promise<void> {
-  regulator = runPlatform(testEnv(regulatorDir, { MINEWATCH_ADMIN_TOKEN: TOKEN, MINEWATCH_SITE: join(regulatorDir, '..', 'regulator-site.json'), MINEWATCH_MQTT_PORT: String(regulatorMqtt) }))
+  regulator = runPlatform(
+    testEnv(regulatorDir, {
+      MINEWATCH_ADMIN_TOKEN: TOKEN,
+      MINEWATCH_SITE: join(regulatorDir, '..', 'regulator-site.json'),
+      MINEWATCH_TLS_CERT: cert.certFile,
+      MINEWATCH_TLS_KEY: cert.keyFile,
+      // the same port after a restart: the mine platform's uplink names it
+      MINEWATCH_MQTTS_PORT: String(regulatorMqtts),
+    }),
+  )
   regulatorHttp = (await regulator.started()).http
 }
 
-async function regulatorGet<T>(path: string): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${regulatorHttp}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
+/** The regulator's API over HTTPS, trusting its certificate only. */
+function regulatorGet<T>(path: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port: regulatorHttp, path, ca: cert.cert, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body) as T) : reject(new Error(`${path}: ${res.statusCode} ${body}`))))
+    })
+    req.on('error', reject)
+    req.end()
+  })
 }
 
 interface Reported {
@@ -62,7 +85,8 @@ beforeAll(async () => {
   const site = parseYaml(readFileSync(DEMO_SITE, 'utf8')) as Record<string, unknown>
   site.gateways = [{ id: ACCOUNT, name: '金山矿平台 联网', secretHash: await hashSecret(secretOf(ACCOUNT), { N: 1024, r: 8, p: 1 }), mines: [MINE] }]
   writeFileSync(join(base, 'regulator-site.json'), JSON.stringify(site))
-  regulatorMqtt = await freePort()
+  regulatorMqtts = await freePort()
+  cert = selfSignedCert('minewatch regulator')
   await startRegulator()
   const mineSite = parseSite(parseYaml(readFileSync(DEMO_SITE, 'utf8')))
   if (!mineSite.ok) throw new Error(mineSite.errors.join('\n'))
@@ -70,7 +94,8 @@ beforeAll(async () => {
     site: mineSite.site,
     uplink: {
       ...UPLINK_DEFAULTS,
-      url: `mqtt://127.0.0.1:${regulatorMqtt}`,
+      url: `mqtts://127.0.0.1:${regulatorMqtts}`,
+      ca: cert.cert,
       username: ACCOUNT,
       password: secretOf(ACCOUNT),
       mapping: MINEWATCH_MAPPING,
@@ -133,7 +158,7 @@ describe('上报预警: a mine platform’s warnings at its regulator', () => {
   it('refuses the account another mine’s warnings and a malformed message, each with its code, and keeps neither', async () => {
     const before = await reportedAt()
     const refusedBefore = (await regulatorGet<{ counts: { readingsRefused: Record<string, number> } }>('/api/health')).counts.readingsRefused
-    const hostile = await mqtt.connectAsync(`mqtt://127.0.0.1:${regulatorMqtt}`, { username: ACCOUNT, password: secretOf(ACCOUNT), clientId: 'hostile-uplink', reconnectPeriod: 0 })
+    const hostile = await mqtt.connectAsync(`mqtts://127.0.0.1:${regulatorMqtts}`, { ca: cert.cert, username: ACCOUNT, password: secretOf(ACCOUNT), clientId: 'hostile-uplink', reconnectPeriod: 0 })
     const forged = [{ type: 'raised', alertId: 'forged', mineId: 'bt-baishi', at: Date.now(), actor: 'system', alert: { ...before.alerts[0], id: 'forged', mineId: 'bt-baishi' } }]
     await hostile.publishAsync('mines/bt-baishi/uplink/alerts', JSON.stringify(forged), { qos: 1 })
     await hostile.publishAsync(`mines/${MINE}/uplink/alerts`, '[{"type":"raised"}]', { qos: 1 })
@@ -150,5 +175,33 @@ describe('上报预警: a mine platform’s warnings at its regulator', () => {
     expect(after.alerts.map((a) => a.id).sort()).toEqual(before.alerts.map((a) => a.id).sort())
     const other = await regulatorGet<Reported>('/api/mines/bt-baishi/reported-alerts')
     expect(other.alerts).toEqual([])
+  })
+
+  it('does not connect to an upstream whose certificate it does not trust, and says why', async () => {
+    const stranger = selfSignedCert('someone else')
+    const site = parseSite(parseYaml(readFileSync(DEMO_SITE, 'utf8')))
+    if (!site.ok) throw new Error(site.errors.join('\n'))
+    const other = await startTestPlatform({
+      site: site.site,
+      uplink: {
+        ...UPLINK_DEFAULTS,
+        url: `mqtts://127.0.0.1:${regulatorMqtts}`,
+        ca: stranger.cert,
+        username: ACCOUNT,
+        password: secretOf(ACCOUNT),
+        mapping: MINEWATCH_MAPPING,
+        mines: [MINE],
+        maxBackoffMs: 500,
+      },
+    })
+    try {
+      const status = await eventually(() => {
+        const s = other.platform.uplink!.status()
+        return s.lastError ? s : undefined
+      }, 10_000)
+      expect(status).toMatchObject({ connected: false, sentReadings: 0, lastError: expect.stringMatching(/self[- ]signed|certificate/i) })
+    } finally {
+      await other.stop()
+    }
   })
 })
