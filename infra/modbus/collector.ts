@@ -25,6 +25,7 @@ export interface CollectorStatus {
   readonly endpoint: string
   readonly ok: boolean
   readonly lastOk: number | null
+  /** The last poll's error: null once the device answers again (the failures stay counted). */
   readonly lastError: string | null
   readonly polls: number
   readonly failures: number
@@ -88,7 +89,7 @@ class Collector {
         this.deps.presence.connected(principal.id, this.deps.now())
       }
       this.counters.polls.inc({ device: principal.id, result: 'ok' })
-      this.status = { ...this.status, ok: true, lastOk: at, polls: this.status.polls + 1 }
+      this.status = { ...this.status, ok: true, lastOk: at, lastError: null, polls: this.status.polls + 1 }
     } catch (err) {
       const message = (err as Error).message
       this.counters.polls.inc({ device: principal.id, result: 'failed' })

@@ -72,14 +72,23 @@ export function registerValue(r: ModbusRegister, raw: readonly number[] | boolea
   if (r.type === 'bool') return raw[0] !== 0
   if (!WIDE.has(r.type)) {
     const w = raw[0]!
-    return (r.type === 'int16' && w > 0x7fff ? w - 0x10000 : w) * r.scale + r.offset
+    return scaled(r, r.type === 'int16' && w > 0x7fff ? w - 0x10000 : w)
   }
   const [w0, w1] = [raw[0]!, raw[1]!]
   const abcd = [w0 >> 8, w0 & 0xff, w1 >> 8, w1 & 0xff]
   const bytes = r.order === 'ABCD' ? abcd : r.order === 'CDAB' ? [abcd[2]!, abcd[3]!, abcd[0]!, abcd[1]!] : r.order === 'BADC' ? [abcd[1]!, abcd[0]!, abcd[3]!, abcd[2]!] : [...abcd].reverse()
   const view = new DataView(Uint8Array.from(bytes).buffer)
   const value = r.type === 'uint32' ? view.getUint32(0) : r.type === 'int32' ? view.getInt32(0) : view.getFloat32(0)
-  return value * r.scale + r.offset
+  return scaled(r, value)
+}
+
+/**
+ * raw × scale + offset, without the binary fraction's residue: 312 × 0.1 is 31.200000000000003 in
+ * floating point, and a reading, a threshold comparison and a screen want 31.2. Twelve significant
+ * digits are more than any register holds (a float32 has about seven).
+ */
+function scaled(r: ModbusRegister, raw: number): number {
+  return Number((raw * r.scale + r.offset).toPrecision(12))
 }
 
 /** The reads a map needs: per table, one contiguous range (at most 120 registers or 2000 bits, else several). */

@@ -16,7 +16,8 @@ from pymodbus.datastore import ModbusSequentialDataBlock, ModbusSlaveContext, Mo
 block = lambda: ModbusSequentialDataBlock(0, [0] * 200)
 store = ModbusSlaveContext(di=block(), co=block(), hr=block(), ir=block(), zero_mode=True)
 print("ready", flush=True)
-StartTcpServer(context=ModbusServerContext(slaves=store, single=True), address=("127.0.0.1", int(sys.argv[1])))
+# reuse: a server started again on the port of one killed (its side of the old connections in TIME_WAIT), as a PLC back from a reboot
+StartTcpServer(context=ModbusServerContext(slaves=store, single=True), address=("127.0.0.1", int(sys.argv[1])), allow_reuse_address=True)
 `
 
 export interface ModbusServer {

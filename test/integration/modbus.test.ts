@@ -127,4 +127,19 @@ describe('Modbus collectors on a real Modbus server (pymodbus)', () => {
     const status = (await t.admin('/api/health')).body.broker.modbus.find((s: { device: string }) => s.device === 'yt-pump-01')
     expect(status).toMatchObject({ ok: false, lastError: expect.stringMatching(/ECONNREFUSED|closed|Timed out/i) })
   })
+
+  it('reads the server again when it is back on the same address (a PLC rebooted): readings resume, the device reachable, the error gone', async () => {
+    const last = (await t.platform.store.latest('yt-pump-01'))!.ts
+    server = await startModbusServer(server.port)
+    // the pump running now: 120.5 m³/h at 31.2 A
+    await server.write({ 0: [1205, 312] }, { 0: true })
+    await eventually(async () => (await t.admin('/api/health')).body.broker.modbus.every((s: { ok: boolean; lastError: string | null }) => s.ok && s.lastError === null), 10_000)
+    const resumed = await eventually(async () => {
+      await t.platform.writer.flush()
+      const r = await t.platform.store.latest('yt-pump-01')
+      return r && r.ts > last && r.values.running === true ? r : undefined
+    }, 10_000)
+    expect(resumed!.values).toMatchObject({ running: true, flow: 120.5, current: 31.2 })
+    expect((await t.admin('/api/mines/yt-jinshan/devices')).body.find((d: { id: string }) => d.id === 'yt-pump-01')).toMatchObject({ connected: true })
+  })
 })

@@ -18,6 +18,15 @@ describe('Modbus register maps (协议改造)', () => {
     expect(registerValue(reg('ABCD', 'bool'), [2])).toBe(true)
   })
 
+  it('gives a scaled value as its decimal, without floating point residue (312 × 0.1 is 31.2, not 31.200000000000003)', () => {
+    const reg = (type: string, scale: number, offset = 0) => map([{ metric: 'current', address: 0, type, scale, offset }]).registers[0]!
+    expect(registerValue(reg('uint16', 0.1), [312])).toBe(31.2)
+    expect(registerValue(reg('uint32', 0.1), [0x0012, 0xd687])).toBe(123_456.7)
+    expect(registerValue(reg('int16', 0.01, 0.3), [0xfff6])).toBe(0.2)
+    // a float32 keeps the value it holds: 0.1f is 0.100000001490116…, shown as its twelve digits
+    expect(registerValue(reg('float32', 1), [0x3dcc, 0xcccd])).toBe(0.10000000149)
+  })
+
   it('reads each table in as few requests as it can, and gathers the values by address', () => {
     const m = map([
       { metric: 'flow', address: 0, scale: 0.1 },
