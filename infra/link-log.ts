@@ -22,10 +22,10 @@ export class LinkLog {
     this.append({ g: gatewayId, c: connected ? 1 : 0, at })
   }
 
-  /** The account's changes in time order, a start of the platform counting as a disconnection. */
-  changes(gatewayId: string): LinkChange[] {
-    if (!existsSync(this.file)) return []
-    const out: LinkChange[] = []
+  /** Each account's changes in time order, a start of the platform counting as a disconnection: the log read once for them all (a 月报 asks for every link of its mines). */
+  changes(gatewayIds: readonly string[]): Map<string, LinkChange[]> {
+    const out = new Map(gatewayIds.map((id) => [id, [] as LinkChange[]]))
+    if (!existsSync(this.file)) return out
     for (const line of readFileSync(this.file, 'utf8').split('\n')) {
       if (!line) continue
       let e: { start?: number; g?: string; c?: number; at?: number }
@@ -35,8 +35,8 @@ export class LinkLog {
         // a line torn by a crash
         continue
       }
-      if (typeof e.start === 'number') out.push({ at: e.start, connected: false })
-      else if (e.g === gatewayId && typeof e.at === 'number') out.push({ at: e.at, connected: e.c === 1 })
+      if (typeof e.start === 'number') for (const list of out.values()) list.push({ at: e.start, connected: false })
+      else if (typeof e.g === 'string' && typeof e.at === 'number') out.get(e.g)?.push({ at: e.at, connected: e.c === 1 })
     }
     return out
   }

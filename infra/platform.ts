@@ -51,7 +51,7 @@ import { isDrillId } from '../ingest/contract/ids.js'
 import { SiteAdmin, siteDigest, type AdminChange } from './site-admin.js'
 import { Notifier } from './notify/notifier.js'
 import { ModbusCollectors } from './modbus/collector.js'
-import { gatewayDevices, type GatewayConfig } from '../ingest/site.js'
+import { gatewayDevices } from '../ingest/site.js'
 import { findPdfFont } from '../dashboard/monthly-pdf.js'
 import { adminView, readSiteText, siteText } from './config/site-changes.js'
 import { ALERTS_CURSOR_FILE, Uplink, loadUplinkCursor, type UplinkConfig } from './uplink/uplink.js'
@@ -59,8 +59,8 @@ import { ReportedAlerts } from './reported-alerts.js'
 import { registerUplinkMetrics } from './uplink/metrics.js'
 import { LinkLog } from './link-log.js'
 import { onlineShare } from '../dashboard/link-history.js'
-import { DEFAULT_LINK_LIMITS, linkPhase, type LinkLimits, type LinkObservation } from '../alerting/links.js'
-import type { LinkInput } from '../alerting/service.js'
+import { linkPhase } from '../alerting/links.js'
+import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
 
 /**
  * The composition root (README, "Layout"): the one place that builds and wires every part, starts them
@@ -230,6 +230,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     log.error({ err: err.message }, 'quarantine write failed'),
   )
   undo.push(() => quarantine.close())
+  // the site's mines by id, kept current by applySite: their names and time zones
+  const mines = new Map(current.mines.map((m) => [m.id, m]))
+  const timeZoneOf = (mineId: string) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai'
   const presence = new Presence()
   // the links' connections over time, for the monthly 联网在线率
   const linkLog = new LinkLog(cfg.dataDir, now())
@@ -245,7 +248,6 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   let uplink: Uplink | undefined
   if (cfg.uplink) {
     const upMines = cfg.uplink.mines ? new Set(cfg.uplink.mines) : undefined
-    const zoneOf = (mineId: string) => current.mines.find((m) => m.id === mineId)?.timezone ?? 'Asia/Shanghai'
     const up = new Uplink(
       cfg.uplink,
       // a drill's shadows stay in this platform: the province must not see a drill as the slope
@@ -254,7 +256,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         dir: uplinkDir,
         log,
         now,
-        timeZoneOf: zoneOf,
+        timeZoneOf,
         forwards: (r) => !isDrillId(r.deviceId) && (upMines?.has(r.mineId) ?? true),
         states: {
           all: () => realDevices().flatMap((d) => ((upMines?.has(d.mineId) ?? true) ? [deviceState(d, presence.get(d.id), startedAt)] : [])),
@@ -279,7 +281,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     dir: join(cfg.dataDir, 'reported-alerts'),
     log,
     now,
-    monthOf: (mineId, at) => isoInZone(at, current.mines.find((m) => m.id === mineId)?.timezone ?? 'Asia/Shanghai').slice(0, 7),
+    monthOf: (mineId, at) => isoInZone(at, timeZoneOf(mineId)).slice(0, 7),
     journal: { ...cfg.journal, memoryReadings: 1000 },
   })
   undo.push(() => reported.close())
@@ -306,8 +308,6 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   undo.push(() => new Promise<void>((resolve) => broker.close(() => resolve())))
   tell = brokerTeller(broker, log)
 
-  const mines = new Map(current.mines.map((m) => [m.id, m]))
-  const timeZoneOf = (mineId: string) => mines.get(mineId)?.timezone ?? 'Asia/Shanghai'
   const alertBus = new AlertBus((err) => log.error({ err: err.message }, 'an alert consumer failed'))
   let simulation: DemoSimulation | undefined
   let ruleDevices = drillEngineDevices(engineDevices(site))
@@ -444,8 +444,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     presence: (id) => presence.get(id),
     gatewayPresence: (id) => presence.gateway(id),
     // 联网在线率 of each mine platform's account carrying these mines
-    links: (mineIds, from, to) =>
-      current.gateways.filter((g) => g.mines.some((m) => mineIds.includes(m))).map((g) => ({ id: g.id, name: g.name, online: onlineShare(linkLog.changes(g.id), from, to) })),
+    links: (mineIds, from, to) => {
+      const carrying = current.gateways.filter((g) => g.mines.some((m) => mineIds.includes(m)))
+      const changes = linkLog.changes(carrying.map((g) => g.id))
+      return carrying.map((g) => ({ id: g.id, name: g.name, online: onlineShare(changes.get(g.id) ?? [], from, to) }))
+    },
     reported: reported.book,
     quarantineFiles: () => quarantine.files(),
     deviceRules: (id) => ruleDevice.get(id),
@@ -629,34 +632,6 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
 /** A device's state as the uplink sends it: online while connected and not saying otherwise. */
 function deviceState(d: { id: string; mineId: string; kind: string }, p: DevicePresence | undefined, startedAt: number): DeviceState {
   return { mineId: d.mineId, deviceId: d.id, kind: d.kind, online: (p?.connected ?? false) && p?.online !== false, since: p?.since ?? startedAt }
-}
-
-/** A mine platform's account as this platform sees it: connected, since when, how late its freshest readings. */
-function linkObservation(presence: Presence, gatewayId: string, startedAt: number, at: number): LinkObservation {
-  const seen = presence.gateway(gatewayId)
-  return { connected: seen?.connected ?? false, since: seen?.since ?? startedAt, lagMs: presence.gatewayLag(gatewayId, at) }
-}
-
-/** Each device carried by a mine platform's account (a gateway naming mines): the account. */
-function linkCarriers(site: Site): Map<string, GatewayConfig> {
-  const out = new Map<string, GatewayConfig>()
-  for (const g of site.gateways) if (g.mines.length > 0) for (const d of gatewayDevices(site, { devices: [], mines: g.mines })) out.set(d, g)
-  return out
-}
-
-/** When the regulator warns of this account's link (its site entry, or the defaults). */
-function linkLimits(g: GatewayConfig): LinkLimits {
-  return g.link ? { downAfterMs: g.link.downAfter * 1000, lagAfterMs: g.link.lagAfter * 1000 } : DEFAULT_LINK_LIMITS
-}
-
-/** Each mine platform's link (a gateway naming mines), for each of its mines, as this platform sees it. */
-function mineLinks(site: Site, presence: Presence, startedAt: number, at: number): LinkInput[] {
-  const zones = new Map(site.mines.map((m) => [m.id, m.timezone]))
-  return site.gateways.flatMap((g) => {
-    const observation = linkObservation(presence, g.id, startedAt, at)
-    const limits = linkLimits(g)
-    return g.mines.map((mineId) => ({ id: `${g.id}@${mineId}`, name: g.name, mineId, timeZone: zones.get(mineId) ?? 'Asia/Shanghai', observation, limits }))
-  })
 }
 
 async function counts(registry: MetricsRegistry): Promise<Record<string, unknown>> {

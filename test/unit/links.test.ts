@@ -100,10 +100,21 @@ describe('联网在线率', () => {
       log.changed('up-a', false, at + 2000)
       appendFileSync(join(dir, 'links.jsonl'), '{"g":"up-a","c":1,"a')
       const again = new LinkLog(dir, at + 5000)
-      expect(again.changes('up-a')).toEqual([
+      const changes = again.changes(['up-a', 'up-b', 'up-c'])
+      expect(changes.get('up-a')).toEqual([
         { at, connected: false },
         { at: at + 1000, connected: true },
         { at: at + 2000, connected: false },
+        { at: at + 5000, connected: false },
+      ])
+      expect(changes.get('up-b')).toEqual([
+        { at, connected: false },
+        { at: at + 1500, connected: true },
+        { at: at + 5000, connected: false },
+      ])
+      // an account never seen: down from each start
+      expect(changes.get('up-c')).toEqual([
+        { at, connected: false },
         { at: at + 5000, connected: false },
       ])
     } finally {
