@@ -10,6 +10,7 @@ import { demoCredentialHolders, demoHashes } from './config/demo-credentials.js'
 import { startPlatform } from './platform.js'
 import { siteDigest } from './site-admin.js'
 import { uplinkConfig } from './uplink/config.js'
+import { clusterConfig } from './cluster/config.js'
 
 // Everything the platform writes (readings, the warning book, sessions, the admin token) is the
 // owner's alone: files 0600, folders 0700, whatever umask the shell or the container gave us
@@ -28,6 +29,9 @@ const env = envResult.env
 
 const influx = influxConfig(env)
 if (influx && 'errors' in influx) fail('incomplete InfluxDB settings (see README, Configuration):', influx.errors)
+
+const cluster = clusterConfig(env, influx !== undefined)
+if (cluster && 'errors' in cluster) fail('incomplete cluster settings (see docs/cluster.md):', cluster.errors)
 
 const tlsPaths = tlsFiles(env)
 if (tlsPaths && 'errors' in tlsPaths) fail('incomplete TLS settings (see docs/security.md, TLS):', tlsPaths.errors)
@@ -101,6 +105,7 @@ const platform = await startPlatform({
   ...(proxy !== undefined ? { trustProxy: proxy } : {}),
   pdfFont: env.MINEWATCH_PDF_FONT,
   ...(uplink ? { uplink } : {}),
+  ...(cluster ? { cluster } : {}),
   // the readings are in the journal and the rules' state in its snapshot: a restart picks up from there
   onFatal: () => process.exit(1),
 }).catch((err: NodeJS.ErrnoException) => {

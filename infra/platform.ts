@@ -60,6 +60,11 @@ import { registerUplinkMetrics } from './uplink/metrics.js'
 import { LinkLog } from './link-log.js'
 import { onlineShare } from '../dashboard/link-history.js'
 import { linkPhase } from '../alerting/links.js'
+import type { Redis } from 'ioredis'
+import { redisBrokerEngine, type BrokerEngine } from './cluster/broker-engine.js'
+import { RedisClientIds } from './cluster/client-ids.js'
+import { describeRedis, type ClusterConfig } from './cluster/config.js'
+import { redisClient } from './cluster/redis.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
 
 /**
@@ -109,6 +114,8 @@ export interface PlatformConfig {
   readonly trustProxy?: TrustProxy
   /** MINEWATCH_PDF_FONT: the 月报's PDF font (dashboard/monthly-pdf.ts); none: Debian's CJK fonts are looked for. */
   readonly pdfFont?: string | undefined
+  /** Cluster mode: nodes sharing a Redis (docs/cluster.md). */
+  readonly cluster?: ClusterConfig
   /** 联网上报: forward the readings to an upstream platform (docs/uplink.md). */
   readonly uplink?: UplinkConfig
   /** Something the platform cannot go on without failed (the rule thread died): main.ts exits, for the supervisor to restart it. */
@@ -288,6 +295,21 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   let tell: (topic: string, body: object) => void = () => undefined
   const intake = new Intake({ limits: cfg.limits, now, quarantine, metrics, presence, tell: (t, b) => tell(t, b), log, journal, reported })
 
+  // cluster mode (docs/cluster.md): the broker's messages, sessions and client ids shared through Redis
+  let cluster: { engine: BrokerEngine; redis: Redis; clientIds: RedisClientIds } | undefined
+  if (cfg.cluster) {
+    const engine = redisBrokerEngine(cfg.cluster.redis)
+    undo.push(() => engine.close())
+    const redis = redisClient(cfg.cluster.redis)
+    undo.push(() => redis.quit().catch(() => redis.disconnect()))
+    const clientIds = new RedisClientIds(redis, (err) => log.warn({ err: err.message }, 'a client id could not be released or renewed in Redis; it lapses by itself'))
+    undo.push(() => clientIds.close())
+    cluster = { engine, redis, clientIds }
+    log.warn(
+      { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) },
+      '集群模式 (cluster mode) 尚未完成: 仅代理(broker)跨节点; 规则与预警台账仍按节点各自运行 (docs/cluster.md, "What works today") — not for production yet',
+    )
+  }
   const ctx: BrokerContext = {
     registry,
     verifier: new SecretVerifier(),
@@ -303,8 +325,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     clientIds: new ClientIds(),
     // devices behind one NAT share an address: 50 failures per address, 5 per device and address
     authLimiter: new LoginLimiter(5, 50),
+    ...(cluster ? { sharedClientIds: cluster.clientIds } : {}),
   }
-  const broker = await createBroker(ctx)
+  const broker = await createBroker(ctx, cluster?.engine)
   undo.push(() => new Promise<void>((resolve) => broker.close(() => resolve())))
   tell = brokerTeller(broker, log)
 
@@ -507,6 +530,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         },
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
+        // cluster mode: this node and its Redis (null: a single node)
+        cluster: cfg.cluster ? { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis), redisConnected: cluster?.redis.status === 'ready' } : null,
         // 联网上报: the link to the upstream platform (null: none configured)
         uplink: uplink?.status() ?? null,
         alerts: { unresolved: alerting.book.unresolved().length, rulesPending: lag.readings, rulesLagSeconds: lag.oldestMs / 1000 },

@@ -65,6 +65,16 @@ export const envSchema = z.object({
   MINEWATCH_UPLINK_MINES: optionalText,
   MINEWATCH_UPLINK_RATE: positive(2000),
   MINEWATCH_UPLINK_MAX_BACKLOG_MB: positive(4096),
+  /** Cluster mode (docs/cluster.md): the Redis the nodes share, redis:// or rediss://. */
+  MINEWATCH_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL such as redis://:password@redis.example:6379/0' }).optional(),
+  /** Redis through Sentinel: the sentinels, host:port comma-separated, and the primary's name. */
+  MINEWATCH_REDIS_SENTINELS: optionalText,
+  MINEWATCH_REDIS_MASTER: optionalText,
+  /** This node's name in the cluster (default: the host name and process id). */
+  MINEWATCH_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1–64 letters, digits, _ . or -' })
+    .optional(),
 })
 
 export type Env = z.infer<typeof envSchema>

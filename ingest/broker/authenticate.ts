@@ -46,9 +46,24 @@ export function authenticate(ctx: BrokerContext): NonNullable<AedesOptions['auth
         // the journal cannot keep readings now: say so at the door instead of closing after each publish
         return refuse(SERVER_UNAVAILABLE, 'SERVER_UNAVAILABLE', `server unavailable: ${unavailable}`)
       }
-      ctx.principals.set(client, principal)
-      ctx.clientIds.claim(client.id, principal.id, !(client as unknown as { clean?: boolean }).clean)
-      done(null, true)
+      const persistent = !(client as unknown as { clean?: boolean }).clean
+      const admit = () => {
+        ctx.principals.set(client, principal)
+        ctx.clientIds.claim(client.id, principal.id, persistent)
+        done(null, true)
+      }
+      if (!ctx.sharedClientIds) return admit()
+      // in a cluster, the id may be another principal's on another node
+      ctx.sharedClientIds.claim(client.id, principal.id, persistent).then(
+        (other) => {
+          if (other === undefined) return admit()
+          refuse(IDENTIFIER_REJECTED, 'CLIENT_ID_TAKEN', `client id "${client.id}" belongs to another device or account; use one of your own (e.g. your device id)`)
+        },
+        (err: Error) => {
+          ctx.log.error({ err: err.message, clientId: client.id }, 'client id ownership could not be checked in the cluster (Redis)')
+          refuse(SERVER_UNAVAILABLE, 'CLUSTER_UNAVAILABLE', 'server unavailable: the cluster cannot be reached; try again shortly')
+        },
+      )
     }
     // a secret verified before needs no scrypt and no limit: a mine's devices reconnecting after a
     // network cut come straight back, whatever a guesser does meanwhile

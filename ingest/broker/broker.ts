@@ -13,7 +13,7 @@ export const CONNECT_TIMEOUT_MS = 10_000
  * Connection bookkeeping (presence) follows the broker's own events, so a takeover or a dropped
  * socket is seen the same way as a clean DISCONNECT.
  */
-export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
+export async function createBroker(ctx: BrokerContext, engine: { mq?: unknown; persistence?: unknown } = {}): Promise<Aedes> {
   // A connection is over once, whichever comes first: aedes' clientDisconnect, or its socket
   // closing. A socket that closes between a successful authentication and the CONNACK gets no
   // clientDisconnect from aedes (it was never registered), yet aedes still emits clientReady for it
@@ -28,6 +28,7 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
     const p = ctx.principals.get(client)
     if (!p) return
     ctx.clientIds.release(client.id, p.id)
+    ctx.sharedClientIds?.release(client.id, p.id)
     if (p.type === 'device' && ready.has(client)) {
       ctx.presence.disconnected(p.id, ctx.now())
       ctx.metrics.devicesConnected.set(ctx.presence.connectedCount)
@@ -39,6 +40,9 @@ export async function createBroker(ctx: BrokerContext): Promise<Aedes> {
   }
   const checkSecret = authenticate(ctx)
   const broker = await Aedes.createBroker({
+    // in a cluster, Redis's (infra/cluster/broker-engine.ts); else aedes' own in memory
+    ...(engine.mq ? { mq: engine.mq } : {}),
+    ...(engine.persistence ? { persistence: engine.persistence } : {}),
     preConnect: preConnect(ctx),
     authenticate: (client, username, password, done) =>
       checkSecret(client, username, password, (err, ok) => {

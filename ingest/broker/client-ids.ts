@@ -53,3 +53,15 @@ export class ClientIds {
     return this.connected.size + this.sessions.size
   }
 }
+
+/**
+ * Client id ownership across the nodes of a cluster (docs/cluster.md), kept where every node sees
+ * it (Redis): the same rule as ClientIds, for a principal on another node. The local ClientIds
+ * still answers first.
+ */
+export interface SharedClientIds {
+  /** Claims the id for a connection of `principal`; resolves to the principal that owns it instead, or undefined once claimed. Rejects when the cluster cannot say. */
+  claim(clientId: string, principal: string, persistent: boolean): Promise<string | undefined>
+  /** That connection has closed. */
+  release(clientId: string, principal: string): void
+}

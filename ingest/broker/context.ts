@@ -5,7 +5,7 @@ import type { IngestMetrics } from '../metrics.js'
 import type { Presence } from '../presence.js'
 import type { Principal, Registry } from '../registry.js'
 import type { SecretVerifier } from '../secrets.js'
-import type { ClientIds } from './client-ids.js'
+import type { ClientIds, SharedClientIds } from './client-ids.js'
 import type { LoginLimiter } from '../login-limit.js'
 
 /** What the broker hooks share. Principals hang off the aedes Client for the life of the connection. */
@@ -28,6 +28,8 @@ export interface BrokerContext {
   readonly authLimiter: LoginLimiter
   /** Which principal owns which client id (client-ids.ts). */
   readonly clientIds: ClientIds
+  /** In cluster mode, the same across the nodes. */
+  readonly sharedClientIds?: SharedClientIds
 }
 
 export function remoteAddress(client: Client): string | undefined {
