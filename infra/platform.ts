@@ -63,6 +63,7 @@ import { linkPhase } from '../alerting/links.js'
 import type { Redis } from 'ioredis'
 import { redisBrokerEngine, type BrokerEngine } from './cluster/broker-engine.js'
 import { RedisClientIds } from './cluster/client-ids.js'
+import { Handoff } from './cluster/handoff.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
@@ -204,6 +205,10 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const uplinkDir = join(cfg.dataDir, 'uplink')
   const uplinkCursor = cfg.uplink ? await loadUplinkCursor(uplinkDir) : undefined
   const uplinkAlertCursor = cfg.uplink?.mapping.alerts ? await loadUplinkCursor(uplinkDir, ALERTS_CURSOR_FILE) : undefined
+  // cluster mode: the readings go on to Redis, and the journal keeps what Redis does not have yet
+  const clusterRedis = cfg.cluster ? redisClient(cfg.cluster.redis) : undefined
+  if (clusterRedis) undo.push(() => clusterRedis.quit().catch(() => clusterRedis.disconnect()))
+  const handoffFloor = cfg.cluster ? await Handoff.loadFloor(cfg.dataDir) : undefined
   const journal = await Journal.open(
     { ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'journal') },
     log,
@@ -214,9 +219,12 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       },
       onRefusing: (refusal) => metrics.journalRefusing.set(refusal ? 1 : 0),
     },
-    { rules: snapshot?.position, uplink: uplinkCursor },
+    { rules: snapshot?.position, uplink: uplinkCursor, handoff: handoffFloor },
   )
   undo.push(() => journal.close())
+  const handoff =
+    cfg.cluster && clusterRedis ? Handoff.start(journal, clusterRedis, { nodeId: cfg.cluster.nodeId, dir: cfg.dataDir, replicas: cfg.cluster.replicas, log, now }, handoffFloor) : undefined
+  if (handoff) undo.push(() => handoff.stop())
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
   const writer = new StoreWriter(journal, storeThread.readings, { maxBackoffMs: 30_000, now, ...cfg.writer }, ingestWriterMetrics(metrics), {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
@@ -297,17 +305,16 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
 
   // cluster mode (docs/cluster.md): the broker's messages, sessions and client ids shared through Redis
   let cluster: { engine: BrokerEngine; redis: Redis; clientIds: RedisClientIds } | undefined
-  if (cfg.cluster) {
+  if (cfg.cluster && clusterRedis) {
     const engine = redisBrokerEngine(cfg.cluster.redis)
     undo.push(() => engine.close())
-    const redis = redisClient(cfg.cluster.redis)
-    undo.push(() => redis.quit().catch(() => redis.disconnect()))
+    const redis = clusterRedis
     const clientIds = new RedisClientIds(redis, (err) => log.warn({ err: err.message }, 'a client id could not be released or renewed in Redis; it lapses by itself'))
     undo.push(() => clientIds.close())
     cluster = { engine, redis, clientIds }
     log.warn(
       { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) },
-      '集群模式 (cluster mode) 尚未完成: 仅代理(broker)跨节点; 规则与预警台账仍按节点各自运行 (docs/cluster.md, "What works today") — not for production yet',
+      '集群模式 (cluster mode) 尚未完成: 代理(broker)跨节点, 读数交接至 Redis; 规则与预警台账仍按节点各自运行 (docs/cluster.md, "What works today") — not for production yet',
     )
   }
   const ctx: BrokerContext = {
@@ -531,7 +538,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
         // cluster mode: this node and its Redis (null: a single node)
-        cluster: cfg.cluster ? { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis), redisConnected: cluster?.redis.status === 'ready' } : null,
+        cluster: cfg.cluster ? { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis), redisConnected: cluster?.redis.status === 'ready', handoff: handoff?.status() ?? null } : null,
         // 联网上报: the link to the upstream platform (null: none configured)
         uplink: uplink?.status() ?? null,
         alerts: { unresolved: alerting.book.unresolved().length, rulesPending: lag.readings, rulesLagSeconds: lag.oldestMs / 1000 },

@@ -9,6 +9,8 @@ import type { Env } from '../config/env.js'
 export interface ClusterConfig {
   readonly redis: RedisTarget
   readonly nodeId: string
+  /** Redis replicas that must hold a handed-off reading before this node's journal lets it go (WAIT). */
+  readonly replicas: number
 }
 
 export interface RedisTarget {
@@ -45,6 +47,8 @@ export function clusterConfig(env: Env, influxConfigured: boolean): ClusterConfi
       `${hostname()
         .replace(/[^A-Za-z0-9_.-]/g, '-')
         .slice(0, 50)}-${process.pid}`,
+    // with Sentinel there are replicas to fail over to: a reading must be on one before the journal lets it go
+    replicas: env.MINEWATCH_REDIS_MIN_REPLICAS ?? (sentinels ? 1 : 0),
   }
 }
 

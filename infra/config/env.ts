@@ -70,6 +70,8 @@ export const envSchema = z.object({
   /** Redis through Sentinel: the sentinels, host:port comma-separated, and the primary's name. */
   MINEWATCH_REDIS_SENTINELS: optionalText,
   MINEWATCH_REDIS_MASTER: optionalText,
+  /** Replicas that must have a handed-off reading before the journal lets it go (default: 1 with Sentinel, else 0). */
+  MINEWATCH_REDIS_MIN_REPLICAS: z.coerce.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' }).min(0).max(16).optional(),
   /** This node's name in the cluster (default: the host name and process id). */
   MINEWATCH_NODE_ID: z
     .string()

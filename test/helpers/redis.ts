@@ -16,6 +16,10 @@ export interface TestRedis {
   readonly port: number
   /** Stops it (SIGKILL: as a crash). */
   kill(): Promise<void>
+  /** Freezes it (SIGSTOP): connections stay open, nothing is answered, as a stalled server. */
+  pause(): void
+  /** Lets it go on (SIGCONT). */
+  resume(): void
   dispose(): Promise<void>
 }
 
@@ -73,7 +77,10 @@ export async function startRedis(): Promise<TestRedis> {
     url: `redis://127.0.0.1:${port}`,
     port,
     kill,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     async dispose() {
+      child.kill('SIGCONT')
       await kill()
       rmSync(dir, { recursive: true, force: true })
     },

@@ -74,7 +74,12 @@ describe('cluster mode: the broker across nodes (Redis)', () => {
   it('says in health which node it is and that Redis is connected', async () => {
     for (const [i, n] of nodes.entries()) {
       const health = (await (await fetch(`http://127.0.0.1:${n.http}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { cluster: unknown }
-      expect(health.cluster).toEqual({ node: ['node-a', 'node-b'][i], redis: redis.url, redisConnected: true })
+      expect(health.cluster).toEqual({
+        node: ['node-a', 'node-b'][i],
+        redis: redis.url,
+        redisConnected: true,
+        handoff: { backlogBytes: expect.any(Number), sentReadings: expect.any(Number), lastError: null },
+      })
     }
   })
 

@@ -17,6 +17,7 @@ describe('cluster settings (docs/cluster.md)', () => {
     expect(clusterConfig(env({ MINEWATCH_REDIS_URL: 'redis://:pw@redis.example:6380/2', MINEWATCH_NODE_ID: 'node-1' }), true)).toEqual({
       redis: { url: 'redis://:pw@redis.example:6380/2' },
       nodeId: 'node-1',
+      replicas: 0,
     })
     const viaSentinel = clusterConfig(env({ MINEWATCH_REDIS_SENTINELS: 's1:26379, s2:26380', MINEWATCH_REDIS_MASTER: 'mymaster' }), true)
     expect(viaSentinel).toMatchObject({
@@ -28,6 +29,7 @@ describe('cluster settings (docs/cluster.md)', () => {
         master: 'mymaster',
       },
       nodeId: expect.stringMatching(/-\d+$/),
+      replicas: 1,
     })
   })
 
