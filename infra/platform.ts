@@ -64,6 +64,7 @@ import type { Redis } from 'ioredis'
 import { redisBrokerEngine, type BrokerEngine } from './cluster/broker-engine.js'
 import { RedisClientIds } from './cluster/client-ids.js'
 import { Handoff } from './cluster/handoff.js'
+import { Partitions } from './cluster/partitions.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
@@ -206,7 +207,12 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const uplinkCursor = cfg.uplink ? await loadUplinkCursor(uplinkDir) : undefined
   const uplinkAlertCursor = cfg.uplink?.mapping.alerts ? await loadUplinkCursor(uplinkDir, ALERTS_CURSOR_FILE) : undefined
   // cluster mode: the readings go on to Redis, and the journal keeps what Redis does not have yet
-  const clusterRedis = cfg.cluster ? redisClient(cfg.cluster.redis) : undefined
+  // Redis's connection errors, once a minute each: a line that keeps failing says so without flooding the log
+  const redisErrors = new LogThrottle(60_000)
+  const onRedisError = (err: Error) => {
+    if (redisErrors.admit(err.message, now()) >= 0) log.warn({ err: err.message }, 'cluster: Redis connection error; reconnecting (docs/cluster.md)')
+  }
+  const clusterRedis = cfg.cluster ? redisClient(cfg.cluster.redis, onRedisError) : undefined
   if (clusterRedis) undo.push(() => clusterRedis.quit().catch(() => clusterRedis.disconnect()))
   const handoffFloor = cfg.cluster ? await Handoff.loadFloor(cfg.dataDir) : undefined
   const journal = await Journal.open(
@@ -225,6 +231,28 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const handoff =
     cfg.cluster && clusterRedis ? Handoff.start(journal, clusterRedis, { nodeId: cfg.cluster.nodeId, dir: cfg.dataDir, replicas: cfg.cluster.replicas, log, now }, handoffFloor) : undefined
   if (handoff) undo.push(() => handoff.stop())
+  // one owner per mine's rules and book, through expiring leases (docs/cluster.md, "One owner per mine")
+  const partitions =
+    cfg.cluster && clusterRedis
+      ? new Partitions(
+          clusterRedis,
+          cfg.cluster.nodeId,
+          current.mines.map((m) => m.id),
+          log,
+        )
+      : undefined
+  if (partitions) {
+    partitions.start()
+    undo.push(() => partitions.stop())
+    new Gauge({
+      name: 'minewatch_cluster_mines_owned',
+      help: 'Mines whose rules and warning book this node owns (cluster mode)',
+      registers: [metricsRegistry],
+      collect() {
+        this.set(partitions.status().owns.length)
+      },
+    })
+  }
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
   const writer = new StoreWriter(journal, storeThread.readings, { maxBackoffMs: 30_000, now, ...cfg.writer }, ingestWriterMetrics(metrics), {
     onError: (err, attempt) => log.error({ err: err.message, attempt, pending: writer.pending }, 'store write failed; readings kept, retrying'),
@@ -306,7 +334,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   // cluster mode (docs/cluster.md): the broker's messages, sessions and client ids shared through Redis
   let cluster: { engine: BrokerEngine; redis: Redis; clientIds: RedisClientIds } | undefined
   if (cfg.cluster && clusterRedis) {
-    const engine = redisBrokerEngine(cfg.cluster.redis)
+    const engine = redisBrokerEngine(cfg.cluster.redis, onRedisError)
     undo.push(() => engine.close())
     const redis = clusterRedis
     const clientIds = new RedisClientIds(redis, (err) => log.warn({ err: err.message }, 'a client id could not be released or renewed in Redis; it lapses by itself'))
@@ -538,7 +566,15 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         store: { kind: store.kind, ok: storeHealth.ok, detail: storeHealth.detail, pending: writer.pending, backlogAgeSeconds: writer.backlogAgeMs / 1000, lastError: writer.lastError ?? null },
         journal: journalStatus,
         // cluster mode: this node and its Redis (null: a single node)
-        cluster: cfg.cluster ? { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis), redisConnected: cluster?.redis.status === 'ready', handoff: handoff?.status() ?? null } : null,
+        cluster: cfg.cluster
+          ? {
+              node: cfg.cluster.nodeId,
+              redis: describeRedis(cfg.cluster.redis),
+              redisConnected: cluster?.redis.status === 'ready',
+              handoff: handoff?.status() ?? null,
+              partitions: partitions?.status() ?? null,
+            }
+          : null,
         // 联网上报: the link to the upstream platform (null: none configured)
         uplink: uplink?.status() ?? null,
         alerts: { unresolved: alerting.book.unresolved().length, rulesPending: lag.readings, rulesLagSeconds: lag.oldestMs / 1000 },
@@ -580,6 +616,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     collectors.configure(modbusDevices(next))
     mines.clear()
     for (const m of next.mines) mines.set(m.id, m)
+    partitions?.setMines(next.mines.map((m) => m.id))
     access.load(next)
     users.clear()
     for (const u of next.users) users.set(u.id, u)
@@ -647,6 +684,10 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         await notifier.stop()
         await reported.close()
         await alerting.stop()
+        // cluster mode: the mines' leases handed back for the other nodes to take at once, the
+        // readings Redis lacks handed off (for a few seconds; the rest wait in the journal)
+        await partitions?.stop()
+        await handoff?.stop(5000)
         await storeThread.stop()
         await journal.close()
         await quarantine.close()
@@ -657,6 +698,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         await sessions.flushed()
         await displays.flushed()
         await store.close()
+        if (cluster) {
+          cluster.clientIds.close()
+          await cluster.engine.close()
+          await cluster.redis.quit().catch(() => cluster.redis.disconnect())
+        }
       })()),
   }
 }

@@ -26,9 +26,11 @@ export interface BrokerEngine {
  * follows its client to whichever node it reconnects to; the wills of a node that died are sent by
  * the others (aedes' heartbeat).
  */
-export function redisBrokerEngine(target: RedisTarget): BrokerEngine {
-  const mq = mqemitterRedis({ subConn: redisClient(target), pubConn: redisClient(target) })
-  const persistence = persistenceRedis({ conn: redisClient(target) })
+export function redisBrokerEngine(target: RedisTarget, onError: (err: Error) => void): BrokerEngine {
+  const mq = mqemitterRedis({ subConn: redisClient(target, onError), pubConn: redisClient(target, onError) })
+  // the emitter re-emits its connections' errors on its own `state`: unheard, a reset of the line to Redis would end the process
+  ;(mq as unknown as { state: { on(event: 'error', listener: (err: Error) => void): void } }).state.on('error', onError)
+  const persistence = persistenceRedis({ conn: redisClient(target, onError) })
   return {
     mq,
     persistence,

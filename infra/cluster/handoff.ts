@@ -152,7 +152,10 @@ export class Handoff {
     await writeFileAtomic(join(this.opts.dir, FLOOR_FILE), JSON.stringify({ position: this.floor }))
   }
 
-  async stop(): Promise<void> {
+  /** Stops, after handing off what the journal holds for up to `drainMs` (a clean stop: the node may not come back). */
+  async stop(drainMs = 0): Promise<void> {
+    const until = Date.now() + drainMs
+    while (!this.stopped && this.floor < this.journal.head && Date.now() < until) await new Promise((r) => setTimeout(r, 50))
     this.stopped = true
     this.wakeUp?.()
     await this.loop

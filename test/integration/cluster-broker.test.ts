@@ -79,6 +79,7 @@ describe('cluster mode: the broker across nodes (Redis)', () => {
         redis: redis.url,
         redisConnected: true,
         handoff: { backlogBytes: expect.any(Number), sentReadings: expect.any(Number), lastError: null },
+        partitions: expect.objectContaining({ node: ['node-a', 'node-b'][i], lastError: null }),
       })
     }
   })
