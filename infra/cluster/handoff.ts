@@ -126,18 +126,26 @@ export class Handoff {
     } else if (held > this.sent && held <= this.journal.head) {
       // Redis has more than this node remembered (it stopped before saving its floor): go on from there
       this.sent = held
+      return
+    } else if (held >= this.floor && held < this.sent) {
+      // Redis has less than it acknowledged: a failover to a replica lost what was not replicated
+      // yet; the journal still holds it (from the floor), so it goes again from Redis's cursor
+      this.opts.log.warn({ node: this.opts.nodeId, redisCursor: held, sent: this.sent }, 'hand-off: Redis lost readings it had not replicated (a failover); sending them again from the journal')
+      this.sent = held
+      return
     } else {
-      // no cursor (a first start, or a Redis that lost everything) or one behind this node's floor
-      // (a failover lost what was not replicated): Redis takes this node's word, and the chunk again
+      // no cursor (a first start, or a Redis that lost everything) or one outside what this node's
+      // journal holds (its data directory replaced): Redis takes this node's word, from its floor
       if (held !== -1 || this.sentReadings > 0)
-        this.opts.log.warn({ node: this.opts.nodeId, redisCursor: held, from: this.sent }, 'hand-off: Redis’s cursor for this node is not where this node is; setting it and sending from here')
+        this.opts.log.warn({ node: this.opts.nodeId, redisCursor: held, floor: this.floor }, 'hand-off: Redis’s cursor for this node is not where this node is; setting it and sending from its floor')
+      this.sent = Math.max(this.floor, this.journal.start)
       await this.redis.set(cursorKey(this.opts.nodeId), String(this.sent))
       return
     }
     // replicas first: a failover to a replica that lacks the chunk would lose it once the journal let go
     if (this.opts.replicas > 0) {
-      const acked = Number(await this.redis.call('WAIT', String(this.opts.replicas), '5000'))
-      if (acked < this.opts.replicas) throw new Error(`${acked} of ${this.opts.replicas} Redis replica(s) acknowledged within 5 s; the journal keeps the readings`)
+      const acked = Number(await this.redis.call('WAIT', String(this.opts.replicas), '2000'))
+      if (acked < this.opts.replicas) throw new Error(`${acked} of ${this.opts.replicas} Redis replica(s) acknowledged within 2 s; the journal keeps the readings`)
     }
     this.floor = this.sent
     this.journal.retain('handoff', this.floor)

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -50,12 +50,14 @@ async function answers(port: number): Promise<boolean> {
   })
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `args`: more of redis-server's options (e.g. `--replicaof 127.0.0.1 6379`); `port`: a fixed one (a server started again where it was). */
+export async function startRedis(opts: { args?: readonly string[]; port?: number; config?: string } = {}): Promise<TestRedis> {
   const bin = ensureRedisServer()
   const dir = mkdtempSync(join(tmpdir(), 'minewatch-redis-'))
-  const port = await freePort()
+  const port = opts.port ?? (await freePort())
   let out = ''
-  const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+  const base = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...(opts.args ?? [])]
+  const child: ChildProcess = spawn(bin, opts.config ? [opts.config, ...base] : base, {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)))
@@ -85,4 +87,77 @@ export async function startRedis(): Promise<TestRedis> {
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+export interface TestSentinels {
+  readonly master: string
+  /** host:port of each sentinel, comma-separated (MINEWATCH_REDIS_SENTINELS). */
+  readonly sentinels: string
+  primary: TestRedis
+  replica: TestRedis
+  /** Cuts the replica off its primary for a while: it falls behind. */
+  holdReplication(): Promise<void>
+  /** The port of the server the sentinels now call the primary. */
+  primaryPort(): Promise<number>
+  dispose(): Promise<void>
+}
+
+/**
+ * Redis with Sentinel, as production runs it (docs/cluster.md): a primary, a replica of it and
+ * three sentinels (quorum 2) watching them, all Debian's redis-server on free loopback ports; a
+ * primary unanswering for 1 s is failed over to the replica.
+ */
+export async function startSentinels(): Promise<TestSentinels> {
+  const master = 'mymaster'
+  const primary = await startRedis()
+  const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] })
+  const sentinels: TestRedis[] = []
+  for (let i = 0; i < 3; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'minewatch-sentinel-'))
+    const config = join(dir, 'sentinel.conf')
+    // sentinel rewrites its configuration file as it learns: it must be its own and writable
+    writeFileSync(
+      config,
+      `sentinel monitor ${master} 127.0.0.1 ${primary.port} 2\nsentinel down-after-milliseconds ${master} 1000\nsentinel failover-timeout ${master} 5000\nsentinel parallel-syncs ${master} 1\n`,
+    )
+    sentinels.push(await startRedis({ config, args: ['--sentinel'] }))
+  }
+  const ask = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port }, () => s.write(`SENTINEL get-master-addr-by-name ${master}\r\n`))
+      s.setTimeout(2000, () => (s.destroy(), reject(new Error('sentinel did not answer'))))
+      s.once('error', reject)
+      s.once('data', (d) => {
+        s.destroy()
+        const port = /\r\n(\d+)\r\n$/.exec(d.toString())
+        if (port) resolve(Number(port[1]))
+        else reject(new Error(`sentinel: ${d.toString()}`))
+      })
+    })
+  const result: TestSentinels = {
+    master,
+    sentinels: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+    primary,
+    replica,
+    // the replica told to follow an address where nothing answers: it keeps what it has and gets
+    // nothing more (the sentinels would put it right in about 10 s, their INFO period for replicas)
+    holdReplication: async () => void (await command(replica.port, `REPLICAOF 127.0.0.1 ${await freePort()}`)),
+    primaryPort: () => ask(sentinels[0]!.port),
+    async dispose() {
+      for (const s of sentinels) await s.dispose()
+      await result.primary.dispose()
+      await result.replica.dispose()
+    },
+  }
+  return result
+}
+
+/** One command over a plain socket; resolves with the first reply. */
+function command(port: number, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port }, () => s.write(`${line}\r\n`))
+    s.setTimeout(2000, () => (s.destroy(), reject(new Error(`redis on ${port} did not answer ${line}`))))
+    s.once('error', reject)
+    s.once('data', (d) => (s.destroy(), resolve(d.toString())))
+  })
 }

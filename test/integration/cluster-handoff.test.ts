@@ -11,7 +11,7 @@ import { startPublisher } from '../../simulators/load.js'
 import { eventually } from '../helpers/eventually.js'
 import { startInflux, type TestInflux } from '../helpers/influxdb.js'
 import { runPlatform, testEnv, waitFor } from '../helpers/process.js'
-import { startRedis, type TestRedis } from '../helpers/redis.js'
+import { startRedis, startSentinels, type TestRedis } from '../helpers/redis.js'
 import { SAMPLE_VALUES } from '../helpers/samples.js'
 
 /**
@@ -30,17 +30,17 @@ const DEVICES = site.site.mines.flatMap((m) => m.devices.map((d) => ({ id: d.id,
 
 let redis: TestRedis
 let influx: TestInflux
-let reader: Redis
+let direct: Redis
 const dirs: string[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
   influx = await startInflux()
-  reader = new Redis(redis.url)
+  direct = new Redis(redis.url)
 }, 60_000)
 
 afterAll(async () => {
-  reader?.disconnect()
+  direct?.disconnect()
   await redis?.dispose()
   await influx?.dispose()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
@@ -67,7 +67,7 @@ async function publishFlatOut(port: number, t0: number) {
 }
 
 /** Each device's readings in its mine's stream, in stream order. */
-async function streamed(): Promise<Map<string, number[]>> {
+async function streamed(reader: Redis): Promise<Map<string, number[]>> {
   const out = new Map<string, number[]>(DEVICES.map((d) => [d.id, []]))
   for (const mine of new Set(DEVICES.map((d) => d.mine))) {
     for (const [, fields] of await reader.xrange(`minewatch:readings:${mine}`, '-', '+')) {
@@ -111,20 +111,75 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
 
-    const got = await streamed()
-    let total = 0
-    for (const d of DEVICES) {
-      const sent = load.acked.get(d.id)!
-      const have = got.get(d.id)!
-      total += sent.length
-      const inStream = new Set(have)
-      expect(have.length, `${d.id}: nothing twice`).toBe(inStream.size)
-      expect(
-        sent.filter((ts) => !inStream.has(ts)),
-        `${d.id}: acknowledged but not in the stream`,
-      ).toEqual([])
-      expect(have, `${d.id}: in the order sent`).toEqual([...have].sort((a, b) => a - b))
-    }
-    expect(total).toBeGreaterThanOrEqual(3000)
+    expectAllOnceInOrder(await streamed(direct), load.acked)
   })
+
+  it('loses nothing acknowledged when the Redis primary dies with readings its replica lacked and fails over to it under load (Sentinel), and doubles nothing', async () => {
+    const sentinel = await startSentinels()
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'minewatch-handoff-'))
+      dirs.push(dir)
+      // with Sentinel the journal lets a reading go only once a replica has it too (WAIT 1)
+      const env = testEnv(dir, {
+        MINEWATCH_ADMIN_TOKEN: TOKEN,
+        MINEWATCH_REDIS_SENTINELS: sentinel.sentinels,
+        MINEWATCH_REDIS_MASTER: sentinel.master,
+        MINEWATCH_NODE_ID: 'node-f',
+        MINEWATCH_INFLUX_URL: influx.url,
+        MINEWATCH_INFLUX_BUCKET: 'handoff_failover',
+      })
+      const node = runPlatform(env)
+      const ports = await node.started(60_000)
+      const t0 = Date.now() - 3_600_000
+      const load = await publishFlatOut(ports.mqtt, t0)
+      await waitFor(() => load.total() >= 1500, 30_000)
+      // the replica falls behind (stalled), and the primary dies with readings it alone had; the
+      // sentinels make the replica the primary
+      await sentinel.holdReplication()
+      const stalledAt = load.total()
+      await waitFor(() => load.total() >= stalledAt + 1500, 30_000)
+      const old = sentinel.primary.port
+      await sentinel.primary.kill()
+      await eventually(async () => (await sentinel.primaryPort().catch(() => old)) !== old, 30_000)
+      const failedOverAt = load.total()
+      // the old primary comes back empty, and the sentinels make it the new primary's replica
+      sentinel.primary = await startRedis({ port: old })
+      await waitFor(() => load.total() >= failedOverAt + 1500, 30_000)
+      for (const p of load.publishers) p.stop()
+      await Promise.all(load.publishers.map((p) => p.done))
+      await load.close()
+      const health = async () =>
+        (await (await fetch(`http://127.0.0.1:${ports.http}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+          cluster: { handoff: { backlogBytes: number; lastError: string | null } }
+        }
+      await eventually(async () => (await health()).cluster.handoff.backlogBytes === 0, 60_000)
+      node.child.kill('SIGTERM')
+      expect(await node.exited).toBe(0)
+      const reader = new Redis(await sentinel.primaryPort(), '127.0.0.1')
+      try {
+        expectAllOnceInOrder(await streamed(reader), load.acked)
+      } finally {
+        reader.disconnect()
+      }
+    } finally {
+      await sentinel.dispose()
+    }
+  }, 180_000)
 })
+
+function expectAllOnceInOrder(got: Map<string, number[]>, acked: Map<string, number[]>) {
+  let total = 0
+  for (const d of DEVICES) {
+    const sent = acked.get(d.id)!
+    const have = got.get(d.id)!
+    total += sent.length
+    const inStream = new Set(have)
+    expect(have.length, `${d.id}: nothing twice`).toBe(inStream.size)
+    expect(
+      sent.filter((ts) => !inStream.has(ts)),
+      `${d.id}: acknowledged but not in the stream`,
+    ).toEqual([])
+    expect(have, `${d.id}: in the order sent`).toEqual([...have].sort((a, b) => a - b))
+  }
+  expect(total).toBeGreaterThanOrEqual(3000)
+}
