@@ -139,9 +139,10 @@ export async function startSentinels(): Promise<TestSentinels> {
     sentinels: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
     primary,
     replica,
-    // the replica told to follow an address where nothing answers: it keeps what it has and gets
-    // nothing more (the sentinels would put it right in about 10 s, their INFO period for replicas)
-    holdReplication: async () => void (await command(replica.port, `REPLICAOF 127.0.0.1 ${await freePort()}`)),
+    // the replica told to follow port 1, where nothing answers (binding it takes root): it keeps what
+    // it has and gets nothing more (the sentinels would put it right in about 10 s, their INFO period
+    // for replicas); a free port another test might take next could hand it someone else's data
+    holdReplication: async () => void (await command(replica.port, 'REPLICAOF 127.0.0.1 1')),
     primaryPort: () => ask(sentinels[0]!.port),
     async dispose() {
       for (const s of sentinels) await s.dispose()

@@ -116,6 +116,7 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
 
   it('loses nothing acknowledged when the Redis primary dies with readings its replica lacked and fails over to it under load (Sentinel), and doubles nothing', async () => {
     const sentinel = await startSentinels()
+    let spare: TestRedis | undefined
     try {
       const dir = mkdtempSync(join(tmpdir(), 'minewatch-handoff-'))
       dirs.push(dir)
@@ -142,8 +143,9 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
       await sentinel.primary.kill()
       await eventually(async () => (await sentinel.primaryPort().catch(() => old)) !== old, 30_000)
       const failedOverAt = load.total()
-      // the old primary comes back empty, and the sentinels make it the new primary's replica
-      sentinel.primary = await startRedis({ port: old })
+      // a new replica of the new primary (the old one stays dead: started again empty, a primary
+      // without persistence can have its replicas wipe themselves from it, as Redis's docs warn)
+      spare = await startRedis({ args: ['--replicaof', '127.0.0.1', String(await sentinel.primaryPort())] })
       await waitFor(() => load.total() >= failedOverAt + 1500, 30_000)
       for (const p of load.publishers) p.stop()
       await Promise.all(load.publishers.map((p) => p.done))
@@ -162,6 +164,7 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
         reader.disconnect()
       }
     } finally {
+      await spare?.dispose()
       await sentinel.dispose()
     }
   }, 180_000)
