@@ -230,7 +230,25 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   undo.push(() => journal.close())
   const handoff =
     cfg.cluster && clusterRedis ? Handoff.start(journal, clusterRedis, { nodeId: cfg.cluster.nodeId, dir: cfg.dataDir, replicas: cfg.cluster.replicas, log, now }, handoffFloor) : undefined
-  if (handoff) undo.push(() => handoff.stop())
+  if (handoff) {
+    undo.push(() => handoff.stop())
+    new Gauge({
+      name: 'minewatch_cluster_handoff_backlog_bytes',
+      help: 'Journal bytes Redis does not have yet (cluster mode: the hand-off)',
+      registers: [metricsRegistry],
+      collect() {
+        this.set(handoff.status().backlogBytes)
+      },
+    })
+    new Gauge({
+      name: 'minewatch_cluster_handoff_lag_seconds',
+      help: 'How long the oldest reading Redis does not have yet has waited (cluster mode: the hand-off)',
+      registers: [metricsRegistry],
+      collect() {
+        this.set(handoff.status().lagSeconds)
+      },
+    })
+  }
   // one owner per mine's rules and book, through expiring leases (docs/cluster.md, "One owner per mine")
   const partitions =
     cfg.cluster && clusterRedis
@@ -244,6 +262,14 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   if (partitions) {
     partitions.start()
     undo.push(() => partitions.stop())
+    new Gauge({
+      name: 'minewatch_cluster_members',
+      help: 'Live nodes of the cluster as this node last saw them (cluster mode)',
+      registers: [metricsRegistry],
+      collect() {
+        this.set(partitions.status().members.length)
+      },
+    })
     new Gauge({
       name: 'minewatch_cluster_mines_owned',
       help: 'Mines whose rules and warning book this node owns (cluster mode)',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { removeStaleTemp, writeFileAtomic } from '../../ingest/atomic-file.js'
+import { BacklogClock } from '../../ingest/backlog-clock.js'
 import type { Journal } from '../../ingest/journal/journal.js'
 import type { Log } from '../../ingest/log.js'
 import type { Reading } from '../../ingest/reading.js'
@@ -32,6 +33,8 @@ return 'done'`
 export interface HandoffStatus {
   /** The journal's bytes not yet in Redis (and, with replicas, on a replica). */
   readonly backlogBytes: number
+  /** How long the oldest reading Redis does not have yet has waited, s (0: none). */
+  readonly lagSeconds: number
   readonly sentReadings: number
   readonly lastError: string | null
 }
@@ -55,6 +58,7 @@ export class Handoff {
   private wakeUp: (() => void) | undefined
   private loop: Promise<void> | undefined
   private floorSaved = 0
+  private readonly clock: BacklogClock
 
   private constructor(
     private readonly journal: HandoffJournal,
@@ -64,6 +68,7 @@ export class Handoff {
   ) {
     this.sent = floor
     this.floor = floor
+    this.clock = BacklogClock.fromStart(opts.now, journal.head, floor)
   }
 
   /** The floor saved at the last run: the journal keeps from there (open it with this). */
@@ -80,13 +85,21 @@ export class Handoff {
     // a first start hands off from now on: what came before is in the store already
     const h = new Handoff(journal, redis, opts, floor ?? journal.head)
     journal.retain('handoff', h.floor)
-    journal.onCommit(() => h.wakeUp?.())
+    journal.onCommit(({ end }) => {
+      h.clock.committed(end)
+      h.wakeUp?.()
+    })
     h.loop = h.run()
     return h
   }
 
   status(): HandoffStatus {
-    return { backlogBytes: Math.max(0, this.journal.head - this.floor), sentReadings: this.sentReadings, lastError: this.lastError }
+    return {
+      backlogBytes: Math.max(0, this.journal.head - this.floor),
+      lagSeconds: this.clock.ageMs(this.journal.head, this.floor) / 1000,
+      sentReadings: this.sentReadings,
+      lastError: this.lastError,
+    }
   }
 
   private async run(): Promise<void> {
@@ -148,6 +161,7 @@ export class Handoff {
       if (acked < this.opts.replicas) throw new Error(`${acked} of ${this.opts.replicas} Redis replica(s) acknowledged within 2 s; the journal keeps the readings`)
     }
     this.floor = this.sent
+    this.clock.passed(this.floor)
     this.journal.retain('handoff', this.floor)
     await this.saveFloor()
   }

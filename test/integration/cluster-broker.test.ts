@@ -78,7 +78,7 @@ describe('cluster mode: the broker across nodes (Redis)', () => {
         node: ['node-a', 'node-b'][i],
         redis: redis.url,
         redisConnected: true,
-        handoff: { backlogBytes: expect.any(Number), sentReadings: expect.any(Number), lastError: null },
+        handoff: { backlogBytes: expect.any(Number), lagSeconds: expect.any(Number), sentReadings: expect.any(Number), lastError: null },
         partitions: expect.objectContaining({ node: ['node-a', 'node-b'][i], lastError: null }),
       })
     }
@@ -107,11 +107,17 @@ describe('cluster mode: the broker across nodes (Redis)', () => {
     const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
       back.once('connect', (p) => resolve(p as { sessionPresent: boolean }))
       back.once('error', reject)
+      back.once('close', () => reject(new Error('closed before its CONNACK')))
     })
     expect(connack.sessionPresent).toBe(true)
-    const level = await eventually(() => got.find((e) => e.type === 'level' && e.alert.rule === 'phreatic-depth'), 20_000)
+    const level = await eventually(() => got.find((e) => e.type === 'level' && e.alert.rule === 'phreatic-depth'), 40_000).catch((err: Error) => {
+      // what arrived, and what the nodes said, to tell a slow rule thread from a lost message
+      throw new Error(
+        `${err.message}; received ${JSON.stringify(got.map((e) => [e.type, e.alert.rule]))}; node logs:\n${nodes.map((n) => n.process.output().split('\n').slice(-15).join('\n')).join('\n---\n')}`,
+      )
+    })
     expect(level!.alert.level).toBe('red')
-  })
+  }, 60_000)
 
   it('keeps a client id its principal’s across nodes: another device using it on the other node is refused, the first stays connected', async () => {
     const first = await connect(0, 'yt-rain-01', { clientId: 'shared-id' })

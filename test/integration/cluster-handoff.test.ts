@@ -80,7 +80,7 @@ async function streamed(reader: Redis): Promise<Map<string, number[]>> {
 }
 
 describe('cluster mode: the hand-off of readings to Redis', () => {
-  it('has every acknowledged reading in its mine’s stream, once and in order, across a kill -9 of the node under load', async () => {
+  it('has every acknowledged reading in its mine’s stream, once and in order, across a kill -9 of the node under load, and says how far behind Redis is while it stalls', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'minewatch-handoff-'))
     dirs.push(dir)
     const env = testEnv(dir, { MINEWATCH_ADMIN_TOKEN: TOKEN, MINEWATCH_REDIS_URL: redis.url, MINEWATCH_NODE_ID: 'node-a', MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'handoff' })
@@ -93,6 +93,15 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
     redis.pause()
     const stalledAt = load.total()
     await waitFor(() => load.total() >= stalledAt + 1500, 30_000)
+    // the node says so: a backlog for Redis, waiting for a second and more, in health and in metrics
+    const metric = async (name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${ports.http}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text())?.[1])
+    await eventually(async () => (await metric('minewatch_cluster_handoff_lag_seconds')) >= 1, 10_000)
+    expect(await metric('minewatch_cluster_handoff_backlog_bytes')).toBeGreaterThan(0)
+    const stalled = (await (await fetch(`http://127.0.0.1:${ports.http}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      cluster: { handoff: { backlogBytes: number; lagSeconds: number } }
+    }
+    expect(stalled.cluster.handoff.lagSeconds).toBeGreaterThanOrEqual(1)
     first.child.kill('SIGKILL')
     await first.exited
     redis.resume()
@@ -103,11 +112,11 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
     const again = await second.started(60_000)
     const health = async () =>
       (await (await fetch(`http://127.0.0.1:${again.http}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
-        cluster: { handoff: { backlogBytes: number; lastError: string | null } }
+        cluster: { handoff: { backlogBytes: number; lagSeconds: number; lastError: string | null } }
       }
     // the restart hands off what Redis did not have before the crash
     await eventually(async () => (await health()).cluster.handoff.backlogBytes === 0, 30_000)
-    expect((await health()).cluster.handoff.lastError).toBeNull()
+    expect((await health()).cluster.handoff).toMatchObject({ lastError: null, lagSeconds: 0 })
     second.child.kill('SIGTERM')
     expect(await second.exited).toBe(0)
 
