@@ -67,6 +67,7 @@ import { Handoff } from './cluster/handoff.js'
 import { Partitions } from './cluster/partitions.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
+import { registerClusterMetrics } from './cluster/metrics.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
 
 /**
@@ -206,8 +207,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const uplinkDir = join(cfg.dataDir, 'uplink')
   const uplinkCursor = cfg.uplink ? await loadUplinkCursor(uplinkDir) : undefined
   const uplinkAlertCursor = cfg.uplink?.mapping.alerts ? await loadUplinkCursor(uplinkDir, ALERTS_CURSOR_FILE) : undefined
-  // cluster mode: the readings go on to Redis, and the journal keeps what Redis does not have yet
-  // Redis's connection errors, once a minute each: a line that keeps failing says so without flooding the log
+  // Redis's connection errors (cluster mode), once a minute each: a line that keeps failing says so without flooding the log
   const redisErrors = new LogThrottle(60_000)
   const onRedisError = (err: Error) => {
     if (redisErrors.admit(err.message, now()) >= 0) log.warn({ err: err.message }, 'cluster: Redis connection error; reconnecting (docs/cluster.md)')
@@ -228,56 +228,28 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     { rules: snapshot?.position, uplink: uplinkCursor, handoff: handoffFloor },
   )
   undo.push(() => journal.close())
-  const handoff =
-    cfg.cluster && clusterRedis ? Handoff.start(journal, clusterRedis, { nodeId: cfg.cluster.nodeId, dir: cfg.dataDir, replicas: cfg.cluster.replicas, log, now }, handoffFloor) : undefined
-  if (handoff) {
-    undo.push(() => handoff.stop())
-    new Gauge({
-      name: 'minewatch_cluster_handoff_backlog_bytes',
-      help: 'Journal bytes Redis does not have yet (cluster mode: the hand-off)',
-      registers: [metricsRegistry],
-      collect() {
-        this.set(handoff.status().backlogBytes)
-      },
-    })
-    new Gauge({
-      name: 'minewatch_cluster_handoff_lag_seconds',
-      help: 'How long the oldest reading Redis does not have yet has waited (cluster mode: the hand-off)',
-      registers: [metricsRegistry],
-      collect() {
-        this.set(handoff.status().lagSeconds)
-      },
-    })
-  }
-  // one owner per mine's rules and book, through expiring leases (docs/cluster.md, "One owner per mine")
-  const partitions =
-    cfg.cluster && clusterRedis
-      ? new Partitions(
-          clusterRedis,
-          cfg.cluster.nodeId,
-          current.mines.map((m) => m.id),
-          log,
-        )
-      : undefined
-  if (partitions) {
-    partitions.start()
-    undo.push(() => partitions.stop())
-    new Gauge({
-      name: 'minewatch_cluster_members',
-      help: 'Live nodes of the cluster as this node last saw them (cluster mode)',
-      registers: [metricsRegistry],
-      collect() {
-        this.set(partitions.status().members.length)
-      },
-    })
-    new Gauge({
-      name: 'minewatch_cluster_mines_owned',
-      help: 'Mines whose rules and warning book this node owns (cluster mode)',
-      registers: [metricsRegistry],
-      collect() {
-        this.set(partitions.status().owns.length)
-      },
-    })
+  // cluster mode: the readings go on to Redis, the journal keeping what Redis does not have yet;
+  // one owner per mine's rules and book, through expiring leases (docs/cluster.md)
+  let handoff: Handoff | undefined
+  let partitions: Partitions | undefined
+  if (cfg.cluster && clusterRedis) {
+    const h = Handoff.start(journal, clusterRedis, { nodeId: cfg.cluster.nodeId, dir: cfg.dataDir, replicas: cfg.cluster.replicas, log, now }, handoffFloor)
+    undo.push(() => h.stop())
+    const p = new Partitions(
+      clusterRedis,
+      cfg.cluster.nodeId,
+      current.mines.map((m) => m.id),
+      log,
+    )
+    p.start()
+    undo.push(() => p.stop())
+    registerClusterMetrics(
+      metricsRegistry,
+      () => h.status(),
+      () => p.status(),
+    )
+    handoff = h
+    partitions = p
   }
   if (journal.unconfirmedReadings > 0) log.info({ readings: journal.unconfirmedReadings }, 'journal: writing readings the store had not confirmed before the last stop')
   const writer = new StoreWriter(journal, storeThread.readings, { maxBackoffMs: 30_000, now, ...cfg.writer }, ingestWriterMetrics(metrics), {
@@ -362,10 +334,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   if (cfg.cluster && clusterRedis) {
     const engine = redisBrokerEngine(cfg.cluster.redis, onRedisError)
     undo.push(() => engine.close())
-    const redis = clusterRedis
-    const clientIds = new RedisClientIds(redis, (err) => log.warn({ err: err.message }, 'a client id could not be released or renewed in Redis; it lapses by itself'))
+    const clientIds = new RedisClientIds(clusterRedis, (err) => log.warn({ err: err.message }, 'a client id could not be released or renewed in Redis; it lapses by itself'))
     undo.push(() => clientIds.close())
-    cluster = { engine, redis, clientIds }
+    cluster = { engine, redis: clusterRedis, clientIds }
     log.warn(
       { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) },
       '集群模式 (cluster mode) 尚未完成: 代理(broker)跨节点, 读数交接至 Redis; 规则与预警台账仍按节点各自运行 (docs/cluster.md, "What works today") — not for production yet',

@@ -17,3 +17,19 @@ export function aptInstall(packages: readonly string[], why: string): void {
   run(['apt-get', 'update', '-q'])
   if (!run(install)) throw new Error(`could not install ${packages.join(' ')} with apt-get; install them (apt-get install ${packages.join(' ')}) or run the tests as root`)
 }
+
+/** Where a command is on PATH, or undefined. */
+export function commandPath(name: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
+  return r.status === 0 ? r.stdout.trim() : undefined
+}
+
+/** The command, installed from its Debian package first when it is missing. */
+export function ensureCommand(name: string, pkg: string, why: string): string {
+  const found = commandPath(name)
+  if (found) return found
+  aptInstall([pkg], why)
+  const path = commandPath(name)
+  if (!path) throw new Error(`apt-get installed ${pkg} but ${name} is still not on PATH`)
+  return path
+}

@@ -1,5 +1,5 @@
-import { aptInstall } from './apt.js'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { ensureCommand } from './apt.js'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -25,19 +25,9 @@ export interface TestInflux {
   dispose(): Promise<void>
 }
 
-export function influxdPath(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v influxd'], { encoding: 'utf8' })
-  return r.status === 0 ? r.stdout.trim() : undefined
-}
-
 /** Installs Debian's influxdb package if influxd is missing (apt-get; as root or through sudo -n). */
 export function ensureInfluxd(): string {
-  const found = influxdPath()
-  if (found) return found
-  aptInstall(['influxdb'], 'influxd not found')
-  const path = influxdPath()
-  if (!path) throw new Error('apt-get installed influxdb but influxd is still not on PATH')
-  return path
+  return ensureCommand('influxd', 'influxdb', 'influxd not found')
 }
 
 export function freePort(): Promise<number> {

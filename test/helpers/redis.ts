@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { aptInstall } from './apt.js'
+import { ensureCommand } from './apt.js'
 import { freePort } from './influxdb.js'
 
 /**
@@ -23,18 +23,8 @@ export interface TestRedis {
   dispose(): Promise<void>
 }
 
-function redisServerPath(): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' })
-  return r.status === 0 ? r.stdout.trim() : undefined
-}
-
 export function ensureRedisServer(): string {
-  const found = redisServerPath()
-  if (found) return found
-  aptInstall(['redis-server'], 'redis-server not found (cluster tests)')
-  const path = redisServerPath()
-  if (!path) throw new Error('apt-get installed redis-server but it is still not on PATH')
-  return path
+  return ensureCommand('redis-server', 'redis-server', 'redis-server not found (cluster tests)')
 }
 
 /** PING over a plain socket until Redis answers PONG. */
