@@ -106,9 +106,9 @@ export class Booking {
     return out
   }
 
-  /** Warnings past their deadline. */
-  tick(now: number): AlertEvent[] {
-    return this.book.tick(now)
+  /** Warnings past their deadline (in cluster mode, of the mines `mine` says this node owns). */
+  tick(now: number, mine?: (mineId: string) => boolean): AlertEvent[] {
+    return this.book.tick(now, mine)
   }
 
   private reaggregate(deviceId: string, now: number): AlertEvent[] {

@@ -10,6 +10,7 @@ export type Request =
   | { readonly op: 'tick'; readonly now: number }
   | { readonly op: 'warm'; readonly readings: readonly Reading[]; readonly now: number }
   | { readonly op: 'reset'; readonly deviceIds: readonly string[]; readonly now: number }
+  | { readonly op: 'load'; readonly deviceIds: readonly string[]; readonly states: RuleStates; readonly now: number }
   | { readonly op: 'configure'; readonly devices: readonly EngineDevice[]; readonly now: number }
   | { readonly op: 'peek'; readonly deviceId: string; readonly ruleId: string }
   | { readonly op: 'judged'; readonly deviceIds: readonly string[] }
@@ -101,6 +102,11 @@ export class RuleThread {
 
   reset(deviceIds: readonly string[], now: number): Promise<PointLevels> {
     return this.ask({ op: 'reset', deviceIds, now })
+  }
+
+  /** These devices' rules from saved states (RuleRunner.load); the points' levels after. */
+  load(deviceIds: readonly string[], states: RuleStates, now: number): Promise<PointLevels> {
+    return this.ask({ op: 'load', deviceIds, states, now })
   }
 
   /** The devices and rules from now on (站点管理); unchanged rules keep their state. The points' levels after. */

@@ -140,6 +140,17 @@ export class RuleRunner {
     return out
   }
 
+  /**
+   * These devices' rules from saved states (cluster mode: a mine's new owner loads what the last
+   * one saved); a rule without a saved state starts afresh.
+   */
+  load(deviceIds: Iterable<string>, saved: RuleStates, now: number): void {
+    for (const id of deviceIds) {
+      const device = this.devices.get(id)
+      if (device) this.states[id] = Object.fromEntries(device.rules.map((r) => [r.id, saved[id]?.[r.id] ?? RULES[r.kind].initial(now)]))
+    }
+  }
+
   /** Starts these devices' rules afresh, as if they had just been installed (the demo's drills). */
   reset(deviceIds: Iterable<string>, now: number): void {
     for (const id of deviceIds) {

@@ -51,6 +51,28 @@ export interface AlertingDeps {
   readonly onFatal?: (err: Error) => void
 }
 
+/**
+ * What the platform asks of alerting: one node's (Alerting, below) or a cluster node's, whose mines'
+ * rules and book follow the leases (infra/cluster/rules.ts).
+ */
+export interface AlertingPort {
+  readonly book: Pick<AlertBook, 'unresolved' | 'all' | 'get'>
+  acknowledge(id: string, actor: string): Promise<BookResult>
+  assign(id: string, actor: string, to: string): Promise<BookResult>
+  resolve(id: string, actor: string, note: string): Promise<BookResult>
+  history(alertId: string): Promise<AlertEvent[]>
+  judged(deviceIds: readonly string[]): Promise<Record<string, Record<string, Judged>>>
+  ruleState(deviceId: string, ruleId: string): Promise<unknown>
+  lag(): { readings: number; oldestMs: number }
+  configure(devices: readonly EngineDevice[], items: readonly EngineItem[]): Promise<void>
+  resetRules(deviceIds: Iterable<string>): Promise<void>
+  /** A turn of the clock; resolves once what was committed before it is judged and booked. */
+  tick(): Promise<void>
+  /** Whether this node raises and books the mine's warnings (always, on one node). */
+  owns(mineId: string): boolean
+  stop(): Promise<void>
+}
+
 /** A mine platform's link as seen here, for one of its mines: the warning's subject is the link. */
 export interface LinkInput {
   /** The subject's id: the account and the mine (one account may carry several mines). */
@@ -73,7 +95,7 @@ export interface RuleSnapshot {
   readonly book?: { readonly position: number; readonly alerts: readonly Alert[] }
 }
 
-export class Alerting {
+export class Alerting implements AlertingPort {
   private timer: NodeJS.Timeout | undefined
   private snapshotTimer: NodeJS.Timeout | undefined
   /** The rules' reading of the readings journal: bounded batches, in commit order. */
@@ -243,6 +265,10 @@ export class Alerting {
   /** Readings committed but not yet judged, and how long the oldest of them has waited (ms). */
   lag(): { readings: number; oldestMs: number } {
     return this.feed.lag()
+  }
+
+  owns(): boolean {
+    return true
   }
 
   acknowledge(id: string, actor: string): Promise<BookResult> {

@@ -24,6 +24,9 @@ function answer(req: Request): unknown {
     case 'reset':
       runner.reset(req.deviceIds, req.now)
       return runner.pointLevels()
+    case 'load':
+      runner.load(req.deviceIds, req.states, req.now)
+      return runner.pointLevels()
     case 'configure':
       runner.configure(req.devices, req.now)
       return runner.pointLevels()

@@ -37,7 +37,7 @@ import { readFile } from 'node:fs/promises'
 import type { AlertEvent } from '../alerting/book/alert.js'
 import { AlertBus } from '../alerting/bus.js'
 import { engineDevices, engineItems } from '../alerting/config.js'
-import { Alerting, type RuleSnapshot } from '../alerting/service.js'
+import { Alerting, type AlertingPort, type RuleSnapshot } from '../alerting/service.js'
 import type { AlertEventStore } from '../alerting/store.js'
 import { alertsTopic } from '../ingest/contract/topics.js'
 import { removeStaleTemp, writeFileAtomic } from '../ingest/atomic-file.js'
@@ -68,6 +68,7 @@ import { Partitions } from './cluster/partitions.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
 import { registerClusterMetrics } from './cluster/metrics.js'
+import { ClusterAlerting } from './cluster/rules.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
 
 /**
@@ -130,7 +131,7 @@ export interface Platform {
   readonly store: Store
   readonly writer: StoreWriter
   readonly journal: Journal
-  readonly alerting: Alerting
+  readonly alerting: AlertingPort
   readonly alertBus: AlertBus
   readonly intake: Intake
   readonly presence: Presence
@@ -202,7 +203,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   undo.push(() => storeThread.stop())
   // the rules' snapshot says from where they need the readings again: the journal keeps that much
   const ruleState = ruleStateFile(join(cfg.dataDir, 'alerting-rule-state.json'))
-  const snapshot = await ruleState.load()
+  // (cluster mode: a mine's rule state is its owner's, in Redis, infra/cluster/rules.ts)
+  const snapshot = cfg.cluster ? undefined : await ruleState.load()
   // the uplink's cursor too: the journal keeps what has not reached the upstream platform
   const uplinkDir = join(cfg.dataDir, 'uplink')
   const uplinkCursor = cfg.uplink ? await loadUplinkCursor(uplinkDir) : undefined
@@ -339,7 +341,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     cluster = { engine, redis: clusterRedis, clientIds }
     log.warn(
       { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) },
-      '集群模式 (cluster mode) 尚未完成: 代理(broker)跨节点, 读数交接至 Redis; 规则与预警台账仍按节点各自运行 (docs/cluster.md, "What works today") — not for production yet',
+      '集群模式 (cluster mode) 尚未完成: 画面与在线状态仍按节点 (screens’ sessions and device presence are still per node; docs/cluster.md, "Not yet") — not for production yet',
     )
   }
   const ctx: BrokerContext = {
@@ -367,7 +369,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   let simulation: DemoSimulation | undefined
   let ruleDevices = drillEngineDevices(engineDevices(site))
   const ruleDevice = new Map(ruleDevices.map((d) => [d.id, d]))
-  const alerting = await Alerting.start({
+  const alertDeps = {
     devices: ruleDevices,
     items: engineItems(site),
     store,
@@ -375,29 +377,37 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     journal: alertJournal,
     bus: alertBus,
     // integrations read the mine's warnings on MQTT, with the time in the mine's zone beside epoch ms
-    publish: (e) => tell(alertsTopic(e.mineId), { ...e, time: isoInZone(e.at, timeZoneOf(e.mineId)) }),
-    snapshots: ruleState,
-    snapshot,
-    readings: journal,
+    publish: (e: AlertEvent) => tell(alertsTopic(e.mineId), { ...e, time: isoInZone(e.at, timeZoneOf(e.mineId)) }),
     now,
     log,
     newId: randomUUID,
     tickMs: cfg.alertTickMs ?? 1000,
-    // a regulator's platform judges the links of the mine platforms that report to it (docs/uplink.md)
-    links: () => mineLinks(current, presence, startedAt, now()),
-    linkPhase: (deviceId, at) => {
-      const g = carriers.get(deviceId)
-      return g === undefined ? undefined : linkPhase(linkObservation(presence, g.id, startedAt, at), linkLimits(g), at)
-    },
     snapshotMs: cfg.alertSnapshotMs ?? 60_000,
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
     ...(cfg.onFatal ? { onFatal: cfg.onFatal } : {}),
-  })
+  }
+  // cluster mode: each mine's rules and book on the node holding its lease, the book followed from Redis everywhere
+  const alerting: AlertingPort =
+    cfg.cluster && clusterRedis && partitions
+      ? await ClusterAlerting.start({ ...alertDeps, redis: clusterRedis, node: cfg.cluster.nodeId, replicas: cfg.cluster.replicas, partitions, mines: () => current.mines.map((m) => m.id) })
+      : await Alerting.start({
+          ...alertDeps,
+          snapshots: ruleState,
+          snapshot,
+          readings: journal,
+          // a regulator's platform judges the links of the mine platforms that report to it (docs/uplink.md)
+          links: () => mineLinks(current, presence, startedAt, now()),
+          linkPhase: (deviceId, at) => {
+            const g = carriers.get(deviceId)
+            return g === undefined ? undefined : linkPhase(linkObservation(presence, g.id, startedAt, at), linkLimits(g), at)
+          },
+        })
   undo.push(() => alerting.stop())
   // 叫应: the open warnings' calls, through the outbox, to the channels of the site's notify section
   const notifier = await Notifier.start(current.notify, {
     dataDir: cfg.dataDir,
-    alerts: () => alerting.book.unresolved(),
+    // in cluster mode each node calls for the mines it owns: every node's book holds every warning
+    alerts: () => alerting.book.unresolved().filter((a) => alerting.owns(a.mineId)),
     allAlerts: () => alerting.book.all(),
     mineName: (id) => mines.get(id)?.name ?? id,
     timeZoneOf,

@@ -156,12 +156,12 @@ export class AlertBook {
     return a
   }
 
-  /** The clock: warnings past their deadline escalate, once each. */
-  tick(now: number): AlertEvent[] {
+  /** The clock: warnings past their deadline escalate, once each (in cluster mode, only the mines `mine` says this node owns). */
+  tick(now: number, mine: (mineId: string) => boolean = () => true): AlertEvent[] {
     const events: AlertEvent[] = []
     for (const id of this.current.values()) {
       const a = this.alerts.get(id)!
-      if (!a.overdue && now >= a.deadline) events.push(this.record('overdue', { ...a, overdue: true, updatedAt: now }, 'system', true))
+      if (!a.overdue && now >= a.deadline && mine(a.mineId)) events.push(this.record('overdue', { ...a, overdue: true, updatedAt: now }, 'system', true))
     }
     return events
   }
@@ -171,9 +171,25 @@ export class AlertBook {
     this.put(alert)
   }
 
-  /** Rebuild: replays an event read back from the store (the alert it carries is the state after it). */
+  /**
+   * Rebuild: replays an event read back from the store (the alert it carries is the state after it).
+   * An event older than what the book holds of its alert changes nothing (an alert's events have
+   * strictly increasing times): replaying one twice, or hearing it late from another node, never
+   * puts a warning back to an earlier state.
+   */
   apply(event: AlertEvent): void {
-    this.put(event.alert)
+    const held = this.alerts.get(event.alertId)
+    if (!held || held.updatedAt <= event.alert.updatedAt) this.put(event.alert)
+  }
+
+  /** Forgets one mine's warnings (cluster mode: a new owner reloads them from Redis). */
+  dropMine(mineId: string): void {
+    for (const [id, a] of this.alerts) {
+      if (a.mineId !== mineId) continue
+      this.alerts.delete(id)
+      const k = key(a.subject.id, a.rule)
+      if (this.current.get(k) === id) this.current.delete(k)
+    }
   }
 
   private record(type: AlertEventType, next: Alert, actor: string, notify: boolean, from?: Level | null, to?: Level | null): AlertEvent {

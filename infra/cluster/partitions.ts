@@ -11,7 +11,8 @@ const SAFE_SHARE = 0.8
 
 const MEMBERS = 'minewatch:members'
 const leaseKey = (mineId: string) => `minewatch:lease:${mineId}`
-const epochKey = (mineId: string) => `minewatch:lease-epoch:${mineId}`
+/** The mine's epoch: counted up at each take of its lease; what the owner writes carries it. */
+export const epochKey = (mineId: string) => `minewatch:lease-epoch:${mineId}`
 
 // members by Redis's clock, not the nodes': a node's clock running wrong does not make it dead or alive
 const HEARTBEAT = `

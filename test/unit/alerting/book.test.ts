@@ -138,6 +138,30 @@ describe('the warning book', () => {
     // and it goes on from there: the same condition updates the open alert
     expect(again.onLevel(ctx, level('red', 'orange'), 4)[0]).toMatchObject({ type: 'level', alertId: 'a1' })
   })
+
+  it('never goes back to an older state of a warning when an event is replayed twice or heard late (cluster mode)', () => {
+    const b = book()
+    const [raised] = b.onLevel(ctx, level(null, 'red'), 1)
+    const ack = b.acknowledge('a1', 'u', 2)
+    if (!ack.ok) throw new Error('not signed')
+    const copy = book()
+    copy.apply(ack.event)
+    // the raise, heard after the signing (or replayed again)
+    copy.apply(raised!)
+    expect(copy.get('a1')).toEqual(b.get('a1'))
+    expect(copy.get('a1')!.state).toBe('acknowledged')
+  })
+
+  it('forgets one mine’s warnings and ticks only the mines it is told to', () => {
+    const b = book()
+    const t = at('2026-11-23T22:00:00+08:00')
+    b.onLevel(ctx, level(null, 'red'), t)
+    b.onLevel({ ...ctx, mineId: 'bt-baishi', subject: { ...ctx.subject, id: 'bt-p01' } }, level(null, 'red'), t)
+    expect(b.tick(at('2026-11-24T00:00:00+08:00'), (m) => m === 'bt-baishi').map((e) => e.mineId)).toEqual(['bt-baishi'])
+    b.dropMine('yt-jinshan')
+    expect(b.all().map((a) => a.mineId)).toEqual(['bt-baishi'])
+    expect(b.openFor('yt-prism-p07', 'rate-day')).toBeUndefined()
+  })
 })
 
 describe('warning messages (Chinese first)', () => {

@@ -57,4 +57,22 @@ describe('the rules reconfigured without a restart', () => {
     expect(runner.judged(['prism'])).toEqual({})
     expect(runner.onReadings([{ mineId: 'm', deviceId: 'prism', kind: 'prism', ts: t0 + 49 * H, values: { dN: 0, dE: 500, dH: 0 } }], t0 + 49 * H)).toEqual([])
   })
+
+  it('loads some devices’ rules from saved states, the others untouched (a mine taken over, cluster mode)', () => {
+    const t0 = Date.parse('2026-11-01T00:00:00Z')
+    const rainOf = (id: string) => ({ ...device(id, 'rain'), mineId: id })
+    const first = new RuleRunner([rainOf('r1'), rainOf('r2')], t0)
+    const wet = (id: string, i: number): Reading => ({ mineId: id, deviceId: id, kind: 'rain', ts: t0 + i * H, values: { rainfall: 6 } })
+    for (let i = 1; i <= 10; i++) first.onReadings([wet('r1', i), wet('r2', i)], t0 + i * H)
+    expect(first.pointLevels()).toEqual({ r1: 'yellow', r2: 'yellow' })
+
+    const second = new RuleRunner([rainOf('r1'), rainOf('r2')], t0)
+    second.onReadings([wet('r2', 1)], t0 + H)
+    second.load(['r1'], first.snapshot(), t0 + 10 * H)
+    expect(second.pointLevels()).toEqual({ r1: 'yellow', r2: null })
+    expect(second.judged(['r1'])).toEqual(first.judged(['r1']))
+    // nothing saved for a device: its rules start afresh
+    second.load(['r2'], {}, t0 + 10 * H)
+    expect(second.judged(['r2']).r2).toEqual({})
+  })
 })
