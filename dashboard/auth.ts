@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify'
 import { SecretVerifier } from '../ingest/secrets.js'
 import { HttpError } from './errors.js'
 import type { Displays } from './displays.js'
-import { tokenDigest, type Sessions } from './sessions.js'
-import type { LoginLimiter } from '../ingest/login-limit.js'
+import { tokenDigest, type SessionStore } from './sessions.js'
+import type { LoginLimiter, SharedLoginFailures } from '../ingest/login-limit.js'
 import type { User } from './users.js'
 
 /**
@@ -15,10 +15,13 @@ export const SESSION_COOKIE = 'mw_session'
 
 export interface AuthDeps {
   readonly users: ReadonlyMap<string, User>
-  readonly sessions: Sessions
+  readonly sessions: SessionStore
   /** Wall screens' read-only credentials (none: no displays). */
   readonly displays?: Displays
   readonly limiter: LoginLimiter
+  /** Cluster mode: the failed logins of every node (the limit is the cluster's). */
+  readonly sharedFailures?: SharedLoginFailures
+  readonly onSharedError?: (err: Error) => void
   readonly adminToken: string
   readonly now: () => number
   /** The name of a person called by the platform (叫应) who signed from the call's link: actor `contact:<id>`. */
@@ -54,7 +57,7 @@ export class Auth {
     const token = bearer ?? cookieValue(request.headers.cookie, SESSION_COOKIE)
     if (token) {
       if (timingSafeEqual(createHash('sha256').update(token).digest(), this.adminDigest)) return ADMIN_BY_TOKEN
-      const id = this.deps.sessions.userOf(token, this.deps.now())
+      const id = await this.deps.sessions.userOf(token, this.deps.now())
       const user = id ? this.deps.users.get(id) : undefined
       if (user) return user
       // a wall screen: it sees what its user sees, and acts on nothing
@@ -80,19 +83,23 @@ export class Auth {
   /** Checks a password, with the failed-login limit per (user name, address) and per address, counting tries in flight. */
   async login(username: string, password: string, address: string): Promise<{ user: User; token: string } | { retryAfter: number } | undefined> {
     const now = this.deps.now()
+    const shared = this.deps.sharedFailures
+    // cluster mode: the failures every node has seen; Redis away, this node's own still bound the tries
+    if (shared) await shared.load(username, address, now).then((f) => this.deps.limiter.adopt(username, address, f, now), this.deps.onSharedError ?? (() => undefined))
     const started = this.deps.limiter.begin(username, address, now)
     if ('retryAfter' in started) return started
     const user = this.deps.users.get(username)
     const ok = await this.verifier.verify(user?.id ?? '\u0000nobody', password, user?.passwordHash ?? NOBODY).catch(() => false)
     this.deps.limiter.settle(started.ticket, Boolean(user && ok))
+    if (shared) await (user && ok ? shared.succeeded(username, address) : shared.failed(username, address, now)).catch(this.deps.onSharedError ?? (() => undefined))
     if (!user || !ok) return undefined
-    return { user, token: this.deps.sessions.create(user.id, now) }
+    return { user, token: await this.deps.sessions.create(user.id, now) }
   }
 
-  logout(request: FastifyRequest): void {
+  async logout(request: FastifyRequest): Promise<void> {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? cookieValue(request.headers.cookie, SESSION_COOKIE)
     if (!token) return
-    this.deps.sessions.revoke(token)
+    await this.deps.sessions.revoke(token)
     this.ended(tokenDigest(token))
   }
 

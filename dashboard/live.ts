@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http'
-import { Server } from 'socket.io'
+import { Server, type ServerOptions } from 'socket.io'
 import type { AlertEvent } from '../alerting/book/alert.js'
 import type { Reading } from '../ingest/reading.js'
 import { isoInZone } from '../ingest/zone-time.js'
@@ -34,7 +34,16 @@ const userRoom = (userId: string) => `user:${userId}`
 
 export function startLive(
   server: HttpServer,
-  deps: { auth: Auth; access: Access; timeZoneOf: (mineId: string) => string; nameOf: (userId: string) => string | undefined; now: () => number; readingEveryMs?: number },
+  deps: {
+    auth: Auth
+    access: Access
+    timeZoneOf: (mineId: string) => string
+    nameOf: (userId: string) => string | undefined
+    now: () => number
+    readingEveryMs?: number
+    /** Cluster mode: the adapter that carries every push to the sockets of every node, and keeps what a dropped screen missed (docs/cluster.md, "Screens"). */
+    adapter?: ServerOptions['adapter']
+  },
 ): Live {
   const every = deps.readingEveryMs ?? 5000
   const lastSent = new Map<string, number>()
@@ -42,6 +51,7 @@ export function startLive(
     path: '/socket.io',
     serveClient: false,
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
   })
   io.use((socket, next) => {
     const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined

@@ -14,13 +14,35 @@ import { writeFileAtomic } from '../ingest/atomic-file.js'
  */
 export const SESSION_MS = 12 * 3_600_000
 
+/** A session's token: 256 random bits. */
+export const newSessionToken = () => randomBytes(32).toString('base64url')
+
 /** The digest a session or display token is known by (only digests are kept). */
 export const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex')
 const digest = tokenDigest
 
 type Stored = [hash: string, userId: string, expires: number]
 
-export class Sessions {
+/**
+ * Where login sessions are kept: this node's file (Sessions, below), or Redis, shared by a
+ * cluster's nodes so that a screen keeps its session whichever node serves it (infra/cluster/sessions.ts).
+ */
+export interface SessionStore {
+  /** A new session's token (given once; only its digest is kept). */
+  create(userId: string, now: number): Promise<string>
+  /** The user of a live session (undefined: none, or expired). */
+  userOf(token: string, now: number): Promise<string | undefined>
+  revoke(token: string): Promise<void>
+  /** Ends every session of this user; their digests, for the live sockets to close. */
+  revokeUser(userId: string): Promise<string[]>
+  /** Forgets expired sessions, telling the listener of each (its live sockets close). */
+  sweep(now: number): void
+  onExpired(listener: (digest: string) => void): void
+  /** Resolves once every change so far is kept. */
+  flushed(): Promise<void>
+}
+
+export class Sessions implements SessionStore {
   private readonly byHash = new Map<string, { userId: string; expires: number }>()
   private saving: Promise<void> = Promise.resolve()
   private expiredListener: (digest: string) => void = () => undefined
@@ -40,15 +62,15 @@ export class Sessions {
     }
   }
 
-  create(userId: string, now: number): string {
-    const token = randomBytes(32).toString('base64url')
+  async create(userId: string, now: number): Promise<string> {
+    const token = newSessionToken()
     this.sweep(now)
     this.byHash.set(digest(token), { userId, expires: now + SESSION_MS })
     this.save()
     return token
   }
 
-  userOf(token: string, now: number): string | undefined {
+  async userOf(token: string, now: number): Promise<string | undefined> {
     const s = this.byHash.get(digest(token))
     if (!s) return undefined
     if (s.expires <= now) {
@@ -59,12 +81,12 @@ export class Sessions {
     return s.userId
   }
 
-  revoke(token: string): void {
+  async revoke(token: string): Promise<void> {
     if (this.byHash.delete(digest(token))) this.save()
   }
 
   /** Ends every session of this user (retired, or given a new password); their digests, for the live sockets to close. */
-  revokeUser(userId: string): string[] {
+  async revokeUser(userId: string): Promise<string[]> {
     const ended = [...this.byHash].filter(([, s]) => s.userId === userId).map(([hash]) => hash)
     for (const hash of ended) this.byHash.delete(hash)
     if (ended.length > 0) this.save()

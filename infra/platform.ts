@@ -8,7 +8,7 @@ import { buildApp, type TrustProxy } from '../dashboard/app.js'
 import { Access } from '../dashboard/access.js'
 import { Auth } from '../dashboard/auth.js'
 import { startLive } from '../dashboard/live.js'
-import { Sessions } from '../dashboard/sessions.js'
+import { Sessions, type SessionStore } from '../dashboard/sessions.js'
 import { LoginLimiter } from '../ingest/login-limit.js'
 import { Displays } from '../dashboard/displays.js'
 import { brokerTeller, createBroker } from '../ingest/broker/broker.js'
@@ -68,7 +68,10 @@ import { Partitions } from './cluster/partitions.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
 import { registerClusterMetrics } from './cluster/metrics.js'
+import { createAdapter } from '@socket.io/redis-streams-adapter'
 import { ClusterAlerting } from './cluster/rules.js'
+import { RedisSessions } from './cluster/sessions.js'
+import { RedisLoginFailures } from './cluster/login-failures.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
 
 /**
@@ -341,7 +344,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     cluster = { engine, redis: clusterRedis, clientIds }
     log.warn(
       { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) },
-      '集群模式 (cluster mode) 尚未完成: 画面与在线状态仍按节点 (screens’ sessions and device presence are still per node; docs/cluster.md, "Not yet") — not for production yet',
+      '集群模式 (cluster mode) 尚未完成: 在线状态与大屏凭据仍按节点 (device presence and display credentials are still per node; docs/cluster.md, "Not yet") — not for production yet',
     )
   }
   const ctx: BrokerContext = {
@@ -475,12 +478,28 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
 
   const access = new Access(current)
   // kept across restarts: a wall screen stays signed in (dashboard/sessions.ts)
-  const sessions = new Sessions(join(cfg.dataDir, 'sessions.json'), (err) =>
-    log.error({ err: err.message }, 'sessions could not be saved or read; signed-in screens may have to sign in again after a restart'),
-  )
+  // (cluster mode: in Redis, so a screen keeps its session whichever node serves it)
+  const sessions: SessionStore = cluster
+    ? new RedisSessions(cluster.redis)
+    : new Sessions(join(cfg.dataDir, 'sessions.json'), (err) => log.error({ err: err.message }, 'sessions could not be saved or read; signed-in screens may have to sign in again after a restart'))
   const displays = new Displays(join(cfg.dataDir, 'displays.json'), (err) => log.error({ err: err.message }, 'display credentials could not be saved or read'))
   const users = new Map(current.users.map((u) => [u.id, u]))
-  const auth = new Auth({ users, contactName: (id) => notifier.contactName(id), sessions, displays, limiter: new LoginLimiter(), adminToken: cfg.adminToken, now })
+  const auth = new Auth({
+    users,
+    contactName: (id) => notifier.contactName(id),
+    sessions,
+    displays,
+    limiter: new LoginLimiter(),
+    // cluster mode: the failed logins of every node count (docs/security.md)
+    ...(cluster
+      ? {
+          sharedFailures: new RedisLoginFailures(cluster.redis),
+          onSharedError: (err: Error) => log.warn({ err: err.message }, 'cluster: failed logins could not be shared through Redis; this node’s own limit holds'),
+        }
+      : {}),
+    adminToken: cfg.adminToken,
+    now,
+  })
   const pdfFont = findPdfFont(cfg.pdfFont)
   if (!pdfFont)
     log.warn({ MINEWATCH_PDF_FONT: cfg.pdfFont ?? null }, '月报 PDF 无中文字体: 请安装 fonts-wqy-microhei 或设置 MINEWATCH_PDF_FONT (no CJK font for the monthly report’s PDF; the other formats work)')
@@ -591,7 +610,17 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   })
   // live push shares the HTTP server: warnings and device changes to the rooms of their mine
   undo.push(() => app.close())
-  const live = startLive(app.server, { auth, access, timeZoneOf, nameOf: (id) => auth.nameOf(id), now })
+  const live = startLive(app.server, {
+    auth,
+    access,
+    timeZoneOf,
+    nameOf: (id) => auth.nameOf(id),
+    now,
+    // cluster mode: each push reaches the screens of every node, and a screen moved to another node gets back what it missed
+    ...(cluster
+      ? { adapter: createAdapter(cluster.redis, { streamName: 'minewatch:socket.io', channelPrefix: 'minewatch:socket.io', sessionKeyPrefix: 'minewatch:sio-session:', blockTimeInMs: 2000 }) }
+      : {}),
+  })
   undo.push(() => live.close())
   alertBus.on((e) => live.alert(e))
   auth.onEnded((digest) => live.endSession(digest))
@@ -648,7 +677,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     }
     for (const u of before.users) {
       const after = users.get(u.id)
-      if (after?.passwordHash !== u.passwordHash) for (const digest of sessions.revokeUser(u.id)) live.endSession(digest)
+      if (after?.passwordHash !== u.passwordHash) for (const digest of await sessions.revokeUser(u.id)) live.endSession(digest)
       if (JSON.stringify(after) !== JSON.stringify(u)) live.endUser(u.id)
     }
   }

@@ -21,7 +21,7 @@ export class LoginLimiter {
    * still being checked), or a ticket to settle once the password is checked.
    */
   begin(username: string, address: string, now: number): { retryAfter: number; reason: 'failures' | 'busy' } | { ticket: LoginTicket } {
-    const keys = [`u\u0000${username}\u0000${address}`, `a\u0000${address}`] as const
+    const keys = [userKeyOf(username, address), addressKeyOf(address)] as const
     const limits = [this.perUser, this.perAddress]
     let wait = 0
     let reason: 'failures' | 'busy' = 'busy'
@@ -53,6 +53,15 @@ export class LoginLimiter {
     this.evict()
   }
 
+  /**
+   * The failures of these keys as another source knows them (cluster mode: every node's, from
+   * Redis), in place of this node's own: the limit is the cluster's, not each node's.
+   */
+  adopt(username: string, address: string, failures: { user: readonly number[]; address: readonly number[] }, now: number): void {
+    this.entry(userKeyOf(username, address), now).failures = failures.user.filter((t) => t > now - this.windowMs)
+    this.entry(addressKeyOf(address), now).failures = failures.address.filter((t) => t > now - this.windowMs)
+  }
+
   /** Ends a try that checked nothing (the checker was busy): neither a failure nor a success. */
   abandon(ticket: LoginTicket): void {
     for (const key of ticket.keys) {
@@ -82,6 +91,16 @@ export class LoginLimiter {
     }
   }
 }
+
+/** The failures of every node (cluster mode, infra/cluster/login-failures.ts): read before a try, told after it. */
+export interface SharedLoginFailures {
+  load(username: string, address: string, now: number): Promise<{ user: number[]; address: number[] }>
+  failed(username: string, address: string, at: number): Promise<void>
+  succeeded(username: string, address: string): Promise<void>
+}
+
+const userKeyOf = (username: string, address: string) => `u\u0000${username}\u0000${address}`
+const addressKeyOf = (address: string) => `a\u0000${address}`
 
 export interface LoginTicket {
   readonly keys: readonly [user: string, address: string]

@@ -47,7 +47,7 @@ export const authRoutes: FastifyPluginAsync<{ auth: Auth; access: Access }> = as
   )
 
   app.post('/api/logout', { schema: { summary: '退出 end the session', tags: ['auth'] } }, async (request, reply) => {
-    opts.auth.logout(request)
+    await opts.auth.logout(request)
     reply.header('set-cookie', `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`)
     return { ok: true }
   })

@@ -410,9 +410,8 @@ export class ClusterAlerting implements AlertingPort {
             if (!afterId(id, this.mirrorAt.get(m) ?? '0-0')) continue
             this.mirrorAt.set(m, id)
             const e = JSON.parse(fieldOf(f, 'e')) as AlertEvent
+            // (the screens of every node heard it from the writing node, through the socket.io adapter)
             this.book.apply(e)
-            // the writing node told its own screens and MQTT; the others' screens hear it here
-            if (fieldOf(f, 'n') !== this.deps.node) this.deps.bus.emit(e)
           }
         }
       } catch (err) {

@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
 /**
- * A TCP proxy on a free loopback port to `target`, that a test can cut (every connection reset,
+ * A TCP proxy on a free loopback port to `target` (which a test can move), that a test can cut (every connection reset,
  * new ones refused at once) and restore. A line that goes down rarely says so: `blackhole` drops
  * the bytes both ways on the open connections and tells neither end, as a dead link does until a
  * keepalive or a timeout notices.
@@ -11,6 +11,8 @@ export interface TcpProxy {
   blackhole(): void
   cut(): void
   restore(): void
+  /** New connections go to this port from now on (a load balancer that moved a client to another node). */
+  retarget(port: number): void
   close(): Promise<void>
 }
 
@@ -18,12 +20,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
   let down = false
   let holed = false
+  let target = targetPort
   const server: Server = createServer((inbound) => {
     if (down) {
       inbound.resetAndDestroy()
       return
     }
-    const outbound = connect(targetPort, '127.0.0.1')
+    const outbound = connect(target, '127.0.0.1')
     for (const s of [inbound, outbound]) {
       sockets.add(s)
       s.on('close', () => sockets.delete(s))
@@ -50,6 +53,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     cut,
     restore() {
       down = false
+    },
+    retarget(port) {
+      target = port
     },
     close() {
       cut()

@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import mqtt, { type MqttClient } from 'mqtt'
+import { io as connectSocket, type Socket } from 'socket.io-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { AlertPush, DevicePush, ReadingPush } from '../../dashboard/live-events.js'
+import { eventually } from '../helpers/eventually.js'
+import { startInflux, type TestInflux } from '../helpers/influxdb.js'
+import { runPlatform, testEnv, type PlatformProcess } from '../helpers/process.js'
+import { startRedis, type TestRedis } from '../helpers/redis.js'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
+
+/**
+ * Screens across nodes (issue 17 item 5; docs/cluster.md, "Screens"): two nodes of the real entry
+ * point sharing a real Redis and InfluxDB, real socket.io clients. A session signed in on one node
+ * is good on the other, and a logout on either ends it on both; failed logins count on every
+ * node against the limit; a screen on one node receives the
+ * readings, device changes and warnings of its mine whichever node took them; a screen whose line
+ * dropped and whose load balancer sends it to the other node gets back what it missed
+ * (connection-state recovery through the Redis streams adapter).
+ */
+const TOKEN = 'screens-test-admin-token-0123'
+const JIN = 'yt-jinshan'
+const PIEZO = 'yt-piezo-zk03'
+const RAIN = 'yt-rain-01'
+
+let redis: TestRedis
+let influx: TestInflux
+let r: Redis
+let proxy: TcpProxy | undefined
+const dirs: string[] = []
+const nodes = new Map<string, { process: PlatformProcess; mqtt: number; http: number }>()
+const clients: MqttClient[] = []
+const sockets: Socket[] = []
+
+async function start(node: string) {
+  const dir = mkdtempSync(join(tmpdir(), `minewatch-screens-${node}-`))
+  dirs.push(dir)
+  const p = runPlatform(testEnv(dir, { MINEWATCH_ADMIN_TOKEN: TOKEN, MINEWATCH_REDIS_URL: redis.url, MINEWATCH_NODE_ID: node, MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'screens' }))
+  const ports = await p.started(60_000)
+  nodes.set(node, { process: p, mqtt: ports.mqtt, http: ports.http })
+}
+
+const http = (node: string) => `http://127.0.0.1:${nodes.get(node)!.http}`
+
+async function tokenOf(node: string, user: string): Promise<string> {
+  const res = await fetch(`${http(node)}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password: `${user}-demo` }) })
+  expect(res.status).toBe(200)
+  return ((await res.json()) as { token: string }).token
+}
+
+const me = async (node: string, token: string) => (await fetch(`${http(node)}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status
+
+async function device(node: string, id: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${nodes.get(node)!.mqtt}`, { username: id, password: `${id}-demo`, clientId: `${id}-${node}-${Date.now()}`, reconnectPeriod: 0 })
+  clients.push(c)
+  return c
+}
+
+let ts = Date.now() - 3_600_000
+const send = (c: MqttClient, id: string, values: Record<string, number>) => c.publishAsync(`mines/${JIN}/devices/${id}/telemetry`, JSON.stringify({ ts: (ts += 1000), values }), { qos: 1 })
+
+interface Screen {
+  socket: Socket
+  alerts: AlertPush[]
+  readings: ReadingPush[]
+  devices: DevicePush[]
+}
+
+async function screen(url: string, token: string): Promise<Screen> {
+  const socket = connectSocket(url, { auth: { token }, transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 200 })
+  sockets.push(socket)
+  const s: Screen = { socket, alerts: [], readings: [], devices: [] }
+  socket.on('alert', (e: AlertPush) => s.alerts.push(e))
+  socket.on('reading', (e: ReadingPush) => s.readings.push(e))
+  socket.on('device', (e: DevicePush) => s.devices.push(e))
+  await new Promise<void>((resolve, reject) => (socket.once('connect', () => resolve()), socket.once('connect_error', reject)))
+  return s
+}
+
+beforeAll(async () => {
+  redis = await startRedis()
+  influx = await startInflux()
+  r = new Redis(redis.url)
+  await start('node-a')
+  await start('node-b')
+}, 120_000)
+
+afterAll(async () => {
+  sockets.forEach((s) => s.disconnect())
+  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)))
+  for (const n of nodes.values()) n.process.child.kill('SIGKILL')
+  await Promise.all([...nodes.values()].map((n) => n.process.exited))
+  await proxy?.close()
+  r?.disconnect()
+  await redis?.dispose()
+  await influx?.dispose()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+describe('cluster mode: screens across nodes', () => {
+  it('keeps a session signed in on one node good on the other, and ends it on both at a logout on either', async () => {
+    const token = await tokenOf('node-a', 'yt-dispatcher')
+    expect(await me('node-b', token)).toBe(200)
+    const logout = await fetch(`${http('node-b')}/api/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+    expect(logout.status).toBe(200)
+    expect(await me('node-a', token)).toBe(401)
+    expect(await me('node-b', token)).toBe(401)
+    // only the token's digest is in Redis
+    const keys = await r.keys('minewatch:session:*')
+    for (const k of keys) expect(await r.get(k)).not.toContain(token)
+  })
+
+  it('counts the failed logins of every node against the limit', async () => {
+    const attempt = (node: string, password: string) =>
+      fetch(`${http(node)}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'yt-director', password }) })
+    // five wrong passwords, spread over both nodes as a load balancer would (three here, two there)
+    for (const node of ['node-a', 'node-b', 'node-a', 'node-b', 'node-a']) expect((await attempt(node, 'guess')).status).toBe(401)
+    // the next try is refused on either node, the right password too
+    const refused = await attempt('node-b', 'yt-director-demo')
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0)
+  })
+
+  it('pushes a reading and a device’s change taken on one node to a screen on the other', async () => {
+    const s = await screen(http('node-b'), await tokenOf('node-b', 'yt-dispatcher'))
+    const rain = await device('node-a', RAIN)
+    await send(rain, RAIN, { rainfall: 0.5 })
+    await eventually(() => s.readings.find((x) => x.deviceId === RAIN && x.values.rainfall === 0.5), 20_000)
+    await eventually(() => s.devices.find((x) => x.deviceId === RAIN && x.online), 20_000)
+    // pushed once, not once per node
+    expect(s.readings.filter((x) => x.deviceId === RAIN)).toHaveLength(1)
+  })
+
+  it('gives a screen moved to the other node while a warning was raised what it missed', async () => {
+    const token = await tokenOf('node-a', 'yt-dispatcher')
+    // the screen reaches node-a through a load balancer the test controls
+    proxy = await startTcpProxy(nodes.get('node-a')!.http)
+    const s = await screen(`http://127.0.0.1:${proxy.port}`, token)
+    // a push received (a screen resumes from the last one it had)
+    const piezo = await device('node-b', PIEZO)
+    await send(piezo, PIEZO, { depth: 5 })
+    await eventually(() => s.readings.find((x) => x.deviceId === PIEZO), 20_000)
+    // the line drops; the balancer will send the screen to node-b
+    proxy.retarget(nodes.get('node-b')!.http)
+    proxy.cut()
+    await eventually(() => !s.socket.connected)
+    // node-a keeps the screen's session in Redis for its return (socket.io connection-state recovery)
+    await eventually(async () => (await r.keys('minewatch:sio-session:*')).length > 0, 20_000)
+    // a warning while the screen is away
+    await send(piezo, PIEZO, { depth: 4.3 })
+    await eventually(async () => (await r.xlen(`minewatch:alerts:${JIN}`)) > 0, 20_000)
+    proxy.restore()
+    await eventually(() => s.socket.connected, 20_000)
+    expect(s.socket.recovered).toBe(true)
+    const raised = (await eventually(() => s.alerts.find((e) => e.type === 'raised' && e.alert.subject.id === PIEZO), 10_000))!
+    expect(raised.alert.level).toBe('orange')
+  })
+})
