@@ -71,6 +71,7 @@ import { registerClusterMetrics } from './cluster/metrics.js'
 import { createAdapter } from '@socket.io/redis-streams-adapter'
 import { ClusterAlerting } from './cluster/rules.js'
 import { RedisSessions } from './cluster/sessions.js'
+import { ClusterPresence } from './cluster/presence.js'
 import { RedisLoginFailures } from './cluster/login-failures.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
 
@@ -283,6 +284,13 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   // the links' connections over time, for the monthly 联网在线率
   const linkLog = new LinkLog(cfg.dataDir, now())
   presence.on('gateway', (p) => linkLog.changed(p.gatewayId, p.connected, p.since))
+  // cluster mode: the boards show who is connected to any node (infra/cluster/presence.ts)
+  const clusterPresence = cfg.cluster && clusterRedis && partitions ? new ClusterPresence(clusterRedis, cfg.cluster.nodeId, presence, () => partitions!.status().members, log) : undefined
+  if (clusterPresence) {
+    await clusterPresence.start()
+    undo.push(() => clusterPresence.stop())
+  }
+  const presenceOf = (deviceId: string) => (clusterPresence ? clusterPresence.get(deviceId) : presence.get(deviceId))
   // the warning book's snapshot is replayed from its position, and the uplink sends from its cursor: the alert journal keeps both
   const alertJournal = await Journal.open<AlertEvent>(
     { ...DEFAULT_JOURNAL_OPTIONS, ...cfg.journal, dir: join(cfg.dataDir, 'alert-journal') },
@@ -344,7 +352,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     cluster = { engine, redis: clusterRedis, clientIds }
     log.warn(
       { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) },
-      '集群模式 (cluster mode) 尚未完成: 在线状态与大屏凭据仍按节点 (device presence and display credentials are still per node; docs/cluster.md, "Not yet") — not for production yet',
+      '集群模式 (cluster mode) 尚未完成: 大屏凭据仍按节点, 部署文件未备 (display credentials are still per node; docs/cluster.md, "Not yet") — not for production yet',
     )
   }
   const ctx: BrokerContext = {
@@ -525,7 +533,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         return current.gateways.map((g) => ({ ...g, devices: gatewayDevices(current, g) }))
       },
     },
-    presence: (id) => presence.get(id),
+    presence: presenceOf,
     gatewayPresence: (id) => presence.gateway(id),
     // 联网在线率 of each mine platform's account carrying these mines
     links: (mineIds, from, to) => {
@@ -582,7 +590,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         broker: {
           id: broker.id,
           clients: broker.connectedClients,
-          devicesConnected: realDevices().filter((d) => presence.get(d.id)?.connected).length,
+          devicesConnected: realDevices().filter((d) => presenceOf(d.id)?.connected).length,
           devicesKnown: realDevices().length,
           // each gateway's own connection, apart from its devices'
           gateways: current.gateways.map((g) => ({ id: g.id, name: g.name, connected: presence.gateway(g.id)?.connected ?? false, devices: gatewayDevices(current, g).length })),
@@ -724,6 +732,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         // readings Redis lacks handed off (for a few seconds; the rest wait in the journal)
         await partitions?.stop()
         await handoff?.stop(5000)
+        await clusterPresence?.stop()
         await storeThread.stop()
         await journal.close()
         await quarantine.close()

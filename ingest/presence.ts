@@ -125,3 +125,18 @@ export class Presence extends EventEmitter<PresenceEvents> {
     this.emit('change', next)
   }
 }
+
+/**
+ * One device's presence from several views (cluster mode: each node's own): connected while any
+ * view has it connected, since the earliest of those connections; otherwise as the latest view
+ * left it. Its `online` is the latest status any view heard.
+ */
+export function mergePresence(views: readonly (DevicePresence | undefined)[]): DevicePresence | undefined {
+  const known = views.filter((v): v is DevicePresence => v !== undefined)
+  if (known.length === 0) return undefined
+  const latest = known.reduce((a, b) => (b.since > a.since ? b : a))
+  const holding = known.filter((v) => v.connected)
+  if (holding.length === 0) return latest
+  const first = holding.reduce((a, b) => (b.since < a.since ? b : a))
+  return { ...first, online: latest.online ?? first.online }
+}

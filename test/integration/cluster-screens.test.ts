@@ -16,7 +16,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
  * Screens across nodes (issue 17 item 5; docs/cluster.md, "Screens"): two nodes of the real entry
  * point sharing a real Redis and InfluxDB, real socket.io clients. A session signed in on one node
  * is good on the other, and a logout on either ends it on both; failed logins count on every
- * node against the limit; a screen on one node receives the
+ * node against the limit; a board on one node shows the devices connected to the other; a screen on one node receives the
  * readings, device changes and warnings of its mine whichever node took them; a screen whose line
  * dropped and whose load balancer sends it to the other node gets back what it missed
  * (connection-state recovery through the Redis streams adapter).
@@ -84,6 +84,8 @@ beforeAll(async () => {
   redis = await startRedis()
   influx = await startInflux()
   r = new Redis(redis.url)
+  // the boards read the store: its database first (1.x: the platform does not create it, README)
+  await fetch(`${influx.url}/query`, { method: 'POST', body: new URLSearchParams({ q: 'CREATE DATABASE "screens"' }) })
   await start('node-a')
   await start('node-b')
 }, 120_000)
@@ -132,6 +134,30 @@ describe('cluster mode: screens across nodes', () => {
     await eventually(() => s.devices.find((x) => x.deviceId === RAIN && x.online), 20_000)
     // pushed once, not once per node
     expect(s.readings.filter((x) => x.deviceId === RAIN)).toHaveLength(1)
+  })
+
+  it('shows a device connected to one node as connected on a board served by the other, and gone when it leaves', async () => {
+    const token = await tokenOf('node-b', 'yt-dispatcher')
+    const state = async (node: string) => {
+      const res = await fetch(`${http(node)}/api/mines/${JIN}/devices`, { headers: { authorization: `Bearer ${token}` } })
+      const body = (await res.json()) as { id: string; connected: boolean }[]
+      if (!Array.isArray(body))
+        throw new Error(
+          `${JSON.stringify(body)}: ${nodes
+            .get(node)!
+            .process.output()
+            .split('\n')
+            .filter((l) => l.includes('"level":50'))
+            .slice(-3)
+            .join('\n')}`,
+        )
+      return body.find((d) => d.id === 'yt-reservoir-01')!.connected
+    }
+    expect(await state('node-b')).toBe(false)
+    const reservoir = await device('node-a', 'yt-reservoir-01')
+    await eventually(() => state('node-b'), 10_000)
+    await reservoir.endAsync()
+    await eventually(async () => !(await state('node-b')), 10_000)
   })
 
   it('gives a screen moved to the other node while a warning was raised what it missed', async () => {
