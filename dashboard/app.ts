@@ -30,7 +30,7 @@ import { RequestLog } from './request-log.js'
 import { displayRoutes } from './routes/displays.js'
 import { adminRoutes, type NotifyTest, type SiteAdministration } from './routes/admin.js'
 import { signRoutes, type SignByLink } from './routes/sign.js'
-import type { Displays } from './displays.js'
+import type { DisplayStore } from './displays.js'
 import { registerSecurityHeaders } from './security-headers.js'
 import { secureOptions, type TlsFiles } from '../ingest/tls.js'
 
@@ -80,7 +80,7 @@ export interface AppDeps {
   /** Which proxies' X-Forwarded-For and X-Forwarded-Proto to believe (fastify's trustProxy). */
   readonly trustProxy?: TrustProxy
   /** Wall screens' display credentials (none: the routes are not offered). */
-  readonly displays?: Displays
+  readonly displays?: DisplayStore
   /** 签收 from a call's one-time link (/s/<token>). */
   readonly signByLink?: SignByLink
   /** Every event of one warning, oldest first (the alert store's record). */

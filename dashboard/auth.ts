@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { SecretVerifier } from '../ingest/secrets.js'
 import { HttpError } from './errors.js'
-import type { Displays } from './displays.js'
+import type { DisplayStore } from './displays.js'
 import { tokenDigest, type SessionStore } from './sessions.js'
 import type { LoginLimiter, SharedLoginFailures } from '../ingest/login-limit.js'
 import type { User } from './users.js'
@@ -17,7 +17,7 @@ export interface AuthDeps {
   readonly users: ReadonlyMap<string, User>
   readonly sessions: SessionStore
   /** Wall screens' read-only credentials (none: no displays). */
-  readonly displays?: Displays
+  readonly displays?: DisplayStore
   readonly limiter: LoginLimiter
   /** Cluster mode: the failed logins of every node (the limit is the cluster's). */
   readonly sharedFailures?: SharedLoginFailures
@@ -61,7 +61,7 @@ export class Auth {
       const user = id ? this.deps.users.get(id) : undefined
       if (user) return user
       // a wall screen: it sees what its user sees, and acts on nothing
-      const display = this.deps.displays?.of(token)
+      const display = await this.deps.displays?.of(token)
       const shown = display ? this.deps.users.get(display.userId) : undefined
       if (display && shown) return { ...shown, readOnly: true, display: display.name }
     }

@@ -17,9 +17,28 @@ export interface Display {
   readonly createdAt: number
 }
 
-type Stored = Display & { readonly hash: string }
+export type StoredDisplay = Display & { readonly hash: string }
+type Stored = StoredDisplay
 
-export class Displays {
+/** Where display credentials are kept: this node's file (Displays), or Redis for a cluster's nodes (infra/cluster/displays.ts). */
+export interface DisplayStore {
+  issue(name: string, userId: string, now: number): Promise<{ display: Display; token: string }>
+  /** The display a token belongs to, if it is one and not revoked. */
+  of(token: string): Promise<Display | undefined>
+  list(): Promise<Display[]>
+  /** Revokes a credential; returns the digest it was known by (undefined: no such credential). */
+  revoke(id: string): Promise<string | undefined>
+  /** Resolves once every change so far is kept. */
+  flushed(): Promise<void>
+}
+
+/** A new display credential: its token (shown once) and what is kept of it. */
+export function newDisplay(name: string, userId: string, now: number): { stored: StoredDisplay; token: string } {
+  const token = `display_${randomBytes(32).toString('base64url')}`
+  return { stored: { id: randomUUID(), name, userId, createdAt: now, hash: digest(token) }, token }
+}
+
+export class Displays implements DisplayStore {
   private readonly byHash = new Map<string, Stored>()
   private saving: Promise<void> = Promise.resolve()
 
@@ -35,26 +54,23 @@ export class Displays {
     }
   }
 
-  issue(name: string, userId: string, now: number): { display: Display; token: string } {
-    const token = `display_${randomBytes(32).toString('base64url')}`
-    const stored: Stored = { id: randomUUID(), name, userId, createdAt: now, hash: digest(token) }
+  async issue(name: string, userId: string, now: number): Promise<{ display: Display; token: string }> {
+    const { stored, token } = newDisplay(name, userId, now)
     this.byHash.set(stored.hash, stored)
     this.save()
     return { display: view(stored), token }
   }
 
-  /** The display a token belongs to, if it is one and not revoked. */
-  of(token: string): Display | undefined {
+  async of(token: string): Promise<Display | undefined> {
     const d = this.byHash.get(digest(token))
     return d ? view(d) : undefined
   }
 
-  list(): Display[] {
+  async list(): Promise<Display[]> {
     return [...this.byHash.values()].map(view).sort((a, b) => a.createdAt - b.createdAt)
   }
 
-  /** Revokes a credential; returns the digest it was known by (undefined: no such credential). */
-  revoke(id: string): string | undefined {
+  async revoke(id: string): Promise<string | undefined> {
     for (const [hash, d] of this.byHash)
       if (d.id === id) {
         this.byHash.delete(hash)
@@ -77,4 +93,4 @@ export class Displays {
   }
 }
 
-const view = ({ id, name, userId, createdAt }: Stored): Display => ({ id, name, userId, createdAt })
+export const view = ({ id, name, userId, createdAt }: Stored): Display => ({ id, name, userId, createdAt })

@@ -10,7 +10,7 @@ import { Auth } from '../dashboard/auth.js'
 import { startLive } from '../dashboard/live.js'
 import { Sessions, type SessionStore } from '../dashboard/sessions.js'
 import { LoginLimiter } from '../ingest/login-limit.js'
-import { Displays } from '../dashboard/displays.js'
+import { Displays, type DisplayStore } from '../dashboard/displays.js'
 import { brokerTeller, createBroker } from '../ingest/broker/broker.js'
 import type { BrokerContext } from '../ingest/broker/context.js'
 import { listenTcp, listenTls, listenWebSocket } from '../ingest/broker/listeners.js'
@@ -71,6 +71,7 @@ import { registerClusterMetrics } from './cluster/metrics.js'
 import { createAdapter } from '@socket.io/redis-streams-adapter'
 import { ClusterAlerting } from './cluster/rules.js'
 import { RedisSessions } from './cluster/sessions.js'
+import { RedisDisplays } from './cluster/displays.js'
 import { ClusterPresence } from './cluster/presence.js'
 import { RedisLoginFailures } from './cluster/login-failures.js'
 import { linkCarriers, linkLimits, linkObservation, mineLinks } from './links.js'
@@ -350,10 +351,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     const clientIds = new RedisClientIds(clusterRedis, (err) => log.warn({ err: err.message }, 'a client id could not be released or renewed in Redis; it lapses by itself'))
     undo.push(() => clientIds.close())
     cluster = { engine, redis: clusterRedis, clientIds }
-    log.warn(
-      { node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) },
-      '集群模式 (cluster mode) 尚未完成: 大屏凭据仍按节点, 部署文件未备 (display credentials are still per node; docs/cluster.md, "Not yet") — not for production yet',
-    )
+    log.warn({ node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) }, '集群模式 (cluster mode) 尚未完成 (not complete; docs/cluster.md, "Not yet") — not for production yet')
   }
   const ctx: BrokerContext = {
     registry,
@@ -490,7 +488,9 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const sessions: SessionStore = cluster
     ? new RedisSessions(cluster.redis)
     : new Sessions(join(cfg.dataDir, 'sessions.json'), (err) => log.error({ err: err.message }, 'sessions could not be saved or read; signed-in screens may have to sign in again after a restart'))
-  const displays = new Displays(join(cfg.dataDir, 'displays.json'), (err) => log.error({ err: err.message }, 'display credentials could not be saved or read'))
+  const displays: DisplayStore = cluster
+    ? new RedisDisplays(cluster.redis)
+    : new Displays(join(cfg.dataDir, 'displays.json'), (err) => log.error({ err: err.message }, 'display credentials could not be saved or read'))
   const users = new Map(current.users.map((u) => [u.id, u]))
   const auth = new Auth({
     users,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { ZodTypeProvider } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { SESSION_COOKIE, type Auth } from '../auth.js'
-import type { Displays } from '../displays.js'
+import type { DisplayStore } from '../displays.js'
 import { HttpError } from '../errors.js'
 import { errorSchema } from '../schemas.js'
 
@@ -14,7 +14,7 @@ const displaySchema = z.object({ id: z.string(), name: z.string(), userId: z.str
 /** Ten years: the screen stays signed in until the credential is revoked. */
 const DISPLAY_COOKIE_SECONDS = 10 * 365 * 86_400
 
-export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays; now: () => number }> = async (app, opts) => {
+export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: DisplayStore; now: () => number }> = async (app, opts) => {
   const typed = app.withTypeProvider<ZodTypeProvider>()
   const admin = async (request: Parameters<Auth['user']>[0]) => {
     const user = await opts.auth.user(request)
@@ -35,7 +35,7 @@ export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays;
     async (request, reply) => {
       await admin(request)
       if (!opts.auth.knows(request.body.user)) throw new HttpError('MW_UNKNOWN_USER', `站点文件中没有用户 ${request.body.user} (no such user in the site file: the screen shows what that user sees)`)
-      const { display, token } = opts.displays.issue(request.body.name, request.body.user, opts.now())
+      const { display, token } = await opts.displays.issue(request.body.name, request.body.user, opts.now())
       request.log.info({ display: display.id, name: display.name, user: display.userId }, 'display credential issued')
       reply.code(201)
       return { ...display, token, login: `/api/display-login?token=${encodeURIComponent(token)}` }
@@ -47,7 +47,7 @@ export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays;
     { schema: { summary: '大屏凭据列表 the display credentials (admin)', tags: ['displays'], response: { 200: z.object({ displays: z.array(displaySchema) }), 401: errorSchema, 403: errorSchema } } },
     async (request) => {
       await admin(request)
-      return { displays: opts.displays.list() }
+      return { displays: await opts.displays.list() }
     },
   )
 
@@ -63,7 +63,7 @@ export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays;
     },
     async (request, reply) => {
       await admin(request)
-      const digest = opts.displays.revoke(request.params.id)
+      const digest = await opts.displays.revoke(request.params.id)
       if (!digest) throw new HttpError('MW_NOT_FOUND', `没有编号为 ${request.params.id} 的大屏凭据 (no such display credential)`)
       // the screen's live connection ends with it
       opts.auth.ended(digest)
@@ -76,7 +76,7 @@ export const displayRoutes: FastifyPluginAsync<{ auth: Auth; displays: Displays;
     '/api/display-login',
     { schema: { summary: '大屏登录 sign a wall screen in with its display credential, for good', tags: ['displays'], security: [], querystring: z.object({ token: z.string().min(1).max(200) }) } },
     async (request, reply) => {
-      if (!opts.displays.of(request.query.token)) throw new HttpError('MW_UNAUTHORIZED', '大屏凭据无效或已吊销 (the display credential is unknown or revoked; ask an admin for a new one)')
+      if (!(await opts.displays.of(request.query.token))) throw new HttpError('MW_UNAUTHORIZED', '大屏凭据无效或已吊销 (the display credential is unknown or revoked; ask an admin for a new one)')
       const secure = request.protocol === 'https' ? '; Secure' : ''
       reply.header('set-cookie', `${SESSION_COOKIE}=${request.query.token}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${DISPLAY_COOKIE_SECONDS}${secure}`)
       return reply.redirect('/', 302)

@@ -15,7 +15,8 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 /**
  * Screens across nodes (issue 17 item 5; docs/cluster.md, "Screens"): two nodes of the real entry
  * point sharing a real Redis and InfluxDB, real socket.io clients. A session signed in on one node
- * is good on the other, and a logout on either ends it on both; failed logins count on every
+ * is good on the other, and a logout on either ends it on both, and so is a wall screen's display
+ * credential; failed logins count on every
  * node against the limit; a board on one node shows the devices connected to the other; a screen on one node receives the
  * readings, device changes and warnings of its mine whichever node took them; a screen whose line
  * dropped and whose load balancer sends it to the other node gets back what it missed
@@ -113,6 +114,20 @@ describe('cluster mode: screens across nodes', () => {
     // only the token's digest is in Redis
     const keys = await r.keys('minewatch:session:*')
     for (const k of keys) expect(await r.get(k)).not.toContain(token)
+  })
+
+  it('signs a wall screen in on any node with a display credential issued on one, and ends it on all when revoked on one', async () => {
+    const admin = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }
+    const issued = await fetch(`${http('node-a')}/api/displays`, { method: 'POST', headers: admin, body: JSON.stringify({ name: '调度室大屏', user: 'yt-dispatcher' }) })
+    expect(issued.status).toBe(201)
+    const { id, token } = (await issued.json()) as { id: string; token: string }
+    expect(await me('node-b', token)).toBe(200)
+    const listed = (await (await fetch(`${http('node-b')}/api/displays`, { headers: admin })).json()) as { displays: { id: string }[] }
+    expect(listed.displays.map((d) => d.id)).toEqual([id])
+    expect((await fetch(`${http('node-b')}/api/displays/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(204)
+    expect(await me('node-a', token)).toBe(401)
+    // only the token's digest is in Redis
+    expect(JSON.stringify(await r.hgetall('minewatch:displays'))).not.toContain(token)
   })
 
   it('counts the failed logins of every node against the limit', async () => {
