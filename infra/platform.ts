@@ -239,8 +239,14 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   // one owner per mine's rules and book, through expiring leases (docs/cluster.md)
   let handoff: Handoff | undefined
   let partitions: Partitions | undefined
-  if (cfg.cluster && clusterRedis) {
-    const h = Handoff.start(journal, clusterRedis, { nodeId: cfg.cluster.nodeId, dir: cfg.dataDir, replicas: cfg.cluster.replicas, log, now }, handoffFloor)
+  // the hand-off's own connection: a WAIT for the replicas holds up no lease renewal or session check
+  const handoffRedis = clusterRedis?.duplicate()
+  if (handoffRedis) {
+    handoffRedis.on('error', onRedisError)
+    undo.push(() => handoffRedis.quit().catch(() => handoffRedis.disconnect()))
+  }
+  if (cfg.cluster && clusterRedis && handoffRedis) {
+    const h = Handoff.start(journal, handoffRedis, { nodeId: cfg.cluster.nodeId, dir: cfg.dataDir, replicas: cfg.cluster.replicas, log, now }, handoffFloor)
     undo.push(() => h.stop())
     const p = new Partitions(
       clusterRedis,
@@ -732,6 +738,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
         // readings Redis lacks handed off (for a few seconds; the rest wait in the journal)
         await partitions?.stop()
         await handoff?.stop(5000)
+        await handoffRedis?.quit().catch(() => handoffRedis.disconnect())
         await clusterPresence?.stop()
         await storeThread.stop()
         await journal.close()

@@ -10,7 +10,8 @@ export const ROUND_MS = 2_000
 const SAFE_SHARE = 0.8
 
 const MEMBERS = 'minewatch:members'
-const leaseKey = (mineId: string) => `minewatch:lease:${mineId}`
+/** Who holds the mine's lease: the node id, while it lasts. */
+export const leaseKey = (mineId: string) => `minewatch:lease:${mineId}`
 /** The mine's epoch: counted up at each take of its lease; what the owner writes carries it. */
 export const epochKey = (mineId: string) => `minewatch:lease-epoch:${mineId}`
 

@@ -13,7 +13,7 @@ import type { Log } from '../../ingest/log.js'
 import type { Reading } from '../../ingest/reading.js'
 import { StoreWriter, type PayloadSink, type WriterMetrics } from '../../ingest/writer.js'
 import { readingsStream } from './handoff.js'
-import { epochKey, type Partitions } from './partitions.js'
+import { epochKey, leaseKey, type Partitions } from './partitions.js'
 import { afterId, idMs } from './stream-ids.js'
 
 /** A mine's warning events, every node's book follows it; only the mine's owner writes it (docs/cluster.md, "Rules and book"). */
@@ -135,6 +135,8 @@ export class ClusterAlerting implements AlertingPort {
   private loops: Promise<void>[] = []
   private behindMs = 0
   private readonly waiting = new Map<string, (r: BookResult) => void>()
+  /** This part's own connection: its WAITs and long reads hold up no one else's commands (leases, hand-off, sessions). */
+  private readonly redis: Redis
   private readonly feed: Redis
   private readonly mirror: Redis
   private readonly sub: Redis
@@ -148,10 +150,11 @@ export class ClusterAlerting implements AlertingPort {
   ) {
     this.setDevices(deps.devices)
     // blocking reads and the subscription each hold a connection of their own
+    this.redis = deps.redis.duplicate()
     this.feed = deps.redis.duplicate()
     this.mirror = deps.redis.duplicate()
     this.sub = deps.redis.duplicate()
-    for (const c of [this.feed, this.mirror, this.sub]) c.on('error', () => undefined)
+    for (const c of [this.redis, this.feed, this.mirror, this.sub]) c.on('error', () => undefined)
   }
 
   static async start(deps: ClusterAlertingDeps): Promise<ClusterAlerting> {
@@ -235,7 +238,7 @@ export class ClusterAlerting implements AlertingPort {
    * alerts stream already; the readings after are judged as usual.
    */
   private async takeUp(mineId: string, epoch: number): Promise<void> {
-    const [savedText, judged] = await this.deps.redis.mget(savedKey(mineId), judgedKey(mineId))
+    const [savedText, judged] = await this.redis.mget(savedKey(mineId), judgedKey(mineId))
     const saved = savedText ? (JSON.parse(savedText) as SavedMine) : undefined
     const alertsAt = await this.loadBook(mineId, saved)
     const devices = [...this.mineOf].filter(([, m]) => m === mineId).map(([d]) => d)
@@ -244,7 +247,7 @@ export class ClusterAlerting implements AlertingPort {
     let at = saved?.through ?? '0-0'
     let replayed = 0
     while (judged && afterId(judged, at)) {
-      const entries = (await this.deps.redis.xrange(readingsStream(mineId), `(${at}`, judged, 'COUNT', 5000)) as [string, string[]][]
+      const entries = (await this.redis.xrange(readingsStream(mineId), `(${at}`, judged, 'COUNT', 5000)) as [string, string[]][]
       if (entries.length === 0) break
       levels = await this.rules.warm(
         entries.map(([, f]) => JSON.parse(fieldOf(f, 'r')) as Reading),
@@ -322,7 +325,7 @@ export class ClusterAlerting implements AlertingPort {
       }
       let ids: string[] | null
       try {
-        ids = await writeEvents(this.deps.redis, { mineId: m, epoch: h.epoch, node: this.deps.node, judged: through.get(m), events: mine })
+        ids = await writeEvents(this.redis, { mineId: m, epoch: h.epoch, node: this.deps.node, judged: through.get(m), events: mine })
       } catch (err) {
         failed.push(m)
         this.drop(m, `its events could not be written (${(err as Error).message}); taken up again from Redis`)
@@ -363,7 +366,7 @@ export class ClusterAlerting implements AlertingPort {
       const mine: RuleStates = {}
       for (const [d, dm] of this.mineOf) if (dm === m && states[d]) mine[d] = states[d]
       const saved: SavedMine = { through: h.read === '0-0' ? null : h.read, states: mine, book: { through: h.alertsAt, alerts: alerts.filter((a) => a.mineId === m) } }
-      if (!(await saveMine(this.deps.redis, m, h.epoch, saved))) this.drop(m, 'another node took the mine (its epoch moved on)')
+      if (!(await saveMine(this.redis, m, h.epoch, saved))) this.drop(m, 'another node took the mine (its epoch moved on)')
     }
   }
 
@@ -372,13 +375,13 @@ export class ClusterAlerting implements AlertingPort {
   /** A mine's book from Redis: the saved one, then the events after it. Returns the last event's id. */
   private async loadBook(mineId: string, saved: SavedMine | undefined | null): Promise<string | null> {
     if (saved === undefined) {
-      const text = await this.deps.redis.get(savedKey(mineId))
+      const text = await this.redis.get(savedKey(mineId))
       saved = text ? (JSON.parse(text) as SavedMine) : null
     }
     const events: AlertEvent[] = []
     let at = saved?.book.through ?? '0-0'
     for (;;) {
-      const entries = (await this.deps.redis.xrange(alertsStream(mineId), `(${at}`, '+', 'COUNT', 1000)) as [string, string[]][]
+      const entries = (await this.redis.xrange(alertsStream(mineId), `(${at}`, '+', 'COUNT', 1000)) as [string, string[]][]
       for (const [id, f] of entries) {
         events.push(JSON.parse(fieldOf(f, 'e')) as AlertEvent)
         at = id
@@ -440,7 +443,9 @@ export class ClusterAlerting implements AlertingPort {
     const alert = this.book.get(req.alertId)
     if (!alert) return this.book.acknowledge(req.alertId, req.actor, this.deps.now()) // MW_ALERT_NOT_FOUND
     if (this.owns(alert.mineId)) return this.serial(() => this.actHere(req))
-    const owner = this.deps.partitions.status().owners[alert.mineId]
+    // the lease's holder as Redis has it now (this node's view of the owners is a round old, and
+    // just after a takeover would name the node that died)
+    const owner = await this.redis.get(leaseKey(alert.mineId)).catch(() => null)
     if (!owner || owner === this.deps.node) return notDurable('该矿山正在移交给另一节点 (the mine is being taken over by another node)')
     const answer = new Promise<BookResult>((resolve) => {
       const timer = setTimeout(() => {
@@ -452,7 +457,7 @@ export class ClusterAlerting implements AlertingPort {
         resolve(r)
       })
     })
-    await this.deps.redis.publish(actChannel(owner), JSON.stringify({ request: req }))
+    await this.redis.publish(actChannel(owner), JSON.stringify({ request: req }))
     const result = await answer
     // the screen that asked sees it at once, not when the book hears it from Redis
     if (result.ok) this.book.apply(result.event)
@@ -474,7 +479,7 @@ export class ClusterAlerting implements AlertingPort {
     if (!result.ok) return result
     const failed = await this.commit([result.event], new Map())
     let replicated = true
-    if (failed.length === 0 && this.deps.replicas > 0) replicated = Number(await this.deps.redis.call('WAIT', String(this.deps.replicas), '2000').catch(() => 0)) >= this.deps.replicas
+    if (failed.length === 0 && this.deps.replicas > 0) replicated = Number(await this.redis.call('WAIT', String(this.deps.replicas), '2000').catch(() => 0)) >= this.deps.replicas
     if (failed.length === 0 && replicated) return result
     // its state is Redis's again when the mine is taken up afresh; the person is told to look and try again
     this.drop(alert.mineId, 'an action could not be confirmed in Redis')
@@ -491,11 +496,18 @@ export class ClusterAlerting implements AlertingPort {
     }
     if (msg.reply) this.waiting.get(msg.reply.id)?.(msg.reply.result)
     const req = msg.request
-    if (req)
-      void this.serial(() => this.actHere(req))
-        .catch((err: Error) => notDurable(err.message))
-        .then((result) => this.deps.redis.publish(actChannel(req.from), JSON.stringify({ reply: { id: req.id, result } })))
-        .catch(() => undefined)
+    if (!req) return
+    const began = performance.now()
+    void this.serial(() => this.actHere(req))
+      .catch((err: Error) => notDurable(err.message))
+      .then((result) => {
+        this.deps.log.info(
+          { alert: req.alertId, op: req.action.op, from: req.from, ok: result.ok, ms: Math.round(performance.now() - began) },
+          'cluster: an action sent from another node, done here (the mine’s owner)',
+        )
+        return this.redis.publish(actChannel(req.from), JSON.stringify({ reply: { id: req.id, result } }))
+      })
+      .catch(() => undefined)
   }
 
   // ---- the rest of the port ----
@@ -505,7 +517,7 @@ export class ClusterAlerting implements AlertingPort {
     const mine = this.book.get(alertId)?.mineId
     const recent: AlertEvent[] = []
     if (mine) {
-      const entries = (await this.deps.redis.xrevrange(alertsStream(mine), '+', '-', 'COUNT', 5000).catch(() => [])) as [string, string[]][]
+      const entries = (await this.redis.xrevrange(alertsStream(mine), '+', '-', 'COUNT', 5000).catch(() => [])) as [string, string[]][]
       for (const [, f] of entries) {
         const e = JSON.parse(fieldOf(f, 'e')) as AlertEvent
         if (e.alertId === alertId) recent.push(e)
@@ -553,6 +565,7 @@ export class ClusterAlerting implements AlertingPort {
     await this.serial(() => this.save()).catch((err: Error) => this.deps.log.warn({ err: err.message }, 'cluster: the mines’ rule state could not be saved at stop'))
     this.held.clear()
     this.sub.disconnect()
+    await this.redis.quit().catch(() => this.redis.disconnect())
     await this.rules.stop()
     await this.writer.stop()
     await this.deps.journal.close()
