@@ -15,6 +15,7 @@ import { startProbe } from './probe.js'
 import { writeBenchSite } from './site.js'
 import { province } from './province.js'
 import { uplink } from './uplink.js'
+import { cluster } from './cluster.js'
 import { cpuSecondsOf, fmt, mib, percentile, progress, rssOf, schedOf, schedShares } from './stats.js'
 import { AlertBook } from '../alerting/book/book.js'
 import { rulesFor } from '../alerting/config.js'
@@ -43,6 +44,8 @@ import type { Reading } from '../ingest/reading.js'
  *                         times (bench/province.ts).
  *   uplink                a mine platform forwarding to a regulator's under load, the line cut for
  *                         10 minutes: lost, doubled, catch-up, the 联网 warning (bench/uplink.ts).
+ *   cluster               one node against three sharing Redis: readings/s, PUBACK and warning
+ *                         latency, the devices spread over the nodes (bench/cluster.ts).
  * Everything runs on this machine: the load generator, the broker or platform, and influxd
  * share its cores, so ratios against the baseline of the same run mean more than raw figures.
  */
@@ -78,6 +81,8 @@ const { values: args, positionals } = parseArgs({
     'province-minutes': { type: 'string', default: '3' },
     /** uplink mode: devices at 1 reading/s, minutes the line is cut, seconds before the regulator warns */
     'uplink-devices': { type: 'string', default: '500' },
+    /** cluster mode: devices spread over the nodes, flat out */
+    'cluster-devices': { type: 'string', default: '300' },
     'uplink-cut-minutes': { type: 'string', default: '10' },
     'uplink-down-after': { type: 'string', default: '300' },
     json: { type: 'string' },
@@ -683,7 +688,8 @@ try {
     })
   else if (mode === 'uplink')
     report.uplink = await uplink(influx, work, say, { devices: num(args['uplink-devices']), cutMinutes: num(args['uplink-cut-minutes']), downAfter: num(args['uplink-down-after']) })
-  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting, restart, attacks, history, province or uplink`)
+  else if (mode === 'cluster') report.cluster = await cluster(influx, work, say, { devices: num(args['cluster-devices']), seconds: num(args.seconds), window: num(args.window) })
+  else throw new Error(`unknown mode "${mode}": use throughput, idle, outage, alerting, restart, attacks, history, province, uplink or cluster`)
   report.checks = checks
   if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2))
 } finally {
