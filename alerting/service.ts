@@ -84,6 +84,20 @@ export interface LinkInput {
   readonly limits: LinkLimits
 }
 
+/** The alert journal drained into the store (or the store thread), on one node and on a cluster's. */
+export function alertEventWriter(deps: Pick<AlertingDeps, 'journal' | 'eventSink' | 'store' | 'writerMetrics' | 'log'>): StoreWriter<AlertEvent> {
+  return new StoreWriter<AlertEvent>(
+    deps.journal,
+    deps.eventSink ?? { write: (events) => deps.store.appendAlertEvents(events) },
+    { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 },
+    deps.writerMetrics,
+    {
+      onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
+      onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
+    },
+  )
+}
+
 /** How long a board's figures wait for the rules to catch up with what is committed. */
 const JUDGED_WAIT_MS = 1000
 
@@ -162,16 +176,7 @@ export class Alerting implements AlertingPort {
       throw err
     }
     const booking = new Booking(deps.devices, book, levels, deps.items)
-    const writer = new StoreWriter<AlertEvent>(
-      deps.journal,
-      deps.eventSink ?? { write: (events) => deps.store.appendAlertEvents(events) },
-      { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 },
-      deps.writerMetrics,
-      {
-        onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
-        onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
-      },
-    )
+    const writer = alertEventWriter(deps)
     const alerting = new Alerting(deps, book, rules, booking, writer)
     deps.readings.onCommit((c) => alerting.feed.committed(c))
     // a snapshot now, so that the next start replays only what comes after this one (a process

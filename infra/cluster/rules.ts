@@ -6,12 +6,12 @@ import type { AlertBus } from '../../alerting/bus.js'
 import { Booking, type EngineDevice, type EngineItem, type RuleStates } from '../../alerting/engine.js'
 import { RuleThread } from '../../alerting/rule-thread.js'
 import type { Judged } from '../../alerting/runner.js'
-import type { AlertingPort } from '../../alerting/service.js'
+import { alertEventWriter, type AlertingPort } from '../../alerting/service.js'
 import type { AlertEventStore } from '../../alerting/store.js'
 import type { Journal } from '../../ingest/journal/journal.js'
 import type { Log } from '../../ingest/log.js'
 import type { Reading } from '../../ingest/reading.js'
-import { StoreWriter, type PayloadSink, type WriterMetrics } from '../../ingest/writer.js'
+import type { PayloadSink, StoreWriter, WriterMetrics } from '../../ingest/writer.js'
 import { readingsStream } from './handoff.js'
 import { epochKey, leaseKey, type Partitions } from './partitions.js'
 import { afterId, idMs } from './stream-ids.js'
@@ -164,16 +164,7 @@ export class ClusterAlerting implements AlertingPort {
       deps.onFatal?.(err)
     })
     const booking = new Booking(deps.devices, book, rules.levels, deps.items)
-    const writer = new StoreWriter<AlertEvent>(
-      deps.journal,
-      deps.eventSink ?? { write: (events) => deps.store.appendAlertEvents(events) },
-      { batchSize: 500, flushMs: 50, maxBackoffMs: 30_000 },
-      deps.writerMetrics,
-      {
-        onError: (err, attempt) => deps.log.error({ err: err.message, attempt }, 'alert events not yet in the store; kept in the journal, retrying'),
-        onRecovered: (attempts) => deps.log.info({ attempts }, 'alert events reach the store again'),
-      },
-    )
+    const writer = alertEventWriter(deps)
     const a = new ClusterAlerting(deps, book, rules, booking, writer)
     // every mine's book before a screen asks (a Redis away now is retried by the mirror)
     for (const m of deps.mines()) await a.loadBook(m, undefined).catch(() => undefined)

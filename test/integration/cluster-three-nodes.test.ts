@@ -98,7 +98,8 @@ function load(id: string, mine: string, first: number) {
         await client.publishAsync(`mines/${mine}/devices/${id}/telemetry`, JSON.stringify({ ts: t, values: { rainfall: 0 } }), { qos: 1 })
         acked.push(t)
       } catch {
-        await new Promise((res) => setTimeout(res, 100))
+        // refused while its node went away: on again once it has reconnected to another
+        if (!client.connected) await new Promise((res) => client.once('connect', res))
       }
     }
   })()

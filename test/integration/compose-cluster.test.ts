@@ -158,7 +158,8 @@ describe('docker-compose.cluster.yml', () => {
           await device.publishAsync('mines/mine-a/devices/a-rain/telemetry', JSON.stringify({ ts: t, values: { rainfall: 0.5 } }), { qos: 1 })
           acked.push(t)
         } catch {
-          await new Promise((r) => setTimeout(r, 100))
+          // refused while its node went away: on again once it has reconnected through HAProxy
+          if (!device.connected) await new Promise((r) => device.once('connect', r))
         }
       }
     })()
