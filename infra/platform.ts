@@ -65,6 +65,7 @@ import { redisBrokerEngine, type BrokerEngine } from './cluster/broker-engine.js
 import { RedisClientIds } from './cluster/client-ids.js'
 import { Handoff } from './cluster/handoff.js'
 import { Partitions } from './cluster/partitions.js'
+import { OrphanedReadings } from './cluster/orphans.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
 import { registerClusterMetrics } from './cluster/metrics.js'
@@ -239,6 +240,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   // one owner per mine's rules and book, through expiring leases (docs/cluster.md)
   let handoff: Handoff | undefined
   let partitions: Partitions | undefined
+  let orphans: OrphanedReadings | undefined
   // the hand-off's own connection: a WAIT for the replicas holds up no lease renewal or session check
   const handoffRedis = clusterRedis?.duplicate()
   if (handoffRedis) {
@@ -271,6 +273,26 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   })
 
   undo.push(() => writer.stop())
+  // cluster mode: a node that never comes back leaves readings in Redis it had not written to the
+  // store; the owners of their mines write them (infra/cluster/orphans.ts), on a connection of their own
+  if (cfg.cluster && clusterRedis && partitions) {
+    const orphansRedis = clusterRedis.duplicate()
+    orphansRedis.on('error', onRedisError)
+    undo.push(() => orphansRedis.quit().catch(() => orphansRedis.disconnect()))
+    const p = partitions
+    const o = new OrphanedReadings({
+      redis: orphansRedis,
+      node: cfg.cluster.nodeId,
+      stored: () => ({ position: journal.checkpoint, backlogAgeMs: writer.backlogAgeMs }),
+      members: () => p.status().members,
+      owned: () => p.status().owns.map((o) => o.mineId),
+      write: (payload) => storeThread.readings.writePayloads([payload]),
+      log,
+    })
+    o.start()
+    undo.push(() => o.stop())
+    orphans = o
+  }
   new Gauge({
     name: 'minewatch_store_backlog_age_seconds',
     help: 'Age of the oldest reading in the journal not yet confirmed by the store (0: none); to within a second',
@@ -613,6 +635,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
               redisConnected: cluster?.redis.status === 'ready',
               handoff: handoff?.status() ?? null,
               partitions: partitions?.status() ?? null,
+              orphans: orphans?.status() ?? null,
             }
           : null,
         // 联网上报: the link to the upstream platform (null: none configured)

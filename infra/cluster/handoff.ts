@@ -18,14 +18,16 @@ const CHUNK = 500
 /*
  * One chunk of readings into their mines' streams, and this node's cursor moved past it, as one
  * atomic step, and only if the cursor is where this node thinks it is: a chunk is in Redis once,
- * whatever crashed when. KEYS[1] = the node's cursor; ARGV = from, end, min id (trim), then
- * stream name and reading (JSON) pairs. Returns 'done', else the cursor Redis holds (-1: none).
+ * whatever crashed when. KEYS[1] = the node's cursor; ARGV = from, end, min id (trim), node, then
+ * stream name and reading (JSON) pairs. Each entry says which node's journal it came from and
+ * where that chunk ends in it (fields n, p): if the node never comes back, another writes to the
+ * store what it had not (infra/cluster/orphans.ts). Returns 'done', else the cursor Redis holds (-1: none).
  */
 const APPEND = `
 local at = tonumber(redis.call('GET', KEYS[1]) or '-1')
 if at ~= tonumber(ARGV[1]) then return at end
-for i = 4, #ARGV, 2 do
-  redis.call('XADD', ARGV[i], 'MINID', '~', ARGV[3], '*', 'r', ARGV[i + 1])
+for i = 5, #ARGV, 2 do
+  redis.call('XADD', ARGV[i], 'MINID', '~', ARGV[3], '*', 'r', ARGV[i + 1], 'n', ARGV[4], 'p', ARGV[2])
 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 'done'`
@@ -129,7 +131,7 @@ export class Handoff {
   private async step(): Promise<void> {
     const { readings, end } = await this.journal.read(this.sent, CHUNK)
     if (end <= this.sent) return void (await new Promise((r) => setTimeout(r, 1000).unref()))
-    const args: string[] = [String(this.sent), String(end), `${this.opts.now() - STREAM_KEEP_MS}-0`]
+    const args: string[] = [String(this.sent), String(end), `${this.opts.now() - STREAM_KEEP_MS}-0`, this.opts.nodeId]
     for (const r of readings) args.push(readingsStream(r.mineId), JSON.stringify(r))
     const answer = await this.redis.eval(APPEND, 1, cursorKey(this.opts.nodeId), ...args)
     const held = Number(answer)

@@ -14,7 +14,7 @@ import type { Reading } from '../../ingest/reading.js'
 import type { PayloadSink, StoreWriter, WriterMetrics } from '../../ingest/writer.js'
 import { readingsStream } from './handoff.js'
 import { epochKey, leaseKey, type Partitions } from './partitions.js'
-import { afterId, idMs } from './stream-ids.js'
+import { afterId, fieldOf, idMs } from './stream-ids.js'
 
 /** A mine's warning events, every node's book follows it; only the mine's owner writes it (docs/cluster.md, "Rules and book"). */
 export const alertsStream = (mineId: string) => `minewatch:alerts:${mineId}`
@@ -572,11 +572,6 @@ export class ClusterAlerting implements AlertingPort {
     this.chain = run.catch(() => undefined)
     return run
   }
-}
-
-function fieldOf(fields: string[], name: string): string {
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!
-  throw new Error(`a stream entry without its "${name}" field`)
 }
 
 function laterOf(a: string | undefined, b: string): string {

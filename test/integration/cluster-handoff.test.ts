@@ -12,6 +12,7 @@ import { eventually } from '../helpers/eventually.js'
 import { startInflux, type TestInflux } from '../helpers/influxdb.js'
 import { runPlatform, testEnv, waitFor } from '../helpers/process.js'
 import { startRedis, startSentinels, type TestRedis } from '../helpers/redis.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { SAMPLE_VALUES } from '../helpers/samples.js'
 
 /**
@@ -175,6 +176,65 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
     } finally {
       await spare?.dispose()
       await sentinel.dispose()
+    }
+  }, 180_000)
+
+  it('writes to InfluxDB, through another node, every reading a node acknowledged and handed off but had not written when it died for good', async () => {
+    const bucket = 'handoff_orphans'
+    await influx.query(`CREATE DATABASE "${bucket}"`)
+    // node A reaches InfluxDB through a line the test cuts: its journal keeps what it acknowledges
+    const line = await startTcpProxy(Number(new URL(influx.url).port))
+    const started: ReturnType<typeof runPlatform>[] = []
+    try {
+      const node = (id: string, influxUrl: string) => {
+        const dir = mkdtempSync(join(tmpdir(), 'minewatch-handoff-'))
+        dirs.push(dir)
+        const p = runPlatform(testEnv(dir, { MINEWATCH_ADMIN_TOKEN: TOKEN, MINEWATCH_REDIS_URL: redis.url, MINEWATCH_NODE_ID: id, MINEWATCH_INFLUX_URL: influxUrl, MINEWATCH_INFLUX_BUCKET: bucket }))
+        started.push(p)
+        return p
+      }
+      const a = node('orphan-a', `http://127.0.0.1:${line.port}`)
+      const b = node('orphan-b', influx.url)
+      const [portsA, portsB] = await Promise.all([a.started(60_000), b.started(60_000)])
+      line.cut()
+      const load = await publishFlatOut(portsA.mqtt, Date.now() - 3_600_000)
+      await waitFor(() => load.total() >= 3000, 30_000)
+      for (const p of load.publishers) p.stop()
+      await Promise.all(load.publishers.map((p) => p.done))
+      await load.close()
+      const health = async (port: number) =>
+        (await (await fetch(`http://127.0.0.1:${port}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+          store: { pending: number }
+          cluster: { handoff: { backlogBytes: number }; orphans: { orphansWritten: number } }
+        }
+      // Redis has every reading; the store has none of them (A's line to InfluxDB is cut)
+      await eventually(async () => (await health(portsA.http)).cluster.handoff.backlogBytes === 0, 30_000)
+      expect((await health(portsA.http)).store.pending).toBe(load.total())
+      // A dies and never comes back (its volume is lost with it)
+      a.child.kill('SIGKILL')
+      await a.exited
+
+      // B, owning every mine once A's leases lapse, writes what A had not
+      const rowsOf = async (d: (typeof DEVICES)[number]) => {
+        const answer = await influx.query(`SELECT * FROM "${d.kind}" WHERE "device" = '${d.id}'`, bucket)
+        return ((answer.results[0].series?.[0]?.values ?? []) as [number, ...unknown[]][]).map(([t]) => t)
+      }
+      // (the earlier tests' nodes of this file, gone too, had their own leftovers, in other buckets: B writes those here as well)
+      const missing = async () => {
+        const out: string[] = []
+        for (const d of DEVICES) {
+          const times = new Set(await rowsOf(d))
+          for (const t of load.acked.get(d.id)!) if (!times.has(t)) out.push(`${d.id}@${t}`)
+        }
+        return out
+      }
+      await eventually(async () => (await missing()).length === 0, 60_000).catch(() => undefined)
+      expect(await missing(), 'acknowledged by A, not in InfluxDB').toEqual([])
+      expect((await health(portsB.http)).cluster.orphans.orphansWritten).toBeGreaterThanOrEqual(load.total())
+    } finally {
+      for (const p of started) p.child.kill('SIGKILL')
+      await Promise.all(started.map((p) => p.exited))
+      await line.close()
     }
   }, 180_000)
 })
