@@ -440,6 +440,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
           },
         })
   undo.push(() => alerting.stop())
+  // a mine handed back to a joining node is saved first: the joiner replays nothing
+  if (partitions && alerting instanceof ClusterAlerting) partitions.beforeHandBack = (m) => alerting.handBack(m)
   // 叫应: the open warnings' calls, through the outbox, to the channels of the site's notify section
   const notifier = await Notifier.start(current.notify, {
     dataDir: cfg.dataDir,

@@ -8,6 +8,14 @@ export const LEASE_TTL_MS = 10_000
 export const ROUND_MS = 2_000
 /** A node holds a lease, for itself, only this share of the TTL after the renewal began: it stops acting before Redis lets another take it. */
 const SAFE_SHARE = 0.8
+/** How long a hand-back waits for the mine's state to be saved: well within the lease's safe share. */
+const HAND_BACK_SAVE_MS = 3_000
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms)))
+  return Promise.race([p, late]).finally(() => clearTimeout(timer))
+}
 
 const MEMBERS = 'minewatch:members'
 /** Who holds the mine's lease: the node id, while it lasts. */
@@ -67,6 +75,8 @@ export class Partitions {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private stopped = false
+  /** Called before a lease is handed back to the node preferred for it (the rules save the mine's state). */
+  beforeHandBack: ((mineId: string) => Promise<void>) | undefined
 
   constructor(
     private readonly redis: Redis,
@@ -127,6 +137,11 @@ export class Partitions {
         } else this.drop(m, 'its lease could not be renewed')
       }
       for (const m of plan.release) {
+        // the state the joining node starts from, saved while this node still holds the lease (bounded: a slow save only means a longer replay there)
+        if (this.beforeHandBack && this.owns(m))
+          await withTimeout(this.beforeHandBack(m), HAND_BACK_SAVE_MS).catch((err: Error) =>
+            this.log.warn({ mine: m, err: err.message }, 'cluster: the mine’s rule state could not be saved before handing it back; the next owner replays from the last save'),
+          )
         this.drop(m, 'handed back to the node preferred for it')
         await this.redis.eval(RELEASE, 1, leaseKey(m), this.node)
       }

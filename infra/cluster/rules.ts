@@ -346,14 +346,19 @@ export class ClusterAlerting implements AlertingPort {
     return failed
   }
 
-  /** Every owned mine's rule state and book saved under its epoch: where a new owner starts. */
-  private async save(): Promise<void> {
+  /** A mine about to be handed back to the node preferred for it: its state saved, so that node replays nothing. */
+  handBack(mineId: string): Promise<void> {
+    return this.serial(() => this.save([mineId]))
+  }
+
+  /** Every owned mine's (or these mines') rule state and book saved under its epoch: where a new owner starts. */
+  private async save(only?: readonly string[]): Promise<void> {
     if (this.held.size === 0) return
     this.book.prune(this.deps.now(), RESOLVED_KEPT_MS)
     const states = await this.rules.snapshot()
     const alerts = this.book.all()
     for (const [m, h] of [...this.held]) {
-      if (!this.deps.partitions.owns(m)) continue
+      if (!this.deps.partitions.owns(m) || (only && !only.includes(m))) continue
       const mine: RuleStates = {}
       for (const [d, dm] of this.mineOf) if (dm === m && states[d]) mine[d] = states[d]
       const saved: SavedMine = { through: h.read === '0-0' ? null : h.read, states: mine, book: { through: h.alertsAt, alerts: alerts.filter((a) => a.mineId === m) } }

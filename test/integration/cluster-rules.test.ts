@@ -213,4 +213,27 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
     expect((await written(JIN)).filter((e) => e.alert.rule === 'phreatic-depth').at(-1)).toMatchObject({ type: 'normal', from: 'red', node: 'node-a' })
     raisedOnce(await written(JIN))
   }, 90_000)
+
+  it('saves a mine’s rules before handing its lease back to a node joining, which then replays nothing', async () => {
+    // node-a alone holds both mines; bt-baishi's readings are judged there
+    await eventually(() => owns('node-a', BAI), 30_000)
+    const rain = await device('node-a', 'bt-rain-01')
+    for (let i = 0; i < 20; i++) await rain.publishAsync(`mines/${BAI}/devices/bt-rain-01/telemetry`, JSON.stringify({ ts: (ts += 5), values: { rainfall: 0 } }), { qos: 1 })
+    await eventually(async () => {
+      const [last] = (await r.xrevrange(`minewatch:readings:${BAI}`, '+', '-', 'COUNT', 1)) as [string, string[]][]
+      return last !== undefined && (await r.get(`minewatch:judged:${BAI}`)) === last[0]
+    }, 20_000)
+    // node-b joins: bt-baishi is handed back to it
+    await start('node-b')
+    await eventually(() => owns('node-b', BAI), 30_000)
+    const takeUp = () =>
+      nodes
+        .get('node-b')!
+        .process.output()
+        .split('\n')
+        .find((l) => l.includes('now runs the mine’s rules') && l.includes(BAI))
+    const line = (await eventually(takeUp, 10_000))!
+    // the saved state covers every reading node-a judged: nothing to replay
+    expect(JSON.parse(line)).toMatchObject({ mine: BAI, saved: true, replayed: 0 })
+  }, 90_000)
 })
