@@ -241,6 +241,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   let handoff: Handoff | undefined
   let partitions: Partitions | undefined
   let orphans: OrphanedReadings | undefined
+  // (cluster mode: the rules and book, once started below; the orphans ask how far its events are written)
+  let clusterAlerting: ClusterAlerting | undefined
   // the hand-off's own connection: a WAIT for the replicas holds up no lease renewal or session check
   const handoffRedis = clusterRedis?.duplicate()
   if (handoffRedis) {
@@ -283,10 +285,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     const o = new OrphanedReadings({
       redis: orphansRedis,
       node: cfg.cluster.nodeId,
-      stored: () => ({ position: journal.checkpoint, backlogAgeMs: writer.backlogAgeMs }),
+      stored: () => ({ position: journal.checkpoint, backlogAgeMs: writer.backlogAgeMs, eventsBacklogAgeMs: clusterAlerting?.eventsBacklogAgeMs() ?? 0 }),
       members: () => p.status().members,
       owned: () => p.status().owns.map((o) => o.mineId),
       write: (payload) => storeThread.readings.writePayloads([payload]),
+      writeEvents: (payload) => storeThread.events.writePayloads([payload]),
       log,
     })
     o.start()
@@ -440,8 +443,11 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
           },
         })
   undo.push(() => alerting.stop())
-  // a mine handed back to a joining node is saved first: the joiner replays nothing
-  if (partitions && alerting instanceof ClusterAlerting) partitions.beforeHandBack = (m) => alerting.handBack(m)
+  if (alerting instanceof ClusterAlerting) {
+    clusterAlerting = alerting
+    // a mine handed back to a joining node is saved first: the joiner replays nothing
+    if (partitions) partitions.beforeHandBack = (m) => alerting.handBack(m)
+  }
   // 叫应: the open warnings' calls, through the outbox, to the channels of the site's notify section
   const notifier = await Notifier.start(current.notify, {
     dataDir: cfg.dataDir,

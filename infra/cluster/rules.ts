@@ -18,6 +18,12 @@ import { afterId, fieldOf, idMs } from './stream-ids.js'
 
 /** A mine's warning events, every node's book follows it; only the mine's owner writes it (docs/cluster.md, "Rules and book"). */
 export const alertsStream = (mineId: string) => `minewatch:alerts:${mineId}`
+/**
+ * How long a mine's alerts stream keeps an event that its saved book already covers: the week a
+ * resolved warning stays in the book (RESOLVED_KEPT_MS), for its history and for a dead node's
+ * events not yet in the store (infra/cluster/orphans.ts).
+ */
+export const ALERTS_KEEP_MS = RESOLVED_KEPT_MS
 /** The id in the mine's readings stream up to which the rules have judged and their events are in the alerts stream. */
 const judgedKey = (mineId: string) => `minewatch:judged:${mineId}`
 /** The owner's saved rule state and book of the mine (SavedMine). */
@@ -363,6 +369,8 @@ export class ClusterAlerting implements AlertingPort {
       for (const [d, dm] of this.mineOf) if (dm === m && states[d]) mine[d] = states[d]
       const saved: SavedMine = { through: h.read === '0-0' ? null : h.read, states: mine, book: { through: h.alertsAt, alerts: alerts.filter((a) => a.mineId === m) } }
       if (!(await saveMine(this.redis, m, h.epoch, saved))) this.drop(m, 'another node took the mine (its epoch moved on)')
+      // the events the saved book covers, older than the week kept, are no longer needed in Redis
+      else if (h.alertsAt) await this.redis.xtrim(alertsStream(m), 'MINID', Math.min(idMs(h.alertsAt), this.deps.now() - ALERTS_KEEP_MS))
     }
   }
 
@@ -530,6 +538,11 @@ export class ClusterAlerting implements AlertingPort {
 
   ruleState(deviceId: string, ruleId: string): Promise<unknown> {
     return this.rules.peek(deviceId, ruleId).catch(() => undefined)
+  }
+
+  /** How long the oldest warning event this node wrote has waited for the store, ms (0: none). */
+  eventsBacklogAgeMs(): number {
+    return this.writer.backlogAgeMs
   }
 
   lag(): { readings: number; oldestMs: number } {

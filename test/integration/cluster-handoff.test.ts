@@ -179,7 +179,7 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
     }
   }, 180_000)
 
-  it('writes to InfluxDB, through another node, every reading a node acknowledged and handed off but had not written when it died for good', async () => {
+  it('writes to InfluxDB, through another node, every reading a node acknowledged and handed off, and every warning event it raised, but had not written when it died for good', async () => {
     const bucket = 'handoff_orphans'
     await influx.query(`CREATE DATABASE "${bucket}"`)
     // node A reaches InfluxDB through a line the test cuts: its journal keeps what it acknowledges
@@ -193,8 +193,9 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
         started.push(p)
         return p
       }
-      const a = node('orphan-a', `http://127.0.0.1:${line.port}`)
-      const b = node('orphan-b', influx.url)
+      // (yt-jinshan is node-a's: rendezvous hashing of these names, cluster-leases.test.ts)
+      const a = node('node-a', `http://127.0.0.1:${line.port}`)
+      const b = node('node-b', influx.url)
       const [portsA, portsB] = await Promise.all([a.started(60_000), b.started(60_000)])
       line.cut()
       const load = await publishFlatOut(portsA.mqtt, Date.now() - 3_600_000)
@@ -205,11 +206,23 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
       const health = async (port: number) =>
         (await (await fetch(`http://127.0.0.1:${port}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
           store: { pending: number }
-          cluster: { handoff: { backlogBytes: number }; orphans: { orphansWritten: number } }
+          cluster: { handoff: { backlogBytes: number }; partitions: { owns: { mineId: string }[] }; orphans: { orphansWritten: number; orphanEventsWritten: number } }
         }
       // Redis has every reading; the store has none of them (A's line to InfluxDB is cut)
       await eventually(async () => (await health(portsA.http)).cluster.handoff.backlogBytes === 0, 30_000)
       expect((await health(portsA.http)).store.pending).toBe(load.total())
+      // and A, owning yt-jinshan, raises a warning there: in Redis, not in the store
+      await eventually(async () => (await health(portsA.http)).cluster.partitions.owns.some((o) => o.mineId === 'yt-jinshan'), 30_000)
+      const piezo = await mqtt.connectAsync(`mqtt://127.0.0.1:${portsA.mqtt}`, { username: 'yt-piezo-zk03', password: 'yt-piezo-zk03-demo', reconnectPeriod: 0, clientId: 'handoff-piezo-warning' })
+      await piezo.publishAsync('mines/yt-jinshan/devices/yt-piezo-zk03/telemetry', JSON.stringify({ ts: Date.now(), values: { depth: 4.3 } }), { qos: 1 })
+      await piezo.endAsync()
+      const raised = (await eventually(async () => {
+        for (const [, f] of (await direct.xrange('minewatch:alerts:yt-jinshan', '-', '+')) as [string, string[]][]) {
+          const e = JSON.parse(f[f.indexOf('e') + 1]!) as { type: string; alertId: string; alert: { rule: string } }
+          if (e.type === 'raised' && e.alert.rule === 'phreatic-depth' && f[f.indexOf('n') + 1] === 'node-a') return e
+        }
+        return undefined
+      }, 20_000))!
       // A dies and never comes back (its volume is lost with it)
       a.child.kill('SIGKILL')
       await a.exited
@@ -231,6 +244,11 @@ describe('cluster mode: the hand-off of readings to Redis', () => {
       await eventually(async () => (await missing()).length === 0, 60_000).catch(() => undefined)
       expect(await missing(), 'acknowledged by A, not in InfluxDB').toEqual([])
       expect((await health(portsB.http)).cluster.orphans.orphansWritten).toBeGreaterThanOrEqual(load.total())
+      // the warning's record too (the boards' history, the monthly report)
+      const stored = async () => (await influx.query(`SELECT "body" FROM "alert_events" WHERE "type" = 'raised'`, bucket)).results[0].series?.[0]?.values ?? []
+      await eventually(async () => (await stored()).some(([, body]: [number, string]) => JSON.parse(body).alertId === raised.alertId), 30_000).catch(() => undefined)
+      expect((await stored()).map(([, body]: [number, string]) => JSON.parse(body).alertId)).toContain(raised.alertId)
+      expect((await health(portsB.http)).cluster.orphans.orphanEventsWritten).toBeGreaterThanOrEqual(1)
     } finally {
       for (const p of started) p.child.kill('SIGKILL')
       await Promise.all(started.map((p) => p.exited))
