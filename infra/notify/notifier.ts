@@ -4,7 +4,7 @@ import { callsDue, callText, localTime, type NotifyConfig } from '../../alerting
 import type { Log } from '../../ingest/log.js'
 import { isoInZone, offsetMinutes } from '../../ingest/zone-time.js'
 import { makeChannel, type Send } from './channels.js'
-import { Outbox } from './outbox.js'
+import { Outbox, type SharedCalls } from './outbox.js'
 import { SignLinks } from './sign-links.js'
 
 /**
@@ -24,6 +24,8 @@ export interface NotifierDeps {
   readonly perMinute?: number
   /** Every warning the book holds (a link opened after its warning was resolved says so). */
   readonly allAlerts?: () => readonly Alert[]
+  /** Cluster mode: the calls delivered by any node (infra/cluster/calls.ts). */
+  readonly shared?: SharedCalls
 }
 
 /** What a one-time link opens (the page at /s/<token>). */
@@ -63,6 +65,7 @@ export class Notifier {
       log: deps.log,
       perMinute: (channel) => notifier.config.channels.find((c) => c.id === channel)?.perMinute ?? deps.perMinute ?? 20,
       render,
+      ...(deps.shared ? { shared: deps.shared } : {}),
     })
     links.index(outbox.ids())
     const notifier = new Notifier(config, outbox, channels, links, deps)
@@ -131,6 +134,7 @@ export class Notifier {
       status: e.status,
       attempts: e.attempts,
       deliveredAt: e.deliveredAt ?? null,
+      deliveredBy: e.deliveredBy ?? null,
       lastError: e.lastError ?? null,
       answered: this.links.isUsed(e.call.id),
       answeredAt: this.links.usedAt(e.call.id) ?? null,

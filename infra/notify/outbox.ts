@@ -32,6 +32,8 @@ export interface OutboxEntry {
   status: 'pending' | 'delivered' | 'failed'
   lastError?: string
   deliveredAt?: number
+  /** The cluster node that delivered it, when another node did (cluster mode: the mine's owner before a takeover). */
+  deliveredBy?: string
   /** Each step of the call as the file has it (queued, each failed attempt, delivered or given up): the warning's record shows them. */
   readonly trace: CallStep[]
 }
@@ -40,6 +42,19 @@ export interface CallStep {
   readonly t: 'queued' | 'attempt' | 'delivered' | 'failed'
   readonly at: number
   readonly error?: string
+  /** Delivered by another cluster node. */
+  readonly by?: string
+}
+
+/**
+ * The calls delivered by any node of a cluster (infra/cluster/calls.ts): a node taking a mine over
+ * decides the same calls (a call's id is the same whoever decides it) and sends none another node
+ * delivered. A call whose answer does not come is sent (at least once).
+ */
+export interface SharedCalls {
+  /** Of these calls, those some node delivered: by whom and when. */
+  delivered(ids: readonly string[]): Promise<Map<string, { by: string; at: number }>>
+  markDelivered(ids: readonly string[], at: number): Promise<void>
 }
 
 type Line =
@@ -47,7 +62,7 @@ type Line =
   /** A call whole, as compaction writes it. */
   | { t: 'call'; entry: OutboxEntry }
   | { t: 'attempt'; at: number; id: string; error: string }
-  | { t: 'delivered'; at: number; id: string }
+  | { t: 'delivered'; at: number; id: string; by?: string }
   | { t: 'failed'; at: number; id: string; error: string }
 
 const MAX_TRIES = 12
@@ -81,6 +96,8 @@ export class Outbox {
       readonly perMinute: (channel: string) => number
       /** The message as sent: the stored text with its call's one-time link filled in (sign-links.ts). */
       readonly render?: (text: string, callId: string) => string
+      /** Cluster mode: the calls delivered by any node. */
+      readonly shared?: SharedCalls
     },
   ) {}
 
@@ -182,7 +199,7 @@ export class Outbox {
     }
     const e = this.entries.get(line.id)
     if (!e) return
-    e.trace.push(line.t === 'delivered' ? { t: line.t, at: line.at } : { t: line.t, at: line.at, error: line.error })
+    e.trace.push(line.t === 'delivered' ? { t: line.t, at: line.at, ...(line.by ? { by: line.by } : {}) } : { t: line.t, at: line.at, error: line.error })
     if (line.t === 'attempt') {
       e.attempts++
       e.lastError = line.error
@@ -191,6 +208,7 @@ export class Outbox {
       e.attempts++
       e.status = 'delivered'
       e.deliveredAt = line.at
+      if (line.by) e.deliveredBy = line.by
       this.settled(e)
     } else {
       e.status = 'failed'
@@ -235,7 +253,8 @@ export class Outbox {
     this.inFlight = true
     try {
       const now = this.deps.now()
-      const due = [...this.waiting].filter((e) => e.nextAt <= now)
+      let due = [...this.waiting].filter((e) => e.nextAt <= now)
+      if (this.deps.shared && due.length > 0) due = await this.notDeliveredElsewhere(due, this.deps.shared)
       // red first, each on its own; the rest by channel and address, a digest when many
       const groups = new Map<string, OutboxEntry[]>()
       for (const e of due.sort((a, b) => Number(b.call.level === 'red') - Number(a.call.level === 'red') || a.queuedAt - b.queuedAt)) {
@@ -251,6 +270,23 @@ export class Outbox {
     } finally {
       this.inFlight = false
     }
+  }
+
+  /** The due calls no other node delivered; those it did are recorded so, and not sent again. */
+  private async notDeliveredElsewhere(due: OutboxEntry[], shared: SharedCalls): Promise<OutboxEntry[]> {
+    let elsewhere: Map<string, { by: string; at: number }>
+    try {
+      elsewhere = await shared.delivered(due.map((e) => e.call.id))
+    } catch (err) {
+      // not knowing, a call is sent: twice is better than never
+      this.deps.log.warn({ err: (err as Error).message }, '叫应: 无法查询其他节点是否已送达, 照常发送 (cannot ask whether another node delivered these calls; sending them)')
+      return due
+    }
+    if (elsewhere.size === 0) return due
+    const lines: Line[] = [...elsewhere].map(([id, d]) => ({ t: 'delivered', at: d.at, id, by: d.by }))
+    for (const l of lines) this.replay(l)
+    await this.append(lines)
+    return due.filter((e) => !elsewhere.has(e.call.id))
   }
 
   /** One message: a call, or a digest of several for one channel and address. */
@@ -284,7 +320,16 @@ export class Outbox {
           }
     try {
       await send(message)
-      await this.settle(group, { t: 'delivered' }, this.deps.now())
+      const at = this.deps.now()
+      await this.settle(group, { t: 'delivered' }, at)
+      await this.deps.shared
+        ?.markDelivered(
+          group.map((e) => e.call.id),
+          at,
+        )
+        .catch((err: Error) =>
+          this.deps.log.warn({ err: err.message }, '叫应: 送达未能告知其他节点; 接管本矿的节点可能再发一次 (a delivery could not be shared; a node taking the mine over may send it again)'),
+        )
     } catch (err) {
       const error = (err as Error).message.slice(0, 300)
       const giveUp = first.attempts + 1 >= MAX_TRIES

@@ -236,4 +236,32 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
     // the saved state covers every reading node-a judged: nothing to replay
     expect(JSON.parse(line)).toMatchObject({ mine: BAI, saved: true, replayed: 0 })
   }, 90_000)
+
+  it('sends none of the calls (叫应) a killed owner delivered when another node takes the mine over', async () => {
+    await eventually(() => owns('node-a', JIN), 30_000)
+    const token = await tokenOf('node-b', 'yt-dispatcher')
+    const seen = await screen('node-b', token)
+    // the reservoir past its orange line at yt-jinshan, left unsigned: node-a, the owner, calls the duty dispatcher (the demo's log channel)
+    const reservoir = await device('node-b', 'yt-reservoir-01')
+    await send(reservoir, 'yt-reservoir-01', { level: 99.5 })
+    const raised = (await eventually(() => seen.find((e) => e.type === 'raised' && e.alert.subject.id === 'yt-reservoir-01' && e.alert.level === 'orange'), 20_000))!
+    const sentBy = (node: string) =>
+      nodes
+        .get(node)!
+        .process.output()
+        .split('\n')
+        .filter((l) => l.includes('叫应 (记录渠道') && l.includes(raised.alert.id))
+        .map((l) => (JSON.parse(l) as { call: string }).call)
+    const [call] = (await eventually(() => (sentBy('node-a').length > 0 ? sentBy('node-a') : undefined), 20_000))!
+    await eventually(async () => (await r.get(`minewatch:call:${call}`)) !== null, 10_000)
+    await kill('node-a')
+    // node-b takes the mine over and decides the same call: delivered by node-a, so not sent again
+    const calls = async () => {
+      const res = await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}/api/alerts/${raised.alert.id}/notifications`, { headers: { authorization: `Bearer ${token}` } })
+      return ((await res.json()) as { notifications: { id: string; status: string; deliveredBy: string | null }[] }).notifications
+    }
+    await eventually(async () => (await calls()).some((c) => c.id === call && c.deliveredBy === 'node-a'), 40_000)
+    expect((await calls()).find((c) => c.id === call)).toMatchObject({ status: 'delivered', deliveredBy: 'node-a' })
+    expect(sentBy('node-b')).not.toContain(call)
+  }, 90_000)
 })
