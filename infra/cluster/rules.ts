@@ -89,6 +89,14 @@ interface ActRequest {
   readonly action: Action
 }
 
+/** A question to the owner's rule thread: the boards' figures. */
+type Query = { op: 'judged'; deviceIds: readonly string[] } | { op: 'ruleState'; deviceId: string; ruleId: string }
+interface QueryRequest {
+  readonly id: string
+  readonly from: string
+  readonly query: Query
+}
+
 export interface ClusterAlertingDeps {
   readonly devices: readonly EngineDevice[]
   readonly items: readonly EngineItem[]
@@ -116,6 +124,8 @@ export interface ClusterAlertingDeps {
 
 const READ_COUNT = 2000
 const ACT_TIMEOUT_MS = 5000
+/** How long a board waits for the owner's figures before it shows this node's own. */
+const ASK_TIMEOUT_MS = 2000
 const utf8 = new TextEncoder()
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref())
 
@@ -140,7 +150,9 @@ export class ClusterAlerting implements AlertingPort {
   private stopped = false
   private loops: Promise<void>[] = []
   private behindMs = 0
+  /** Requests sent to another node, by id: what to do with its answer. */
   private readonly waiting = new Map<string, (r: BookResult) => void>()
+  private readonly asking = new Map<string, (value: unknown) => void>()
   /** This part's own connection: its WAITs and long reads hold up no one else's commands (leases, hand-off, sessions). */
   private readonly redis: Redis
   private readonly feed: Redis
@@ -492,13 +504,23 @@ export class ClusterAlerting implements AlertingPort {
   }
 
   private onMessage(text: string): void {
-    let msg: { request?: ActRequest; reply?: { id: string; result: BookResult } }
+    let msg: { request?: ActRequest; reply?: { id: string; result: BookResult }; query?: QueryRequest; answer?: { id: string; value: unknown } }
     try {
       msg = JSON.parse(text)
     } catch {
       return
     }
     if (msg.reply) this.waiting.get(msg.reply.id)?.(msg.reply.result)
+    if (msg.answer) this.asking.get(msg.answer.id)?.(msg.answer.value)
+    const q = msg.query
+    if (q) {
+      // the figures of the rule thread here, the mine's owner's
+      const value = q.query.op === 'judged' ? this.rules.judged(q.query.deviceIds) : this.rules.peek(q.query.deviceId, q.query.ruleId)
+      void value
+        .catch(() => null)
+        .then((v) => this.redis.publish(actChannel(q.from), JSON.stringify({ answer: { id: q.id, value: v ?? null } })))
+        .catch(() => undefined)
+    }
     const req = msg.request
     if (!req) return
     const began = performance.now()
@@ -531,13 +553,49 @@ export class ClusterAlerting implements AlertingPort {
     return [...stored, ...recent.filter((e) => !seen.has(`${e.type}\u0000${e.at}`))].sort((a, b) => a.at - b.at)
   }
 
-  /** The rules' figures: this node's rule thread (current for the mines it owns). */
-  judged(deviceIds: readonly string[]): Promise<Record<string, Record<string, Judged>>> {
-    return this.rules.judged(deviceIds).catch(() => ({}))
+  /**
+   * The rules' figures (the boards' 判定, the trend's forecast), from the rule thread of the node
+   * owning each device's mine: this node's for the mines it owns, the owner's (asked through
+   * Redis) for the others; this node's own, possibly stale, when the owner does not answer in time.
+   */
+  async judged(deviceIds: readonly string[]): Promise<Record<string, Record<string, Judged>>> {
+    const here: string[] = []
+    const elsewhere = new Map<string, string[]>()
+    const owners = this.deps.partitions.status().owners
+    for (const d of deviceIds) {
+      const owner = owners[this.mineOf.get(d) ?? '']
+      if (!owner || owner === this.deps.node) here.push(d)
+      else elsewhere.set(owner, [...(elsewhere.get(owner) ?? []), d])
+    }
+    const local = () => this.rules.judged(here).catch(() => ({}))
+    const parts = await Promise.all([
+      local(),
+      ...[...elsewhere].map(([owner, ids]) => this.ask<Record<string, Record<string, Judged>>>(owner, { op: 'judged', deviceIds: ids }).then((v) => v ?? this.rules.judged(ids).catch(() => ({})))),
+    ])
+    return Object.assign({}, ...parts) as Record<string, Record<string, Judged>>
   }
 
-  ruleState(deviceId: string, ruleId: string): Promise<unknown> {
-    return this.rules.peek(deviceId, ruleId).catch(() => undefined)
+  async ruleState(deviceId: string, ruleId: string): Promise<unknown> {
+    const owner = this.deps.partitions.status().owners[this.mineOf.get(deviceId) ?? '']
+    const fromOwner = owner && owner !== this.deps.node ? await this.ask(owner, { op: 'ruleState', deviceId, ruleId }) : undefined
+    return fromOwner ?? this.rules.peek(deviceId, ruleId).catch(() => undefined)
+  }
+
+  /** A question to another node's rule thread; undefined when it does not answer within 2 s. */
+  private ask<T>(owner: string, query: Query): Promise<T | undefined> {
+    const id = randomUUID()
+    return new Promise<T | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.asking.delete(id)
+        resolve(undefined)
+      }, ASK_TIMEOUT_MS)
+      this.asking.set(id, (v) => {
+        clearTimeout(timer)
+        this.asking.delete(id)
+        resolve((v ?? undefined) as T | undefined)
+      })
+      this.redis.publish(actChannel(owner), JSON.stringify({ query: { id, from: this.deps.node, query } satisfies QueryRequest })).catch(() => undefined)
+    })
   }
 
   /** How long the oldest warning event this node wrote has waited for the store, ms (0: none). */

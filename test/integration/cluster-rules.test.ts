@@ -112,6 +112,8 @@ function raisedOnce(events: readonly AlertEvent[]): void {
 beforeAll(async () => {
   redis = await startRedis()
   influx = await startInflux()
+  // (the platform does not create InfluxDB 1.x's database: the boards' queries need it)
+  await influx.query('CREATE DATABASE "rules"')
   r = new Redis(redis.url)
   await start('node-a')
   await start('node-b')
@@ -140,6 +142,10 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
     const raised = (await eventually(() => seen.find((e) => e.type === 'raised' && e.alert.rule === 'phreatic-depth'), 20_000))!
     expect(raised.alert.level).toBe('orange')
     expect((await written(JIN)).filter((e) => e.type === 'raised').map((e) => e.node)).toEqual(['node-a'])
+    // node-b's board shows the owner's figures (asked of node-a): the depth judged, at orange
+    const board = await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}/api/mines/${JIN}/devices`, { headers: { authorization: `Bearer ${token}` } })
+    const piezoRow = ((await board.json()) as { id: string; judged: { rule: string; value: number | null; level: string | null }[] }[]).find((d) => d.id === PIEZO)
+    expect(piezoRow?.judged.find((j) => j.rule === 'phreatic-depth')).toMatchObject({ value: 4.3, level: 'orange' })
 
     // signed on node-b: done by node-a, answered once in Redis
     const res = await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}/api/alerts/${raised.alert.id}/acknowledge`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
