@@ -67,6 +67,7 @@ import { Handoff } from './cluster/handoff.js'
 import { Partitions } from './cluster/partitions.js'
 import { OrphanedReadings } from './cluster/orphans.js'
 import { RedisCalls } from './cluster/calls.js'
+import { RedisSiteShare } from './cluster/site.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
 import { registerClusterMetrics } from './cluster/metrics.js'
@@ -728,6 +729,13 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       if (after?.passwordHash !== u.passwordHash) for (const digest of await sessions.revokeUser(u.id)) live.endSession(digest)
       if (JSON.stringify(after) !== JSON.stringify(u)) live.endUser(u.id)
     }
+  }
+
+  // cluster mode: the site administered on any node runs on every node (infra/cluster/site.ts)
+  if (cfg.cluster && clusterRedis) {
+    const share = new RedisSiteShare(clusterRedis)
+    undo.push(() => share.close())
+    await siteAdmin.share(share, applySite, log)
   }
 
   let stopping: Promise<void> | undefined

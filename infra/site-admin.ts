@@ -40,6 +40,32 @@ interface Saved {
   readonly seed: string
   readonly site: unknown
   readonly lastChange: AuditEntry | null
+  /** Cluster mode: the shared site's revision this is (SiteShare); absent on a single node. */
+  readonly revision?: number
+}
+
+/** The site as the cluster's nodes share it (infra/cluster/site.ts): a revision counted up at each change. */
+export interface SharedSite {
+  readonly revision: number
+  readonly seed: string
+  readonly site: unknown
+  readonly lastChange: AuditEntry | null
+}
+
+/**
+ * Cluster mode (docs/cluster.md, "Site administration"): the administered site in Redis, so that a
+ * change made on one node reaches every node (a device added on one is let in by all).
+ */
+export interface SiteShare {
+  latest(): Promise<SharedSite | undefined>
+  /** Publishes `next` if the shared revision is still `expected`: false when another node changed the site first. */
+  publish(expected: number, next: SharedSite): Promise<boolean>
+  /** Calls back when another node changed the site. */
+  onChange(listener: () => void): void
+  putPlan(image: string, bytes: Uint8Array): Promise<void>
+  getPlan(image: string): Promise<Buffer | undefined>
+  /** The cluster's audit entries, newest first. */
+  audit(limit: number): Promise<AuditEntry[]>
 }
 
 export type AdminResult = (ChangeResult & { ok: false }) | { ok: true; site: Site; entry: AuditEntry; secret?: string }
@@ -58,6 +84,10 @@ export function siteDigest(text: string): string {
 
 export class SiteAdmin {
   private queue: Promise<unknown> = Promise.resolve()
+  private revision = 0
+  /** The site file won over the administered site at this start (it was edited): its audit entry. */
+  private fileWon: AuditEntry | undefined
+  private shared: { share: SiteShare; apply: (site: Site) => Promise<void> } | undefined
 
   private constructor(
     private readonly dir: string,
@@ -97,12 +127,15 @@ export class SiteAdmin {
         { file },
         '站点文件已被修改: 以站点文件为准, 之前在站点管理中的修改记录在审计日志中 (the site file changed since the admin screen last changed the site: the file wins; earlier changes stay in the audit log)',
       )
+      admin.revision = saved.revision ?? 0
+      admin.fileWon = entry
       await admin.commit(fileSite, entry)
       return admin
     }
     const parsed = parseSite(saved.site)
     if (!parsed.ok) throw new Error(`${file} no longer validates (${parsed.errors.slice(0, 3).join('; ')}); move it aside to start from the site file`)
     admin.site = parsed.site
+    admin.revision = saved.revision ?? 0
     // a crash after site.json but before its audit line: the line is written now
     if (saved.lastChange && !(await admin.audited(saved.lastChange.id))) await admin.appendAudit(saved.lastChange)
     return admin
@@ -110,6 +143,59 @@ export class SiteAdmin {
 
   current(): Site {
     return this.site
+  }
+
+  /**
+   * Cluster mode: the site shared with the other nodes from now on. The newer of this node's and
+   * the cluster's is run (this node's when its site file was edited: the file wins, as on one
+   * node, and reaches the others); another node's changes are taken up as they come, and
+   * `apply` hands them to the running parts.
+   */
+  async share(share: SiteShare, apply: (site: Site) => Promise<void>, log: Log): Promise<void> {
+    this.shared = { share, apply }
+    // (until its site file's edit is out, this node's site is the one to publish)
+    const sync = () =>
+      this.enqueue(() => this.sync(this.fileWon !== undefined)).catch((err: Error) =>
+        log.warn({ err: err.message }, 'cluster: the site could not be compared with the cluster’s in Redis; compared again shortly (docs/cluster.md)'),
+      )
+    share.onChange(() => void sync())
+    await sync()
+  }
+
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn)
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** This node's site against the cluster's: the cluster's when newer; `ours` publishes this node's over it. */
+  private async sync(ours: boolean): Promise<void> {
+    const { share, apply } = this.shared!
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const latest = await share.latest()
+      if (latest && !ours) {
+        if (latest.revision > this.revision) await this.adopt(latest, apply)
+        return
+      }
+      // the cluster has no site yet, or this node's site file was edited (the file wins, as on one node): this node's goes out
+      const next: SharedSite = { revision: (latest?.revision ?? 0) + 1, seed: this.seed, site: this.site, lastChange: this.fileWon ?? null }
+      if (await share.publish(latest?.revision ?? 0, next)) {
+        this.revision = next.revision
+        this.fileWon = undefined
+        return this.commit(this.site, null)
+      }
+    }
+    throw new Error('the site kept changing on other nodes while this node published its own')
+  }
+
+  /** Another node's site: checked as a site file is, made durable here, then run. */
+  private async adopt(latest: SharedSite, apply: (site: Site) => Promise<void>): Promise<void> {
+    const parsed = parseSite(latest.site)
+    if (!parsed.ok) throw new Error(`the cluster's site (revision ${latest.revision}) does not validate: ${parsed.errors.slice(0, 3).join('; ')}`)
+    this.revision = latest.revision
+    await this.commit(parsed.site, latest.lastChange, true)
+    await apply(parsed.site)
+    this.deps.log.info({ revision: latest.revision, change: latest.lastChange?.op ?? null }, '站点已按其他节点的修改更新 (the site changed on another node; taken up here)')
   }
 
   /**
@@ -134,6 +220,8 @@ export class SiteAdmin {
     await mkdir(dir, { recursive: true })
     const image = `${mineId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}.${size.ext}`
     await writeFileAtomic(join(dir, image), bytes)
+    // cluster mode: every node serves the drawing the site names
+    await this.shared?.share.putPlan(image, bytes)
     return { image, width: size.width, height: size.height }
   }
 
@@ -144,17 +232,51 @@ export class SiteAdmin {
     try {
       return { bytes: await readFile(join(this.dir, 'plans', image)), type: PLAN_TYPES[ext] }
     } catch {
-      return undefined
+      // cluster mode: a drawing uploaded on another node, kept here from now on
+      const bytes = await this.shared?.share.getPlan(image).catch(() => undefined)
+      if (!bytes) return undefined
+      await mkdir(join(this.dir, 'plans'), { recursive: true })
+      await writeFileAtomic(join(this.dir, 'plans', image), bytes).catch(() => undefined)
+      return { bytes, type: PLAN_TYPES[ext] }
     }
   }
 
-  /** The newest audit entries first. */
+  /** The newest audit entries first (cluster mode: every node's changes, as Redis keeps them). */
   async audit(limit: number): Promise<AuditEntry[]> {
+    const shared = await this.shared?.share.audit(limit).catch(() => undefined)
+    if (shared) return shared
     const lines = await this.auditLines()
     return lines.slice(-limit).reverse()
   }
 
   private async run(actor: string, change: AdminChange, apply: (site: Site) => Promise<void>): Promise<AdminResult> {
+    // cluster mode: the change is made to the cluster's newest site, and goes out before it is confirmed
+    for (let attempt = 0; this.shared; attempt++) {
+      await this.sync(false)
+      const made = await this.make(actor, change)
+      if (!made.ok) return made.result
+      const next: SharedSite = { revision: this.revision + 1, seed: this.seed, site: made.site, lastChange: made.entry }
+      if (await this.shared.share.publish(this.revision, next)) {
+        this.revision = next.revision
+        return this.finish(made, actor, apply)
+      }
+      // another node changed the site meanwhile: made again on top of its change
+      if (attempt >= 4) throw new Error('the site kept changing on other nodes; try the change again')
+    }
+    const made = await this.make(actor, change)
+    return made.ok ? this.finish(made, actor, apply) : made.result
+  }
+
+  private async finish(made: { site: Site; entry: AuditEntry; secret: string | undefined }, actor: string, apply: (site: Site) => Promise<void>): Promise<AdminResult> {
+    const { site, entry, secret } = made
+    await this.commit(site, entry)
+    await apply(site)
+    this.deps.log.info({ actor, op: entry.op, target: entry.target, audit: entry.id }, '站点已修改 (site changed)')
+    return { ok: true, site, entry, ...(secret ? { secret } : {}) }
+  }
+
+  /** The change made to the current site (not yet durable): the new site and its audit entry, or why not. */
+  private async make(actor: string, change: AdminChange): Promise<{ ok: true; site: Site; entry: AuditEntry; secret: string | undefined } | { ok: false; result: ChangeResult & { ok: false } }> {
     let secret: string | undefined
     let full: SiteChange
     if (change.op === 'device.add' || change.op === 'device.secret') {
@@ -165,19 +287,17 @@ export class SiteAdmin {
       full = { ...change, passwordHash: await hashSecret(secret) }
     } else full = change
     const result = applyChange(this.site, full)
-    if (!result.ok) return result
+    if (!result.ok) return { ok: false, result }
     const entry: AuditEntry = { id: this.deps.newId(), at: this.deps.now(), actor, op: change.op, target: result.target, before: result.before, after: result.after }
-    await this.commit(result.site, entry)
-    await apply(result.site)
-    this.deps.log.info({ actor, op: entry.op, target: entry.target, audit: entry.id }, '站点已修改 (site changed)')
-    return { ok: true, site: result.site, entry, ...(secret ? { secret } : {}) }
+    return { ok: true, site: result.site, entry, secret }
   }
 
-  private async commit(site: Site, entry: AuditEntry): Promise<void> {
-    const saved: Saved = { version: 1, seed: this.seed, site, lastChange: entry }
+  /** `adopted`: another node's change, whose audit line this node may have written already (a restart midway). */
+  private async commit(site: Site, entry: AuditEntry | null, adopted = false): Promise<void> {
+    const saved: Saved = { version: 1, seed: this.seed, site, lastChange: entry, ...(this.shared || this.revision ? { revision: this.revision } : {}) }
     await writeFileAtomic(join(this.dir, 'site.json'), JSON.stringify(saved))
     this.site = site
-    await this.appendAudit(entry)
+    if (entry && !(adopted && (await this.audited(entry.id)))) await this.appendAudit(entry)
   }
 
   private async appendAudit(entry: AuditEntry): Promise<void> {

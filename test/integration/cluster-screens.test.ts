@@ -199,4 +199,27 @@ describe('cluster mode: screens across nodes', () => {
     const raised = (await eventually(() => s.alerts.find((e) => e.type === 'raised' && e.alert.subject.id === PIEZO), 10_000))!
     expect(raised.alert.level).toBe('orange')
   })
+
+  it('runs a site change made on one node on every node: a device added on node-a is let in by node-b, and by a node started afresh', async () => {
+    const device = { id: 'yt-piezo-zk21', kind: 'piezometer', name: '浸润线 ZK21', position: { lat: 37.35, lon: 120.85 }, interval: 60 }
+    const res = await fetch(`${http('node-a')}/api/admin/mines/${JIN}/devices`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(device),
+    })
+    expect(res.status, await res.clone().text()).toBe(200)
+    const { secret } = (await res.json()) as { secret: string }
+    const connect = (node: string) => mqtt.connectAsync(`mqtt://127.0.0.1:${nodes.get(node)!.mqtt}`, { username: device.id, password: secret, reconnectPeriod: 0, clientId: `${device.id}-${node}` })
+    // node-b takes the change up (Redis pub/sub): the device's secret is good there
+    const c = (await eventually(() => connect('node-b').catch(() => undefined), 10_000))!
+    await c.endAsync()
+    const audit = (await (await fetch(`${http('node-b')}/api/admin/audit`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { entries: { op: string; target: string }[] }
+    expect(audit.entries[0]).toMatchObject({ op: 'device.add', target: `device:${device.id}` })
+    // a node started with an empty data directory and the same site file runs the cluster's site
+    const b = nodes.get('node-b')!
+    b.process.child.kill('SIGTERM')
+    expect(await b.process.exited).toBe(0)
+    await start('node-b')
+    await (await connect('node-b')).endAsync()
+  })
 })
