@@ -50,4 +50,19 @@ export class LinkHold {
   get size(): number {
     return this.held.size
   }
+
+  /** The held silences of these devices (cluster mode: saved with their mine's rule state, for the next owner). */
+  heldOf(devices: ReadonlySet<string>): Fired[] {
+    return [...this.held.values()].filter((f) => devices.has(f.device))
+  }
+
+  /** Held silences taken over (cluster mode: a mine's, as its last owner saved them). */
+  restore(fired: readonly Fired[]): void {
+    for (const f of fired) this.held.set(`${f.device}\u0000${f.rule}`, f)
+  }
+
+  /** Lets go of these devices' held silences (their mine went to another node). */
+  forget(devices: ReadonlySet<string>): void {
+    for (const [key, f] of this.held) if (devices.has(f.device)) this.held.delete(key)
+  }
 }

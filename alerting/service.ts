@@ -216,30 +216,7 @@ export class Alerting implements AlertingPort {
 
   /** The links' level changes against the book (the book is the memory: a restart raises nothing twice). */
   private links(now: number): AlertEvent[] {
-    const out: AlertEvent[] = []
-    for (const link of this.deps.links?.() ?? []) {
-      for (const j of judgeLink(link.name, link.observation, link.limits, now)) {
-        const open = this.book.openFor(link.id, j.rule)
-        const level = open && !open.normal ? open.level : null
-        if (level === j.level) continue
-        out.push(
-          ...this.book.onLevel(
-            {
-              mineId: link.mineId,
-              subject: { type: 'link', id: link.id, name: link.name },
-              ruleKind: 'link',
-              class: 'offline',
-              timeZone: link.timeZone,
-              message: j.message,
-              basis: '矿山平台与监管平台联网 (联网上报): 连接与数据时效',
-            },
-            { type: 'level', rule: j.rule, from: level, to: j.level, value: j.value, threshold: j.threshold, unit: '分钟', ts: now },
-            now,
-          ),
-        )
-      }
-    }
-    return out
+    return judgeLinks(this.book, this.deps.links?.() ?? [], now)
   }
 
   /** What these devices' rules last judged (the boards' figures); empty when the rule thread cannot say. */
@@ -411,4 +388,32 @@ export class Alerting implements AlertingPort {
       this.deps.log.warn({ err: (err as Error).message }, 'rule state snapshot not saved; the readings journal keeps what the last one needs')
     }
   }
+}
+
+/** The mine platforms' links (联网) judged, as level changes against the book (alerting/links.ts): both alerting services. */
+export function judgeLinks(book: AlertBook, links: readonly LinkInput[], now: number): AlertEvent[] {
+  const out: AlertEvent[] = []
+  for (const link of links) {
+    for (const j of judgeLink(link.name, link.observation, link.limits, now)) {
+      const open = book.openFor(link.id, j.rule)
+      const level = open && !open.normal ? open.level : null
+      if (level === j.level) continue
+      out.push(
+        ...book.onLevel(
+          {
+            mineId: link.mineId,
+            subject: { type: 'link', id: link.id, name: link.name },
+            ruleKind: 'link',
+            class: 'offline',
+            timeZone: link.timeZone,
+            message: j.message,
+            basis: '矿山平台与监管平台联网 (联网上报): 连接与数据时效',
+          },
+          { type: 'level', rule: j.rule, from: level, to: j.level, value: j.value, threshold: j.threshold, unit: '分钟', ts: now },
+          now,
+        ),
+      )
+    }
+  }
+  return out
 }

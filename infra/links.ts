@@ -4,13 +4,16 @@ import type { Presence } from '../ingest/presence.js'
 import { gatewayDevices, type GatewayConfig } from '../ingest/site.js'
 import type { Site } from './config/site-file.js'
 
+/** Where the gateways stand: this node's presence, or the cluster's (infra/cluster/presence.ts). */
+export type GatewayView = Pick<Presence, 'gateway' | 'gatewayLag'>
+
 /*
  * The links of the mine platforms that report to this one (a regulator's platform, docs/uplink.md):
  * each is a gateway account naming mines, judged by the 联网 rule from what presence saw of it.
  */
 
 /** A mine platform's account as this platform sees it: connected, since when, how late its freshest readings. */
-export function linkObservation(presence: Presence, gatewayId: string, startedAt: number, at: number): LinkObservation {
+export function linkObservation(presence: GatewayView, gatewayId: string, startedAt: number, at: number): LinkObservation {
   const seen = presence.gateway(gatewayId)
   return { connected: seen?.connected ?? false, since: seen?.since ?? startedAt, lagMs: presence.gatewayLag(gatewayId, at) }
 }
@@ -28,7 +31,7 @@ export function linkLimits(g: GatewayConfig): LinkLimits {
 }
 
 /** Each mine platform's link (a gateway naming mines), for each of its mines, as this platform sees it. */
-export function mineLinks(site: Site, presence: Presence, startedAt: number, at: number): LinkInput[] {
+export function mineLinks(site: Site, presence: GatewayView, startedAt: number, at: number): LinkInput[] {
   const zones = new Map(site.mines.map((m) => [m.id, m.timezone]))
   return site.gateways.flatMap((g) => {
     const observation = linkObservation(presence, g.id, startedAt, at)

@@ -428,22 +428,21 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     writerMetrics: { written: () => undefined, pending: () => undefined, failed: () => undefined },
     ...(cfg.onFatal ? { onFatal: cfg.onFatal } : {}),
   }
+  // a regulator's platform judges the links of the mine platforms that report to it (docs/uplink.md),
+  // by where their gateways stand on any node in cluster mode
+  const gateways = clusterPresence ?? presence
+  const links = {
+    links: () => mineLinks(current, gateways, startedAt, now()),
+    linkPhase: (deviceId: string, at: number) => {
+      const g = carriers.get(deviceId)
+      return g === undefined ? undefined : linkPhase(linkObservation(gateways, g.id, startedAt, at), linkLimits(g), at)
+    },
+  }
   // cluster mode: each mine's rules and book on the node holding its lease, the book followed from Redis everywhere
   const alerting: AlertingPort =
     cfg.cluster && clusterRedis && partitions
-      ? await ClusterAlerting.start({ ...alertDeps, redis: clusterRedis, node: cfg.cluster.nodeId, replicas: cfg.cluster.replicas, partitions, mines: () => current.mines.map((m) => m.id) })
-      : await Alerting.start({
-          ...alertDeps,
-          snapshots: ruleState,
-          snapshot,
-          readings: journal,
-          // a regulator's platform judges the links of the mine platforms that report to it (docs/uplink.md)
-          links: () => mineLinks(current, presence, startedAt, now()),
-          linkPhase: (deviceId, at) => {
-            const g = carriers.get(deviceId)
-            return g === undefined ? undefined : linkPhase(linkObservation(presence, g.id, startedAt, at), linkLimits(g), at)
-          },
-        })
+      ? await ClusterAlerting.start({ ...alertDeps, ...links, redis: clusterRedis, node: cfg.cluster.nodeId, replicas: cfg.cluster.replicas, partitions, mines: () => current.mines.map((m) => m.id) })
+      : await Alerting.start({ ...alertDeps, ...links, snapshots: ruleState, snapshot, readings: journal })
   undo.push(() => alerting.stop())
   if (alerting instanceof ClusterAlerting) {
     clusterAlerting = alerting
@@ -574,7 +573,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
       },
     },
     presence: presenceOf,
-    gatewayPresence: (id) => presence.gateway(id),
+    gatewayPresence: (id) => gateways.gateway(id),
     // 联网在线率 of each mine platform's account carrying these mines
     links: (mineIds, from, to) => {
       const carrying = current.gateways.filter((g) => g.mines.some((m) => mineIds.includes(m)))
@@ -633,7 +632,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
           devicesConnected: realDevices().filter((d) => presenceOf(d.id)?.connected).length,
           devicesKnown: realDevices().length,
           // each gateway's own connection, apart from its devices'
-          gateways: current.gateways.map((g) => ({ id: g.id, name: g.name, connected: presence.gateway(g.id)?.connected ?? false, devices: gatewayDevices(current, g).length })),
+          gateways: current.gateways.map((g) => ({ id: g.id, name: g.name, connected: gateways.gateway(g.id)?.connected ?? false, devices: gatewayDevices(current, g).length })),
           // each Modbus device's collector: its endpoint, whether its last poll answered, the last error
           modbus: collectors.status(),
         },

@@ -28,13 +28,40 @@ export interface GatewayPresence {
   readonly since: number
 }
 
+/** A gateway's least delay of its readings in a minute (`least`) and in the minute before (`before`). */
+export interface LagWindow {
+  minute: number
+  least: number
+  before: number | undefined
+}
+
+/** The least delay over this minute and the one before, ms; undefined: no reading in them. */
+export function lagOf(w: LagWindow | undefined, now: number): number | undefined {
+  const minute = Math.floor(now / 60_000)
+  if (!w || w.minute < minute - 1) return undefined
+  if (w.minute === minute - 1) return w.least
+  return w.before === undefined ? w.least : Math.min(w.least, w.before)
+}
+
+/**
+ * A gateway's own connection from several views (cluster mode): connected while any view has it
+ * connected, since the earliest of those; otherwise as the latest view left it.
+ */
+export function mergeGateway(views: readonly (GatewayPresence | undefined)[]): GatewayPresence | undefined {
+  const known = views.filter((v): v is GatewayPresence => v !== undefined)
+  if (known.length === 0) return undefined
+  const holding = known.filter((v) => v.connected)
+  const pick = holding.length > 0 ? holding.reduce((a, b) => (b.since < a.since ? b : a)) : known.reduce((a, b) => (b.since > a.since ? b : a))
+  return pick
+}
+
 export class Presence extends EventEmitter<PresenceEvents> {
   private readonly connections = new Map<string, number>()
   private readonly state = new Map<string, DevicePresence>()
   private readonly gatewayConnections = new Map<string, number>()
   private readonly gatewayState = new Map<string, GatewayPresence>()
   /** Per gateway, the least delay of its readings this minute and the minute before (a link's lag). */
-  private readonly gatewayLags = new Map<string, { minute: number; least: number; before: number | undefined }>()
+  private readonly gatewayLags = new Map<string, LagWindow>()
 
   /**
    * A gateway's connection opened: it, and each of its devices through it (a device behind a
@@ -75,11 +102,17 @@ export class Presence extends EventEmitter<PresenceEvents> {
 
   /** The least delay of the gateway's readings over this minute and the one before, ms; undefined: none arrived. */
   gatewayLag(gatewayId: string, now: number): number | undefined {
-    const w = this.gatewayLags.get(gatewayId)
-    const minute = Math.floor(now / 60_000)
-    if (!w || w.minute < minute - 1) return undefined
-    if (w.minute === minute - 1) return w.least
-    return w.before === undefined ? w.least : Math.min(w.least, w.before)
+    return lagOf(this.gatewayLags.get(gatewayId), now)
+  }
+
+  /** The gateways whose readings' delay this node measures, with their windows (cluster mode shares them). */
+  gatewayLagWindows(): [string, LagWindow][] {
+    return [...this.gatewayLags].map(([id, w]) => [id, { ...w }])
+  }
+
+  /** Every gateway's own connection as this node has it. */
+  gateways(): GatewayPresence[] {
+    return [...this.gatewayState.values()]
   }
 
   gateway(gatewayId: string): GatewayPresence | undefined {

@@ -1,11 +1,23 @@
 import type { Redis } from 'ioredis'
 import type { Log } from '../../ingest/log.js'
-import { mergePresence, type DevicePresence, type Presence } from '../../ingest/presence.js'
+import { lagOf, mergeGateway, mergePresence, type DevicePresence, type GatewayPresence, type LagWindow, type Presence } from '../../ingest/presence.js'
 
 const hashOf = (node: string) => `minewatch:presence:${node}`
 const CHANNEL = 'minewatch:presence'
 /** How often the other nodes' views are read whole again (a change missed while a subscription was down). */
 const REREAD_MS = 10_000
+/** How often this node shares its gateways' reading delays (a link's lag, judged by the minute). */
+const LAG_SHARE_MS = 5_000
+// a node's hash holds its devices by id, its gateways and their delays under these prefixes (ids have no colon)
+const GW = 'gw:'
+const LAG = 'lag:'
+
+interface View {
+  readonly devices: Map<string, DevicePresence>
+  readonly gateways: Map<string, GatewayPresence>
+  readonly lags: Map<string, LagWindow>
+}
+const emptyView = (): View => ({ devices: new Map(), gateways: new Map(), lags: new Map() })
 
 /**
  * Who is connected, across the nodes (cluster mode; docs/cluster.md): each node keeps its own
@@ -15,9 +27,10 @@ const REREAD_MS = 10_000
  * out of the merge as soon as it leaves the members (its heartbeat lapses, 10 s).
  */
 export class ClusterPresence {
-  private readonly others = new Map<string, Map<string, DevicePresence>>()
+  private readonly others = new Map<string, View>()
   private readonly sub: Redis
   private timer: NodeJS.Timeout | undefined
+  private lagTimer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly redis: Redis,
@@ -41,12 +54,21 @@ export class ClusterPresence {
         .exec()
         .catch((err: Error) => this.log.warn({ err: err.message }, 'cluster: a device’s presence could not be shared through Redis'))
     })
+    this.local.on('gateway', (g) => {
+      this.redis
+        .multi()
+        .hset(hashOf(this.node), GW + g.gatewayId, JSON.stringify(g))
+        .publish(CHANNEL, JSON.stringify({ node: this.node, g }))
+        .exec()
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'cluster: a gateway’s presence could not be shared through Redis'))
+    })
     this.sub.on('message', (_channel: string, text: string) => {
-      const { node, p } = JSON.parse(text) as { node: string; p: DevicePresence }
+      const { node, p, g } = JSON.parse(text) as { node: string; p?: DevicePresence; g?: GatewayPresence }
       if (node === this.node) return
       let view = this.others.get(node)
-      if (!view) this.others.set(node, (view = new Map()))
-      view.set(p.deviceId, p)
+      if (!view) this.others.set(node, (view = emptyView()))
+      if (p) view.devices.set(p.deviceId, p)
+      if (g) view.gateways.set(g.gatewayId, g)
     })
     await this.sub.subscribe(CHANNEL)
     await this.reread()
@@ -55,20 +77,49 @@ export class ClusterPresence {
       this.timer.unref()
     }
     again()
+    const shareLags = () => {
+      const windows = this.local.gatewayLagWindows()
+      if (windows.length > 0) void this.redis.hset(hashOf(this.node), ...windows.flatMap(([id, w]) => [LAG + id, JSON.stringify(w)])).catch(() => undefined)
+      this.lagTimer = setTimeout(shareLags, LAG_SHARE_MS)
+      this.lagTimer.unref()
+    }
+    shareLags()
   }
 
   /** A device's presence as the live nodes see it together. */
   get(deviceId: string): DevicePresence | undefined {
     const live = this.members()
-    return mergePresence([this.local.get(deviceId), ...live.filter((n) => n !== this.node).map((n) => this.others.get(n)?.get(deviceId))])
+    return mergePresence([this.local.get(deviceId), ...live.filter((n) => n !== this.node).map((n) => this.others.get(n)?.devices.get(deviceId))])
+  }
+
+  /** A gateway's own connection as the live nodes see it together. */
+  gateway(gatewayId: string): GatewayPresence | undefined {
+    return mergeGateway([this.local.gateway(gatewayId), ...this.otherViews().map((v) => v.gateways.get(gatewayId))])
+  }
+
+  /** The least delay of the gateway's readings on any live node (a link's lag), ms; undefined: none arrived. */
+  gatewayLag(gatewayId: string, now: number): number | undefined {
+    const lags = [this.local.gatewayLag(gatewayId, now), ...this.otherViews().map((v) => lagOf(v.lags.get(gatewayId), now))].filter((l): l is number => l !== undefined)
+    return lags.length > 0 ? Math.min(...lags) : undefined
+  }
+
+  private otherViews(): View[] {
+    return this.members()
+      .filter((n) => n !== this.node)
+      .flatMap((n) => this.others.get(n) ?? [])
   }
 
   private async reread(): Promise<void> {
     try {
       const live = this.members().filter((n) => n !== this.node)
       for (const n of live) {
-        const all = await this.redis.hgetall(hashOf(n))
-        this.others.set(n, new Map(Object.entries(all).map(([id, text]) => [id, JSON.parse(text) as DevicePresence])))
+        const view = emptyView()
+        for (const [key, text] of Object.entries(await this.redis.hgetall(hashOf(n)))) {
+          if (key.startsWith(GW)) view.gateways.set(key.slice(GW.length), JSON.parse(text) as GatewayPresence)
+          else if (key.startsWith(LAG)) view.lags.set(key.slice(LAG.length), JSON.parse(text) as LagWindow)
+          else view.devices.set(key, JSON.parse(text) as DevicePresence)
+        }
+        this.others.set(n, view)
       }
       for (const n of [...this.others.keys()]) if (!live.includes(n)) this.others.delete(n)
     } catch (err) {
@@ -78,6 +129,7 @@ export class ClusterPresence {
 
   async stop(): Promise<void> {
     clearTimeout(this.timer)
+    clearTimeout(this.lagTimer)
     this.sub.disconnect()
     await this.redis.del(hashOf(this.node)).catch(() => undefined)
   }

@@ -5,8 +5,10 @@ import { AlertBook, RESOLVED_KEPT_MS, type BookResult } from '../../alerting/boo
 import type { AlertBus } from '../../alerting/bus.js'
 import { Booking, type EngineDevice, type EngineItem, type RuleStates } from '../../alerting/engine.js'
 import { RuleThread } from '../../alerting/rule-thread.js'
-import type { Judged } from '../../alerting/runner.js'
-import { alertEventWriter, type AlertingPort } from '../../alerting/service.js'
+import type { Fired, Judged } from '../../alerting/runner.js'
+import { LinkHold } from '../../alerting/link-hold.js'
+import type { LinkPhase } from '../../alerting/links.js'
+import { alertEventWriter, judgeLinks, type AlertingPort, type LinkInput } from '../../alerting/service.js'
 import type { AlertEventStore } from '../../alerting/store.js'
 import type { Journal } from '../../ingest/journal/journal.js'
 import type { Log } from '../../ingest/log.js'
@@ -69,6 +71,8 @@ interface SavedMine {
   readonly states: RuleStates
   /** Every event of the mine's alerts stream up to this id is in `alerts` (null: none). */
   readonly book: { readonly through: string | null; readonly alerts: readonly Alert[] }
+  /** A regulator's: the silences held while the links carrying their devices were down (alerting/link-hold.ts). */
+  readonly held?: readonly Fired[]
 }
 
 /** What this node holds of a mine it owns. */
@@ -120,6 +124,10 @@ export interface ClusterAlertingDeps {
   readonly tickMs: number
   readonly snapshotMs: number
   readonly onFatal?: (err: Error) => void
+  /** A regulator's platform: the mine platforms' links (联网), judged by each mine's owner (alerting/links.ts). */
+  readonly links?: () => readonly LinkInput[]
+  /** Where the link carrying a device stands: its silence is held while the link is down (alerting/link-hold.ts). */
+  readonly linkPhase?: (deviceId: string, now: number) => LinkPhase | undefined
 }
 
 const READ_COUNT = 2000
@@ -158,6 +166,8 @@ export class ClusterAlerting implements AlertingPort {
   private readonly feed: Redis
   private readonly mirror: Redis
   private readonly sub: Redis
+  /** Silences of devices behind a down link, held (as on one node; alerting/link-hold.ts). */
+  private readonly hold: LinkHold
 
   private constructor(
     private readonly deps: ClusterAlertingDeps,
@@ -166,6 +176,7 @@ export class ClusterAlerting implements AlertingPort {
     private readonly booking: Booking,
     private readonly writer: StoreWriter<AlertEvent>,
   ) {
+    this.hold = new LinkHold((device, rule) => booking.kindOf(device, rule) === 'silence')
     this.setDevices(deps.devices)
     // blocking reads and the subscription each hold a connection of their own
     this.redis = deps.redis.duplicate()
@@ -238,6 +249,7 @@ export class ClusterAlerting implements AlertingPort {
   }
 
   private drop(mineId: string, why: string): void {
+    this.hold.forget(new Set([...this.mineOf].filter(([, m]) => m === mineId).map(([d]) => d)))
     if (this.held.delete(mineId)) this.deps.log.info({ mine: mineId, node: this.deps.node, why }, 'cluster: this node no longer runs the mine’s rules')
   }
 
@@ -266,6 +278,7 @@ export class ClusterAlerting implements AlertingPort {
       at = entries.at(-1)![0]
     }
     this.booking.setLevels(levels)
+    this.hold.restore(saved?.held ?? [])
     this.held.set(mineId, { epoch, read: judged ?? saved?.through ?? '0-0', alertsAt })
     this.deps.log.info({ mine: mineId, node: this.deps.node, epoch, saved: saved !== undefined, replayed }, 'cluster: this node now runs the mine’s rules and book')
   }
@@ -292,7 +305,10 @@ export class ClusterAlerting implements AlertingPort {
     try {
       const fired = await this.rules.json(utf8.encode(`[${parts.join(',')}]`), now)
       events = this.booking.apply(
-        fired.filter((f) => through.has(this.mineOf.get(f.device) ?? '')),
+        this.hold.filter(
+          fired.filter((f) => through.has(this.mineOf.get(f.device) ?? '')),
+          this.phaseAt(now),
+        ),
         now,
       )
     } catch (err) {
@@ -308,8 +324,21 @@ export class ClusterAlerting implements AlertingPort {
     if (this.held.size === 0) return
     const now = this.deps.now()
     const mine = (m: string) => this.owns(m)
-    const fired = (await this.rules.tick(now)).filter((f) => mine(this.mineOf.get(f.device) ?? ''))
-    await this.commit([...this.booking.apply(fired, now), ...this.booking.tick(now, mine)], new Map())
+    const owned = (f: { device: string }) => mine(this.mineOf.get(f.device) ?? '')
+    const phaseOf = this.phaseAt(now)
+    const fired = this.hold.filter((await this.rules.tick(now)).filter(owned), phaseOf)
+    const released = this.hold.size > 0 ? this.hold.release(phaseOf).filter(owned) : []
+    const links = judgeLinks(
+      this.book,
+      (this.deps.links?.() ?? []).filter((l) => mine(l.mineId)),
+      now,
+    )
+    await this.commit([...this.booking.apply([...fired, ...released], now), ...links, ...this.booking.tick(now, mine)], new Map())
+  }
+
+  private phaseAt(now: number): (deviceId: string) => LinkPhase | undefined {
+    const phase = this.deps.linkPhase
+    return phase ? (deviceId) => phase(deviceId, now) : () => undefined
   }
 
   /**
@@ -379,7 +408,13 @@ export class ClusterAlerting implements AlertingPort {
       if (!this.deps.partitions.owns(m) || (only && !only.includes(m))) continue
       const mine: RuleStates = {}
       for (const [d, dm] of this.mineOf) if (dm === m && states[d]) mine[d] = states[d]
-      const saved: SavedMine = { through: h.read === '0-0' ? null : h.read, states: mine, book: { through: h.alertsAt, alerts: alerts.filter((a) => a.mineId === m) } }
+      const devices = new Set([...this.mineOf].filter(([, dm]) => dm === m).map(([d]) => d))
+      const saved: SavedMine = {
+        through: h.read === '0-0' ? null : h.read,
+        states: mine,
+        book: { through: h.alertsAt, alerts: alerts.filter((a) => a.mineId === m) },
+        held: this.hold.heldOf(devices),
+      }
       if (!(await saveMine(this.redis, m, h.epoch, saved))) this.drop(m, 'another node took the mine (its epoch moved on)')
       // the events the saved book covers, older than the week kept, are no longer needed in Redis
       else if (h.alertsAt) await this.redis.xtrim(alertsStream(m), 'MINID', Math.min(idMs(h.alertsAt), this.deps.now() - ALERTS_KEEP_MS))
