@@ -66,7 +66,7 @@ import { RedisClientIds } from './cluster/client-ids.js'
 import { Handoff } from './cluster/handoff.js'
 import { Partitions } from './cluster/partitions.js'
 import { OrphanedReadings } from './cluster/orphans.js'
-import { RedisCalls } from './cluster/calls.js'
+import { RedisCalls, RedisLinks } from './cluster/calls.js'
 import { RedisSiteShare } from './cluster/site.js'
 import { describeRedis, type ClusterConfig } from './cluster/config.js'
 import { redisClient } from './cluster/redis.js'
@@ -461,7 +461,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     log,
     ...(cfg.notifyTickMs !== undefined ? { tickMs: cfg.notifyTickMs } : {}),
     // cluster mode: a node taking a mine over sends none of the calls another node delivered
-    ...(cfg.cluster && clusterRedis ? { shared: new RedisCalls(clusterRedis, cfg.cluster.nodeId) } : {}),
+    ...(cfg.cluster && clusterRedis ? { shared: new RedisCalls(clusterRedis, cfg.cluster.nodeId), sharedLinks: new RedisLinks(clusterRedis) } : {}),
   })
   undo.push(() => notifier.stop())
   // 协议改造: devices read over Modbus TCP, their readings through the same intake (infra/modbus/collector.ts)

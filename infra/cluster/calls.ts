@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { SharedCalls } from '../notify/outbox.js'
+import type { SharedLinks } from '../notify/sign-links.js'
 
 const callKey = (id: string) => `minewatch:call:${id}`
 /** A call's delivery is remembered this long: a warning open longer is called by steps of its own ids. */
@@ -33,5 +35,45 @@ export class RedisCalls implements SharedCalls {
     const m = this.redis.multi()
     for (const id of ids) m.set(callKey(id), `${this.node} ${at}`, 'PX', KEEP_MS)
     await m.exec()
+  }
+}
+
+const LINK_KEY = 'minewatch:link-key'
+const linkKey = (token: string) => `minewatch:link:${token}`
+const usedKey = (callId: string) => `minewatch:link-used:${callId}`
+
+/**
+ * The calls' one-time links across the nodes (docs/cluster.md, "Calls"): one key for the cluster
+ * (made by the first node that asks, kept in Redis as the data directory keeps it on one node),
+ * each call's token naming its call, warning and person, and each use recorded once. A link sent
+ * by one node signs on whichever node the person's phone reaches.
+ */
+export class RedisLinks implements SharedLinks {
+  constructor(private readonly redis: Redis) {}
+
+  async key(): Promise<Buffer> {
+    await this.redis.set(LINK_KEY, randomBytes(32).toString('hex'), 'NX')
+    return Buffer.from((await this.redis.get(LINK_KEY))!, 'hex')
+  }
+
+  async remember(calls: readonly { token: string; call: string; alertId: string; contact: string }[]): Promise<void> {
+    if (calls.length === 0) return
+    const m = this.redis.multi()
+    for (const c of calls) m.set(linkKey(c.token), JSON.stringify({ call: c.call, alertId: c.alertId, contact: c.contact }), 'PX', KEEP_MS)
+    await m.exec()
+  }
+
+  async lookup(token: string): Promise<{ call: string; alertId: string; contact: string } | undefined> {
+    const text = await this.redis.get(linkKey(token))
+    return text ? (JSON.parse(text) as { call: string; alertId: string; contact: string }) : undefined
+  }
+
+  async use(callId: string, at: number): Promise<boolean> {
+    return (await this.redis.set(usedKey(callId), String(at), 'PX', KEEP_MS, 'NX')) === 'OK'
+  }
+
+  async usedAt(callId: string): Promise<number | undefined> {
+    const v = await this.redis.get(usedKey(callId))
+    return v === null ? undefined : Number(v)
   }
 }

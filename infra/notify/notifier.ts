@@ -5,7 +5,7 @@ import type { Log } from '../../ingest/log.js'
 import { isoInZone, offsetMinutes } from '../../ingest/zone-time.js'
 import { makeChannel, type Send } from './channels.js'
 import { Outbox, type SharedCalls } from './outbox.js'
-import { SignLinks } from './sign-links.js'
+import { SignLinks, type SharedLinks } from './sign-links.js'
 
 /**
  * 叫应 as a running part (issue 15): every turn of the clock and at every warning event, the open
@@ -26,6 +26,8 @@ export interface NotifierDeps {
   readonly allAlerts?: () => readonly Alert[]
   /** Cluster mode: the calls delivered by any node (infra/cluster/calls.ts). */
   readonly shared?: SharedCalls
+  /** Cluster mode: the calls' one-time links, good on any node (infra/cluster/calls.ts). */
+  readonly sharedLinks?: SharedLinks
 }
 
 /** What a one-time link opens (the page at /s/<token>). */
@@ -57,7 +59,7 @@ export class Notifier {
 
   static async start(config: NotifyConfig, deps: NotifierDeps): Promise<Notifier> {
     const channels = new Map<string, Send>()
-    const links = await SignLinks.open(join(deps.dataDir, 'notify'))
+    const links = await SignLinks.open(join(deps.dataDir, 'notify'), deps.sharedLinks)
     // the stored message has a placeholder; the link's token is made as it is sent
     const render = (text: string, callId: string) => text.replaceAll(TOKEN, links.token(callId))
     const outbox = await Outbox.open(join(deps.dataDir, 'notify', 'outbox.jsonl'), channels, {
@@ -117,6 +119,10 @@ export class Notifier {
     }
     const fresh = await this.outbox.queue(calls)
     this.links.index(fresh.map((c) => c.id))
+    // cluster mode: the links open on any node (before the calls go out)
+    await this.deps.sharedLinks
+      ?.remember(fresh.map((c) => ({ token: this.links.token(c.id), call: c.id, alertId: c.alertId, contact: c.contact })))
+      .catch((err: Error) => this.deps.log.warn({ err: err.message }, '叫应: 通知链接未能登记到 Redis, 只在本节点有效 (the calls’ links could not be shared; they open on this node only)'))
     if (fresh.length > 0) this.deps.log.info({ calls: fresh.length }, '叫应: 已排入通知 (calls queued)')
   }
 
@@ -184,22 +190,37 @@ export class Notifier {
    * acknowledgement are durable.
    */
   async byLink(token: string, sign?: (alertId: string, actor: string) => Promise<{ ok: boolean }>): Promise<LinkAnswer> {
-    const callId = this.links.callOf(token)
-    const entry = callId ? this.outbox.entry(callId) : undefined
-    if (!callId || !entry) return { ok: false, reason: 'unknown' }
-    const alert = this.deps.alerts().find((a) => a.id === entry.call.alertId) ?? this.deps.allAlerts?.().find((a) => a.id === entry.call.alertId)
-    const who = this.contactName(entry.call.contact) ?? entry.call.contact
+    const found = await this.callByToken(token)
+    if (!found) return { ok: false, reason: 'unknown' }
+    const { callId, alertId, contact } = found
+    const alert = this.deps.alerts().find((a) => a.id === alertId) ?? this.deps.allAlerts?.().find((a) => a.id === alertId)
+    const who = this.contactName(contact) ?? contact
     if (!alert) return { ok: false, reason: 'gone', who }
     const tz = this.deps.timeZoneOf(alert.mineId)
     const view = { who, mineName: this.deps.mineName(alert.mineId), level: alert.level, message: alert.message, raisedTime: isoInZone(alert.raisedAt, tz), state: alert.state, mineId: alert.mineId }
-    if (this.links.isUsed(callId)) return { ok: false, reason: 'used', who, alert: view }
+    if (this.links.isUsed(callId) || (await this.usedElsewhere(callId))) return { ok: false, reason: 'used', who, alert: view }
     if (alert.state !== 'open') return { ok: false, reason: 'signed', who, alert: view }
     if (!sign) return { ok: true, signed: false, who, alert: view }
-    const done = await sign(alert.id, `contact:${entry.call.contact}`)
+    const done = await sign(alert.id, `contact:${contact}`)
     if (!done.ok) return { ok: false, reason: 'signed', who, alert: view }
-    await this.links.use(callId, this.deps.now())
-    this.deps.log.info({ alert: alert.id, contact: entry.call.contact }, '叫应: 已通过通知链接签收 (signed from a call’s link)')
+    const at = this.deps.now()
+    await this.links.use(callId, at)
+    await this.deps.sharedLinks?.use(callId, at).catch((err: Error) => this.deps.log.warn({ err: err.message }, '叫应: 链接的使用未能登记到 Redis (a link’s use could not be shared)'))
+    this.deps.log.info({ alert: alert.id, contact }, '叫应: 已通过通知链接签收 (signed from a call’s link)')
     return { ok: true, signed: true, who, alert: { ...view, state: 'acknowledged' } }
+  }
+
+  /** The call a link's token names: one of this node's, or (cluster mode) one another node made. */
+  private async callByToken(token: string): Promise<{ callId: string; alertId: string; contact: string } | undefined> {
+    const local = this.links.callOf(token)
+    const entry = local ? this.outbox.entry(local) : undefined
+    if (entry) return { callId: entry.call.id, alertId: entry.call.alertId, contact: entry.call.contact }
+    const shared = await this.deps.sharedLinks?.lookup(token).catch(() => undefined)
+    return shared && this.links.verifies(token, shared.call) ? { callId: shared.call, alertId: shared.alertId, contact: shared.contact } : undefined
+  }
+
+  private async usedElsewhere(callId: string): Promise<boolean> {
+    return (await this.deps.sharedLinks?.usedAt(callId).catch(() => undefined)) !== undefined
   }
 
   async stop(): Promise<void> {

@@ -12,6 +12,21 @@ import { join } from 'node:path'
  * known are indexed by their tokens at start and as they are queued. A token signs once: its use is fsynced in `used.jsonl` before
  * the answer, and refused after.
  */
+/**
+ * Cluster mode (infra/cluster/calls.ts): the links shared by the nodes, so that a link sent by one
+ * node signs on whichever node the person's phone reaches. The key is the cluster's; each call's
+ * token names its call, warning and person in Redis; a use is recorded there once.
+ */
+export interface SharedLinks {
+  /** The cluster's key (made by the first node to ask). */
+  key(): Promise<Buffer>
+  remember(calls: readonly { token: string; call: string; alertId: string; contact: string }[]): Promise<void>
+  lookup(token: string): Promise<{ call: string; alertId: string; contact: string } | undefined>
+  /** Records the use; false when the link was used already (on any node). */
+  use(callId: string, at: number): Promise<boolean>
+  usedAt(callId: string): Promise<number | undefined>
+}
+
 export class SignLinks {
   /** Each used call's link, and when. */
   private readonly used = new Map<string, number>()
@@ -22,18 +37,20 @@ export class SignLinks {
     private readonly handle: FileHandle,
   ) {}
 
-  static async open(dir: string): Promise<SignLinks> {
+  static async open(dir: string, shared?: SharedLinks): Promise<SignLinks> {
     mkdirSync(dir, { recursive: true })
     const keyFile = join(dir, 'link-key')
     let key: Buffer
-    try {
-      key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'hex')
-      if (key.length < 32) throw new Error('short')
-    } catch {
-      key = randomBytes(32)
-      writeFileSync(keyFile, `${key.toString('hex')}\n`, { mode: 0o600 })
-      chmodSync(keyFile, 0o600)
-    }
+    if (shared) key = await shared.key()
+    else
+      try {
+        key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'hex')
+        if (key.length < 32) throw new Error('short')
+      } catch {
+        key = randomBytes(32)
+        writeFileSync(keyFile, `${key.toString('hex')}\n`, { mode: 0o600 })
+        chmodSync(keyFile, 0o600)
+      }
     const usedFile = join(dir, 'used.jsonl')
     let text = ''
     try {
@@ -71,6 +88,13 @@ export class SignLinks {
     const expected = Buffer.from(this.mac(callId))
     const given = Buffer.from(token)
     return given.length === expected.length && timingSafeEqual(given, expected) ? callId : undefined
+  }
+
+  /** Whether the token is the call's (a call another node made, found in Redis), compared in constant time. */
+  verifies(token: string, callId: string): boolean {
+    const expected = Buffer.from(this.mac(callId))
+    const given = Buffer.from(token)
+    return given.length === expected.length && timingSafeEqual(given, expected)
   }
 
   isUsed(callId: string): boolean {

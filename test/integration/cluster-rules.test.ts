@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -243,7 +244,7 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
     expect(JSON.parse(line)).toMatchObject({ mine: BAI, saved: true, replayed: 0 })
   }, 90_000)
 
-  it('sends none of the calls (叫应) a killed owner delivered when another node takes the mine over', async () => {
+  it('sends none of the calls (叫应) a killed owner delivered when another node takes the mine over, and opens and signs its one-time link on any node', async () => {
     await eventually(() => owns('node-a', JIN), 30_000)
     const token = await tokenOf('node-b', 'yt-dispatcher')
     const seen = await screen('node-b', token)
@@ -260,6 +261,13 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
         .map((l) => (JSON.parse(l) as { call: string }).call)
     const [call] = (await eventually(() => (sentBy('node-a').length > 0 ? sentBy('node-a') : undefined), 20_000))!
     await eventually(async () => (await r.get(`minewatch:call:${call}`)) !== null, 10_000)
+    // the call's one-time link (the cluster's key: the same token whichever node made the call) opens on node-b, which did not make it
+    const link = `/s/${createHmac('sha256', Buffer.from((await r.get('minewatch:link-key'))!, 'hex'))
+      .update(call!)
+      .digest('base64url')
+      .slice(0, 22)}`
+    expect((await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}${link}`)).status).toBe(200)
+    expect((await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}/s/AAAAAAAAAAAAAAAAAAAAAA`)).status).toBe(404)
     await kill('node-a')
     // node-b takes the mine over and decides the same call: delivered by node-a, so not sent again
     const calls = async () => {
@@ -269,5 +277,10 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
     await eventually(async () => (await calls()).some((c) => c.id === call && c.deliveredBy === 'node-a'), 40_000)
     expect((await calls()).find((c) => c.id === call)).toMatchObject({ status: 'delivered', deliveredBy: 'node-a' })
     expect(sentBy('node-b')).not.toContain(call)
+    // and signs there for the person called
+    expect((await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}${link}`, { method: 'POST' })).status).toBe(200)
+    const signed = (await book('node-b', TOKEN)).find((a) => a.id === raised.alert.id)
+    expect(signed?.state).toBe('acknowledged')
+    expect((await written(JIN)).filter((e) => e.alertId === raised.alert.id && e.type === 'acknowledged').map((e) => e.actor)).toEqual([`contact:${call!.split(':')[5]}`])
   }, 90_000)
 })
