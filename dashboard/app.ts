@@ -86,7 +86,7 @@ export interface AppDeps {
   /** Every event of one warning, oldest first (the alert store's record). */
   readonly alertHistory?: (alertId: string) => Promise<AlertEvent[]>
   /** A warning's calls (叫应, infra/notify). */
-  readonly notifications?: (alertId: string) => unknown[]
+  readonly notifications?: (alertId: string) => unknown[] | Promise<unknown[]>
   /** A mine's site-plan drawing by the name the site gives it. */
   readonly planImage?: (image: string) => Promise<{ bytes: Buffer; type: string } | undefined>
   /** The CJK font the 月报's PDF embeds (dashboard/monthly-pdf.ts). */
@@ -193,7 +193,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     planImage: deps.planImage ?? (async () => undefined),
     pdfFont: deps.pdfFont,
     resolved: deps.resolvedAlerts ?? (async () => []),
-    calls: (id) => (deps.notifications?.(id) ?? []) as { status: string; answered: boolean }[],
+    callsOf: async (ids) => new Map(await Promise.all(ids.map(async (id) => [id, ((await deps.notifications?.(id)) ?? []) as { status: string; answered: boolean }[]] as const))),
     downsample: (q) => deps.store.downsample(q),
     now: deps.now,
     auth,
@@ -209,7 +209,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     auth,
     access,
     trend: { device: deps.deviceRules, store: deps.store, now: deps.now, ...(deps.ruleState ? { state: deps.ruleState } : {}) },
-    notifications: deps.notifications ?? (() => []),
+    notifications: async (id) => (await deps.notifications?.(id)) ?? [],
     history: deps.alertHistory ?? (async () => []),
   })
   app.register(demoRoutes, { demo: deps.demo ?? (() => undefined), auth })

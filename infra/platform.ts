@@ -590,7 +590,8 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     displays,
     planImage: (image) => siteAdmin.planImage(image),
     pdfFont,
-    notifications: (id) => notifier.of(id),
+    // (cluster mode: every node's calls, as Redis has them)
+    notifications: (id) => notifier.record(id),
     testNotify: (contact, actorName) => notifier.test(contact, actorName),
     signByLink: { open: (token) => notifier.byLink(token), sign: (token) => notifier.byLink(token, (id, actor) => alerting.acknowledge(id, actor)) },
     admin: {

@@ -71,7 +71,7 @@ export const alertRoutes: FastifyPluginAsync<{
   /** The trend chart's inputs: a device's kind and rules, and the store's points. */
   trend: TrendDeps
   /** A warning's calls (叫应): to whom, on which channel, what became of each. */
-  notifications: (alertId: string) => unknown[]
+  notifications: (alertId: string) => Promise<unknown[]>
   /** Every event of one warning from the record, oldest first (the alert store's). */
   history: (alertId: string) => Promise<AlertEvent[]>
 }> = async (app, opts) => {
@@ -171,9 +171,11 @@ export const alertRoutes: FastifyPluginAsync<{
       const tz = opts.timeZoneOf(alert.mineId)
       const at = (ms: unknown) => (typeof ms === 'number' ? isoInZone(ms, tz) : null)
       return {
-        notifications: opts
-          .notifications(alert.id)
-          .map((n) => ({ ...(n as object), queuedTime: at((n as { queuedAt: unknown }).queuedAt), deliveredTime: at((n as { deliveredAt: unknown }).deliveredAt) })),
+        notifications: (await opts.notifications(alert.id)).map((n) => ({
+          ...(n as object),
+          queuedTime: at((n as { queuedAt: unknown }).queuedAt),
+          deliveredTime: at((n as { deliveredAt: unknown }).deliveredAt),
+        })),
       }
     },
   )
@@ -194,7 +196,7 @@ export const alertRoutes: FastifyPluginAsync<{
       const mineId = opts.alerts().find((a) => a.id === request.params.id)?.mineId ?? events[0]?.mineId
       if (mineId === undefined || !opts.access.canSee(user, mineId)) throw notFound(request.params.id)
       const tz = opts.timeZoneOf(mineId)
-      const entries = alertRecord(events, opts.notifications(request.params.id) as CallTrace[], tz, opts.nameOf)
+      const entries = alertRecord(events, (await opts.notifications(request.params.id)) as CallTrace[], tz, opts.nameOf)
       return { alertId: request.params.id, timeZone: tz, count: entries.length, entries }
     },
   )

@@ -65,7 +65,8 @@ export const mineRoutes: FastifyPluginAsync<{
   /** The record of resolved warnings (the monthly report's older ones). */
   resolved: (q: ResolvedQuery) => Promise<Alert[]>
   /** A warning's calls (叫应), for the monthly report. */
-  calls: (alertId: string) => readonly { status: string; answered: boolean }[]
+  /** Each warning's calls (叫应), for the monthly report (cluster mode: as every node made them). */
+  callsOf: (alertIds: readonly string[]) => Promise<ReadonlyMap<string, readonly { status: string; answered: boolean }[]>>
   /** Readings counted per bucket (a device's 数据到报率). */
   downsample: (q: { deviceId: string; metric: string; from: number; to: number; every: number; limit: number }) => Promise<{ count: number }[]>
   /** 联网在线率: the mine platforms' links carrying these mines, each with its share of [from, to) connected (a regulator's). */
@@ -299,7 +300,9 @@ export const mineRoutes: FastifyPluginAsync<{
       const links = opts.links?.(mine.mineIds, from, until) ?? []
       // what the mine platforms reported, where one reports (its link is in the report)
       const reported = links.length > 0 ? (opts.reported?.tally(mine.mineIds, q.month) ?? null) : null
-      const report = { ...monthlyReport({ mine, month: q.month, alerts: [...opts.alerts(), ...record.alerts], calls: opts.calls, devices, links, reported }), recordComplete: record.complete }
+      const alerts = [...opts.alerts(), ...record.alerts]
+      const calls = await opts.callsOf([...new Set(alerts.filter((a) => a.mineId === mine.id).map((a) => a.id))])
+      const report = { ...monthlyReport({ mine, month: q.month, alerts, calls: (id) => calls.get(id) ?? [], devices, links, reported }), recordComplete: record.complete }
       const name = `minewatch-${mine.id}-${q.month}`
       if (q.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(monthlyCsv(report))
       if (q.format === 'xlsx')

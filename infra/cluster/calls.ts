@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { SharedCalls } from '../notify/outbox.js'
+import type { OutboxEntry, SharedCalls } from '../notify/outbox.js'
 import type { SharedLinks } from '../notify/sign-links.js'
 
 const callKey = (id: string) => `minewatch:call:${id}`
+/** A warning's calls' records, by call id (every node's view of the warning's calls, the monthly report's count). */
+const recordKey = (alertId: string) => `minewatch:calls-of:${alertId}`
+/** As long as a node keeps a settled call in its outbox (the monthly reports of the last year). */
+const RECORD_KEEP_MS = 400 * 86_400_000
 /** A call's delivery is remembered this long: a warning open longer is called by steps of its own ids. */
 const KEEP_MS = 30 * 86_400_000
 
@@ -35,6 +39,17 @@ export class RedisCalls implements SharedCalls {
     const m = this.redis.multi()
     for (const id of ids) m.set(callKey(id), `${this.node} ${at}`, 'PX', KEEP_MS)
     await m.exec()
+  }
+
+  async keep(entries: readonly OutboxEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    const m = this.redis.multi()
+    for (const e of entries) m.hset(recordKey(e.call.alertId), e.call.id, JSON.stringify(e)).pexpire(recordKey(e.call.alertId), RECORD_KEEP_MS)
+    await m.exec()
+  }
+
+  async recordsOf(alertId: string): Promise<OutboxEntry[]> {
+    return Object.values(await this.redis.hgetall(recordKey(alertId))).map((text) => JSON.parse(text) as OutboxEntry)
   }
 }
 

@@ -4,7 +4,7 @@ import { callsDue, callText, localTime, type NotifyConfig } from '../../alerting
 import type { Log } from '../../ingest/log.js'
 import { isoInZone, offsetMinutes } from '../../ingest/zone-time.js'
 import { makeChannel, type Send } from './channels.js'
-import { Outbox, type SharedCalls } from './outbox.js'
+import { Outbox, type OutboxEntry, type SharedCalls } from './outbox.js'
 import { SignLinks, type SharedLinks } from './sign-links.js'
 
 /**
@@ -126,9 +126,28 @@ export class Notifier {
     if (fresh.length > 0) this.deps.log.info({ calls: fresh.length }, '叫应: 已排入通知 (calls queued)')
   }
 
-  /** A warning's calls: to whom, on which channel, and what became of each. */
+  /** A warning's calls as this node's outbox has them: to whom, on which channel, and what became of each. */
   of(alertId: string) {
-    return this.outbox.of(alertId).map((e) => ({
+    return this.outbox.of(alertId).map((e) => this.view(e, this.links.usedAt(e.call.id)))
+  }
+
+  /**
+   * A warning's calls as the cluster has them (cluster mode: every node's outbox records its
+   * calls in Redis; a call this node has too is shown as this node has it); on one node, `of`.
+   */
+  async record(alertId: string) {
+    const shared = this.deps.shared
+    if (!shared) return this.of(alertId)
+    const local = this.outbox.of(alertId)
+    const mine = new Set(local.map((e) => e.call.id))
+    const others = (await shared.recordsOf(alertId).catch(() => [])).filter((e) => !mine.has(e.call.id))
+    const entries = [...local, ...others].sort((a, b) => a.queuedAt - b.queuedAt)
+    const used = await Promise.all(entries.map(async (e) => this.links.usedAt(e.call.id) ?? (await this.deps.sharedLinks?.usedAt(e.call.id).catch(() => undefined))))
+    return entries.map((e, i) => this.view(e, used[i]))
+  }
+
+  private view(e: OutboxEntry, answeredAt: number | undefined) {
+    return {
       id: e.call.id,
       contact: e.call.contact,
       contactName: this.config.contacts.find((c) => c.id === e.call.contact)?.name ?? e.call.contact,
@@ -142,10 +161,10 @@ export class Notifier {
       deliveredAt: e.deliveredAt ?? null,
       deliveredBy: e.deliveredBy ?? null,
       lastError: e.lastError ?? null,
-      answered: this.links.isUsed(e.call.id),
-      answeredAt: this.links.usedAt(e.call.id) ?? null,
+      answered: answeredAt !== undefined,
+      answeredAt: answeredAt ?? null,
       trace: e.trace,
-    }))
+    }
   }
 
   get pending(): number {

@@ -55,6 +55,10 @@ export interface SharedCalls {
   /** Of these calls, those some node delivered: by whom and when. */
   delivered(ids: readonly string[]): Promise<Map<string, { by: string; at: number }>>
   markDelivered(ids: readonly string[], at: number): Promise<void>
+  /** Keeps these calls' records (without their messages) for every node's view of a warning's calls. */
+  keep(entries: readonly OutboxEntry[]): Promise<void>
+  /** A warning's calls as the nodes recorded them. */
+  recordsOf(alertId: string): Promise<OutboxEntry[]>
 }
 
 type Line =
@@ -225,6 +229,7 @@ export class Outbox {
     const lines: Line[] = fresh.map((c) => ({ t: 'queued', at: now, ...c }))
     for (const l of lines) this.replay(l)
     await this.append(lines)
+    this.share(fresh.map((c) => c.call.id))
     return fresh.map((c) => c.call)
   }
 
@@ -286,6 +291,7 @@ export class Outbox {
     const lines: Line[] = [...elsewhere].map(([id, d]) => ({ t: 'delivered', at: d.at, id, by: d.by }))
     for (const l of lines) this.replay(l)
     await this.append(lines)
+    this.share([...elsewhere.keys()])
     return due.filter((e) => !elsewhere.has(e.call.id))
   }
 
@@ -345,6 +351,15 @@ export class Outbox {
     const lines = group.map((e) => ({ ...outcome, at, id: e.call.id }) as Line)
     for (const l of lines) this.replay(l)
     await this.append(lines)
+    this.share(group.map((e) => e.call.id))
+  }
+
+  /** Cluster mode: the calls' records as they now stand, for the other nodes (best effort: each node's file is the record). */
+  private share(ids: readonly string[]): void {
+    const shared = this.deps.shared
+    if (!shared) return
+    const entries = ids.flatMap((id) => this.entries.get(id) ?? []).map(({ text: _t, subject: _s, alert: _a, ...rest }) => rest)
+    shared.keep(entries).catch((err: Error) => this.deps.log.warn({ err: err.message }, '叫应: 通知记录未能写入 Redis, 其他节点暂看不到 (the calls’ records could not be shared)'))
   }
 
   private append(lines: readonly Line[]): Promise<void> {

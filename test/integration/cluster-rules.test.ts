@@ -268,12 +268,14 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
       .slice(0, 22)}`
     expect((await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}${link}`)).status).toBe(200)
     expect((await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}/s/AAAAAAAAAAAAAAAAAAAAAA`)).status).toBe(404)
-    await kill('node-a')
-    // node-b takes the mine over and decides the same call: delivered by node-a, so not sent again
     const calls = async () => {
       const res = await fetch(`http://127.0.0.1:${nodes.get('node-b')!.http}/api/alerts/${raised.alert.id}/notifications`, { headers: { authorization: `Bearer ${token}` } })
       return ((await res.json()) as { notifications: { id: string; status: string; deliveredBy: string | null }[] }).notifications
     }
+    // node-b's record of the warning's calls has node-a's call (each node records its calls in Redis)
+    expect((await calls()).find((c) => c.id === call)).toMatchObject({ status: 'delivered', deliveredBy: null })
+    await kill('node-a')
+    // node-b takes the mine over and decides the same call: delivered by node-a, so not sent again
     await eventually(async () => (await calls()).some((c) => c.id === call && c.deliveredBy === 'node-a'), 40_000)
     expect((await calls()).find((c) => c.id === call)).toMatchObject({ status: 'delivered', deliveredBy: 'node-a' })
     expect(sentBy('node-b')).not.toContain(call)
