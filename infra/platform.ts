@@ -317,9 +317,12 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
   const presence = new Presence()
   // the links' connections over time, for the monthly 联网在线率
   const linkLog = new LinkLog(cfg.dataDir, now())
-  presence.on('gateway', (p) => linkLog.changed(p.gatewayId, p.connected, p.since))
+
   // cluster mode: the boards show who is connected to any node (infra/cluster/presence.ts)
   const clusterPresence = cfg.cluster && clusterRedis && partitions ? new ClusterPresence(clusterRedis, cfg.cluster.nodeId, presence, () => partitions!.status().members, log) : undefined
+  // the links' connections over time, for the monthly 联网在线率 (cluster mode: connected to any node)
+  if (clusterPresence) clusterPresence.onGateway((p) => linkLog.changed(p.gatewayId, p.connected, p.since))
+  else presence.on('gateway', (p) => linkLog.changed(p.gatewayId, p.connected, p.since))
   if (clusterPresence) {
     await clusterPresence.start()
     undo.push(() => clusterPresence.stop())
@@ -384,7 +387,7 @@ async function startStages(cfg: PlatformConfig, undo: (() => Promise<unknown> | 
     const clientIds = new RedisClientIds(clusterRedis, (err) => log.warn({ err: err.message }, 'a client id could not be released or renewed in Redis; it lapses by itself'))
     undo.push(() => clientIds.close())
     cluster = { engine, redis: clusterRedis, clientIds }
-    log.warn({ node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) }, '集群模式 (cluster mode) 尚未完成 (not complete; docs/cluster.md, "Not yet") — not for production yet')
+    log.info({ node: cfg.cluster.nodeId, redis: describeRedis(cfg.cluster.redis) }, '集群模式: 本节点与其他节点共用 Redis 和 InfluxDB (cluster mode; docs/cluster.md)')
   }
   const ctx: BrokerContext = {
     registry,

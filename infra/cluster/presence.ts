@@ -31,6 +31,9 @@ export class ClusterPresence {
   private readonly sub: Redis
   private timer: NodeJS.Timeout | undefined
   private lagTimer: NodeJS.Timeout | undefined
+  /** Each gateway's connection as last told (merged), and who is told of its changes. */
+  private readonly told = new Map<string, boolean>()
+  private readonly gatewayListeners: ((p: GatewayPresence) => void)[] = []
 
   constructor(
     private readonly redis: Redis,
@@ -61,6 +64,7 @@ export class ClusterPresence {
         .publish(CHANNEL, JSON.stringify({ node: this.node, g }))
         .exec()
         .catch((err: Error) => this.log.warn({ err: err.message }, 'cluster: a gateway’s presence could not be shared through Redis'))
+      this.tellGateway(g.gatewayId)
     })
     this.sub.on('message', (_channel: string, text: string) => {
       const { node, p, g } = JSON.parse(text) as { node: string; p?: DevicePresence; g?: GatewayPresence }
@@ -68,7 +72,10 @@ export class ClusterPresence {
       let view = this.others.get(node)
       if (!view) this.others.set(node, (view = emptyView()))
       if (p) view.devices.set(p.deviceId, p)
-      if (g) view.gateways.set(g.gatewayId, g)
+      if (g) {
+        view.gateways.set(g.gatewayId, g)
+        this.tellGateway(g.gatewayId, undefined, node)
+      }
     })
     await this.sub.subscribe(CHANNEL)
     await this.reread()
@@ -92,6 +99,25 @@ export class ClusterPresence {
     return mergePresence([this.local.get(deviceId), ...live.filter((n) => n !== this.node).map((n) => this.others.get(n)?.devices.get(deviceId))])
   }
 
+  /**
+   * Hears of each change of a gateway's connection across the nodes (connected to some node or
+   * to none): a link connected to one node and taken over by another stays connected; one whose
+   * node died is disconnected when that node leaves the members. The 联网在线率's log follows it.
+   */
+  onGateway(listener: (p: GatewayPresence) => void): void {
+    this.gatewayListeners.push(listener)
+  }
+
+  /** `sender`: the node that just said so, live whether or not this node's view of the members has it yet. */
+  private tellGateway(gatewayId: string, at?: number, sender?: string): void {
+    const merged = mergeGateway([this.local.gateway(gatewayId), ...this.otherViews(sender).map((v) => v.gateways.get(gatewayId))])
+    if (!merged || this.told.get(gatewayId) === merged.connected) return
+    this.told.set(gatewayId, merged.connected)
+    // a link lost with its node: disconnected when the node was found gone
+    const p = at !== undefined && !merged.connected ? { ...merged, since: at } : merged
+    for (const l of this.gatewayListeners) l(p)
+  }
+
   /** A gateway's own connection as the live nodes see it together. */
   gateway(gatewayId: string): GatewayPresence | undefined {
     return mergeGateway([this.local.gateway(gatewayId), ...this.otherViews().map((v) => v.gateways.get(gatewayId))])
@@ -103,10 +129,9 @@ export class ClusterPresence {
     return lags.length > 0 ? Math.min(...lags) : undefined
   }
 
-  private otherViews(): View[] {
-    return this.members()
-      .filter((n) => n !== this.node)
-      .flatMap((n) => this.others.get(n) ?? [])
+  private otherViews(sender?: string): View[] {
+    const live = this.members()
+    return [...live, ...(sender && !live.includes(sender) ? [sender] : [])].filter((n) => n !== this.node).flatMap((n) => this.others.get(n) ?? [])
   }
 
   private async reread(): Promise<void> {
@@ -122,6 +147,9 @@ export class ClusterPresence {
         this.others.set(n, view)
       }
       for (const n of [...this.others.keys()]) if (!live.includes(n)) this.others.delete(n)
+      // a node that left takes its gateways' connections with it
+      const gatewayIds = new Set([...this.told.keys(), ...this.local.gateways().map((g) => g.gatewayId), ...[...this.others.values()].flatMap((v) => [...v.gateways.keys()])])
+      for (const id of gatewayIds) this.tellGateway(id, Date.now())
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'cluster: the other nodes’ device presence could not be read; read again shortly')
     }

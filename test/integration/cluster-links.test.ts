@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
@@ -29,7 +29,7 @@ let redis: TestRedis
 let influx: TestInflux
 let siteFile: string
 const dirs: string[] = []
-const nodes = new Map<string, { process: PlatformProcess; mqtt: number; http: number }>()
+const nodes = new Map<string, { process: PlatformProcess; mqtt: number; http: number; dir: string }>()
 
 async function start(node: string) {
   const dir = mkdtempSync(join(tmpdir(), `minewatch-links-${node}-`))
@@ -45,7 +45,7 @@ async function start(node: string) {
     }),
   )
   const ports = await p.started(60_000)
-  nodes.set(node, { process: p, mqtt: ports.mqtt, http: ports.http })
+  nodes.set(node, { process: p, mqtt: ports.mqtt, http: ports.http, dir })
 }
 
 const get = async <T>(node: string, path: string): Promise<T> =>
@@ -84,7 +84,7 @@ afterAll(async () => {
 })
 
 describe('cluster mode: a regulator’s judgement of the mine platforms’ links', () => {
-  it('judges a link connected to one node on the mine’s owner, the other: up while connected, a 联网 warning once it goes', async () => {
+  it('judges a link connected to one node on the mine’s owner, the other: up while connected, a 联网 warning once it goes, and logs it for the 联网在线率 on every node', async () => {
     await eventually(async () => (await get<{ cluster: { partitions: { owns: { mineId: string }[] } } }>('node-a', '/api/health')).cluster.partitions.owns.some((o) => o.mineId === MINE), 30_000)
     const link = await mqtt.connectAsync(`mqtt://127.0.0.1:${nodes.get('node-b')!.mqtt}`, { username: ACCOUNT, password: secretOf(ACCOUNT), reconnectPeriod: 0, clientId: 'links-test-uplink' })
     // both nodes show the account connected
@@ -106,5 +106,13 @@ describe('cluster mode: a regulator’s judgement of the mine platforms’ links
       return w && !w.normal ? w : undefined
     }, 20_000))!
     expect(warning).toMatchObject({ level: 'yellow', subject: { type: 'link' } })
+    // node-a's log of the link for the monthly 联网在线率 has it connected, then not, though it was never connected to node-a
+    const logged = readFileSync(join(nodes.get('node-a')!.dir, 'links.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { g?: string; c?: number })
+      .filter((e) => e.g === ACCOUNT)
+      .map((e) => e.c)
+    expect(logged).toEqual([1, 0])
   }, 90_000)
 })
