@@ -135,42 +135,38 @@ export class OrphanedReadings {
     }
   }
 
-  /** Writes the node's entries of the mine's stream past its mark; how many. */
+  /** Writes the node's entries of the mine's readings stream past its mark; how many. */
   private async writeOrphans(mineId: string, node: string, mark: Mark): Promise<number> {
-    const stream = readingsStream(mineId)
-    let from = `${Math.max(0, mark.since - SINCE_MARGIN_MS)}-0`
-    let n = 0
-    for (;;) {
-      const entries = (await this.deps.redis.xrange(stream, from, '+', 'COUNT', PAGE)) as [string, string[]][]
-      const orphans: string[] = []
-      for (const [, f] of entries) if (optionalField(f, 'n') === node && Number(optionalField(f, 'p')) > mark.position) orphans.push(fieldOf(f, 'r'))
-      if (orphans.length > 0) {
-        await this.deps.write(Buffer.from(`[${orphans.join(',')}]`))
-        n += orphans.length
-        this.written += orphans.length
-      }
-      // the node's entries end where it died, within a round or so of its last mark
-      if (entries.length < PAGE || this.stopped) return n
-      const last = entries.at(-1)![0]
-      if (idMs(last) > mark.at + 2 * LEASE_TTL_MS) return n
-      from = `(${last}`
-    }
+    const n = await this.scan(
+      readingsStream(mineId),
+      mark.since,
+      mark,
+      (f) => (optionalField(f, 'n') === node && Number(optionalField(f, 'p')) > mark.position ? fieldOf(f, 'r') : undefined),
+      this.deps.write,
+    )
+    this.written += n
+    return n
   }
 
   /** Writes the node's warning events of the mine's alerts stream since its mark; how many (written again if already there: harmless, same point). */
   private async writeOrphanEvents(mineId: string, node: string, mark: Mark): Promise<number> {
-    const stream = alertsStream(mineId)
-    let from = `${Math.max(0, mark.eventsSince - SINCE_MARGIN_MS)}-0`
+    const n = await this.scan(alertsStream(mineId), mark.eventsSince, mark, (f) => (optionalField(f, 'n') === node ? fieldOf(f, 'e') : undefined), this.deps.writeEvents)
+    this.eventsWritten += n
+    return n
+  }
+
+  /** A stream read from `since` (less the margin) in pages, what `pick` takes of each page written; how many. */
+  private async scan(stream: string, since: number, mark: Mark, pick: (fields: string[]) => string | undefined, write: (payload: Buffer) => Promise<void>): Promise<number> {
+    let from = `${Math.max(0, since - SINCE_MARGIN_MS)}-0`
     let n = 0
     for (;;) {
       const entries = (await this.deps.redis.xrange(stream, from, '+', 'COUNT', PAGE)) as [string, string[]][]
-      const orphans: string[] = []
-      for (const [, f] of entries) if (optionalField(f, 'n') === node) orphans.push(fieldOf(f, 'e'))
+      const orphans = entries.flatMap(([, f]) => pick(f) ?? [])
       if (orphans.length > 0) {
-        await this.deps.writeEvents(Buffer.from(`[${orphans.join(',')}]`))
+        await write(Buffer.from(`[${orphans.join(',')}]`))
         n += orphans.length
-        this.eventsWritten += orphans.length
       }
+      // the node's entries end where it died, within a round or so of its last mark
       if (entries.length < PAGE || this.stopped) return n
       const last = entries.at(-1)![0]
       if (idMs(last) > mark.at + 2 * LEASE_TTL_MS) return n

@@ -7,7 +7,7 @@ import { parseSite } from '../../infra/config/site-file.js'
 import { hashSecret } from '../../ingest/secrets.js'
 import { eventually } from '../helpers/eventually.js'
 import { startInflux, type TestInflux } from '../helpers/influxdb.js'
-import { runPlatform, testEnv, type PlatformProcess } from '../helpers/process.js'
+import { TestCluster } from '../helpers/cluster.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { demoSite } from '../helpers/scenario-run.js'
 import { secretOf } from '../helpers/site.js'
@@ -29,27 +29,9 @@ let redis: TestRedis
 let influx: TestInflux
 let siteFile: string
 const dirs: string[] = []
-const nodes = new Map<string, { process: PlatformProcess; mqtt: number; http: number; dir: string }>()
-
-async function start(node: string) {
-  const dir = mkdtempSync(join(tmpdir(), `minewatch-links-${node}-`))
-  dirs.push(dir)
-  const p = runPlatform(
-    testEnv(dir, {
-      MINEWATCH_ADMIN_TOKEN: TOKEN,
-      MINEWATCH_SITE: siteFile,
-      MINEWATCH_REDIS_URL: redis.url,
-      MINEWATCH_NODE_ID: node,
-      MINEWATCH_INFLUX_URL: influx.url,
-      MINEWATCH_INFLUX_BUCKET: 'links',
-    }),
-  )
-  const ports = await p.started(60_000)
-  nodes.set(node, { process: p, mqtt: ports.mqtt, http: ports.http, dir })
-}
-
-const get = async <T>(node: string, path: string): Promise<T> =>
-  (await (await fetch(`http://127.0.0.1:${nodes.get(node)!.http}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as T
+const cluster = new TestCluster('links', TOKEN, () => ({ MINEWATCH_SITE: siteFile, MINEWATCH_REDIS_URL: redis.url, MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'links' }))
+const nodes = cluster.nodes
+const get = <T>(node: string, path: string) => cluster.get<T>(node, path)
 
 /** The mine's 联网 warning in a node's book, if any. */
 async function linkWarning(node: string) {
@@ -71,13 +53,12 @@ beforeAll(async () => {
   dirs.push(dir)
   siteFile = join(dir, 'site.yaml')
   writeFileSync(siteFile, JSON.stringify(parsed.site))
-  await start('node-a')
-  await start('node-b')
+  await cluster.start('node-a')
+  await cluster.start('node-b')
 }, 120_000)
 
 afterAll(async () => {
-  for (const n of nodes.values()) n.process.child.kill('SIGKILL')
-  await Promise.all([...nodes.values()].map((n) => n.process.exited))
+  await cluster.dispose()
   await redis?.dispose()
   await influx?.dispose()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
@@ -85,7 +66,7 @@ afterAll(async () => {
 
 describe('cluster mode: a regulator’s judgement of the mine platforms’ links', () => {
   it('judges a link connected to one node on the mine’s owner, the other: up while connected, a 联网 warning once it goes, and logs it for the 联网在线率 on every node', async () => {
-    await eventually(async () => (await get<{ cluster: { partitions: { owns: { mineId: string }[] } } }>('node-a', '/api/health')).cluster.partitions.owns.some((o) => o.mineId === MINE), 30_000)
+    await eventually(() => cluster.owns('node-a', MINE), 30_000)
     const link = await mqtt.connectAsync(`mqtt://127.0.0.1:${nodes.get('node-b')!.mqtt}`, { username: ACCOUNT, password: secretOf(ACCOUNT), reconnectPeriod: 0, clientId: 'links-test-uplink' })
     // both nodes show the account connected
     for (const node of ['node-a', 'node-b']) {

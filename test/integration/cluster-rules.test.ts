@@ -1,7 +1,4 @@
 import { createHmac } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import mqtt, { type MqttClient } from 'mqtt'
 import { io as connectSocket, type Socket } from 'socket.io-client'
@@ -9,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AlertEvent } from '../../alerting/book/alert.js'
 import { eventually } from '../helpers/eventually.js'
 import { startInflux, type TestInflux } from '../helpers/influxdb.js'
-import { runPlatform, testEnv, type PlatformProcess } from '../helpers/process.js'
+import { TestCluster } from '../helpers/cluster.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 
 /**
@@ -33,31 +30,13 @@ const RAIN = 'yt-rain-01'
 let redis: TestRedis
 let influx: TestInflux
 let r: Redis
-const dirs = new Map<string, string>()
-const nodes = new Map<string, { process: PlatformProcess; mqtt: number; http: number }>()
+const cluster = new TestCluster('rules', TOKEN, () => ({ MINEWATCH_REDIS_URL: redis.url, MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'rules' }))
+const nodes = cluster.nodes
 const clients: MqttClient[] = []
 const sockets: Socket[] = []
-
-async function start(node: string) {
-  const dir = dirs.get(node) ?? mkdtempSync(join(tmpdir(), `minewatch-rules-${node}-`))
-  dirs.set(node, dir)
-  const p = runPlatform(testEnv(dir, { MINEWATCH_ADMIN_TOKEN: TOKEN, MINEWATCH_REDIS_URL: redis.url, MINEWATCH_NODE_ID: node, MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'rules' }))
-  const ports = await p.started(60_000)
-  nodes.set(node, { process: p, mqtt: ports.mqtt, http: ports.http })
-}
-
-async function kill(node: string) {
-  const n = nodes.get(node)!
-  n.process.child.kill('SIGKILL')
-  await n.process.exited
-  nodes.delete(node)
-}
-
-async function owns(node: string, mine: string): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${nodes.get(node)!.http}/api/health`, { headers: { authorization: `Bearer ${TOKEN}` } })
-  const health = (await res.json()) as { cluster: { partitions: { owns: { mineId: string }[] } } }
-  return health.cluster.partitions.owns.some((o) => o.mineId === mine)
-}
+const owns = (node: string, mine: string) => cluster.owns(node, mine)
+const kill = (node: string) => cluster.kill(node)
+const tokenOf = (node: string, user: string) => cluster.login(node, user)
 
 async function device(node: string, id: string): Promise<MqttClient> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${nodes.get(node)!.mqtt}`, { username: id, password: `${id}-demo`, clientId: `${id}-${node}-${Date.now()}`, reconnectPeriod: 0 })
@@ -68,15 +47,6 @@ async function device(node: string, id: string): Promise<MqttClient> {
 let ts = Date.now() - 3_600_000
 /** A reading with a time of its own, acknowledged by the broker (QoS 1). */
 const send = (c: MqttClient, id: string, values: Record<string, number>) => c.publishAsync(`mines/${JIN}/devices/${id}/telemetry`, JSON.stringify({ ts: (ts += 5), values }), { qos: 1 })
-
-async function tokenOf(node: string, user: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${nodes.get(node)!.http}/api/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: user, password: `${user}-demo` }),
-  })
-  return ((await res.json()) as { token: string }).token
-}
 
 /** A dispatcher's screen on a node: the warnings pushed to it. */
 async function screen(node: string, token: string): Promise<AlertEvent[]> {
@@ -116,8 +86,8 @@ beforeAll(async () => {
   // (the platform does not create InfluxDB 1.x's database: the boards' queries need it)
   await influx.query('CREATE DATABASE "rules"')
   r = new Redis(redis.url)
-  await start('node-a')
-  await start('node-b')
+  await cluster.start('node-a')
+  await cluster.start('node-b')
   // yt-jinshan is node-a's, bt-baishi node-b's (rendezvous hashing of these names; cluster-leases.test.ts)
   await eventually(async () => (await owns('node-a', JIN)) && (await owns('node-b', BAI)) && !(await owns('node-b', JIN)), 30_000)
 }, 120_000)
@@ -125,12 +95,10 @@ beforeAll(async () => {
 afterAll(async () => {
   sockets.forEach((s) => s.disconnect())
   await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)))
-  for (const n of nodes.values()) n.process.child.kill('SIGKILL')
-  await Promise.all([...nodes.values()].map((n) => n.process.exited))
+  await cluster.dispose()
   r?.disconnect()
   await redis?.dispose()
   await influx?.dispose()
-  for (const d of dirs.values()) rmSync(d, { recursive: true, force: true })
 })
 
 describe('cluster mode: a mine’s rules and book on the node holding its lease', () => {
@@ -200,15 +168,10 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
 
   it('carries the rules’ state saved at a clean stop on to a node starting afresh', async () => {
     // node-b owns both mines now; a clean stop saves their state and hands them back
-    const b = nodes.get('node-b')!
-    b.process.child.kill('SIGTERM')
-    expect(await b.process.exited).toBe(0)
-    nodes.delete('node-b')
-    // node-a's data directory gone, and the mine's readings past (a stream keeps 24 h): only the saved state is left
-    rmSync(dirs.get('node-a')!, { recursive: true, force: true })
-    dirs.delete('node-a')
+    expect(await cluster.stop('node-b')).toBe(0)
+    // node-a on a new data directory (its own is gone), and the mine's readings past (a stream keeps 24 h): only the saved state is left
     await r.xtrim(`minewatch:readings:${JIN}`, 'MAXLEN', 0)
-    await start('node-a')
+    await cluster.start('node-a')
     await eventually(() => owns('node-a', JIN), 30_000)
     const seen = await screen('node-a', await tokenOf('node-a', 'yt-dispatcher'))
     // the water back above the orange line: only a rule standing at red, as saved, has anything to say
@@ -231,7 +194,7 @@ describe('cluster mode: a mine’s rules and book on the node holding its lease'
       return last !== undefined && (await r.get(`minewatch:judged:${BAI}`)) === last[0]
     }, 20_000)
     // node-b joins: bt-baishi is handed back to it
-    await start('node-b')
+    await cluster.start('node-b')
     await eventually(() => owns('node-b', BAI), 30_000)
     const takeUp = () =>
       nodes

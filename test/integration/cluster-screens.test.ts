@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import mqtt, { type MqttClient } from 'mqtt'
 import { io as connectSocket, type Socket } from 'socket.io-client'
@@ -8,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AlertPush, DevicePush, ReadingPush } from '../../dashboard/live-events.js'
 import { eventually } from '../helpers/eventually.js'
 import { startInflux, type TestInflux } from '../helpers/influxdb.js'
-import { runPlatform, testEnv, type PlatformProcess } from '../helpers/process.js'
+import { TestCluster } from '../helpers/cluster.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js'
 
@@ -31,26 +28,12 @@ let redis: TestRedis
 let influx: TestInflux
 let r: Redis
 let proxy: TcpProxy | undefined
-const dirs: string[] = []
-const nodes = new Map<string, { process: PlatformProcess; mqtt: number; http: number }>()
+const cluster = new TestCluster('screens', TOKEN, () => ({ MINEWATCH_REDIS_URL: redis.url, MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'screens' }))
+const nodes = cluster.nodes
 const clients: MqttClient[] = []
 const sockets: Socket[] = []
-
-async function start(node: string) {
-  const dir = mkdtempSync(join(tmpdir(), `minewatch-screens-${node}-`))
-  dirs.push(dir)
-  const p = runPlatform(testEnv(dir, { MINEWATCH_ADMIN_TOKEN: TOKEN, MINEWATCH_REDIS_URL: redis.url, MINEWATCH_NODE_ID: node, MINEWATCH_INFLUX_URL: influx.url, MINEWATCH_INFLUX_BUCKET: 'screens' }))
-  const ports = await p.started(60_000)
-  nodes.set(node, { process: p, mqtt: ports.mqtt, http: ports.http })
-}
-
-const http = (node: string) => `http://127.0.0.1:${nodes.get(node)!.http}`
-
-async function tokenOf(node: string, user: string): Promise<string> {
-  const res = await fetch(`${http(node)}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password: `${user}-demo` }) })
-  expect(res.status).toBe(200)
-  return ((await res.json()) as { token: string }).token
-}
+const http = (node: string) => cluster.url(node)
+const tokenOf = (node: string, user: string) => cluster.login(node, user)
 
 const me = async (node: string, token: string) => (await fetch(`${http(node)}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status
 
@@ -87,20 +70,18 @@ beforeAll(async () => {
   r = new Redis(redis.url)
   // the boards read the store: its database first (1.x: the platform does not create it, README)
   await fetch(`${influx.url}/query`, { method: 'POST', body: new URLSearchParams({ q: 'CREATE DATABASE "screens"' }) })
-  await start('node-a')
-  await start('node-b')
+  await cluster.start('node-a')
+  await cluster.start('node-b')
 }, 120_000)
 
 afterAll(async () => {
   sockets.forEach((s) => s.disconnect())
   await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)))
-  for (const n of nodes.values()) n.process.child.kill('SIGKILL')
-  await Promise.all([...nodes.values()].map((n) => n.process.exited))
+  await cluster.dispose()
   await proxy?.close()
   r?.disconnect()
   await redis?.dispose()
   await influx?.dispose()
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
 describe('cluster mode: screens across nodes', () => {
@@ -216,10 +197,8 @@ describe('cluster mode: screens across nodes', () => {
     const audit = (await (await fetch(`${http('node-b')}/api/admin/audit`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { entries: { op: string; target: string }[] }
     expect(audit.entries[0]).toMatchObject({ op: 'device.add', target: `device:${device.id}` })
     // a node started with an empty data directory and the same site file runs the cluster's site
-    const b = nodes.get('node-b')!
-    b.process.child.kill('SIGTERM')
-    expect(await b.process.exited).toBe(0)
-    await start('node-b')
+    expect(await cluster.stop('node-b')).toBe(0)
+    await cluster.start('node-b')
     await (await connect('node-b')).endAsync()
   })
 })
