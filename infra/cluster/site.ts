@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { HttpError } from '../../dashboard/errors.js'
 import type { AuditEntry, SharedSite, SiteShare } from '../site-admin.js'
 
 const SITE = 'minewatch:site'
@@ -36,13 +37,13 @@ export class RedisSiteShare implements SiteShare {
   }
 
   async latest(): Promise<SharedSite | undefined> {
-    const text = await this.redis.get(SITE)
+    const text = await this.redis.get(SITE).catch(unavailable)
     return text ? (JSON.parse(text) as SharedSite) : undefined
   }
 
   async publish(expected: number, next: SharedSite): Promise<boolean> {
     const audit = next.lastChange ? JSON.stringify(next.lastChange) : ''
-    return Number(await this.redis.eval(PUBLISH, 3, REVISION, SITE, AUDIT, String(expected), String(next.revision), JSON.stringify(next), audit, String(AUDIT_KEEP), CHANNEL)) === 1
+    return Number(await this.redis.eval(PUBLISH, 3, REVISION, SITE, AUDIT, String(expected), String(next.revision), JSON.stringify(next), audit, String(AUDIT_KEEP), CHANNEL).catch(unavailable)) === 1
   }
 
   onChange(listener: () => void): void {
@@ -70,4 +71,9 @@ export class RedisSiteShare implements SiteShare {
     clearInterval(this.timer)
     this.sub.disconnect()
   }
+}
+
+/** A change cannot reach the other nodes: the admin is told so and nothing is changed (a 503 that says what to do). */
+function unavailable(err: Error): never {
+  throw new HttpError('MW_CLUSTER_UNAVAILABLE', `集群的 Redis 暂不可用, 站点未修改, 请稍后重试 (the cluster’s Redis is unavailable: ${err.message}; the site was not changed; try again shortly)`)
 }

@@ -80,6 +80,7 @@ describe('cluster mode: the broker across nodes (Redis)', () => {
         redisConnected: true,
         handoff: { backlogBytes: expect.any(Number), lagSeconds: expect.any(Number), sentReadings: expect.any(Number), lastError: null },
         partitions: expect.objectContaining({ node: ['node-a', 'node-b'][i], lastError: null }),
+        orphans: { orphansWritten: expect.any(Number), orphanEventsWritten: expect.any(Number), lastError: null },
       })
     }
   })

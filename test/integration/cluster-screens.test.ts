@@ -201,4 +201,22 @@ describe('cluster mode: screens across nodes', () => {
     await cluster.start('node-b')
     await (await connect('node-b')).endAsync()
   })
+
+  it('refuses a site change it cannot give the other nodes (Redis stalled) with 503 MW_CLUSTER_UNAVAILABLE, and changes nothing', async () => {
+    const device = { id: 'yt-piezo-zk22', kind: 'piezometer', name: '浸润线 ZK22', position: { lat: 37.35, lon: 120.85 }, interval: 60 }
+    redis.pause()
+    try {
+      const res = await fetch(`${http('node-a')}/api/admin/mines/${JIN}/devices`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(device),
+      })
+      expect(res.status).toBe(503)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('MW_CLUSTER_UNAVAILABLE')
+    } finally {
+      redis.resume()
+    }
+    const site = await cluster.get<{ mines: { id: string; devices: { id: string }[] }[] }>('node-a', '/api/admin/site')
+    expect(site.mines.find((m) => m.id === JIN)!.devices.map((d) => d.id)).not.toContain(device.id)
+  })
 })
