@@ -109,7 +109,14 @@ const platform = await startPlatform({
   // the readings are in the journal and the rules' state in its snapshot: a restart picks up from there
   onFatal: () => process.exit(1),
 }).catch((err: NodeJS.ErrnoException) => {
-  const hint = err.code === 'EADDRINUSE' ? ' (another program uses the port; set MINEWATCH_*_PORT)' : ''
+  // cluster mode: a node starts only with the cluster's Redis reachable (it reads the shared site, keys and warnings from it)
+  const redisAway = cluster !== undefined && /Command timed out|max retries per request|ECONNREFUSED/.test(err.message)
+  const hint =
+    err.code === 'EADDRINUSE'
+      ? ' (another program uses the port; set MINEWATCH_*_PORT)'
+      : redisAway
+        ? ' (the cluster’s Redis did not answer: check MINEWATCH_REDIS_URL or the sentinels, and that Redis runs; docs/cluster.md)'
+        : ''
   fail(`could not start${hint}:`, [err.message])
 })
 

@@ -67,8 +67,14 @@ export class RedisLinks implements SharedLinks {
   constructor(private readonly redis: Redis) {}
 
   async key(): Promise<Buffer> {
-    await this.redis.set(LINK_KEY, randomBytes(32).toString('hex'), 'NX')
-    return Buffer.from((await this.redis.get(LINK_KEY))!, 'hex')
+    try {
+      await this.redis.set(LINK_KEY, randomBytes(32).toString('hex'), 'NX')
+      return Buffer.from((await this.redis.get(LINK_KEY))!, 'hex')
+    } catch (err) {
+      throw new Error(
+        `集群的 Redis 暂不可用: 无法读取叫应链接的密钥, 请确认 Redis 可达后重启本节点 (the calls’ link key could not be read from the cluster’s Redis: ${(err as Error).message}; make Redis reachable and start the node again)`,
+      )
+    }
   }
 
   async remember(calls: readonly { token: string; call: string; alertId: string; contact: string }[]): Promise<void> {
