@@ -110,7 +110,7 @@ export class ClusterPresence {
 
   /** `sender`: the node that just said so, live whether or not this node's view of the members has it yet. */
   private tellGateway(gatewayId: string, at?: number, sender?: string): void {
-    const merged = mergeGateway([this.local.gateway(gatewayId), ...this.otherViews(sender).map((v) => v.gateways.get(gatewayId))])
+    const merged = this.gateway(gatewayId, sender)
     if (!merged || this.told.get(gatewayId) === merged.connected) return
     this.told.set(gatewayId, merged.connected)
     // a link lost with its node: disconnected when the node was found gone
@@ -118,9 +118,9 @@ export class ClusterPresence {
     for (const l of this.gatewayListeners) l(p)
   }
 
-  /** A gateway's own connection as the live nodes see it together. */
-  gateway(gatewayId: string): GatewayPresence | undefined {
-    return mergeGateway([this.local.gateway(gatewayId), ...this.otherViews().map((v) => v.gateways.get(gatewayId))])
+  /** A gateway's own connection as the live nodes (and `sender`, see tellGateway) see it together. */
+  gateway(gatewayId: string, sender?: string): GatewayPresence | undefined {
+    return mergeGateway([this.local.gateway(gatewayId), ...this.otherViews(sender).map((v) => v.gateways.get(gatewayId))])
   }
 
   /** The least delay of the gateway's readings on any live node (a link's lag), ms; undefined: none arrived. */
